@@ -17,5 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod counters;
 pub mod garp;
+pub mod state;
 pub mod time;
