@@ -20,4 +20,5 @@ pub mod codec;
 pub mod counters;
 pub mod garp;
 pub mod state;
+pub mod sync;
 pub mod time;
