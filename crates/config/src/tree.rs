@@ -1,0 +1,169 @@
+//! Builds the block tree from the token stream: a statement is a keyword and its arguments up
+//! to the end of the line, `{` or `}`; `{` opens its block (also when on the next line).
+
+use crate::diag::{Diags, Pos};
+use crate::lexer::{Item, Tok};
+
+/// One statement: `keyword args… [{ children }]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub kw: Tok,
+    pub args: Vec<Tok>,
+    pub block: Option<Vec<Node>>,
+}
+
+/// Parses the whole stream; unbalanced braces are errors.
+pub(crate) fn parse(items: &[Item], diags: &mut Diags) -> Vec<Node> {
+    let mut i = 0;
+    let mut top = Vec::new();
+    loop {
+        let nodes = parse_block(items, &mut i, diags, None, 0);
+        top.extend(nodes);
+        match items.get(i) {
+            None => break,
+            Some(Item::Tok(t)) => {
+                diags.error(t.pos, "unexpected '}' with no block open");
+                i += 1;
+            }
+            Some(Item::Eol) => i += 1,
+        }
+    }
+    top
+}
+
+/// Deep nesting only happens in hostile input; keepalived's own grammar nests 5 levels.
+const MAX_NESTING: u32 = 64;
+
+fn parse_block(items: &[Item], i: &mut usize, diags: &mut Diags, open: Option<Pos>, depth: u32) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    loop {
+        match items.get(*i) {
+            None => {
+                if let Some(p) = open {
+                    diags.error(p, "block opened here is never closed (missing '}')");
+                }
+                return nodes;
+            }
+            Some(Item::Eol) => *i += 1,
+            Some(Item::Tok(t)) if t.is("}") => {
+                if open.is_some() {
+                    *i += 1;
+                }
+                return nodes;
+            }
+            Some(Item::Tok(t)) if t.is("{") => {
+                diags.error(t.pos, "'{' without a keyword before it");
+                *i += 1;
+                let _ = parse_block(items, i, diags, Some(t.pos), depth + 1);
+            }
+            Some(Item::Tok(kw)) => {
+                let kw = kw.clone();
+                *i += 1;
+                let mut args = Vec::new();
+                let mut block = None;
+                loop {
+                    match items.get(*i) {
+                        Some(Item::Tok(t)) if t.is("{") => {
+                            *i += 1;
+                            if depth >= MAX_NESTING {
+                                diags.error(t.pos, "blocks nested too deeply");
+                                skip_block(items, i);
+                                block = Some(Vec::new());
+                            } else {
+                                block = Some(parse_block(items, i, diags, Some(t.pos), depth + 1));
+                            }
+                            break;
+                        }
+                        Some(Item::Tok(t)) if t.is("}") => break,
+                        Some(Item::Tok(t)) => {
+                            args.push(t.clone());
+                            *i += 1;
+                        }
+                        Some(Item::Eol) => {
+                            // keepalived also accepts the opening brace on the next line.
+                            let mut j = *i;
+                            while matches!(items.get(j), Some(Item::Eol)) {
+                                j += 1;
+                            }
+                            if matches!(items.get(j), Some(Item::Tok(t)) if t.is("{")) {
+                                *i = j;
+                                continue;
+                            }
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                nodes.push(Node { kw, args, block });
+            }
+        }
+    }
+}
+
+fn skip_block(items: &[Item], i: &mut usize) {
+    let mut depth = 1usize;
+    while let Some(it) = items.get(*i) {
+        *i += 1;
+        if let Item::Tok(t) = it {
+            if t.is("{") {
+                depth += 1;
+            } else if t.is("}") {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::Pre;
+    use std::path::Path;
+
+    fn tree(text: &str) -> (Vec<Node>, Diags) {
+        let mut d = Diags::default();
+        let items = {
+            let mut p = Pre::new(&mut d, "h".into(), String::new());
+            p.run_file(Path::new("t.conf"), text);
+            p.items
+        };
+        let n = parse(&items, &mut d);
+        (n, d)
+    }
+
+    fn shape(n: &[Node]) -> String {
+        n.iter()
+            .map(|n| {
+                let mut s = n.kw.text.clone();
+                for a in &n.args {
+                    s.push(' ');
+                    s.push_str(&a.text);
+                }
+                if let Some(b) = &n.block {
+                    s.push_str(&format!(" {{{}}}", shape(b)));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    #[test]
+    fn nested_blocks_one_line_blocks_and_brace_on_next_line() {
+        let (n, d) = tree("a 1 {\n b 2\n c { d }\n}\ne\n{\n f\n}\n");
+        assert!(d.list.is_empty());
+        assert_eq!(shape(&n), "a 1 {b 2;c {d}};e {f}");
+    }
+
+    #[test]
+    fn unbalanced_braces_are_errors_with_positions() {
+        let (_, d) = tree("a {\n b\n");
+        assert_eq!(d.list.len(), 1);
+        assert_eq!((d.list[0].line, d.list[0].col), (1, 3));
+        let (_, d) = tree("a\n}\n");
+        assert_eq!((d.list[0].line, d.list[0].col), (2, 1));
+    }
+}
