@@ -1,0 +1,24 @@
+//! The keepalived-rs event bus (DESIGN.md, "The event bus contract").
+//!
+//! - [`Producer`]: stamps every event with the producer's incarnation, a seq
+//!   that grows by one, the time and the current trace context, and serves
+//!   `Watch` streams that open with a snapshot. A consumer that falls more than
+//!   the producer's bound behind is cut off and must resubscribe; it never
+//!   slows the producer or other consumers.
+//! - [`follow`] / [`Subscriber`]: a reconnecting consumer with jittered
+//!   exponential backoff that yields snapshot / delta / disconnected, checks
+//!   the seq, and can follow every replica behind a DNS name.
+//! - [`addr`]: the `tcp://HOST:PORT` / `unix:PATH` addresses every service and
+//!   client understands, and channel construction with trace propagation.
+#![forbid(unsafe_code)]
+
+pub mod addr;
+mod backoff;
+mod consumer;
+mod metrics;
+mod producer;
+
+pub use backoff::Backoff;
+pub use consumer::{Connector, Subscriber, Update, UpstreamUpdate, Upstreams, follow};
+pub use metrics::BusMetrics;
+pub use producer::{DEFAULT_CAPACITY, Producer, WatchStream};

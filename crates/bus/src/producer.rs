@@ -1,0 +1,265 @@
+//! The producing side of a Watch stream.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use futures::Stream;
+use keepalived_api::BusEvent;
+use keepalived_api::v1::EventKind;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::metrics::BusMetrics;
+
+/// How many events a consumer may fall behind before it is cut off.
+pub const DEFAULT_CAPACITY: usize = 4096;
+
+type SnapshotFn<E> = dyn Fn() -> E + Send + Sync;
+
+struct Inner<E> {
+    identity: String,
+    incarnation: String,
+    /// The last seq issued. Held while an event is stamped and sent, and while
+    /// a snapshot is taken, so a snapshot's seq names exactly the deltas it
+    /// includes and the deltas after it follow without a gap.
+    seq: Mutex<u64>,
+    tx: broadcast::Sender<E>,
+    snapshot: Box<SnapshotFn<E>>,
+    metrics: BusMetrics,
+}
+
+/// Publishes a service's events to every Watch stream.
+pub struct Producer<E: BusEvent> {
+    inner: Arc<Inner<E>>,
+}
+
+impl<E: BusEvent> Clone for Producer<E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<E: BusEvent> std::fmt::Debug for Producer<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("identity", &self.inner.identity)
+            .field("incarnation", &self.inner.incarnation)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> prost_types::Timestamp {
+    prost_types::Timestamp::from(SystemTime::now())
+}
+
+/// A fresh random incarnation id (128 bits, hex).
+fn new_incarnation() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl<E: BusEvent> Producer<E> {
+    /// A producer named `identity` (`<service>@<host>`), cutting off consumers
+    /// more than `capacity` events behind. `snapshot` returns the whole current
+    /// state as one event with the snapshot payload; it is called with the
+    /// producer's seq lock held, so it must not publish.
+    pub fn new(
+        identity: impl Into<String>,
+        capacity: usize,
+        metrics: BusMetrics,
+        snapshot: impl Fn() -> E + Send + Sync + 'static,
+    ) -> Self {
+        let (tx, _) = broadcast::channel(capacity);
+        Self {
+            inner: Arc::new(Inner {
+                identity: identity.into(),
+                incarnation: new_incarnation(),
+                seq: Mutex::new(0),
+                tx,
+                snapshot: Box::new(snapshot),
+                metrics,
+            }),
+        }
+    }
+
+    /// This process's incarnation id.
+    pub fn incarnation(&self) -> &str {
+        &self.inner.incarnation
+    }
+
+    /// The producer's identity.
+    pub fn identity(&self) -> &str {
+        &self.inner.identity
+    }
+
+    /// The seq of the last published event.
+    pub fn last_seq(&self) -> u64 {
+        *self.inner.seq.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stamp(&self, event: &mut E, kind: EventKind, seq: u64) {
+        let header = event.header_mut();
+        header.kind = kind as i32;
+        header.producer.clone_from(&self.inner.identity);
+        header.incarnation.clone_from(&self.inner.incarnation);
+        header.seq = seq;
+        header.time = Some(now());
+        header.trace = Some(keepalived_telemetry::current_trace_context());
+    }
+
+    /// Publishes a delta: stamps it (incarnation, next seq, time, the current
+    /// span's trace context) and hands it to every Watch stream. Never waits
+    /// for consumers. Returns the seq.
+    pub fn publish(&self, mut event: E) -> u64 {
+        let mut seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
+        *seq += 1;
+        self.stamp(&mut event, EventKind::Delta, *seq);
+        // No receiver is not an error: nobody is watching yet.
+        let _ = self.inner.tx.send(event);
+        self.inner.metrics.published.inc();
+        *seq
+    }
+
+    /// Opens a Watch stream: the snapshot, then every delta after it. When the
+    /// consumer falls behind by more than the capacity, the stream ends with
+    /// `RESOURCE_EXHAUSTED` and the consumer must resubscribe.
+    pub fn watch(&self, consumer: &str) -> WatchStream<E> {
+        let (snapshot, rx) = {
+            let seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
+            let rx = self.inner.tx.subscribe();
+            let mut snapshot = (self.inner.snapshot)();
+            self.stamp(&mut snapshot, EventKind::Snapshot, *seq);
+            (snapshot, rx)
+        };
+        tracing::debug!(consumer, producer = %self.inner.identity, "Watch stream opened");
+        self.inner.metrics.watchers.inc();
+        WatchStream {
+            snapshot: Some(snapshot),
+            deltas: BroadcastStream::new(rx),
+            done: false,
+            consumer: consumer.to_owned(),
+            metrics: self.inner.metrics.clone(),
+        }
+    }
+}
+
+/// A Watch stream as served to one consumer (see [`Producer::watch`]).
+pub struct WatchStream<E> {
+    snapshot: Option<E>,
+    deltas: BroadcastStream<E>,
+    done: bool,
+    consumer: String,
+    metrics: BusMetrics,
+}
+
+// Nothing in the stream is structurally pinned: `deltas` is itself Unpin and
+// the snapshot is only moved out.
+impl<E> Unpin for WatchStream<E> {}
+
+impl<E> Drop for WatchStream<E> {
+    fn drop(&mut self) {
+        self.metrics.watchers.dec();
+    }
+}
+
+impl<E: BusEvent> Stream for WatchStream<E> {
+    type Item = Result<E, tonic::Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Some(snapshot) = self.snapshot.take() {
+            return Poll::Ready(Some(Ok(snapshot)));
+        }
+        match Pin::new(&mut self.deltas).poll_next(cx) {
+            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(event))),
+            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
+                self.done = true;
+                self.metrics.cut_off.inc();
+                tracing::warn!(
+                    consumer = %self.consumer,
+                    missed,
+                    "Watch consumer fell behind; cut off, it must resubscribe"
+                );
+                Poll::Ready(Some(Err(tonic::Status::resource_exhausted(format!(
+                    "consumer fell {missed} events behind the producer; resubscribe for a new snapshot"
+                )))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt as _;
+    use keepalived_api::v1::{self, health_event::Payload};
+
+    fn producer(capacity: usize) -> Producer<v1::HealthEvent> {
+        Producer::new("health-prober@test", capacity, BusMetrics::default(), || {
+            v1::HealthEvent {
+                payload: Some(Payload::Snapshot(v1::HealthSnapshot::default())),
+                ..Default::default()
+            }
+        })
+    }
+
+    fn delta() -> v1::HealthEvent {
+        v1::HealthEvent {
+            payload: Some(Payload::VerdictChanged(v1::VerdictChange::default())),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn watch_opens_with_snapshot_then_deltas_with_consecutive_seq() {
+        let producer = producer(16);
+        producer.publish(delta());
+        producer.publish(delta());
+        let mut stream = producer.watch("test");
+        producer.publish(delta());
+        producer.publish(delta());
+
+        let snapshot = stream.next().await.unwrap().unwrap();
+        let header = snapshot.header.unwrap();
+        assert_eq!(header.kind, EventKind::Snapshot as i32);
+        assert_eq!(header.seq, 2, "snapshot names the deltas it includes");
+        assert_eq!(header.incarnation, producer.incarnation());
+        assert_eq!(header.producer, "health-prober@test");
+        for expected in [3, 4] {
+            let event = stream.next().await.unwrap().unwrap();
+            let header = event.header.unwrap();
+            assert_eq!(header.kind, EventKind::Delta as i32);
+            assert_eq!(header.seq, expected);
+            assert!(header.time.is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn lagging_consumer_is_cut_off_and_others_are_not() {
+        let producer = producer(8);
+        let mut slow = producer.watch("slow");
+        let mut fast = producer.watch("fast");
+        assert!(slow.next().await.unwrap().is_ok());
+        assert!(fast.next().await.unwrap().is_ok());
+        for _ in 0..20 {
+            producer.publish(delta());
+            assert!(fast.next().await.unwrap().is_ok());
+        }
+        let status = slow.next().await.unwrap().unwrap_err();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert!(slow.next().await.is_none(), "a cut-off stream ends");
+    }
+
+    #[test]
+    fn incarnations_differ_between_producers() {
+        assert_ne!(producer(1).incarnation(), producer(1).incarnation());
+    }
+}
