@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diags, Pos, suggest};
-use crate::keywords::{Ctx, alias, ctx_name, implemented, unimplemented};
+use crate::keywords::{Ctx, alias, alias_table, ctx_name, implemented, unimplemented};
 use crate::lexer::Tok;
 use crate::model::*;
 use crate::time::{Centiseconds, Seconds, TimeUs};
@@ -44,7 +44,11 @@ impl Builder<'_> {
             self.d.error(n.kw.pos, "real_server outside a virtual_server block");
             return;
         }
-        let cands = implemented(ctx).iter().chain(unimplemented(ctx)).copied();
+        let cands = implemented(ctx)
+            .iter()
+            .chain(unimplemented(ctx))
+            .copied()
+            .chain(alias_table(ctx).iter().map(|(old, _)| *old));
         let hint = match suggest(k, cands) {
             Some(s) => format!("; did you mean '{s}'?"),
             None => String::new(),
@@ -1557,6 +1561,7 @@ pub(crate) fn build(nodes: &[Node], d: &mut Diags, host: &str) -> Config {
     };
     let mut inst_pos = Vec::new();
     let mut vs_pos = Vec::new();
+    let mut sg_pos = Vec::new();
     for n in nodes {
         match kw(&mut b, Ctx::Top, n) {
             "global_defs" => {}
@@ -1580,6 +1585,7 @@ pub(crate) fn build(nodes: &[Node], d: &mut Diags, host: &str) -> Config {
             "vrrp_sync_group" => {
                 let s = b.sync_group(n);
                 cfg.vrrp_sync_groups.push(s);
+                sg_pos.push(n.kw.pos);
             }
             "track_file" => {
                 let t = b.track_file(n);
@@ -1598,12 +1604,12 @@ pub(crate) fn build(nodes: &[Node], d: &mut Diags, host: &str) -> Config {
             _ => b.unknown(Ctx::Top, n),
         }
     }
-    check(&mut b, &mut cfg, &inst_pos, &vs_pos);
+    check(&mut b, &mut cfg, &inst_pos, &vs_pos, &sg_pos);
     cfg
 }
 
 /// Cross-block checks keepalived makes after reading everything.
-fn check(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], vs_pos: &[Pos]) {
+fn check(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], vs_pos: &[Pos], sg_pos: &[Pos]) {
     let scripts: HashSet<String> = cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
     let files: HashSet<String> = cfg.track_files.iter().map(|s| s.name.clone()).collect();
     let mut vrids: HashMap<(Option<String>, bool, u8), String> = HashMap::new();
@@ -1642,17 +1648,17 @@ fn check(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], vs_pos: &[Pos]
     }
     let names: HashSet<String> = cfg.vrrp_instances.iter().map(|v| v.name.clone()).collect();
     let mut in_group: HashSet<String> = HashSet::new();
-    for sg in &mut cfg.vrrp_sync_groups {
+    for (sg, pos) in cfg.vrrp_sync_groups.iter_mut().zip(sg_pos) {
         sg.group.retain(|m| {
             let ok = names.contains(m);
             if !ok {
-                b.d.warn(Pos::default(), format!("vrrp_sync_group {}: instance {m} does not exist, ignoring", sg.name));
+                b.d.warn(*pos, format!("vrrp_sync_group {}: instance {m} does not exist, ignoring", sg.name));
             }
             ok
         });
         for m in &sg.group {
             if !in_group.insert(m.clone()) {
-                b.d.error(Pos::default(), format!("vrrp_sync_group {}: instance {m} is already in another sync group", sg.name));
+                b.d.error(*pos, format!("vrrp_sync_group {}: instance {m} is already in another sync group", sg.name));
             }
         }
         sg.track_script.retain(|t| scripts.contains(&t.name));

@@ -78,15 +78,19 @@ pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
 
 /// Deprecated aliases: (context, old keyword, keyword to use).
 pub(crate) fn alias(ctx: Ctx, kw: &str) -> Option<&'static str> {
-    let table: &[(&str, &str)] = match ctx {
+    alias_table(ctx).iter().find(|(old, _)| *old == kw).map(|(_, new)| *new)
+}
+
+/// The alias table of a context: (old keyword, keyword to use).
+pub(crate) fn alias_table(ctx: Ctx) -> &'static [(&'static str, &'static str)] {
+    match ctx {
         Ctx::Top => &[("vrrp_track_file", "track_file")],
         Ctx::Global => &[("lvs_id", "router_id")],
         Ctx::VirtualServer => &[("lb_algo", "lvs_sched"), ("lb_kind", "lvs_method")],
         Ctx::RealServer => &[("nb_get_retry", "retry")],
         Ctx::Checker(_) => &[("nb_get_retry", "retry"), ("nb_sock_retry", "retry")],
         _ => &[],
-    };
-    table.iter().find(|(old, _)| *old == kw).map(|(_, new)| *new)
+    }
 }
 
 /// The keywords this crate implements, per context (for suggestions).
