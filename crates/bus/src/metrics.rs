@@ -16,9 +16,9 @@ pub struct BusMetrics {
 }
 
 impl BusMetrics {
-    /// Registers the metrics under `keepalived_bus_*`.
+    /// Registers the metrics under `<registry prefix>_bus_*`.
     pub fn register(&self, registry: &mut Registry) {
-        let sub = registry.sub_registry_with_prefix("keepalived_bus");
+        let sub = registry.sub_registry_with_prefix("bus");
         sub.register(
             "events_published",
             "Events published on this service's Watch stream",
