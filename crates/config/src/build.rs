@@ -208,7 +208,7 @@ impl Builder<'_> {
     /// `name [weight N [reverse]]` lines of a track block.
     fn track_list(&mut self, n: &Node, wmin: i64, wmax: i64) -> Vec<TrackRef> {
         let mut out = Vec::new();
-        for c in self.block(n).to_vec() {
+        for c in self.block(n) {
             let mut r = TrackRef {
                 name: c.kw.text.clone(),
                 weight: None,
@@ -275,8 +275,7 @@ impl Builder<'_> {
             default_interface: None,
         };
         for gn in nodes {
-            for n in self.block(gn).to_vec() {
-                let n = &n;
+            for n in self.block(gn) {
                 match kw(self, Ctx::Global, n) {
                     "router_id" => g.router_id = self.string(n).unwrap_or(g.router_id),
                     "notification_email" => g.notification_email = self.words(n),
@@ -415,8 +414,7 @@ impl Builder<'_> {
         };
         let mut timeout = None;
         let mut have_script = false;
-        for n in self.block(node).to_vec() {
-            let n = &n;
+        for n in self.block(node) {
             match kw(self, Ctx::VrrpScript, n) {
                 "script" => {
                     if let Some(sc) = self.script(n) {
@@ -475,7 +473,7 @@ impl Builder<'_> {
 
     fn vip_list(&mut self, n: &Node) -> Vec<VirtualIp> {
         let mut out: Vec<VirtualIp> = Vec::new();
-        for c in self.block(n).to_vec() {
+        for c in self.block(n) {
             let mut words = vec![c.kw.clone()];
             words.extend(c.args.iter().cloned());
             if let Some(v) = self.vip(&words) {
@@ -666,8 +664,7 @@ impl Builder<'_> {
         let mut lp_delay = None;
         let mut lp_repeat = None;
         let mut nopreempt_pos = None;
-        for n in self.block(node).to_vec() {
-            let n = &n;
+        for n in self.block(node) {
             match kw(self, Ctx::VrrpInstance, n) {
                 "state" => {
                     if let Some(t) = self.arg(n) {
@@ -704,10 +701,10 @@ impl Builder<'_> {
                 "authentication" => {
                     let mut ty = None;
                     let mut pass = None;
-                    for a in self.block(n).to_vec() {
+                    for a in self.block(n) {
                         match a.kw.text.as_str() {
                             "auth_type" => {
-                                if let Some(t) = self.arg(&a) {
+                                if let Some(t) = self.arg(a) {
                                     ty = match t.text.as_str() {
                                         "PASS" => Some(AuthType::Pass),
                                         "AH" => Some(AuthType::Ah),
@@ -719,7 +716,7 @@ impl Builder<'_> {
                                 }
                             }
                             "auth_pass" => {
-                                if let Some(t) = self.arg(&a) {
+                                if let Some(t) = self.arg(a) {
                                     let mut p = t.text.clone();
                                     if p.chars().count() > 8 {
                                         // VRRPv2 carries 8 octets of password (RFC 2338 §5.3.10).
@@ -729,7 +726,7 @@ impl Builder<'_> {
                                     pass = Some(p);
                                 }
                             }
-                            _ => self.unknown(Ctx::Authentication, &a),
+                            _ => self.unknown(Ctx::Authentication, a),
                         }
                     }
                     match ty {
@@ -752,7 +749,7 @@ impl Builder<'_> {
                 }
                 "unicast_src_ip" | "mcast_src_ip" => v.unicast_src_ip = self.ip(n),
                 "unicast_peer" => {
-                    for c in self.block(n).to_vec() {
+                    for c in self.block(n) {
                         if let Some(ip) = self.ip_tok(&c.kw) {
                             if let Some(first) = v.unicast_peer.first() {
                                 if first.is_ipv4() != ip.is_ipv4() {
@@ -836,8 +833,8 @@ impl Builder<'_> {
                     v.use_vmac = Some(UseVmac { name: n.args.first().map(|t| t.text.clone()) });
                 }
                 "virtual_routes" => {
-                    for c in self.block(n).to_vec() {
-                        let r = self.route(&c);
+                    for c in self.block(n) {
+                        let r = self.route(c);
                         v.virtual_routes.push(r);
                     }
                 }
@@ -923,8 +920,7 @@ impl Builder<'_> {
             track_interface: Vec::new(),
             track_file: Vec::new(),
         };
-        for n in self.block(node).to_vec() {
-            let n = &n;
+        for n in self.block(node) {
             match kw(self, Ctx::SyncGroup, n) {
                 "group" => {
                     let w = self.words(n);
@@ -963,8 +959,7 @@ impl Builder<'_> {
             reverse: false,
             init_file: None,
         };
-        for n in self.block(node).to_vec() {
-            let n = &n;
+        for n in self.block(node) {
             match kw(self, Ctx::TrackFile, n) {
                 "file" => t.file = self.string(n).unwrap_or_default(),
                 "weight" => {
@@ -999,9 +994,9 @@ impl Builder<'_> {
 
     pub fn vs_group(&mut self, node: &Node) -> VirtualServerGroup {
         let mut g = VirtualServerGroup { name: self.name(node), entries: Vec::new() };
-        for c in self.block(node).to_vec() {
+        for c in self.block(node) {
             if c.kw.text == "fwmark" {
-                if let Some(m) = self.int(&c, 1, u32::MAX as i64) {
+                if let Some(m) = self.int(c, 1, u32::MAX as i64) {
                     g.entries.push(VsgEntry::Fwmark { mark: m as u32 });
                 }
                 continue;
@@ -1118,8 +1113,7 @@ impl Builder<'_> {
             real_servers: Vec::new(),
         };
         let mut rs_nodes = Vec::new();
-        for n in self.block(node).to_vec() {
-            let n = &n;
+        for n in self.block(node) {
             match kw(self, Ctx::VirtualServer, n) {
                 "delay_loop" => {
                     if let Some(t) = self.time(n) {
@@ -1192,7 +1186,7 @@ impl Builder<'_> {
                 "delay_before_retry" => vs.delay_before_retry = self.time(n),
                 "connect_timeout" => vs.connect_timeout = self.time(n),
                 "warmup" => vs.warmup = self.time(n),
-                "real_server" => rs_nodes.push(n.clone()),
+                "real_server" => rs_nodes.push(n),
                 _ => self.unknown(Ctx::VirtualServer, n),
             }
         }
@@ -1207,7 +1201,7 @@ impl Builder<'_> {
             VsKey::Addr { port, .. } => port,
             _ => 0,
         };
-        for n in &rs_nodes {
+        for n in rs_nodes {
             if let Some(rs) = self.real_server(n, &vs, vs_port) {
                 vs.real_servers.push(rs);
             }
@@ -1437,16 +1431,16 @@ impl Builder<'_> {
                         connect_timeout: None,
                         fwmark: None,
                     };
-                    for a in self.block(n).to_vec() {
+                    for a in self.block(n) {
                         match a.kw.text.as_str() {
-                            "connect_ip" => h.connect_ip = self.ip(&a),
-                            "connect_port" => h.connect_port = self.arg(&a).cloned().and_then(|t| self.port_tok(&t)),
-                            "bindto" => h.bindto = self.ip(&a),
-                            "bind_port" => h.bind_port = self.arg(&a).cloned().and_then(|t| self.port_tok(&t)),
-                            "bind_if" => h.bind_if = self.string(&a),
-                            "connect_timeout" => h.connect_timeout = self.time(&a),
-                            "fwmark" => h.fwmark = self.int(&a, 0, u32::MAX as i64).map(|v| v as u32),
-                            _ => self.unknown(Ctx::SmtpHost, &a),
+                            "connect_ip" => h.connect_ip = self.ip(a),
+                            "connect_port" => h.connect_port = self.arg(a).cloned().and_then(|t| self.port_tok(&t)),
+                            "bindto" => h.bindto = self.ip(a),
+                            "bind_port" => h.bind_port = self.arg(a).cloned().and_then(|t| self.port_tok(&t)),
+                            "bind_if" => h.bind_if = self.string(a),
+                            "connect_timeout" => h.connect_timeout = self.time(a),
+                            "fwmark" => h.fwmark = self.int(a, 0, u32::MAX as i64).map(|v| v as u32),
+                            _ => self.unknown(Ctx::SmtpHost, a),
                         }
                     }
                     s.hosts.push(h);
@@ -1500,8 +1494,7 @@ impl Builder<'_> {
 
     fn url(&mut self, node: &Node) -> Option<Url> {
         let mut u = Url { path: String::new(), digest: None, status_code: Vec::new(), virtualhost: None };
-        for n in self.block(node).to_vec() {
-            let n = &n;
+        for n in self.block(node) {
             match n.kw.text.as_str() {
                 "path" => u.path = self.string(n).unwrap_or_default(),
                 "digest" => {

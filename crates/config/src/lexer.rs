@@ -37,7 +37,7 @@ const MAX_DEPTH: u32 = 32;
 const MAX_LINE: usize = 1 << 20;
 const MAX_REPEAT: i64 = 1 << 20;
 /// Upper bound on total tokens produced (a billion-laughs guard for `$A=$B $B`).
-const MAX_TOKENS: usize = 50_000_000;
+const MAX_TOKENS: usize = 8_000_000;
 /// Include nesting limit besides loop detection (globs can fan out).
 const MAX_INCLUDE_DEPTH: usize = 32;
 
@@ -85,9 +85,20 @@ impl LText {
             },
         }
     }
-    fn trim_start(&self) -> LText {
+    /// Drops leading whitespace in place (no allocation: this runs on every line).
+    fn trim_start(mut self) -> LText {
         let n = self.s.len() - self.s.trim_start().len();
-        if n == 0 { self.clone() } else { self.slice(n) }
+        if n == 0 {
+            return self;
+        }
+        self.s.drain(..n);
+        match &mut self.map {
+            PosMap::Simple { offset, .. } => *offset += n as u32,
+            PosMap::Table(t) => {
+                t.drain(..n.min(t.len()));
+            }
+        }
+        self
     }
     fn table(&self) -> Vec<Pos> {
         (0..self.s.len()).map(|i| self.pos(i)).collect()
@@ -306,7 +317,7 @@ impl<'d> Pre<'d> {
         }
         // `include` takes the raw rest of the line: its `{a,b}` braces are glob syntax, not blocks.
         let t = lt.trim_start();
-        if let Some(rest) = t.s.strip_prefix("include") {
+        let lt = if let Some(rest) = t.s.strip_prefix("include") {
             if rest.starts_with(char::is_whitespace) || rest.is_empty() {
                 let arg = t.slice(7).trim_start();
                 let end = arg.s.trim_end().len();
@@ -320,7 +331,10 @@ impl<'d> Pre<'d> {
                 self.include(&toks, dir);
                 return;
             }
-        }
+            t
+        } else {
+            t
+        };
         let toks = tokenize(&lt, self.diags);
         if toks.is_empty() {
             return;
@@ -369,13 +383,16 @@ impl<'d> Pre<'d> {
                 );
                 continue;
             }
+            // Only regular files: a device or FIFO would block or never end.
+            if !path.is_file() {
+                self.diags
+                    .warn(pat.pos, format!("include '{}' is not a regular file, skipped", path.display()));
+                continue;
+            }
             match std::fs::read(&path) {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     self.run_file(&path, &text);
-                }
-                Err(e) if path.is_dir() => {
-                    let _ = e;
                 }
                 Err(e) => self
                     .diags
@@ -488,7 +505,7 @@ impl<'d> Pre<'d> {
             for (var, val) in vars.iter().zip(vals) {
                 self.params.insert(var.clone(), vec![val]);
             }
-            if let Some(r) = self.conditional(rest.trim_start()) {
+            if let Some(r) = self.conditional(rest.clone().trim_start()) {
                 self.process_line(r, dir, depth + 1);
             }
             for (var, old) in saved {

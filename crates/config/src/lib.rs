@@ -101,12 +101,13 @@ pub fn load_with_host(text: &str, virtual_path: &Path, opts: &LoadOptions, host:
         .config_id
         .clone()
         .unwrap_or_else(|| host.split('.').next().unwrap_or_default().to_string());
-    let items = {
+    let mut items = {
         let mut pre = lexer::Pre::new(&mut d, config_id, opts.instance.clone().unwrap_or_default());
         pre.run_file(virtual_path, text);
         pre.items
     };
-    let nodes = tree::parse(&items, &mut d);
+    let nodes = tree::parse(&mut items, &mut d);
+    drop(items);
     let config = build::build(&nodes, &mut d, host);
     if d.has_errors() {
         Err(LoadError::Invalid { diagnostics: d.list })

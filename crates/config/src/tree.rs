@@ -13,7 +13,8 @@ pub(crate) struct Node {
 }
 
 /// Parses the whole stream; unbalanced braces are errors.
-pub(crate) fn parse(items: &[Item], diags: &mut Diags) -> Vec<Node> {
+/// Tokens are moved out of `items` (replaced by `Eol`) rather than cloned.
+pub(crate) fn parse(items: &mut [Item], diags: &mut Diags) -> Vec<Node> {
     let mut i = 0;
     let mut top = Vec::new();
     loop {
@@ -34,7 +35,7 @@ pub(crate) fn parse(items: &[Item], diags: &mut Diags) -> Vec<Node> {
 /// Deep nesting only happens in hostile input; keepalived's own grammar nests 5 levels.
 const MAX_NESTING: u32 = 64;
 
-fn parse_block(items: &[Item], i: &mut usize, diags: &mut Diags, open: Option<Pos>, depth: u32) -> Vec<Node> {
+fn parse_block(items: &mut [Item], i: &mut usize, diags: &mut Diags, open: Option<Pos>, depth: u32) -> Vec<Node> {
     let mut nodes = Vec::new();
     loop {
         match items.get(*i) {
@@ -56,8 +57,10 @@ fn parse_block(items: &[Item], i: &mut usize, diags: &mut Diags, open: Option<Po
                 *i += 1;
                 let _ = parse_block(items, i, diags, Some(t.pos), depth + 1);
             }
-            Some(Item::Tok(kw)) => {
-                let kw = kw.clone();
+            Some(Item::Tok(_)) => {
+                let Item::Tok(kw) = std::mem::replace(&mut items[*i], Item::Eol) else {
+                    unreachable!("matched a token above")
+                };
                 *i += 1;
                 let mut args = Vec::new();
                 let mut block = None;
@@ -75,8 +78,10 @@ fn parse_block(items: &[Item], i: &mut usize, diags: &mut Diags, open: Option<Po
                             break;
                         }
                         Some(Item::Tok(t)) if t.is("}") => break,
-                        Some(Item::Tok(t)) => {
-                            args.push(t.clone());
+                        Some(Item::Tok(_)) => {
+                            if let Item::Tok(t) = std::mem::replace(&mut items[*i], Item::Eol) {
+                                args.push(t);
+                            }
                             *i += 1;
                         }
                         Some(Item::Eol) => {
@@ -130,7 +135,8 @@ mod tests {
             p.run_file(Path::new("t.conf"), text);
             p.items
         };
-        let n = parse(&items, &mut d);
+        let mut items = items;
+        let n = parse(&mut items, &mut d);
         (n, d)
     }
 
