@@ -20,7 +20,10 @@ pub(crate) struct Builder<'a> {
 fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node) -> &'n str {
     let k = n.kw.text.as_str();
     if let Some(new) = alias(ctx, k) {
-        b.d.warn(n.kw.pos, format!("keyword '{k}' is deprecated, use '{new}'"));
+        b.d.warn(
+            n.kw.pos,
+            format!("keyword '{k}' is deprecated, use '{new}'"),
+        );
         return new;
     }
     k
@@ -32,16 +35,23 @@ impl Builder<'_> {
         if unimplemented(ctx).contains(&k) {
             self.d.warn(
                 n.kw.pos,
-                format!("keyword '{k}' in {} is recognised, not implemented by keepalived-rs yet", ctx_name(ctx)),
+                format!(
+                    "keyword '{k}' in {} is recognised, not implemented by keepalived-rs yet",
+                    ctx_name(ctx)
+                ),
             );
             return;
         }
         if ctx != Ctx::Top && ctx != Ctx::VirtualServer && k == "real_server" {
-            self.d.error(n.kw.pos, "real_server is only valid inside a virtual_server block");
+            self.d.error(
+                n.kw.pos,
+                "real_server is only valid inside a virtual_server block",
+            );
             return;
         }
         if ctx == Ctx::Top && k == "real_server" {
-            self.d.error(n.kw.pos, "real_server outside a virtual_server block");
+            self.d
+                .error(n.kw.pos, "real_server outside a virtual_server block");
             return;
         }
         let cands = implemented(ctx)
@@ -53,15 +63,18 @@ impl Builder<'_> {
             Some(s) => format!("; did you mean '{s}'?"),
             None => String::new(),
         };
-        self.d
-            .error(n.kw.pos, format!("unknown keyword '{k}' in {}{hint}", ctx_name(ctx)));
+        self.d.error(
+            n.kw.pos,
+            format!("unknown keyword '{k}' in {}{hint}", ctx_name(ctx)),
+        );
     }
 
     fn block<'n>(&mut self, n: &'n Node) -> &'n [Node] {
         match &n.block {
             Some(b) => b,
             None => {
-                self.d.error(n.kw.pos, format!("'{}' needs a {{ }} block", n.kw.text));
+                self.d
+                    .error(n.kw.pos, format!("'{}' needs a {{ }} block", n.kw.text));
                 &[]
             }
         }
@@ -69,8 +82,10 @@ impl Builder<'_> {
 
     fn no_block(&mut self, n: &Node) {
         if n.block.is_some() {
-            self.d
-                .error(n.kw.pos, format!("'{}' does not take a {{ }} block", n.kw.text));
+            self.d.error(
+                n.kw.pos,
+                format!("'{}' does not take a {{ }} block", n.kw.text),
+            );
         }
     }
 
@@ -155,7 +170,10 @@ impl Builder<'_> {
             _ => {
                 self.d.error(
                     t.pos,
-                    format!("'{}' expects true/false/yes/no/on/off, got '{}'", n.kw.text, t.text),
+                    format!(
+                        "'{}' expects true/false/yes/no/on/off, got '{}'",
+                        n.kw.text, t.text
+                    ),
                 );
                 None
             }
@@ -180,7 +198,11 @@ impl Builder<'_> {
                 .map(|t| t.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
-            Some(Script { command, user: None, group: None })
+            Some(Script {
+                command,
+                user: None,
+                group: None,
+            })
         }
     }
 
@@ -227,9 +249,10 @@ impl Builder<'_> {
                         }
                     }
                     "reverse" => r.reverse = true,
-                    _ => self
-                        .d
-                        .error(a.pos, format!("unexpected '{}' in {} entry", a.text, n.kw.text)),
+                    _ => self.d.error(
+                        a.pos,
+                        format!("unexpected '{}' in {} entry", a.text, n.kw.text),
+                    ),
                 }
                 i += 1;
             }
@@ -280,18 +303,24 @@ impl Builder<'_> {
                     "router_id" => g.router_id = self.string(n).unwrap_or(g.router_id),
                     "notification_email" => g.notification_email = self.words(n),
                     "notification_email_from" => {
-                        g.notification_email_from = self.string(n).unwrap_or(g.notification_email_from)
+                        g.notification_email_from =
+                            self.string(n).unwrap_or(g.notification_email_from)
                     }
                     "smtp_server" => {
                         if let Some(host) = self.string(n) {
                             let port = match n.args.get(1) {
-                                Some(p) => self.int_tok(p, 1, 65535, "smtp_server port").unwrap_or(25) as u16,
+                                Some(p) => {
+                                    self.int_tok(p, 1, 65535, "smtp_server port").unwrap_or(25)
+                                        as u16
+                                }
                                 None => 25,
                             };
                             g.smtp_server = Some(SmtpServer { host, port });
                         }
                     }
-                    "smtp_helo_name" => g.smtp_helo_name = self.string(n).unwrap_or(g.smtp_helo_name),
+                    "smtp_helo_name" => {
+                        g.smtp_helo_name = self.string(n).unwrap_or(g.smtp_helo_name)
+                    }
                     "smtp_connect_timeout" => {
                         if let Some(v) = self.int(n, 1, 3600) {
                             g.smtp_connect_timeout = Seconds(v as u32)
@@ -305,10 +334,14 @@ impl Builder<'_> {
                             if a.is_multicast() {
                                 g.vrrp_mcast_group4 = a;
                             } else {
-                                self.d.error(n.args[0].pos, format!("{a} is not an IPv4 multicast address"));
+                                self.d.error(
+                                    n.args[0].pos,
+                                    format!("{a} is not an IPv4 multicast address"),
+                                );
                             }
                         } else if !n.args.is_empty() {
-                            self.d.error(n.args[0].pos, "vrrp_mcast_group4 needs an IPv4 address");
+                            self.d
+                                .error(n.args[0].pos, "vrrp_mcast_group4 needs an IPv4 address");
                         }
                     }
                     "vrrp_mcast_group6" => {
@@ -316,17 +349,23 @@ impl Builder<'_> {
                             if a.is_multicast() {
                                 g.vrrp_mcast_group6 = a;
                             } else {
-                                self.d.error(n.args[0].pos, format!("{a} is not an IPv6 multicast address"));
+                                self.d.error(
+                                    n.args[0].pos,
+                                    format!("{a} is not an IPv6 multicast address"),
+                                );
                             }
                         } else if !n.args.is_empty() {
-                            self.d.error(n.args[0].pos, "vrrp_mcast_group6 needs an IPv6 address");
+                            self.d
+                                .error(n.args[0].pos, "vrrp_mcast_group6 needs an IPv6 address");
                         }
                     }
                     "script_user" => {
                         g.script_user = self.string(n);
                         g.script_group = n.args.get(1).map(|t| t.text.clone());
                     }
-                    "enable_script_security" => g.enable_script_security = self.flag(n).unwrap_or(true),
+                    "enable_script_security" => {
+                        g.enable_script_security = self.flag(n).unwrap_or(true)
+                    }
                     "lvs_flush" => g.lvs_flush = self.flag(n).unwrap_or(true),
                     "lvs_flush_on_stop" => {
                         self.no_block(n);
@@ -334,7 +373,10 @@ impl Builder<'_> {
                             None | Some("ALL") => LvsFlushOnStop::All,
                             Some("VS") => LvsFlushOnStop::Vs,
                             Some(o) => {
-                                self.d.error(n.args[0].pos, format!("lvs_flush_on_stop expects VS or ALL, got '{o}'"));
+                                self.d.error(
+                                    n.args[0].pos,
+                                    format!("lvs_flush_on_stop expects VS or ALL, got '{o}'"),
+                                );
                                 LvsFlushOnStop::None
                             }
                         }
@@ -344,12 +386,19 @@ impl Builder<'_> {
                         let mut i = 0;
                         while i < n.args.len() {
                             let k = &n.args[i];
-                            let v = n.args.get(i + 1).and_then(|t| self.int_tok(t, 0, 86400 * 365, "lvs_timeouts")).map(|v| Seconds(v as u32));
+                            let v = n
+                                .args
+                                .get(i + 1)
+                                .and_then(|t| self.int_tok(t, 0, 86400 * 365, "lvs_timeouts"))
+                                .map(|v| Seconds(v as u32));
                             match k.text.as_str() {
                                 "tcp" => g.lvs_timeouts.tcp = v,
                                 "tcpfin" => g.lvs_timeouts.tcpfin = v,
                                 "udp" => g.lvs_timeouts.udp = v,
-                                o => self.d.error(k.pos, format!("lvs_timeouts: unknown '{o}' (tcp, tcpfin, udp)")),
+                                o => self.d.error(
+                                    k.pos,
+                                    format!("lvs_timeouts: unknown '{o}' (tcp, tcpfin, udp)"),
+                                ),
                             }
                             i += 2;
                         }
@@ -381,7 +430,8 @@ impl Builder<'_> {
                         }
                     }
                     "vrrp_garp_lower_prio_delay" => {
-                        g.vrrp_garp_lower_prio_delay = self.int(n, 0, 86400).map(|v| Seconds(v as u32))
+                        g.vrrp_garp_lower_prio_delay =
+                            self.int(n, 0, 86400).map(|v| Seconds(v as u32))
                     }
                     "vrrp_garp_lower_prio_repeat" => {
                         g.vrrp_garp_lower_prio_repeat = self.int(n, 1, 100).map(|v| v as u32)
@@ -420,7 +470,11 @@ impl Builder<'_> {
                     if let Some(sc) = self.script(n) {
                         // keepalived takes the whole line as the command.
                         s.script = if sc.user.is_some() {
-                            n.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ")
+                            n.args
+                                .iter()
+                                .map(|t| t.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
                         } else {
                             sc.command
                         };
@@ -430,7 +484,8 @@ impl Builder<'_> {
                 "interval" => {
                     if let Some(v) = self.time(n) {
                         if v.0 == 0 {
-                            self.d.error(n.args[0].pos, "interval must be greater than 0");
+                            self.d
+                                .error(n.args[0].pos, "interval must be greater than 0");
                         } else {
                             s.interval = v;
                         }
@@ -443,7 +498,9 @@ impl Builder<'_> {
                     }
                     match n.args.get(1) {
                         Some(t) if t.text == "reverse" => s.weight_reverse = true,
-                        Some(t) => self.d.error(t.pos, format!("unexpected '{}' after weight", t.text)),
+                        Some(t) => self
+                            .d
+                            .error(t.pos, format!("unexpected '{}' after weight", t.text)),
                         None => {}
                     }
                 }
@@ -458,8 +515,10 @@ impl Builder<'_> {
             }
         }
         if !have_script {
-            self.d
-                .error(node.kw.pos, format!("vrrp_script {} has no 'script'", s.name));
+            self.d.error(
+                node.kw.pos,
+                format!("vrrp_script {} has no 'script'", s.name),
+            );
         }
         // keepalived: a zero/absent timeout means the interval.
         s.timeout = match timeout {
@@ -477,17 +536,17 @@ impl Builder<'_> {
             let mut words = vec![c.kw.clone()];
             words.extend(c.args.iter().cloned());
             if let Some(v) = self.vip(&words) {
-                if let Some(first) = out.first() {
-                    if first.address.is_ipv4() != v.address.is_ipv4() {
-                        self.d.error(
+                if let Some(first) = out.first()
+                    && first.address.is_ipv4() != v.address.is_ipv4()
+                {
+                    self.d.error(
                             c.kw.pos,
                             format!(
                                 "{}: address {} is of a different family than {} (mixed IPv4/IPv6 in one block)",
                                 n.kw.text, v.address, first.address
                             ),
                         );
-                        continue;
-                    }
+                    continue;
                 }
                 out.push(v);
             }
@@ -501,8 +560,10 @@ impl Builder<'_> {
             None => (w[0].text.as_str(), None),
         };
         let Ok(address) = addr.parse::<IpAddr>() else {
-            self.d
-                .error(w[0].pos, format!("'{}' is not a valid IP address", w[0].text));
+            self.d.error(
+                w[0].pos,
+                format!("'{}' is not a valid IP address", w[0].text),
+            );
             return None;
         };
         let max = if address.is_ipv4() { 32 } else { 128 };
@@ -511,8 +572,10 @@ impl Builder<'_> {
             Some(p) => match p.parse::<u8>() {
                 Ok(v) if v <= max => v,
                 _ => {
-                    self.d
-                        .error(w[0].pos, format!("invalid prefix length '/{p}' for {address}"));
+                    self.d.error(
+                        w[0].pos,
+                        format!("invalid prefix length '/{p}' for {address}"),
+                    );
                     return None;
                 }
             },
@@ -600,7 +663,11 @@ impl Builder<'_> {
                         "src" => r.src = self.ip_tok(val),
                         "via" | "gw" => r.via = self.ip_tok(val),
                         "dev" => r.dev = Some(val.text.clone()),
-                        "metric" => r.metric = self.int_tok(val, 0, u32::MAX as i64, "metric").map(|v| v as u32),
+                        "metric" => {
+                            r.metric = self
+                                .int_tok(val, 0, u32::MAX as i64, "metric")
+                                .map(|v| v as u32)
+                        }
                         "table" => r.table = Some(val.text.clone()),
                         _ => r.to = val.text.clone(),
                     }
@@ -617,7 +684,8 @@ impl Builder<'_> {
             }
         }
         if r.to.is_empty() {
-            self.d.error(c.kw.pos, "virtual route without a destination");
+            self.d
+                .error(c.kw.pos, "virtual route without a destination");
         }
         r
     }
@@ -671,7 +739,9 @@ impl Builder<'_> {
                         match t.text.as_str() {
                             "MASTER" => v.state = VrrpState::Master,
                             "BACKUP" => v.state = VrrpState::Backup,
-                            o => self.d.error(t.pos, format!("state must be MASTER or BACKUP, got '{o}'")),
+                            o => self
+                                .d
+                                .error(t.pos, format!("state must be MASTER or BACKUP, got '{o}'")),
                         }
                         state_set = Some(t.pos);
                     }
@@ -709,7 +779,10 @@ impl Builder<'_> {
                                         "PASS" => Some(AuthType::Pass),
                                         "AH" => Some(AuthType::Ah),
                                         o => {
-                                            self.d.error(t.pos, format!("auth_type must be PASS or AH, got '{o}'"));
+                                            self.d.error(
+                                                t.pos,
+                                                format!("auth_type must be PASS or AH, got '{o}'"),
+                                            );
                                             None
                                         }
                                     }
@@ -720,7 +793,10 @@ impl Builder<'_> {
                                     let mut p = t.text.clone();
                                     if p.chars().count() > 8 {
                                         // VRRPv2 carries 8 octets of password (RFC 2338 §5.3.10).
-                                        self.d.warn(t.pos, "auth_pass longer than 8 characters, truncated to 8");
+                                        self.d.warn(
+                                            t.pos,
+                                            "auth_pass longer than 8 characters, truncated to 8",
+                                        );
                                         p = p.chars().take(8).collect();
                                     }
                                     pass = Some(p);
@@ -736,7 +812,9 @@ impl Builder<'_> {
                                 auth_pass: pass.unwrap_or_default(),
                             })
                         }
-                        None => self.d.error(n.kw.pos, "authentication block without a valid auth_type"),
+                        None => self
+                            .d
+                            .error(n.kw.pos, "authentication block without a valid auth_type"),
                     }
                 }
                 "virtual_ipaddress" => {
@@ -751,11 +829,14 @@ impl Builder<'_> {
                 "unicast_peer" => {
                     for c in self.block(n) {
                         if let Some(ip) = self.ip_tok(&c.kw) {
-                            if let Some(first) = v.unicast_peer.first() {
-                                if first.is_ipv4() != ip.is_ipv4() {
-                                    self.d.error(c.kw.pos, format!("unicast_peer {ip}: mixed IPv4/IPv6 peers"));
-                                    continue;
-                                }
+                            if let Some(first) = v.unicast_peer.first()
+                                && first.is_ipv4() != ip.is_ipv4()
+                            {
+                                self.d.error(
+                                    c.kw.pos,
+                                    format!("unicast_peer {ip}: mixed IPv4/IPv6 peers"),
+                                );
+                                continue;
                             }
                             v.unicast_peer.push(ip);
                         }
@@ -773,7 +854,8 @@ impl Builder<'_> {
                 "preempt_delay" => {
                     if let Some(t) = self.time(n) {
                         if t > TimeUs::from_secs(1000) {
-                            self.d.error(n.args[0].pos, "preempt_delay must be at most 1000 seconds");
+                            self.d
+                                .error(n.args[0].pos, "preempt_delay must be at most 1000 seconds");
                         } else {
                             v.preempt_delay = t;
                         }
@@ -826,11 +908,15 @@ impl Builder<'_> {
                         v.garp_master_refresh_repeat = x as u32
                     }
                 }
-                "garp_lower_prio_delay" => lp_delay = self.int(n, 0, 86400).map(|x| Seconds(x as u32)),
+                "garp_lower_prio_delay" => {
+                    lp_delay = self.int(n, 0, 86400).map(|x| Seconds(x as u32))
+                }
                 "garp_lower_prio_repeat" => lp_repeat = self.int(n, 1, 100).map(|x| x as u32),
                 "use_vmac" => {
                     self.no_block(n);
-                    v.use_vmac = Some(UseVmac { name: n.args.first().map(|t| t.text.clone()) });
+                    v.use_vmac = Some(UseVmac {
+                        name: n.args.first().map(|t| t.text.clone()),
+                    });
                 }
                 "virtual_routes" => {
                     for c in self.block(n) {
@@ -843,8 +929,10 @@ impl Builder<'_> {
         }
         let name = v.name.clone();
         if !vrid_seen {
-            self.d
-                .error(node.kw.pos, format!("vrrp_instance {name}: virtual_router_id is required"));
+            self.d.error(
+                node.kw.pos,
+                format!("vrrp_instance {name}: virtual_router_id is required"),
+            );
         }
         // Interval: v2 carries whole seconds (RFC 3768 §5.3.7), v3 centiseconds (RFC 5798 §5.2.7).
         if let Some((t, pos)) = advert {
@@ -858,15 +946,18 @@ impl Builder<'_> {
                     );
                 }
                 if secs > 255 {
-                    self.d.error(pos, "advert_int for VRRPv2 must be 1..255 seconds");
+                    self.d
+                        .error(pos, "advert_int for VRRPv2 must be 1..255 seconds");
                 } else {
                     v.advert_int = Centiseconds::from_secs(secs.max(1) as u32);
                 }
             } else if !(1..=4095).contains(&cs) {
-                self.d.error(pos, "advert_int for VRRPv3 must be 0.01..40.95 seconds");
+                self.d
+                    .error(pos, "advert_int for VRRPv3 must be 0.01..40.95 seconds");
             } else {
                 if t.0 % 10_000 != 0 {
-                    self.d.warn(pos, format!("advert_int {t} rounded to centiseconds"));
+                    self.d
+                        .warn(pos, format!("advert_int {t} rounded to centiseconds"));
                 }
                 v.advert_int = Centiseconds(cs as u32);
             }
@@ -874,7 +965,12 @@ impl Builder<'_> {
         if v.priority == 255 && v.state == VrrpState::Backup {
             // keepalived: priority 255 means address owner, which is always master.
             if let Some(p) = state_set {
-                self.d.warn(p, format!("vrrp_instance {name}: priority 255 (address owner) forces state MASTER"));
+                self.d.warn(
+                    p,
+                    format!(
+                        "vrrp_instance {name}: priority 255 (address owner) forces state MASTER"
+                    ),
+                );
             }
             v.state = VrrpState::Master;
         }
@@ -886,22 +982,45 @@ impl Builder<'_> {
             v.nopreempt = false;
         }
         if v.version == 3 && v.authentication.is_some() {
-            self.d.warn(node.kw.pos, format!("vrrp_instance {name}: authentication is not supported by VRRPv3, ignored"));
+            self.d.warn(
+                node.kw.pos,
+                format!("vrrp_instance {name}: authentication is not supported by VRRPv3, ignored"),
+            );
             v.authentication = None;
         }
-        let fam6 = v.virtual_ipaddress.first().is_some_and(|a| a.address.is_ipv6());
-        if fam6 && matches!(v.authentication, Some(Authentication { auth_type: AuthType::Ah, .. })) {
-            self.d.error(node.kw.pos, format!("vrrp_instance {name}: AH authentication is not supported with IPv6"));
+        let fam6 = v
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|a| a.address.is_ipv6());
+        if fam6
+            && matches!(
+                v.authentication,
+                Some(Authentication {
+                    auth_type: AuthType::Ah,
+                    ..
+                })
+            )
+        {
+            self.d.error(
+                node.kw.pos,
+                format!("vrrp_instance {name}: AH authentication is not supported with IPv6"),
+            );
         }
-        if let Some(src) = v.unicast_src_ip {
-            if let Some(p) = v.unicast_peer.first() {
-                if p.is_ipv4() != src.is_ipv4() {
-                    self.d.error(node.kw.pos, format!("vrrp_instance {name}: unicast_src_ip and unicast_peer families differ"));
-                }
-            }
+        if let Some(src) = v.unicast_src_ip
+            && let Some(p) = v.unicast_peer.first()
+            && p.is_ipv4() != src.is_ipv4()
+        {
+            self.d.error(
+                node.kw.pos,
+                format!("vrrp_instance {name}: unicast_src_ip and unicast_peer families differ"),
+            );
         }
-        v.garp_lower_prio_delay = lp_delay.or(g.vrrp_garp_lower_prio_delay).unwrap_or(v.garp_master_delay);
-        v.garp_lower_prio_repeat = lp_repeat.or(g.vrrp_garp_lower_prio_repeat).unwrap_or(v.garp_master_repeat);
+        v.garp_lower_prio_delay = lp_delay
+            .or(g.vrrp_garp_lower_prio_delay)
+            .unwrap_or(v.garp_master_delay);
+        v.garp_lower_prio_repeat = lp_repeat
+            .or(g.vrrp_garp_lower_prio_repeat)
+            .unwrap_or(v.garp_master_repeat);
         v
     }
 
@@ -970,11 +1089,16 @@ impl Builder<'_> {
                 }
                 "init_file" => {
                     self.no_block(n);
-                    let mut f = InitFile { value: 0, overwrite: false };
+                    let mut f = InitFile {
+                        value: 0,
+                        overwrite: false,
+                    };
                     for a in &n.args {
                         if a.text == "overwrite" {
                             f.overwrite = true;
-                        } else if let Some(v) = self.int_tok(a, i32::MIN as i64, i32::MAX as i64, "init_file") {
+                        } else if let Some(v) =
+                            self.int_tok(a, i32::MIN as i64, i32::MAX as i64, "init_file")
+                        {
                             f.value = v;
                         }
                     }
@@ -993,7 +1117,10 @@ impl Builder<'_> {
     // ----------------------------------------------------------------- LVS
 
     pub fn vs_group(&mut self, node: &Node) -> VirtualServerGroup {
-        let mut g = VirtualServerGroup { name: self.name(node), entries: Vec::new() };
+        let mut g = VirtualServerGroup {
+            name: self.name(node),
+            entries: Vec::new(),
+        };
         for c in self.block(node) {
             if c.kw.text == "fwmark" {
                 if let Some(m) = self.int(c, 1, u32::MAX as i64) {
@@ -1006,14 +1133,23 @@ impl Builder<'_> {
                 _ => (c.kw.text.as_str(), None),
             };
             let Ok(ip) = ip_s.parse::<IpAddr>() else {
-                self.d
-                    .error(c.kw.pos, format!("virtual_server_group entry '{}' is not IP PORT or fwmark N", c.kw.text));
+                self.d.error(
+                    c.kw.pos,
+                    format!(
+                        "virtual_server_group entry '{}' is not IP PORT or fwmark N",
+                        c.kw.text
+                    ),
+                );
                 continue;
             };
             let range_end = match range {
                 None => None,
                 Some(r) => {
-                    let parsed = if ip.is_ipv4() { r.parse::<u8>().ok().map(u16::from) } else { u16::from_str_radix(r, 16).ok() };
+                    let parsed = if ip.is_ipv4() {
+                        r.parse::<u8>().ok().map(u16::from)
+                    } else {
+                        u16::from_str_radix(r, 16).ok()
+                    };
                     let last = match ip {
                         IpAddr::V4(a) => u16::from(a.octets()[3]),
                         IpAddr::V6(a) => a.segments()[7],
@@ -1021,7 +1157,8 @@ impl Builder<'_> {
                     match parsed {
                         Some(e) if e >= last => Some(e),
                         _ => {
-                            self.d.error(c.kw.pos, format!("invalid address range '{}'", c.kw.text));
+                            self.d
+                                .error(c.kw.pos, format!("invalid address range '{}'", c.kw.text));
                             continue;
                         }
                     }
@@ -1031,7 +1168,11 @@ impl Builder<'_> {
                 Some(p) => self.port_tok(p).unwrap_or(0),
                 None => 0,
             };
-            g.entries.push(VsgEntry::Addr { ip, range_end, port });
+            g.entries.push(VsgEntry::Addr {
+                ip,
+                range_end,
+                port,
+            });
         }
         g
     }
@@ -1043,8 +1184,10 @@ impl Builder<'_> {
             "DR" => Some(LvsMethod::Dr),
             "TUN" => Some(LvsMethod::Tun),
             o => {
-                self.d
-                    .error(t.pos, format!("{} must be NAT, DR or TUN, got '{o}'", n.kw.text));
+                self.d.error(
+                    t.pos,
+                    format!("{} must be NAT, DR or TUN, got '{o}'", n.kw.text),
+                );
                 None
             }
         }
@@ -1055,17 +1198,23 @@ impl Builder<'_> {
             Some("fwmark") => {
                 let t = node.args.get(1).cloned();
                 match t {
-                    Some(t) => VsKey::Fwmark { mark: self.int_tok(&t, 1, u32::MAX as i64, "fwmark")? as u32 },
+                    Some(t) => VsKey::Fwmark {
+                        mark: self.int_tok(&t, 1, u32::MAX as i64, "fwmark")? as u32,
+                    },
                     None => {
-                        self.d.error(node.kw.pos, "virtual_server fwmark needs a mark");
+                        self.d
+                            .error(node.kw.pos, "virtual_server fwmark needs a mark");
                         return None;
                     }
                 }
             }
             Some("group") => match node.args.get(1) {
-                Some(t) => VsKey::Group { name: t.text.clone() },
+                Some(t) => VsKey::Group {
+                    name: t.text.clone(),
+                },
                 None => {
-                    self.d.error(node.kw.pos, "virtual_server group needs a name");
+                    self.d
+                        .error(node.kw.pos, "virtual_server group needs a name");
                     return None;
                 }
             },
@@ -1079,7 +1228,10 @@ impl Builder<'_> {
                 VsKey::Addr { ip, port }
             }
             None => {
-                self.d.error(node.kw.pos, "virtual_server needs IP PORT, fwmark N or group NAME");
+                self.d.error(
+                    node.kw.pos,
+                    "virtual_server needs IP PORT, fwmark N or group NAME",
+                );
                 return None;
             }
         };
@@ -1118,7 +1270,8 @@ impl Builder<'_> {
                 "delay_loop" => {
                     if let Some(t) = self.time(n) {
                         if t.0 == 0 {
-                            self.d.error(n.args[0].pos, "delay_loop must be greater than 0");
+                            self.d
+                                .error(n.args[0].pos, "delay_loop must be greater than 0");
                         } else {
                             vs.delay_loop = t;
                         }
@@ -1126,9 +1279,13 @@ impl Builder<'_> {
                 }
                 "lvs_sched" => {
                     if let Some(s) = self.string(n) {
-                        const SCHEDS: &[&str] = &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
+                        const SCHEDS: &[&str] = &[
+                            "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq",
+                            "fo", "ovf", "mh", "twos",
+                        ];
                         if !SCHEDS.contains(&s.as_str()) {
-                            self.d.warn(n.args[0].pos, format!("unknown LVS scheduler '{s}'"));
+                            self.d
+                                .warn(n.args[0].pos, format!("unknown LVS scheduler '{s}'"));
                         }
                         vs.lvs_sched = s;
                     }
@@ -1140,7 +1297,10 @@ impl Builder<'_> {
                             "TCP" => vs.protocol = Protocol::Tcp,
                             "UDP" => vs.protocol = Protocol::Udp,
                             "SCTP" => vs.protocol = Protocol::Sctp,
-                            o => self.d.error(t.pos, format!("protocol must be TCP, UDP or SCTP, got '{o}'")),
+                            o => self.d.error(
+                                t.pos,
+                                format!("protocol must be TCP, UDP or SCTP, got '{o}'"),
+                            ),
                         }
                     }
                 }
@@ -1148,7 +1308,9 @@ impl Builder<'_> {
                     self.no_block(n);
                     vs.persistence_timeout = match n.args.first() {
                         None => Some(Seconds(360)),
-                        Some(t) => self.int_tok(t, 1, u32::MAX as i64, "persistence_timeout").map(|v| Seconds(v as u32)),
+                        Some(t) => self
+                            .int_tok(t, 1, u32::MAX as i64, "persistence_timeout")
+                            .map(|v| Seconds(v as u32)),
                     }
                 }
                 "persistence_granularity" => vs.persistence_granularity = self.ip(n),
@@ -1173,7 +1335,9 @@ impl Builder<'_> {
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(n),
                 "inhibit_on_failure" => vs.inhibit_on_failure = self.flag(n).unwrap_or(true),
                 "quorum" => vs.quorum = self.int(n, 1, u32::MAX as i64).map_or(1, |v| v as u32),
-                "hysteresis" => vs.hysteresis = self.int(n, 0, u32::MAX as i64).map_or(0, |v| v as u32),
+                "hysteresis" => {
+                    vs.hysteresis = self.int(n, 0, u32::MAX as i64).map_or(0, |v| v as u32)
+                }
                 "quorum_up" => vs.quorum_up = self.script(n),
                 "quorum_down" => vs.quorum_down = self.script(n),
                 "alpha" => vs.alpha = self.flag(n).unwrap_or(true),
@@ -1191,10 +1355,19 @@ impl Builder<'_> {
             }
         }
         if vs.ops && vs.protocol != Protocol::Udp {
-            self.d.warn(node.kw.pos, "ops (one-packet scheduling) only applies to UDP virtual servers");
+            self.d.warn(
+                node.kw.pos,
+                "ops (one-packet scheduling) only applies to UDP virtual servers",
+            );
         }
         if vs.hysteresis >= vs.quorum {
-            self.d.warn(node.kw.pos, format!("hysteresis {} >= quorum {}; keepalived uses quorum - 1", vs.hysteresis, vs.quorum));
+            self.d.warn(
+                node.kw.pos,
+                format!(
+                    "hysteresis {} >= quorum {}; keepalived uses quorum - 1",
+                    vs.hysteresis, vs.quorum
+                ),
+            );
             vs.hysteresis = vs.quorum - 1;
         }
         let vs_port = match vs.key {
@@ -1215,10 +1388,14 @@ impl Builder<'_> {
             return None;
         };
         let ip = self.ip_tok(ipt)?;
-        if let VsKey::Addr { ip: vip, .. } = vs.key {
-            if vip.is_ipv4() != ip.is_ipv4() && vs.lvs_method != LvsMethod::Tun {
-                self.d.error(ipt.pos, format!("real_server {ip}: address family differs from virtual server {vip}"));
-            }
+        if let VsKey::Addr { ip: vip, .. } = vs.key
+            && vip.is_ipv4() != ip.is_ipv4()
+            && vs.lvs_method != LvsMethod::Tun
+        {
+            self.d.error(
+                ipt.pos,
+                format!("real_server {ip}: address family differs from virtual server {vip}"),
+            );
         }
         let port = match node.args.get(1) {
             Some(p) => self.port_tok(p)?,
@@ -1256,8 +1433,8 @@ impl Builder<'_> {
                 "connect_timeout" => rs.connect_timeout = self.time(n),
                 "warmup" => rs.warmup = self.time(n),
                 "smtp_alert" => rs.smtp_alert = self.flag(n),
-                "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "SMTP_CHECK" | "DNS_CHECK" | "UDP_CHECK"
-                | "PING_CHECK" | "FILE_CHECK" => checker_nodes.push(n),
+                "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "SMTP_CHECK"
+                | "DNS_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => checker_nodes.push(n),
                 _ => self.unknown(Ctx::RealServer, n),
             }
         }
@@ -1284,8 +1461,17 @@ impl Builder<'_> {
         let ctx = Ctx::Checker(k);
         let mut kind = match k {
             "HTTP_GET" | "SSL_GET" => {
-                let h = HttpCheck { urls: Vec::new(), http_protocol: None, virtualhost: None, enable_sni: false };
-                if k == "HTTP_GET" { CheckerKind::HttpGet(h) } else { CheckerKind::SslGet(h) }
+                let h = HttpCheck {
+                    urls: Vec::new(),
+                    http_protocol: None,
+                    virtualhost: None,
+                    enable_sni: false,
+                };
+                if k == "HTTP_GET" {
+                    CheckerKind::HttpGet(h)
+                } else {
+                    CheckerKind::SslGet(h)
+                }
             }
             "TCP_CHECK" => CheckerKind::TcpCheck,
             "MISC_CHECK" => CheckerKind::MiscCheck(MiscCheck {
@@ -1295,8 +1481,14 @@ impl Builder<'_> {
                 user: None,
                 group: None,
             }),
-            "SMTP_CHECK" => CheckerKind::SmtpCheck(SmtpCheck { helo_name: None, hosts: Vec::new() }),
-            "DNS_CHECK" => CheckerKind::DnsCheck(DnsCheck { query_type: "SOA".into(), name: ".".into() }),
+            "SMTP_CHECK" => CheckerKind::SmtpCheck(SmtpCheck {
+                helo_name: None,
+                hosts: Vec::new(),
+            }),
+            "DNS_CHECK" => CheckerKind::DnsCheck(DnsCheck {
+                query_type: "SOA".into(),
+                name: ".".into(),
+            }),
             "UDP_CHECK" => CheckerKind::UdpCheck(UdpCheck {
                 payload: None,
                 require_reply: false,
@@ -1305,7 +1497,11 @@ impl Builder<'_> {
                 max_reply_length: None,
             }),
             "PING_CHECK" => CheckerKind::PingCheck,
-            _ => CheckerKind::FileCheck(FileCheck { track_file: String::new(), weight: None, reverse: false }),
+            _ => CheckerKind::FileCheck(FileCheck {
+                track_file: String::new(),
+                weight: None,
+                reverse: false,
+            }),
         };
         let mut c = Checker {
             kind: CheckerKind::PingCheck,
@@ -1340,7 +1536,9 @@ impl Builder<'_> {
             }
             match key {
                 "connect_ip" => c.connect_ip = self.ip(n),
-                "connect_port" => c.connect_port = self.arg(n).cloned().and_then(|t| self.port_tok(&t)),
+                "connect_port" => {
+                    c.connect_port = self.arg(n).cloned().and_then(|t| self.port_tok(&t))
+                }
                 "bindto" => c.bindto = self.ip(n),
                 "bind_port" => c.bind_port = self.arg(n).cloned().and_then(|t| self.port_tok(&t)),
                 "bind_if" => c.bind_if = self.string(n),
@@ -1357,10 +1555,8 @@ impl Builder<'_> {
         }
         // Validate what each type needs.
         match &mut kind {
-            CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => {
-                if h.urls.is_empty() {
-                    self.d.error(node.kw.pos, format!("{k} has no url block"));
-                }
+            CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.urls.is_empty() => {
+                self.d.error(node.kw.pos, format!("{k} has no url block"));
             }
             CheckerKind::MiscCheck(m) if m.misc_path.is_empty() => {
                 self.d.error(node.kw.pos, "MISC_CHECK has no misc_path")
@@ -1380,9 +1576,17 @@ impl Builder<'_> {
         let delay_loop = c.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
         c.timing = CheckerTiming {
             delay_loop,
-            connect_timeout: c.connect_timeout.or(rs.connect_timeout).or(vs.connect_timeout).unwrap_or(TimeUs::from_secs(5)),
+            connect_timeout: c
+                .connect_timeout
+                .or(rs.connect_timeout)
+                .or(vs.connect_timeout)
+                .unwrap_or(TimeUs::from_secs(5)),
             retry: c.retry.or(rs.retry).or(vs.retry).unwrap_or(def_retry),
-            delay_before_retry: c.delay_before_retry.or(rs.delay_before_retry).or(vs.delay_before_retry).unwrap_or(def_dbr),
+            delay_before_retry: c
+                .delay_before_retry
+                .or(rs.delay_before_retry)
+                .or(vs.delay_before_retry)
+                .unwrap_or(def_dbr),
             warmup: c.warmup.or(rs.warmup).or(vs.warmup).unwrap_or(delay_loop),
             alpha: c.alpha.or(rs.alpha).unwrap_or(vs.alpha),
         };
@@ -1401,8 +1605,13 @@ impl Builder<'_> {
                 "http_protocol" => {
                     if let Some(t) = self.arg(n) {
                         match t.text.as_str() {
-                            "1.0" | "1.1" | "1.0C" | "1.0K" => h.http_protocol = Some(t.text.clone()),
-                            o => self.d.error(t.pos, format!("http_protocol must be 1.0, 1.0C, 1.0K or 1.1, got '{o}'")),
+                            "1.0" | "1.1" | "1.0C" | "1.0K" => {
+                                h.http_protocol = Some(t.text.clone())
+                            }
+                            o => self.d.error(
+                                t.pos,
+                                format!("http_protocol must be 1.0, 1.0C, 1.0K or 1.1, got '{o}'"),
+                            ),
                         }
                     }
                 }
@@ -1421,7 +1630,10 @@ impl Builder<'_> {
             CheckerKind::SmtpCheck(s) => match n.kw.text.as_str() {
                 "helo_name" => s.helo_name = self.string(n),
                 _ => {
-                    self.d.warn(n.kw.pos, "SMTP_CHECK 'host' blocks are deprecated; use one SMTP_CHECK per host");
+                    self.d.warn(
+                        n.kw.pos,
+                        "SMTP_CHECK 'host' blocks are deprecated; use one SMTP_CHECK per host",
+                    );
                     let mut h = SmtpHost {
                         connect_ip: None,
                         connect_port: None,
@@ -1434,12 +1646,19 @@ impl Builder<'_> {
                     for a in self.block(n) {
                         match a.kw.text.as_str() {
                             "connect_ip" => h.connect_ip = self.ip(a),
-                            "connect_port" => h.connect_port = self.arg(a).cloned().and_then(|t| self.port_tok(&t)),
+                            "connect_port" => {
+                                h.connect_port =
+                                    self.arg(a).cloned().and_then(|t| self.port_tok(&t))
+                            }
                             "bindto" => h.bindto = self.ip(a),
-                            "bind_port" => h.bind_port = self.arg(a).cloned().and_then(|t| self.port_tok(&t)),
+                            "bind_port" => {
+                                h.bind_port = self.arg(a).cloned().and_then(|t| self.port_tok(&t))
+                            }
                             "bind_if" => h.bind_if = self.string(a),
                             "connect_timeout" => h.connect_timeout = self.time(a),
-                            "fwmark" => h.fwmark = self.int(a, 0, u32::MAX as i64).map(|v| v as u32),
+                            "fwmark" => {
+                                h.fwmark = self.int(a, 0, u32::MAX as i64).map(|v| v as u32)
+                            }
                             _ => self.unknown(Ctx::SmtpHost, a),
                         }
                     }
@@ -1454,7 +1673,14 @@ impl Builder<'_> {
                         if TYPES.contains(&up.as_str()) {
                             d.query_type = up;
                         } else {
-                            self.d.error(t.pos, format!("DNS_CHECK type '{}' not one of {}", t.text, TYPES.join(", ")));
+                            self.d.error(
+                                t.pos,
+                                format!(
+                                    "DNS_CHECK type '{}' not one of {}",
+                                    t.text,
+                                    TYPES.join(", ")
+                                ),
+                            );
                         }
                     }
                 }
@@ -1476,7 +1702,9 @@ impl Builder<'_> {
                     f.reverse = n.args.get(1).is_some_and(|a| a.text == "reverse");
                 }
             },
-            CheckerKind::TcpCheck | CheckerKind::PingCheck => self.unknown(Ctx::Checker("TCP_CHECK"), n),
+            CheckerKind::TcpCheck | CheckerKind::PingCheck => {
+                self.unknown(Ctx::Checker("TCP_CHECK"), n)
+            }
         }
     }
 
@@ -1486,14 +1714,21 @@ impl Builder<'_> {
         if s.len() % 2 == 0 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             Some(s)
         } else {
-            self.d
-                .error(t.pos, format!("'{}' is not an even-length hex string", t.text));
+            self.d.error(
+                t.pos,
+                format!("'{}' is not an even-length hex string", t.text),
+            );
             None
         }
     }
 
     fn url(&mut self, node: &Node) -> Option<Url> {
-        let mut u = Url { path: String::new(), digest: None, status_code: Vec::new(), virtualhost: None };
+        let mut u = Url {
+            path: String::new(),
+            digest: None,
+            status_code: Vec::new(),
+            virtualhost: None,
+        };
         for n in self.block(node) {
             match n.kw.text.as_str() {
                 "path" => u.path = self.string(n).unwrap_or_default(),
@@ -1503,7 +1738,10 @@ impl Builder<'_> {
                         if d.len() == 32 && d.bytes().all(|b| b.is_ascii_hexdigit()) {
                             u.digest = Some(d);
                         } else {
-                            self.d.error(t.pos, format!("digest '{}' is not 32 hex digits (MD5)", t.text));
+                            self.d.error(
+                                t.pos,
+                                format!("digest '{}' is not 32 hex digits (MD5)", t.text),
+                            );
                         }
                     }
                 }
@@ -1515,10 +1753,17 @@ impl Builder<'_> {
                     for t in &n.args {
                         let (a, b) = t.text.split_once('-').unwrap_or((&t.text, &t.text));
                         match (a.parse::<u16>(), b.parse::<u16>()) {
-                            (Ok(a), Ok(b)) if (100..=599).contains(&a) && (100..=599).contains(&b) && a <= b => {
+                            (Ok(a), Ok(b))
+                                if (100..=599).contains(&a)
+                                    && (100..=599).contains(&b)
+                                    && a <= b =>
+                            {
                                 u.status_code.push(StatusRange { from: a, to: b })
                             }
-                            _ => self.d.error(t.pos, format!("invalid status_code '{}' (100-599 or a range)", t.text)),
+                            _ => self.d.error(
+                                t.pos,
+                                format!("invalid status_code '{}' (100-599 or a range)", t.text),
+                            ),
                         }
                     }
                 }
@@ -1540,8 +1785,14 @@ impl Builder<'_> {
 
 /// The whole build: top-level dispatch, then cross-block checks.
 pub(crate) fn build(nodes: &[Node], d: &mut Diags, host: &str) -> Config {
-    let mut b = Builder { d, host: host.to_string() };
-    let globals: Vec<&Node> = nodes.iter().filter(|n| n.kw.text == "global_defs").collect();
+    let mut b = Builder {
+        d,
+        host: host.to_string(),
+    };
+    let globals: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| n.kw.text == "global_defs")
+        .collect();
     let g = b.global(&globals);
     let mut cfg = Config {
         global_defs: g,
@@ -1611,21 +1862,36 @@ fn check(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], vs_pos: &[Pos]
         v.track_script.retain(|t| {
             let ok = scripts.contains(&t.name);
             if !ok {
-                b.d.warn(*pos, format!("vrrp_instance {}: track_script '{}' is not defined, ignoring", v.name, t.name));
+                b.d.warn(
+                    *pos,
+                    format!(
+                        "vrrp_instance {}: track_script '{}' is not defined, ignoring",
+                        v.name, t.name
+                    ),
+                );
             }
             ok
         });
         v.track_file.retain(|t| {
             let ok = files.contains(&t.name);
             if !ok {
-                b.d.warn(*pos, format!("vrrp_instance {}: track_file '{}' is not defined, ignoring", v.name, t.name));
+                b.d.warn(
+                    *pos,
+                    format!(
+                        "vrrp_instance {}: track_file '{}' is not defined, ignoring",
+                        v.name, t.name
+                    ),
+                );
             }
             ok
         });
         if v.virtual_router_id == 0 {
             continue;
         }
-        let v6 = v.virtual_ipaddress.first().is_some_and(|a| a.address.is_ipv6());
+        let v6 = v
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|a| a.address.is_ipv6());
         let key = (v.interface.clone(), v6, v.virtual_router_id);
         if let Some(other) = vrids.get(&key) {
             b.d.error(
@@ -1645,30 +1911,53 @@ fn check(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], vs_pos: &[Pos]
         sg.group.retain(|m| {
             let ok = names.contains(m);
             if !ok {
-                b.d.warn(*pos, format!("vrrp_sync_group {}: instance {m} does not exist, ignoring", sg.name));
+                b.d.warn(
+                    *pos,
+                    format!(
+                        "vrrp_sync_group {}: instance {m} does not exist, ignoring",
+                        sg.name
+                    ),
+                );
             }
             ok
         });
         for m in &sg.group {
             if !in_group.insert(m.clone()) {
-                b.d.error(*pos, format!("vrrp_sync_group {}: instance {m} is already in another sync group", sg.name));
+                b.d.error(
+                    *pos,
+                    format!(
+                        "vrrp_sync_group {}: instance {m} is already in another sync group",
+                        sg.name
+                    ),
+                );
             }
         }
         sg.track_script.retain(|t| scripts.contains(&t.name));
     }
-    let groups: HashSet<String> = cfg.virtual_server_groups.iter().map(|g| g.name.clone()).collect();
+    let groups: HashSet<String> = cfg
+        .virtual_server_groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
     for (vs, pos) in cfg.virtual_servers.iter().zip(vs_pos) {
-        if let VsKey::Group { name } = &vs.key {
-            if !groups.contains(name) {
-                b.d.error(*pos, format!("virtual_server group {name}: no virtual_server_group of that name"));
-            }
+        if let VsKey::Group { name } = &vs.key
+            && !groups.contains(name)
+        {
+            b.d.error(
+                *pos,
+                format!("virtual_server group {name}: no virtual_server_group of that name"),
+            );
         }
         for rs in &vs.real_servers {
             for c in &rs.checkers {
-                if let CheckerKind::FileCheck(f) = &c.kind {
-                    if !f.track_file.is_empty() && !files.contains(&f.track_file) {
-                        b.d.error(*pos, format!("FILE_CHECK: track_file '{}' is not defined", f.track_file));
-                    }
+                if let CheckerKind::FileCheck(f) = &c.kind
+                    && !f.track_file.is_empty()
+                    && !files.contains(&f.track_file)
+                {
+                    b.d.error(
+                        *pos,
+                        format!("FILE_CHECK: track_file '{}' is not defined", f.track_file),
+                    );
                 }
             }
         }

@@ -108,7 +108,10 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
-pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.len() / 3).max(2);
     candidates
         .into_iter()
@@ -131,14 +134,26 @@ mod tests {
             col: 5,
             message: "boom".into(),
         };
-        assert_eq!(d.to_string(), "/etc/keepalived/keepalived.conf:12:5: error: boom");
-        let w = Diagnostic { severity: Severity::Warning, ..d };
-        assert_eq!(w.to_string(), "/etc/keepalived/keepalived.conf:12:5: warning: boom");
+        assert_eq!(
+            d.to_string(),
+            "/etc/keepalived/keepalived.conf:12:5: error: boom"
+        );
+        let w = Diagnostic {
+            severity: Severity::Warning,
+            ..d
+        };
+        assert_eq!(
+            w.to_string(),
+            "/etc/keepalived/keepalived.conf:12:5: warning: boom"
+        );
     }
 
     #[test]
     fn suggestion_picks_nearest_keyword() {
-        assert_eq!(suggest("priorty", ["priority", "state", "interface"]), Some("priority"));
+        assert_eq!(
+            suggest("priorty", ["priority", "state", "interface"]),
+            Some("priority")
+        );
         assert_eq!(suggest("zzzzzzzz", ["priority", "state"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

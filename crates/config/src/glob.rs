@@ -157,7 +157,11 @@ fn glob_one(pattern: &str) -> Vec<PathBuf> {
         return if p.exists() { vec![p] } else { vec![] };
     }
     let absolute = pattern.starts_with('/');
-    let mut current: Vec<PathBuf> = vec![if absolute { PathBuf::from("/") } else { PathBuf::new() }];
+    let mut current: Vec<PathBuf> = vec![if absolute {
+        PathBuf::from("/")
+    } else {
+        PathBuf::new()
+    }];
     let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
     for (k, comp) in comps.iter().enumerate() {
         let last = k + 1 == comps.len();
@@ -170,8 +174,14 @@ fn glob_one(pattern: &str) -> Vec<PathBuf> {
                 }
                 continue;
             }
-            let dir = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base.clone() };
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            let dir = if base.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                base.clone()
+            };
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
             names.sort();
             for name in names {

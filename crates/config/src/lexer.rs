@@ -64,11 +64,7 @@ impl LText {
                 line: *line,
                 col: offset + i as u32 + 1,
             },
-            PosMap::Table(t) => t
-                .get(i)
-                .or_else(|| t.last())
-                .copied()
-                .unwrap_or_default(),
+            PosMap::Table(t) => t.get(i).or_else(|| t.last()).copied().unwrap_or_default(),
         }
     }
     fn slice(&self, start: usize) -> LText {
@@ -160,6 +156,8 @@ impl<'d> Pre<'d> {
 
     /// Registers a file in the table and preprocesses its text.
     pub fn run_file(&mut self, path: &Path, text: &str) {
+        // About one item per 5 bytes of config text; avoids repeated regrowth of a large Vec.
+        self.items.reserve(text.len() / 5);
         let idx = self.diags.files.len() as u32;
         self.diags.files.push(path.to_path_buf());
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -195,15 +193,56 @@ impl<'d> Pre<'d> {
     }
 
     fn logical_line(&mut self, segs: &[(u32, &str)], file: u32, dir: &Path) {
+        // Trim before copying: most lines are indented, and blank lines cost nothing.
+        let raw = segs[0].1;
+        let body = raw.trim_start();
+        if segs.len() == 1 && body.trim_end().is_empty() {
+            return;
+        }
+        // Fast path for the common plain line: tokenize straight from the source text.
+        if segs.len() == 1
+            && !body.starts_with(['@', '$', '~'])
+            && !body.starts_with("include")
+            && !body.contains('$')
+        {
+            let map = PosMap::Simple {
+                file,
+                line: segs[0].0,
+                offset: (raw.len() - body.len()) as u32,
+            };
+            let before = self.items.len();
+            tokenize_into(body.trim_end(), &map, self.diags, &mut self.items);
+            if self.items.len() > before {
+                self.ntoks += self.items.len() - before;
+                self.items.push(Item::Eol);
+                if self.ntoks > MAX_TOKENS {
+                    self.diags.error(
+                        Pos {
+                            file,
+                            line: segs[0].0,
+                            col: 1,
+                        },
+                        "configuration expands to too many tokens; giving up",
+                    );
+                    self.aborted = true;
+                }
+            }
+            return;
+        }
         let first = LText {
-            s: segs[0].1.to_string(),
+            s: if segs.len() == 1 {
+                body.trim_end()
+            } else {
+                body
+            }
+            .to_string(),
             map: PosMap::Simple {
                 file,
                 line: segs[0].0,
-                offset: 0,
+                offset: (raw.len() - body.len()) as u32,
             },
         };
-        let Some(first) = self.conditional(first.trim_start()) else {
+        let Some(first) = self.conditional(first) else {
             return;
         };
         // `$NAME=value`: a definition; continued lines stay separate lines of the value.
@@ -225,7 +264,11 @@ impl<'d> Pre<'d> {
                 t: first.table(),
             };
             for (ln, s) in &segs[1..] {
-                let p = Pos { file, line: *ln, col: 1 };
+                let p = Pos {
+                    file,
+                    line: *ln,
+                    col: 1,
+                };
                 out.push_str(" ", p);
                 out.s.push_str(s);
                 out.t.extend((0..s.len()).map(|i| Pos {
@@ -321,12 +364,27 @@ impl<'d> Pre<'d> {
             if rest.starts_with(char::is_whitespace) || rest.is_empty() {
                 let arg = t.slice(7).trim_start();
                 let end = arg.s.trim_end().len();
-                let pat = LText { s: arg.s[..end].to_string(), map: arg.map.clone() };
-                let mut toks = vec![Tok { text: "include".into(), quoted: false, pos: t.pos(0) }];
+                let pat = LText {
+                    s: arg.s[..end].to_string(),
+                    map: arg.map.clone(),
+                };
+                let mut toks = vec![Tok {
+                    text: "include".into(),
+                    quoted: false,
+                    pos: t.pos(0),
+                }];
                 if !pat.s.is_empty() {
                     let quoted = pat.s.starts_with('"');
-                    let text = if quoted { pat.s.trim_matches('"').to_string() } else { pat.s.clone() };
-                    toks.push(Tok { text, quoted, pos: pat.pos(0) });
+                    let text = if quoted {
+                        pat.s.trim_matches('"').to_string()
+                    } else {
+                        pat.s.clone()
+                    };
+                    toks.push(Tok {
+                        text,
+                        quoted,
+                        pos: pat.pos(0),
+                    });
                 }
                 self.include(&toks, dir);
                 return;
@@ -341,8 +399,10 @@ impl<'d> Pre<'d> {
         }
         self.ntoks += toks.len();
         if self.ntoks > MAX_TOKENS {
-            self.diags
-                .error(toks[0].pos, "configuration expands to too many tokens; giving up");
+            self.diags.error(
+                toks[0].pos,
+                "configuration expands to too many tokens; giving up",
+            );
             self.aborted = true;
             return;
         }
@@ -352,7 +412,8 @@ impl<'d> Pre<'d> {
 
     fn include(&mut self, toks: &[Tok], dir: &Path) {
         let Some(pat) = toks.get(1) else {
-            self.diags.error(toks[0].pos, "include needs a file name or pattern");
+            self.diags
+                .error(toks[0].pos, "include needs a file name or pattern");
             return;
         };
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
@@ -369,7 +430,11 @@ impl<'d> Pre<'d> {
         let matches = glob::glob(&pattern_s);
         if matches.is_empty() {
             // keepalived logs and carries on when an include matches nothing.
-            let what = if is_glob { "matches no file" } else { "does not exist" };
+            let what = if is_glob {
+                "matches no file"
+            } else {
+                "does not exist"
+            };
             self.diags
                 .warn(pat.pos, format!("include '{}' {what}", pat.text));
             return;
@@ -385,8 +450,13 @@ impl<'d> Pre<'d> {
             }
             // Only regular files: a device or FIFO would block or never end.
             if !path.is_file() {
-                self.diags
-                    .warn(pat.pos, format!("include '{}' is not a regular file, skipped", path.display()));
+                self.diags.warn(
+                    pat.pos,
+                    format!(
+                        "include '{}' is not a regular file, skipped",
+                        path.display()
+                    ),
+                );
                 continue;
             }
             match std::fs::read(&path) {
@@ -394,9 +464,10 @@ impl<'d> Pre<'d> {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     self.run_file(&path, &text);
                 }
-                Err(e) => self
-                    .diags
-                    .warn(pat.pos, format!("cannot read include '{}': {e}", path.display())),
+                Err(e) => self.diags.warn(
+                    pat.pos,
+                    format!("cannot read include '{}': {e}", path.display()),
+                ),
             }
         }
     }
@@ -436,12 +507,16 @@ impl<'d> Pre<'d> {
         let mut runs: Vec<(Vec<String>, Vec<String>)> = Vec::new();
         if lst {
             if parts.len() < 2 {
-                self.diags.error(pos, "~LST needs a variable and at least one value");
+                self.diags
+                    .error(pos, "~LST needs a variable and at least one value");
                 return;
             }
             let vars = unbrace(&parts[0]);
             if vars.iter().any(|v| !is_name(v)) {
-                self.diags.error(pos, format!("~LST: invalid variable name in '{}'", parts[0]));
+                self.diags.error(
+                    pos,
+                    format!("~LST: invalid variable name in '{}'", parts[0]),
+                );
                 return;
             }
             for p in &parts[1..] {
@@ -449,7 +524,11 @@ impl<'d> Pre<'d> {
                 if vals.len() != vars.len() {
                     self.diags.error(
                         pos,
-                        format!("~LST: value '{p}' has {} items for {} variables", vals.len(), vars.len()),
+                        format!(
+                            "~LST: value '{p}' has {} items for {} variables",
+                            vals.len(),
+                            vars.len()
+                        ),
                     );
                     return;
                 }
@@ -458,12 +537,15 @@ impl<'d> Pre<'d> {
         } else {
             let var = parts[0].trim().to_string();
             if !is_name(&var) {
-                self.diags.error(pos, format!("~SEQ: invalid variable name '{var}'"));
+                self.diags
+                    .error(pos, format!("~SEQ: invalid variable name '{var}'"));
                 return;
             }
-            let nums: Result<Vec<i64>, _> = parts[1..].iter().map(|p| p.trim().parse::<i64>()).collect();
+            let nums: Result<Vec<i64>, _> =
+                parts[1..].iter().map(|p| p.trim().parse::<i64>()).collect();
             let Ok(nums) = nums else {
-                self.diags.error(pos, format!("~SEQ: non-numeric argument in '{args}'"));
+                self.diags
+                    .error(pos, format!("~SEQ: non-numeric argument in '{args}'"));
                 return;
             };
             // Forms follow seq(1): (end), (start,end), (start,step,end).
@@ -472,7 +554,8 @@ impl<'d> Pre<'d> {
                 [start, end] => (start, 1, end),
                 [start, step, end] => (start, step, end),
                 _ => {
-                    self.diags.error(pos, "~SEQ takes (var, [start, [step,]] end)");
+                    self.diags
+                        .error(pos, "~SEQ takes (var, [start, [step,]] end)");
                     return;
                 }
             };
@@ -492,7 +575,11 @@ impl<'d> Pre<'d> {
             let mut v = start;
             for _ in 0..count {
                 let s = if hex {
-                    if v < 0 { format!("-{:x}", -v) } else { format!("{v:x}") }
+                    if v < 0 {
+                        format!("-{:x}", -v)
+                    } else {
+                        format!("{v:x}")
+                    }
                 } else {
                     v.to_string()
                 };
@@ -501,7 +588,10 @@ impl<'d> Pre<'d> {
             }
         }
         for (vars, vals) in runs {
-            let saved: Vec<_> = vars.iter().map(|v| (v.clone(), self.params.get(v).cloned())).collect();
+            let saved: Vec<_> = vars
+                .iter()
+                .map(|v| (v.clone(), self.params.get(v).cloned()))
+                .collect();
             for (var, val) in vars.iter().zip(vals) {
                 self.params.insert(var.clone(), vec![val]);
             }
@@ -568,7 +658,10 @@ impl<'d> Pre<'d> {
                 "_BANG" => Some("!".into()),
                 "_ENV" => Some(std::env::var(&args).unwrap_or_default()),
                 "_RANDOM" => {
-                    let nums: Vec<u64> = args.split_whitespace().filter_map(|a| a.parse().ok()).collect();
+                    let nums: Vec<u64> = args
+                        .split_whitespace()
+                        .filter_map(|a| a.parse().ok())
+                        .collect();
                     // random() yields 0..=2^31-1; keepalived's optional bounds narrow it.
                     let (lo, hi) = match nums[..] {
                         [] => (0, (1u64 << 31) - 1),
@@ -693,9 +786,22 @@ fn unbrace(s: &str) -> Vec<String> {
 /// Splits an expanded line into tokens. `{` and `}` outside quotes are tokens of their own;
 /// double quotes group, with keepalived's escapes, and join adjacent text into one token.
 fn tokenize(lt: &LText, diags: &mut Diags) -> Vec<Tok> {
-    let s = &lt.s;
+    let mut items = Vec::new();
+    tokenize_into(&lt.s, &lt.map, diags, &mut items);
+    items
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Tok(t) => Some(t),
+            Item::Eol => None,
+        })
+        .collect()
+}
+
+/// Tokenizes `s` (positions from `map`), appending `Item::Tok`s to `out`.
+fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) {
+    let lt = LTextRef { map };
     let b = s.as_bytes();
-    let mut toks = Vec::new();
+    let toks = out;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -705,11 +811,11 @@ fn tokenize(lt: &LText, diags: &mut Diags) -> Vec<Tok> {
         }
         let start = i;
         if c == b'{' || c == b'}' {
-            toks.push(Tok {
+            toks.push(Item::Tok(Tok {
                 text: (c as char).to_string(),
                 quoted: false,
                 pos: lt.pos(i),
-            });
+            }));
             i += 1;
             continue;
         }
@@ -752,13 +858,30 @@ fn tokenize(lt: &LText, diags: &mut Diags) -> Vec<Tok> {
             text.push_str(&s[i..j]);
             i = j;
         }
-        toks.push(Tok {
+        toks.push(Item::Tok(Tok {
             text,
             quoted,
             pos: lt.pos(start),
-        });
+        }));
     }
-    toks
+}
+
+/// Position lookup over a borrowed map (the fast path has no owned `LText`).
+struct LTextRef<'a> {
+    map: &'a PosMap,
+}
+
+impl LTextRef<'_> {
+    fn pos(&self, i: usize) -> Pos {
+        match self.map {
+            PosMap::Simple { file, line, offset } => Pos {
+                file: *file,
+                line: *line,
+                col: offset + i as u32 + 1,
+            },
+            PosMap::Table(t) => t.get(i).or_else(|| t.last()).copied().unwrap_or_default(),
+        }
+    }
 }
 
 /// Decodes one escape (the text after the backslash); returns the bytes consumed.
@@ -786,7 +909,11 @@ fn unescape(s: &str, out: &mut String) -> usize {
     }
     match b[0] {
         b'x' => {
-            let n = b[1..].iter().take(2).take_while(|c| c.is_ascii_hexdigit()).count();
+            let n = b[1..]
+                .iter()
+                .take(2)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
             if n == 0 {
                 out.push_str("\\x");
                 return 1;
@@ -796,7 +923,11 @@ fn unescape(s: &str, out: &mut String) -> usize {
             1 + n
         }
         b'0'..=b'7' => {
-            let n = b.iter().take(3).take_while(|c| (b'0'..=b'7').contains(c)).count();
+            let n = b
+                .iter()
+                .take(3)
+                .take_while(|c| (b'0'..=b'7').contains(c))
+                .count();
             let v = u32::from_str_radix(&s[..n], 8).unwrap_or(0) & 0xff;
             out.push(char::from_u32(v).unwrap_or('?'));
             n
@@ -855,11 +986,22 @@ mod tests {
         let toks: Vec<_> = p
             .items
             .iter()
-            .filter_map(|i| if let Item::Tok(t) = i { Some((t.text.clone(), t.pos.line, t.pos.col)) } else { None })
+            .filter_map(|i| {
+                if let Item::Tok(t) = i {
+                    Some((t.text.clone(), t.pos.line, t.pos.col))
+                } else {
+                    None
+                }
+            })
             .collect();
         assert_eq!(
             toks,
-            vec![("vs".into(), 1, 1), ("1".into(), 1, 4), ("{".into(), 1, 5), ("}".into(), 2, 3)]
+            vec![
+                ("vs".into(), 1, 1),
+                ("1".into(), 1, 4),
+                ("{".into(), 1, 5),
+                ("}".into(), 2, 3)
+            ]
         );
     }
 
@@ -886,7 +1028,13 @@ mod tests {
     fn params_simple_braced_recursive_and_undefined() {
         let text = "$IP=10.0.0.1\n$PORT = 80\n$VS=$IP ${PORT}\nvirtual_server $VS\nx $1 $UNDEF\n";
         let (ls, _) = lines(text, "h");
-        assert_eq!(ls, vec![l(&["virtual_server", "10.0.0.1", "80"]), l(&["x", "$1", "$UNDEF"])]);
+        assert_eq!(
+            ls,
+            vec![
+                l(&["virtual_server", "10.0.0.1", "80"]),
+                l(&["x", "$1", "$UNDEF"])
+            ]
+        );
     }
 
     #[test]
@@ -895,13 +1043,22 @@ mod tests {
         let (ls, _) = lines(text, "h");
         assert_eq!(
             ls,
-            vec![l(&["rs", "{"]), l(&["weight", "1"]), l(&["TCP_CHECK", "{"]), l(&["}"]), l(&["}"])]
+            vec![
+                l(&["rs", "{"]),
+                l(&["weight", "1"]),
+                l(&["TCP_CHECK", "{"]),
+                l(&["}"]),
+                l(&["}"])
+            ]
         );
     }
 
     #[test]
     fn builtins() {
-        let (ls, _) = lines("a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\nb ${_RANDOM 5 7}\n", "h");
+        let (ls, _) = lines(
+            "a ${_HASH} ${_BANG} ${_INSTANCE} ${_PWD}\nb ${_RANDOM 5 7}\n",
+            "h",
+        );
         assert_eq!(ls[0], l(&["a", "#", "!", "inst1", "/tmp/kc-test"]));
         let r: u32 = ls[1][1].parse().unwrap();
         assert!((5..=7).contains(&r));
@@ -958,8 +1115,21 @@ mod tests {
         std::fs::write(dir.join("loop.conf"), "include loop.conf\n").unwrap();
         let mut d = Diags::default();
         let mut p = Pre::new(&mut d, "h".into(), String::new());
-        p.run_file(&dir.join("main.conf"), "include sub/{a,b}.conf\ninclude sub/*.txt\ninclude nothere.conf\ninclude none*.conf\n");
-        let words: Vec<_> = p.items.iter().filter_map(|i| if let Item::Tok(t) = i { Some(t.text.clone()) } else { None }).collect();
+        p.run_file(
+            &dir.join("main.conf"),
+            "include sub/{a,b}.conf\ninclude sub/*.txt\ninclude nothere.conf\ninclude none*.conf\n",
+        );
+        let words: Vec<_> = p
+            .items
+            .iter()
+            .filter_map(|i| {
+                if let Item::Tok(t) = i {
+                    Some(t.text.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(words, vec!["from_a", "from_b", "from_c", "from_x"]);
         assert!(!d.has_errors());
         assert_eq!(d.list.len(), 2, "{:?}", d.list);

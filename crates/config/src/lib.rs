@@ -95,7 +95,12 @@ pub fn load_str(text: &str, virtual_path: &Path, opts: &LoadOptions) -> Result<L
 
 /// The loader with the host name injected, so tests do not depend on the machine.
 #[doc(hidden)]
-pub fn load_with_host(text: &str, virtual_path: &Path, opts: &LoadOptions, host: &str) -> Result<Loaded, LoadError> {
+pub fn load_with_host(
+    text: &str,
+    virtual_path: &Path,
+    opts: &LoadOptions,
+    host: &str,
+) -> Result<Loaded, LoadError> {
     let mut d = diag::Diags::default();
     let config_id = opts
         .config_id
@@ -110,8 +115,13 @@ pub fn load_with_host(text: &str, virtual_path: &Path, opts: &LoadOptions, host:
     drop(items);
     let config = build::build(&nodes, &mut d, host);
     if d.has_errors() {
-        Err(LoadError::Invalid { diagnostics: d.list })
+        Err(LoadError::Invalid {
+            diagnostics: d.list,
+        })
     } else {
-        Ok(Loaded { config, diagnostics: d.list })
+        Ok(Loaded {
+            config,
+            diagnostics: d.list,
+        })
     }
 }

@@ -8,9 +8,9 @@ use crate::model::*;
 /// Quotes a word when keepalived's tokenizer would otherwise split or alter it.
 fn q(s: &str) -> String {
     let plain = !s.is_empty()
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '#' | '!' | '{' | '}' | '\\' | '$' | '@' | '~'));
+        && !s.chars().any(|c| {
+            c.is_whitespace() || matches!(c, '"' | '#' | '!' | '{' | '}' | '\\' | '$' | '@' | '~')
+        });
     if plain {
         return s.to_string();
     }
@@ -33,7 +33,11 @@ fn q(s: &str) -> String {
 /// Always-quoted form (for commands, which keepalived reads as one string when quoted).
 fn qq(s: &str) -> String {
     let r = q(s);
-    if r.starts_with('"') { r } else { format!("\"{r}\"") }
+    if r.starts_with('"') {
+        r
+    } else {
+        format!("\"{r}\"")
+    }
 }
 
 struct W {
@@ -142,7 +146,10 @@ fn vip(v: &VirtualIp) -> String {
 impl Config {
     /// Emits a canonical keepalived.conf for this model; parsing it yields an equal `Config`.
     pub fn to_keepalived_conf(&self) -> String {
-        let mut w = W { s: String::new(), depth: 0 };
+        let mut w = W {
+            s: String::new(),
+            depth: 0,
+        };
         let g = &self.global_defs;
         w.open("global_defs");
         w.line(format!("router_id {}", q(&g.router_id)));
@@ -153,7 +160,10 @@ impl Config {
             }
             w.close();
         }
-        w.line(format!("notification_email_from {}", q(&g.notification_email_from)));
+        w.line(format!(
+            "notification_email_from {}",
+            q(&g.notification_email_from)
+        ));
         if let Some(s) = &g.smtp_server {
             w.line(format!("smtp_server {} {}", q(&s.host), s.port));
         }
@@ -165,7 +175,11 @@ impl Config {
         w.line(format!("vrrp_mcast_group4 {}", g.vrrp_mcast_group4));
         w.line(format!("vrrp_mcast_group6 {}", g.vrrp_mcast_group6));
         if let Some(u) = &g.script_user {
-            let grp = g.script_group.as_deref().map(|x| format!(" {}", q(x))).unwrap_or_default();
+            let grp = g
+                .script_group
+                .as_deref()
+                .map(|x| format!(" {}", q(x)))
+                .unwrap_or_default();
             w.line(format!("script_user {}{grp}", q(u)));
         }
         w.flag("enable_script_security", g.enable_script_security);
@@ -187,12 +201,27 @@ impl Config {
         }
         w.line(format!("vrrp_version {}", g.vrrp_version));
         w.flag("vrrp_strict", g.vrrp_strict);
-        w.line(format!("vrrp_garp_master_delay {}", g.vrrp_garp_master_delay));
-        w.line(format!("vrrp_garp_master_repeat {}", g.vrrp_garp_master_repeat));
-        w.line(format!("vrrp_garp_master_refresh {}", g.vrrp_garp_master_refresh));
-        w.line(format!("vrrp_garp_master_refresh_repeat {}", g.vrrp_garp_master_refresh_repeat));
+        w.line(format!(
+            "vrrp_garp_master_delay {}",
+            g.vrrp_garp_master_delay
+        ));
+        w.line(format!(
+            "vrrp_garp_master_repeat {}",
+            g.vrrp_garp_master_repeat
+        ));
+        w.line(format!(
+            "vrrp_garp_master_refresh {}",
+            g.vrrp_garp_master_refresh
+        ));
+        w.line(format!(
+            "vrrp_garp_master_refresh_repeat {}",
+            g.vrrp_garp_master_refresh_repeat
+        ));
         w.opt("vrrp_garp_lower_prio_delay", &g.vrrp_garp_lower_prio_delay);
-        w.opt("vrrp_garp_lower_prio_repeat", &g.vrrp_garp_lower_prio_repeat);
+        w.opt(
+            "vrrp_garp_lower_prio_repeat",
+            &g.vrrp_garp_lower_prio_repeat,
+        );
         w.line(format!("vrrp_garp_interval {}", g.vrrp_garp_interval));
         w.line(format!("vrrp_gna_interval {}", g.vrrp_gna_interval));
         w.opt_s("default_interface", &g.default_interface);
@@ -201,9 +230,17 @@ impl Config {
         for tf in &self.track_files {
             w.open(format!("track_file {}", q(&tf.name)));
             w.line(format!("file {}", q(&tf.file)));
-            w.line(format!("weight {}{}", tf.weight, if tf.reverse { " reverse" } else { "" }));
+            w.line(format!(
+                "weight {}{}",
+                tf.weight,
+                if tf.reverse { " reverse" } else { "" }
+            ));
             if let Some(i) = &tf.init_file {
-                w.line(format!("init_file {}{}", i.value, if i.overwrite { " overwrite" } else { "" }));
+                w.line(format!(
+                    "init_file {}{}",
+                    i.value,
+                    if i.overwrite { " overwrite" } else { "" }
+                ));
             }
             w.close();
         }
@@ -213,11 +250,19 @@ impl Config {
             w.line(format!("script {}", qq(&s.script)));
             w.line(format!("interval {}", s.interval));
             w.line(format!("timeout {}", s.timeout));
-            w.line(format!("weight {}{}", s.weight, if s.weight_reverse { " reverse" } else { "" }));
+            w.line(format!(
+                "weight {}{}",
+                s.weight,
+                if s.weight_reverse { " reverse" } else { "" }
+            ));
             w.line(format!("fall {}", s.fall));
             w.line(format!("rise {}", s.rise));
             if let Some(u) = &s.user {
-                let grp = s.group.as_deref().map(|x| format!(" {}", q(x))).unwrap_or_default();
+                let grp = s
+                    .group
+                    .as_deref()
+                    .map(|x| format!(" {}", q(x)))
+                    .unwrap_or_default();
                 w.line(format!("user {}{grp}", q(u)));
             }
             w.flag("init_fail", s.init_fail);
@@ -280,9 +325,15 @@ impl Config {
             w.line(format!("garp_master_delay {}", v.garp_master_delay));
             w.line(format!("garp_master_repeat {}", v.garp_master_repeat));
             w.line(format!("garp_master_refresh {}", v.garp_master_refresh));
-            w.line(format!("garp_master_refresh_repeat {}", v.garp_master_refresh_repeat));
+            w.line(format!(
+                "garp_master_refresh_repeat {}",
+                v.garp_master_refresh_repeat
+            ));
             w.line(format!("garp_lower_prio_delay {}", v.garp_lower_prio_delay));
-            w.line(format!("garp_lower_prio_repeat {}", v.garp_lower_prio_repeat));
+            w.line(format!(
+                "garp_lower_prio_repeat {}",
+                v.garp_lower_prio_repeat
+            ));
             if let Some(u) = &v.use_vmac {
                 w.line(match &u.name {
                     Some(n) => format!("use_vmac {}", q(n)),
@@ -344,7 +395,11 @@ impl Config {
             for e in &g.entries {
                 match e {
                     VsgEntry::Fwmark { mark } => w.line(format!("fwmark {mark}")),
-                    VsgEntry::Addr { ip, range_end, port } => {
+                    VsgEntry::Addr {
+                        ip,
+                        range_end,
+                        port,
+                    } => {
                         let r = match (range_end, ip) {
                             (None, _) => String::new(),
                             (Some(e), std::net::IpAddr::V4(_)) => format!("-{e}"),
@@ -438,7 +493,13 @@ fn print_checker(w: &mut W, c: &Checker) {
                 let codes: Vec<String> = u
                     .status_code
                     .iter()
-                    .map(|r| if r.from == r.to { r.from.to_string() } else { format!("{}-{}", r.from, r.to) })
+                    .map(|r| {
+                        if r.from == r.to {
+                            r.from.to_string()
+                        } else {
+                            format!("{}-{}", r.from, r.to)
+                        }
+                    })
                     .collect();
                 w.line(format!("status_code {}", codes.join(" ")));
                 w.opt_s("virtualhost", &u.virtualhost);
@@ -453,7 +514,11 @@ fn print_checker(w: &mut W, c: &Checker) {
             w.opt("misc_timeout", &m.misc_timeout);
             w.flag("misc_dynamic", m.misc_dynamic);
             if let Some(u) = &m.user {
-                let grp = m.group.as_deref().map(|x| format!(" {}", q(x))).unwrap_or_default();
+                let grp = m
+                    .group
+                    .as_deref()
+                    .map(|x| format!(" {}", q(x)))
+                    .unwrap_or_default();
                 w.line(format!("user {}{grp}", q(u)));
             }
         }
@@ -489,7 +554,10 @@ fn print_checker(w: &mut W, c: &Checker) {
         CheckerKind::FileCheck(f) => {
             w.line(format!("track_file {}", q(&f.track_file)));
             if let Some(x) = f.weight {
-                w.line(format!("weight {x}{}", if f.reverse { " reverse" } else { "" }));
+                w.line(format!(
+                    "weight {x}{}",
+                    if f.reverse { " reverse" } else { "" }
+                ));
             }
         }
         CheckerKind::TcpCheck | CheckerKind::PingCheck => {}

@@ -44,7 +44,11 @@ impl TimeUs {
             return None;
         }
         let i: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-        let mut f: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        let mut f: u64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().ok()?
+        };
         for _ in frac.len()..6 {
             f *= 10;
         }

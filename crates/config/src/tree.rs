@@ -35,7 +35,13 @@ pub(crate) fn parse(items: &mut [Item], diags: &mut Diags) -> Vec<Node> {
 /// Deep nesting only happens in hostile input; keepalived's own grammar nests 5 levels.
 const MAX_NESTING: u32 = 64;
 
-fn parse_block(items: &mut [Item], i: &mut usize, diags: &mut Diags, open: Option<Pos>, depth: u32) -> Vec<Node> {
+fn parse_block(
+    items: &mut [Item],
+    i: &mut usize,
+    diags: &mut Diags,
+    open: Option<Pos>,
+    depth: u32,
+) -> Vec<Node> {
     let mut nodes = Vec::new();
     loop {
         match items.get(*i) {

@@ -6,23 +6,35 @@ use std::path::Path;
 use keepalived_config::*;
 
 fn load(text: &str) -> Result<Loaded, Vec<Diagnostic>> {
-    load_with_host(text, Path::new("/etc/keepalived/keepalived.conf"), &LoadOptions::default(), "lb1.example.net")
-        .map_err(|e| match e {
-            LoadError::Invalid { diagnostics } => diagnostics,
-            other => panic!("{other}"),
-        })
+    load_with_host(
+        text,
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &LoadOptions::default(),
+        "lb1.example.net",
+    )
+    .map_err(|e| match e {
+        LoadError::Invalid { diagnostics } => diagnostics,
+        other => panic!("{other}"),
+    })
 }
 
 fn errors(text: &str) -> Vec<String> {
     match load(text) {
         Ok(l) => panic!("expected errors, got Ok with {:?}", l.diagnostics),
-        Err(d) => d.iter().filter(|d| d.severity == Severity::Error).map(|d| d.to_string()).collect(),
+        Err(d) => d
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.to_string())
+            .collect(),
     }
 }
 
 fn warnings(text: &str) -> (Config, Vec<String>) {
     match load(text) {
-        Ok(l) => (l.config, l.diagnostics.iter().map(|d| d.to_string()).collect()),
+        Ok(l) => (
+            l.config,
+            l.diagnostics.iter().map(|d| d.to_string()).collect(),
+        ),
         Err(d) => panic!("unexpected errors: {d:#?}"),
     }
 }
@@ -34,7 +46,9 @@ fn unknown_keyword_is_an_error_at_file_line_col_with_suggestion() {
     let e = errors(&format!("{VI}    priorty 100\n}}\n"));
     assert_eq!(
         e,
-        vec!["/etc/keepalived/keepalived.conf:4:5: error: unknown keyword 'priorty' in vrrp_instance; did you mean 'priority'?"]
+        vec![
+            "/etc/keepalived/keepalived.conf:4:5: error: unknown keyword 'priorty' in vrrp_instance; did you mean 'priority'?"
+        ]
     );
 }
 
@@ -42,12 +56,27 @@ fn unknown_keyword_is_an_error_at_file_line_col_with_suggestion() {
 fn unknown_keyword_in_an_included_file_names_that_file() {
     let dir = std::env::temp_dir().join(format!("kc-diag-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("vs.conf"), "\nvirtual_server 198.51.100.1 80 {\n  lb_algoo rr\n}\n").unwrap();
-    let r = load_with_host("include vs.conf\n", &dir.join("main.conf"), &LoadOptions::default(), "h");
-    let Err(LoadError::Invalid { diagnostics }) = r else { panic!("expected errors") };
+    std::fs::write(
+        dir.join("vs.conf"),
+        "\nvirtual_server 198.51.100.1 80 {\n  lb_algoo rr\n}\n",
+    )
+    .unwrap();
+    let r = load_with_host(
+        "include vs.conf\n",
+        &dir.join("main.conf"),
+        &LoadOptions::default(),
+        "h",
+    );
+    let Err(LoadError::Invalid { diagnostics }) = r else {
+        panic!("expected errors")
+    };
     let d = &diagnostics[0];
     assert_eq!((d.file.clone(), d.line, d.col), (dir.join("vs.conf"), 3, 3));
-    assert!(d.message.contains("did you mean 'lb_algo'"), "{}", d.message);
+    assert!(
+        d.message.contains("did you mean 'lb_algo'"),
+        "{}",
+        d.message
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -67,21 +96,37 @@ fn deprecated_aliases_warn_and_map() {
     assert_eq!(c.track_files[0].name, "tf");
     assert_eq!(c.virtual_servers[0].lvs_sched, "wrr");
     assert_eq!(c.virtual_servers[0].lvs_method, LvsMethod::Tun);
-    assert_eq!(c.virtual_servers[0].real_servers[0].checkers[0].retry, Some(7));
-    assert_eq!(c.virtual_servers[0].real_servers[0].checkers[1].retry, Some(2));
-    assert_eq!(w.iter().filter(|m| m.contains("is deprecated")).count(), 5, "{w:?}");
+    assert_eq!(
+        c.virtual_servers[0].real_servers[0].checkers[0].retry,
+        Some(7)
+    );
+    assert_eq!(
+        c.virtual_servers[0].real_servers[0].checkers[1].retry,
+        Some(2)
+    );
+    assert_eq!(
+        w.iter().filter(|m| m.contains("is deprecated")).count(),
+        5,
+        "{w:?}"
+    );
 }
 
 #[test]
 fn real_server_outside_virtual_server_is_an_error() {
     let e = errors("real_server 203.0.113.1 80 {\n weight 1\n}\n");
-    assert!(e[0].starts_with("/etc/keepalived/keepalived.conf:1:1: error: real_server outside"), "{e:?}");
+    assert!(
+        e[0].starts_with("/etc/keepalived/keepalived.conf:1:1: error: real_server outside"),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn vrid_and_priority_ranges() {
     let e = errors("vrrp_instance A {\n virtual_router_id 256\n}\n");
-    assert!(e[0].contains(":2:20: error: virtual_router_id 256 out of range 1..255"), "{e:?}");
+    assert!(
+        e[0].contains(":2:20: error: virtual_router_id 256 out of range 1..255"),
+        "{e:?}"
+    );
     let e = errors(&format!("{VI} priority 0\n}}\n"));
     assert!(e[0].contains("priority 0 out of range 1..255"), "{e:?}");
 }
@@ -95,9 +140,22 @@ fn priority_255_forces_master() {
 
 #[test]
 fn auth_pass_truncated_to_8_with_warning() {
-    let (c, w) = warnings(&format!("{VI} authentication {{\n  auth_type PASS\n  auth_pass 0123456789\n }}\n}}\n"));
-    assert_eq!(c.vrrp_instances[0].authentication.as_ref().unwrap().auth_pass, "01234567");
-    assert!(w.iter().any(|m| m.contains(":6:13: warning: auth_pass longer than 8")), "{w:?}");
+    let (c, w) = warnings(&format!(
+        "{VI} authentication {{\n  auth_type PASS\n  auth_pass 0123456789\n }}\n}}\n"
+    ));
+    assert_eq!(
+        c.vrrp_instances[0]
+            .authentication
+            .as_ref()
+            .unwrap()
+            .auth_pass,
+        "01234567"
+    );
+    assert!(
+        w.iter()
+            .any(|m| m.contains(":6:13: warning: auth_pass longer than 8")),
+        "{w:?}"
+    );
 }
 
 #[test]
@@ -116,7 +174,11 @@ fn advert_int_rounded_for_v2_kept_in_centiseconds_for_v3() {
 fn nopreempt_with_master_warns_and_is_cleared() {
     let (c, w) = warnings(&format!("{VI} state MASTER\n nopreempt\n}}\n"));
     assert!(!c.vrrp_instances[0].nopreempt);
-    assert!(w.iter().any(|m| m.contains(":5:2: warning: vrrp_instance VI_1: nopreempt will not work")), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains(":5:2: warning: vrrp_instance VI_1: nopreempt will not work")),
+        "{w:?}"
+    );
     let (c, w) = warnings(&format!("{VI} state BACKUP\n nopreempt\n}}\n"));
     assert!(c.vrrp_instances[0].nopreempt);
     assert!(w.is_empty());
@@ -124,9 +186,13 @@ fn nopreempt_with_master_warns_and_is_cleared() {
 
 #[test]
 fn duplicate_vrid_on_interface_and_family_is_an_error() {
-    let two = format!("{VI}}}\nvrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 51\n}}\n");
+    let two =
+        format!("{VI}}}\nvrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 51\n}}\n");
     let e = errors(&two);
-    assert!(e[0].contains(":5:1: error: vrrp_instance VI_2: virtual_router_id 51 already used by VI_1"), "{e:?}");
+    assert!(
+        e[0].contains(":5:1: error: vrrp_instance VI_2: virtual_router_id 51 already used by VI_1"),
+        "{e:?}"
+    );
     // Same VRID on another interface is fine.
     let (c, _) = warnings(&two.replacen("eth0", "eth1", 2).replacen("eth1", "eth0", 1));
     assert_eq!(c.vrrp_instances.len(), 2);
@@ -134,20 +200,33 @@ fn duplicate_vrid_on_interface_and_family_is_an_error() {
 
 #[test]
 fn mixed_address_families_in_one_block_is_an_error() {
-    let e = errors(&format!("{VI} virtual_ipaddress {{\n  198.51.100.1/24\n  2001:db8::1/64\n }}\n}}\n"));
-    assert!(e[0].contains(":6:3: error: virtual_ipaddress: address 2001:db8::1 is of a different family"), "{e:?}");
+    let e = errors(&format!(
+        "{VI} virtual_ipaddress {{\n  198.51.100.1/24\n  2001:db8::1/64\n }}\n}}\n"
+    ));
+    assert!(
+        e[0].contains(
+            ":6:3: error: virtual_ipaddress: address 2001:db8::1 is of a different family"
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn undefined_track_script_is_warned_and_ignored() {
     let (c, w) = warnings(&format!("{VI} track_script {{\n  nope\n }}\n}}\n"));
     assert!(c.vrrp_instances[0].track_script.is_empty());
-    assert!(w.iter().any(|m| m.contains("track_script 'nope' is not defined")), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("track_script 'nope' is not defined")),
+        "{w:?}"
+    );
 }
 
 #[test]
 fn bad_values_name_their_position() {
-    let e = errors("virtual_server 198.51.100.1 80 {\n  delay_loop fast\n  lb_kind XX\n  protocol ICMP\n}\n");
+    let e = errors(
+        "virtual_server 198.51.100.1 80 {\n  delay_loop fast\n  lb_kind XX\n  protocol ICMP\n}\n",
+    );
     assert_eq!(e.len(), 3, "{e:?}");
     assert!(e[0].contains(":2:14: error: delay_loop: 'fast' is not a valid time"));
     assert!(e[1].contains(":3:11: error: lb_kind must be NAT, DR or TUN"));
@@ -157,7 +236,10 @@ fn bad_values_name_their_position() {
 #[test]
 fn missing_brace_and_missing_required_values() {
     let e = errors("global_defs {\n router_id x\n");
-    assert!(e[0].contains(":1:13: error: block opened here is never closed"), "{e:?}");
+    assert!(
+        e[0].contains(":1:13: error: block opened here is never closed"),
+        "{e:?}"
+    );
     let e = errors("vrrp_instance A {\n interface eth0\n}\n");
     assert!(e[0].contains("virtual_router_id is required"));
     let e = errors("virtual_server group NOPE {\n}\n");
@@ -166,7 +248,9 @@ fn missing_brace_and_missing_required_values() {
 
 #[test]
 fn defaults_are_keepalived_s() {
-    let (c, _) = warnings(&format!("{VI}}}\nvirtual_server 198.51.100.1 80 {{\n real_server 203.0.113.1 80 {{\n  TCP_CHECK {{\n  }}\n  HTTP_GET {{\n   url {{\n    path /\n   }}\n  }}\n  MISC_CHECK {{\n   misc_path /bin/true\n  }}\n }}\n}}\n"));
+    let (c, _) = warnings(&format!(
+        "{VI}}}\nvirtual_server 198.51.100.1 80 {{\n real_server 203.0.113.1 80 {{\n  TCP_CHECK {{\n  }}\n  HTTP_GET {{\n   url {{\n    path /\n   }}\n  }}\n  MISC_CHECK {{\n   misc_path /bin/true\n  }}\n }}\n}}\n"
+    ));
     let g = &c.global_defs;
     assert_eq!(g.router_id, "lb1.example.net");
     assert_eq!(g.notification_email_from, "keepalived@lb1.example.net");
@@ -174,18 +258,41 @@ fn defaults_are_keepalived_s() {
     assert_eq!(g.vrrp_mcast_group4.to_string(), "224.0.0.18");
     assert_eq!(g.vrrp_mcast_group6.to_string(), "ff02::12");
     let v = &c.vrrp_instances[0];
-    assert_eq!((v.priority, v.state, v.version), (100, VrrpState::Backup, 2));
+    assert_eq!(
+        (v.priority, v.state, v.version),
+        (100, VrrpState::Backup, 2)
+    );
     assert_eq!(v.advert_int, Centiseconds(100));
     assert_eq!((v.garp_master_delay, v.garp_master_repeat), (Seconds(5), 5));
-    assert_eq!((v.garp_lower_prio_delay, v.garp_lower_prio_repeat), (Seconds(5), 5));
+    assert_eq!(
+        (v.garp_lower_prio_delay, v.garp_lower_prio_repeat),
+        (Seconds(5), 5)
+    );
     let vs = &c.virtual_servers[0];
-    assert_eq!((vs.delay_loop, vs.quorum, vs.lvs_method), (TimeUs::from_secs(60), 1, LvsMethod::Nat));
+    assert_eq!(
+        (vs.delay_loop, vs.quorum, vs.lvs_method),
+        (TimeUs::from_secs(60), 1, LvsMethod::Nat)
+    );
     let rs = &vs.real_servers[0];
     assert_eq!(rs.weight, 1);
-    let t: Vec<_> = rs.checkers.iter().map(|c| (c.timing.retry, c.timing.delay_before_retry.0 / 1_000_000, c.timing.connect_timeout.0 / 1_000_000, c.timing.warmup.0 / 1_000_000)).collect();
+    let t: Vec<_> = rs
+        .checkers
+        .iter()
+        .map(|c| {
+            (
+                c.timing.retry,
+                c.timing.delay_before_retry.0 / 1_000_000,
+                c.timing.connect_timeout.0 / 1_000_000,
+                c.timing.warmup.0 / 1_000_000,
+            )
+        })
+        .collect();
     assert_eq!(t, vec![(1, 1, 5, 60), (1, 3, 5, 60), (0, 0, 5, 60)]);
     if let CheckerKind::HttpGet(h) = &rs.checkers[1].kind {
-        assert_eq!(h.urls[0].status_code, vec![StatusRange { from: 200, to: 299 }]);
+        assert_eq!(
+            h.urls[0].status_code,
+            vec![StatusRange { from: 200, to: 299 }]
+        );
     } else {
         panic!()
     }

@@ -13,11 +13,18 @@ fn golden_dir() -> PathBuf {
 /// Loads with a fixed host name, config id and instance so the output is machine-independent.
 fn render(conf: &Path) -> String {
     let text = std::fs::read_to_string(conf).unwrap();
-    let opts = LoadOptions { config_id: Some("dr1".into()), instance: Some("inst".into()) };
+    let opts = LoadOptions {
+        config_id: Some("dr1".into()),
+        instance: Some("inst".into()),
+    };
     let dir = golden_dir();
     let relative = |d: &Diagnostic| {
         let mut d = d.clone();
-        d.file = d.file.strip_prefix(&dir).map(Path::to_path_buf).unwrap_or(d.file);
+        d.file = d
+            .file
+            .strip_prefix(&dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(d.file);
         d.to_string()
     };
     let value = match load_with_host(&text, conf, &opts, "golden-host.example.net") {
@@ -28,7 +35,11 @@ fn render(conf: &Path) -> String {
         Err(LoadError::Invalid { diagnostics }) => panic!(
             "{}:\n{}",
             conf.display(),
-            diagnostics.iter().map(relative).collect::<Vec<_>>().join("\n")
+            diagnostics
+                .iter()
+                .map(relative)
+                .collect::<Vec<_>>()
+                .join("\n")
         ),
         Err(e) => panic!("{e}"),
     };
@@ -48,7 +59,11 @@ fn golden_configs_parse_to_the_checked_in_models() {
         .filter(|p| p.extension().is_some_and(|e| e == "conf"))
         .collect();
     confs.sort();
-    assert!(confs.len() >= 14, "expected the sample-config set, found {}", confs.len());
+    assert!(
+        confs.len() >= 14,
+        "expected the sample-config set, found {}",
+        confs.len()
+    );
     let mut failed = Vec::new();
     for conf in &confs {
         let got = render(conf);
@@ -68,13 +83,18 @@ fn golden_configs_parse_to_the_checked_in_models() {
 
 #[test]
 fn golden_models_round_trip_through_the_printer() {
-    let opts = LoadOptions { config_id: Some("dr1".into()), instance: Some("inst".into()) };
+    let opts = LoadOptions {
+        config_id: Some("dr1".into()),
+        instance: Some("inst".into()),
+    };
     for e in std::fs::read_dir(golden_dir()).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_none_or(|e| e != "conf") {
             continue;
         }
-        let a = load_with_host(&std::fs::read_to_string(&p).unwrap(), &p, &opts, "h").unwrap().config;
+        let a = load_with_host(&std::fs::read_to_string(&p).unwrap(), &p, &opts, "h")
+            .unwrap()
+            .config;
         let text = a.to_keepalived_conf();
         let b = load_with_host(&text, Path::new("/printed.conf"), &opts, "h")
             .unwrap_or_else(|e| panic!("{}: {e:?}\n{text}", p.display()))

@@ -35,11 +35,15 @@ fn ip() -> impl Strategy<Value = IpAddr> {
 }
 
 fn script() -> impl Strategy<Value = Script> {
-    (text(), proptest::option::of((ident(), proptest::option::of(ident())))).prop_map(|(command, ug)| Script {
-        command,
-        user: ug.as_ref().map(|u| u.0.clone()),
-        group: ug.and_then(|u| u.1),
-    })
+    (
+        text(),
+        proptest::option::of((ident(), proptest::option::of(ident()))),
+    )
+        .prop_map(|(command, ug)| Script {
+            command,
+            user: ug.as_ref().map(|u| u.0.clone()),
+            group: ug.and_then(|u| u.1),
+        })
 }
 
 fn tri() -> impl Strategy<Value = Option<bool>> {
@@ -48,11 +52,41 @@ fn tri() -> impl Strategy<Value = Option<bool>> {
 
 fn global() -> impl Strategy<Value = GlobalDefs> {
     (
-        (ident(), proptest::collection::vec("[a-z]{1,6}@[a-z]{1,6}\\.org", 0..3), ident(), proptest::option::of((ident(), 1u16..))),
+        (
+            ident(),
+            proptest::collection::vec("[a-z]{1,6}@[a-z]{1,6}\\.org", 0..3),
+            ident(),
+            proptest::option::of((ident(), 1u16..)),
+        ),
         (ident(), 1u32..3600, tri(), tri(), tri()),
-        (proptest::option::of((ident(), proptest::option::of(ident()))), any::<bool>(), any::<bool>(), select(vec![LvsFlushOnStop::None, LvsFlushOnStop::Vs, LvsFlushOnStop::All])),
-        (proptest::option::of(1u32..1000), proptest::option::of(1u32..1000), proptest::option::of(1u32..1000), 2u8..=3, any::<bool>()),
-        (0u32..100, 1u32..100, 0u32..100, 1u32..100, proptest::option::of(0u32..100), proptest::option::of(1u32..100), time(), time(), proptest::option::of(ident())),
+        (
+            proptest::option::of((ident(), proptest::option::of(ident()))),
+            any::<bool>(),
+            any::<bool>(),
+            select(vec![
+                LvsFlushOnStop::None,
+                LvsFlushOnStop::Vs,
+                LvsFlushOnStop::All,
+            ]),
+        ),
+        (
+            proptest::option::of(1u32..1000),
+            proptest::option::of(1u32..1000),
+            proptest::option::of(1u32..1000),
+            2u8..=3,
+            any::<bool>(),
+        ),
+        (
+            0u32..100,
+            1u32..100,
+            0u32..100,
+            1u32..100,
+            proptest::option::of(0u32..100),
+            proptest::option::of(1u32..100),
+            time(),
+            time(),
+            proptest::option::of(ident()),
+        ),
     )
         .prop_map(|(a, b, c, d, e)| GlobalDefs {
             router_id: a.0,
@@ -71,7 +105,11 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             enable_script_security: c.1,
             lvs_flush: c.2,
             lvs_flush_on_stop: c.3,
-            lvs_timeouts: LvsTimeouts { tcp: d.0.map(Seconds), tcpfin: d.1.map(Seconds), udp: d.2.map(Seconds) },
+            lvs_timeouts: LvsTimeouts {
+                tcp: d.0.map(Seconds),
+                tcpfin: d.1.map(Seconds),
+                udp: d.2.map(Seconds),
+            },
             vrrp_version: d.3,
             vrrp_strict: d.4,
             vrrp_garp_master_delay: Seconds(e.0),
@@ -87,20 +125,44 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
 }
 
 fn vrrp_script() -> impl Strategy<Value = VrrpScript> {
-    (ident(), text(), time(), time(), -253i32..=253, any::<bool>(), 1u32..10, 1u32..10, proptest::option::of((ident(), proptest::option::of(ident()))), any::<bool>())
-        .prop_map(|(name, script, interval, timeout, weight, weight_reverse, fall, rise, ug, init_fail)| VrrpScript {
-            name,
-            script,
-            interval,
-            timeout,
-            weight,
-            weight_reverse,
-            fall,
-            rise,
-            user: ug.as_ref().map(|u| u.0.clone()),
-            group: ug.and_then(|u| u.1),
-            init_fail,
-        })
+    (
+        ident(),
+        text(),
+        time(),
+        time(),
+        -253i32..=253,
+        any::<bool>(),
+        1u32..10,
+        1u32..10,
+        proptest::option::of((ident(), proptest::option::of(ident()))),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                name,
+                script,
+                interval,
+                timeout,
+                weight,
+                weight_reverse,
+                fall,
+                rise,
+                ug,
+                init_fail,
+            )| VrrpScript {
+                name,
+                script,
+                interval,
+                timeout,
+                weight,
+                weight_reverse,
+                fall,
+                rise,
+                user: ug.as_ref().map(|u| u.0.clone()),
+                group: ug.and_then(|u| u.1),
+                init_fail,
+            },
+        )
 }
 
 fn vip(v6fam: bool) -> impl Strategy<Value = VirtualIp> {
@@ -113,36 +175,64 @@ fn vip(v6fam: bool) -> impl Strategy<Value = VirtualIp> {
         proptest::option::of(ident()),
         proptest::option::of(select(vec!["global", "host", "link"])),
         proptest::option::of(ident()),
-        proptest::collection::vec(select(vec!["home", "-nodad", "noprefixroute", "autojoin"]), 0..2),
+        proptest::collection::vec(
+            select(vec!["home", "-nodad", "noprefixroute", "autojoin"]),
+            0..2,
+        ),
     )
-        .prop_map(|(address, prefix_len, brd, dev, scope, label, flags)| VirtualIp {
-            address,
-            prefix_len,
-            brd,
-            dev,
-            scope: scope.map(str::to_string),
-            label,
-            peer: None,
-            flags: flags.into_iter().map(str::to_string).collect(),
-        })
+        .prop_map(
+            |(address, prefix_len, brd, dev, scope, label, flags)| VirtualIp {
+                address,
+                prefix_len,
+                brd,
+                dev,
+                scope: scope.map(str::to_string),
+                label,
+                peer: None,
+                flags: flags.into_iter().map(str::to_string).collect(),
+            },
+        )
 }
 
 fn track(names: Vec<String>, wmax: i32) -> impl Strategy<Value = Vec<TrackRef>> {
     let n = names.len();
-    proptest::collection::vec((0..n.max(1), proptest::option::of((-wmax..=wmax, any::<bool>()))), if n == 0 { 0..1 } else { 0..3 })
-        .prop_map(move |v| {
-            if names.is_empty() {
-                return vec![];
-            }
-            v.into_iter()
-                .map(|(i, w)| TrackRef { name: names[i].clone(), weight: w.map(|x| x.0), reverse: w.is_some_and(|x| x.1) })
-                .collect()
-        })
+    proptest::collection::vec(
+        (
+            0..n.max(1),
+            proptest::option::of((-wmax..=wmax, any::<bool>())),
+        ),
+        if n == 0 { 0..1 } else { 0..3 },
+    )
+    .prop_map(move |v| {
+        if names.is_empty() {
+            return vec![];
+        }
+        v.into_iter()
+            .map(|(i, w)| TrackRef {
+                name: names[i].clone(),
+                weight: w.map(|x| x.0),
+                reverse: w.is_some_and(|x| x.1),
+            })
+            .collect()
+    })
 }
 
-fn instance(idx: usize, scripts: Vec<String>, files: Vec<String>) -> impl Strategy<Value = VrrpInstance> {
+fn instance(
+    idx: usize,
+    scripts: Vec<String>,
+    files: Vec<String>,
+) -> impl Strategy<Value = VrrpInstance> {
     (
-        (ident(), any::<bool>(), 1u8..=254, 2u8..=3, 1u32..=255, 1u32..=4095, any::<bool>(), "[a-zA-Z0-9]{1,8}"),
+        (
+            ident(),
+            any::<bool>(),
+            1u8..=254,
+            2u8..=3,
+            1u32..=255,
+            1u32..=4095,
+            any::<bool>(),
+            "[a-zA-Z0-9]{1,8}",
+        ),
         any::<bool>().prop_flat_map(|fam6| {
             (
                 Just(fam6),
@@ -152,26 +242,63 @@ fn instance(idx: usize, scripts: Vec<String>, files: Vec<String>) -> impl Strate
                 proptest::collection::vec(if fam6 { v6().boxed() } else { v4().boxed() }, 0..3),
             )
         }),
-        (any::<bool>(), 0u64..=1000, any::<bool>(), track(scripts, 253), track(vec!["eth1".into(), "eth2".into()], 254), track(files, 254)),
-        (proptest::option::of(script()), proptest::option::of(script()), proptest::option::of(script()), tri()),
-        (0u32..100, 1u32..100, 0u32..100, 1u32..100, 0u32..100, 1u32..100, proptest::option::of(proptest::option::of(ident()))),
+        (
+            any::<bool>(),
+            0u64..=1000,
+            any::<bool>(),
+            track(scripts, 253),
+            track(vec!["eth1".into(), "eth2".into()], 254),
+            track(files, 254),
+        ),
+        (
+            proptest::option::of(script()),
+            proptest::option::of(script()),
+            proptest::option::of(script()),
+            tri(),
+        ),
+        (
+            0u32..100,
+            1u32..100,
+            0u32..100,
+            1u32..100,
+            0u32..100,
+            1u32..100,
+            proptest::option::of(proptest::option::of(ident())),
+        ),
         proptest::collection::vec(
-            (v4(), 0u8..=32, proptest::option::of(v4()), proptest::option::of(ident()), proptest::option::of(0u32..1000)),
+            (
+                v4(),
+                0u8..=32,
+                proptest::option::of(v4()),
+                proptest::option::of(ident()),
+                proptest::option::of(0u32..1000),
+            ),
             0..2,
         ),
     )
         .prop_map(move |(a, b, c, d, e, routes)| {
             let (name, master, priority, version, secs, cs, auth, pass) = a;
-            let state = if master { VrrpState::Master } else { VrrpState::Backup };
+            let state = if master {
+                VrrpState::Master
+            } else {
+                VrrpState::Backup
+            };
             VrrpInstance {
                 name: format!("{name}_{idx}"),
                 state,
                 interface: Some(format!("eth{idx}")),
                 virtual_router_id: (idx % 255 + 1) as u8,
                 priority,
-                advert_int: if version == 2 { Centiseconds::from_secs(secs) } else { Centiseconds(cs) },
+                advert_int: if version == 2 {
+                    Centiseconds::from_secs(secs)
+                } else {
+                    Centiseconds(cs)
+                },
                 version,
-                authentication: (auth && version == 2).then(|| Authentication { auth_type: AuthType::Pass, auth_pass: pass }),
+                authentication: (auth && version == 2).then_some(Authentication {
+                    auth_type: AuthType::Pass,
+                    auth_pass: pass,
+                }),
                 virtual_ipaddress: b.1,
                 virtual_ipaddress_excluded: b.2,
                 unicast_src_ip: b.3,
@@ -224,15 +351,36 @@ fn zero_timing() -> CheckerTiming {
 }
 
 fn checker(files: Vec<String>) -> impl Strategy<Value = Checker> {
-    let url = ("/[a-z/]{0,10}", proptest::option::of("[0-9a-f]{32}"), proptest::collection::vec((100u16..=599, 0u16..50), 1..3), proptest::option::of(ident()))
+    let url = (
+        "/[a-z/]{0,10}",
+        proptest::option::of("[0-9a-f]{32}"),
+        proptest::collection::vec((100u16..=599, 0u16..50), 1..3),
+        proptest::option::of(ident()),
+    )
         .prop_map(|(path, digest, codes, virtualhost)| Url {
             path,
             digest,
-            status_code: codes.into_iter().map(|(a, d)| StatusRange { from: a, to: (a + d).min(599) }).collect(),
+            status_code: codes
+                .into_iter()
+                .map(|(a, d)| StatusRange {
+                    from: a,
+                    to: (a + d).min(599),
+                })
+                .collect(),
             virtualhost,
         });
-    let http = (proptest::collection::vec(url, 1..3), proptest::option::of(select(vec!["1.0", "1.1", "1.0C", "1.0K"])), proptest::option::of(ident()), any::<bool>())
-        .prop_map(|(urls, p, virtualhost, enable_sni)| HttpCheck { urls, http_protocol: p.map(str::to_string), virtualhost, enable_sni })
+    let http = (
+        proptest::collection::vec(url, 1..3),
+        proptest::option::of(select(vec!["1.0", "1.1", "1.0C", "1.0K"])),
+        proptest::option::of(ident()),
+        any::<bool>(),
+    )
+        .prop_map(|(urls, p, virtualhost, enable_sni)| HttpCheck {
+            urls,
+            http_protocol: p.map(str::to_string),
+            virtualhost,
+            enable_sni,
+        })
         .boxed();
     let nfiles = files.len();
     let kind = prop_oneof![
@@ -240,32 +388,104 @@ fn checker(files: Vec<String>) -> impl Strategy<Value = Checker> {
         http.prop_map(CheckerKind::SslGet),
         Just(CheckerKind::TcpCheck),
         Just(CheckerKind::PingCheck),
-        (text(), proptest::option::of(time()), any::<bool>(), proptest::option::of(ident())).prop_map(|(misc_path, misc_timeout, misc_dynamic, user)| {
-            CheckerKind::MiscCheck(MiscCheck { misc_path, misc_timeout, misc_dynamic, user, group: None })
-        }),
-        (proptest::option::of(ident()), proptest::collection::vec((proptest::option::of(ip()), proptest::option::of(any::<u16>())), 0..2)).prop_map(|(helo_name, hosts)| {
-            CheckerKind::SmtpCheck(SmtpCheck {
-                helo_name,
-                hosts: hosts
-                    .into_iter()
-                    .map(|(connect_ip, connect_port)| SmtpHost { connect_ip, connect_port, bindto: None, bind_port: None, bind_if: None, connect_timeout: None, fwmark: None })
-                    .collect(),
-            })
-        }),
-        (select(vec!["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]), ident()).prop_map(|(t, name)| CheckerKind::DnsCheck(DnsCheck { query_type: t.into(), name })),
-        (proptest::option::of("([0-9a-f]{2}){1,4}"), any::<bool>(), proptest::option::of("([0-9a-f]{2}){1,3}"), proptest::option::of(0u32..1000)).prop_map(|(payload, rr, pat, min)| {
-            CheckerKind::UdpCheck(UdpCheck { payload, require_reply: rr, reply_pattern: pat.filter(|_| rr), min_reply_length: min, max_reply_length: None })
-        }),
-        (0..nfiles.max(1), proptest::option::of((-254i32..=254, any::<bool>()))).prop_map(move |(i, w)| match files.get(i) {
-            Some(f) => CheckerKind::FileCheck(FileCheck { track_file: f.clone(), weight: w.map(|x| x.0), reverse: w.is_some_and(|x| x.1) }),
-            // No track_file defined: a FILE_CHECK could not name one.
-            None => CheckerKind::TcpCheck,
-        }),
+        (
+            text(),
+            proptest::option::of(time()),
+            any::<bool>(),
+            proptest::option::of(ident())
+        )
+            .prop_map(|(misc_path, misc_timeout, misc_dynamic, user)| {
+                CheckerKind::MiscCheck(MiscCheck {
+                    misc_path,
+                    misc_timeout,
+                    misc_dynamic,
+                    user,
+                    group: None,
+                })
+            }),
+        (
+            proptest::option::of(ident()),
+            proptest::collection::vec(
+                (
+                    proptest::option::of(ip()),
+                    proptest::option::of(any::<u16>())
+                ),
+                0..2
+            )
+        )
+            .prop_map(|(helo_name, hosts)| {
+                CheckerKind::SmtpCheck(SmtpCheck {
+                    helo_name,
+                    hosts: hosts
+                        .into_iter()
+                        .map(|(connect_ip, connect_port)| SmtpHost {
+                            connect_ip,
+                            connect_port,
+                            bindto: None,
+                            bind_port: None,
+                            bind_if: None,
+                            connect_timeout: None,
+                            fwmark: None,
+                        })
+                        .collect(),
+                })
+            }),
+        (
+            select(vec!["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]),
+            ident()
+        )
+            .prop_map(|(t, name)| CheckerKind::DnsCheck(DnsCheck {
+                query_type: t.into(),
+                name
+            })),
+        (
+            proptest::option::of("([0-9a-f]{2}){1,4}"),
+            any::<bool>(),
+            proptest::option::of("([0-9a-f]{2}){1,3}"),
+            proptest::option::of(0u32..1000)
+        )
+            .prop_map(|(payload, rr, pat, min)| {
+                CheckerKind::UdpCheck(UdpCheck {
+                    payload,
+                    require_reply: rr,
+                    reply_pattern: pat.filter(|_| rr),
+                    min_reply_length: min,
+                    max_reply_length: None,
+                })
+            }),
+        (
+            0..nfiles.max(1),
+            proptest::option::of((-254i32..=254, any::<bool>()))
+        )
+            .prop_map(move |(i, w)| match files.get(i) {
+                Some(f) => CheckerKind::FileCheck(FileCheck {
+                    track_file: f.clone(),
+                    weight: w.map(|x| x.0),
+                    reverse: w.is_some_and(|x| x.1)
+                }),
+                // No track_file defined: a FILE_CHECK could not name one.
+                None => CheckerKind::TcpCheck,
+            }),
     ];
     (
         kind,
-        (proptest::option::of(ip()), proptest::option::of(any::<u16>()), proptest::option::of(ip()), proptest::option::of(any::<u16>()), proptest::option::of(ident()), proptest::option::of(any::<u32>())),
-        (proptest::option::of(time()), proptest::option::of(0u32..10), proptest::option::of(time()), proptest::option::of(time()), proptest::option::of(time()), tri(), any::<bool>()),
+        (
+            proptest::option::of(ip()),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(ip()),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(ident()),
+            proptest::option::of(any::<u32>()),
+        ),
+        (
+            proptest::option::of(time()),
+            proptest::option::of(0u32..10),
+            proptest::option::of(time()),
+            proptest::option::of(time()),
+            proptest::option::of(time()),
+            tri(),
+            any::<bool>(),
+        ),
     )
         .prop_map(|(kind, g, t)| {
             // Only the keys each checker type accepts.
@@ -297,101 +517,172 @@ fn real_server(v6fam: bool, files: Vec<String>) -> impl Strategy<Value = RealSer
         any::<u16>(),
         0i32..=65535,
         proptest::option::of(select(vec![LvsMethod::Nat, LvsMethod::Dr, LvsMethod::Tun])),
-        (proptest::option::of(script()), proptest::option::of(script()), tri(), tri(), tri()),
-        (proptest::option::of(time()), proptest::option::of(0u32..10), proptest::option::of(time()), proptest::option::of(time()), proptest::option::of(time())),
+        (
+            proptest::option::of(script()),
+            proptest::option::of(script()),
+            tri(),
+            tri(),
+            tri(),
+        ),
+        (
+            proptest::option::of(time()),
+            proptest::option::of(0u32..10),
+            proptest::option::of(time()),
+            proptest::option::of(time()),
+            proptest::option::of(time()),
+        ),
         proptest::collection::vec(checker(files), 0..3),
     )
-        .prop_map(|(ip, port, weight, lvs_method, s, t, checkers)| RealServer {
-            ip,
-            port,
-            weight,
-            lvs_method,
-            notify_up: s.0,
-            notify_down: s.1,
-            inhibit_on_failure: s.2,
-            alpha: s.3,
-            smtp_alert: s.4,
-            delay_loop: t.0,
-            retry: t.1,
-            delay_before_retry: t.2,
-            connect_timeout: t.3,
-            warmup: t.4,
-            checkers,
-        })
+        .prop_map(
+            |(ip, port, weight, lvs_method, s, t, checkers)| RealServer {
+                ip,
+                port,
+                weight,
+                lvs_method,
+                notify_up: s.0,
+                notify_down: s.1,
+                inhibit_on_failure: s.2,
+                alpha: s.3,
+                smtp_alert: s.4,
+                delay_loop: t.0,
+                retry: t.1,
+                delay_before_retry: t.2,
+                connect_timeout: t.3,
+                warmup: t.4,
+                checkers,
+            },
+        )
 }
 
 fn virtual_server(groups: Vec<String>, files: Vec<String>) -> impl Strategy<Value = VirtualServer> {
     let ng = groups.len();
-    any::<bool>().prop_flat_map(move |fam6| {
-        let groups = groups.clone();
-        let key = prop_oneof![
-            (if fam6 { v6().boxed() } else { v4().boxed() }, any::<u16>()).prop_map(|(ip, port)| VsKey::Addr { ip, port }),
-            (1u32..).prop_map(|mark| VsKey::Fwmark { mark }),
-            (0..ng.max(1)).prop_map(move |i| match groups.get(i) {
-                Some(g) => VsKey::Group { name: g.clone() },
-                None => VsKey::Fwmark { mark: 1 },
-            }),
-        ];
-        (
+    any::<bool>()
+        .prop_flat_map(move |fam6| {
+            let groups = groups.clone();
+            let key = prop_oneof![
+                (if fam6 { v6().boxed() } else { v4().boxed() }, any::<u16>())
+                    .prop_map(|(ip, port)| VsKey::Addr { ip, port }),
+                (1u32..).prop_map(|mark| VsKey::Fwmark { mark }),
+                (0..ng.max(1)).prop_map(move |i| match groups.get(i) {
+                    Some(g) => VsKey::Group { name: g.clone() },
+                    None => VsKey::Fwmark { mark: 1 },
+                }),
+            ];
+            (
+                key,
+                (
+                    time(),
+                    select(vec!["rr", "wrr", "lc", "wlc", "sh", "mh"]),
+                    select(vec![LvsMethod::Nat, LvsMethod::Dr, LvsMethod::Tun]),
+                    select(vec![Protocol::Tcp, Protocol::Udp, Protocol::Sctp]),
+                ),
+                (
+                    proptest::option::of(1u32..100_000),
+                    proptest::option::of(v4()),
+                    proptest::option::of(Just("sip".to_string())),
+                    proptest::option::of((
+                        if fam6 { v6().boxed() } else { v4().boxed() },
+                        any::<u16>(),
+                    )),
+                    any::<bool>(),
+                    proptest::option::of(select(vec![LvsMethod::Nat, LvsMethod::Dr])),
+                ),
+                (
+                    any::<bool>(),
+                    1u32..10,
+                    0u32..10,
+                    proptest::option::of(script()),
+                    proptest::option::of(script()),
+                    any::<bool>(),
+                    any::<bool>(),
+                    any::<bool>(),
+                ),
+                (
+                    proptest::option::of(ident()),
+                    any::<bool>(),
+                    tri(),
+                    proptest::option::of(0u32..10),
+                    proptest::option::of(time()),
+                    proptest::option::of(time()),
+                    proptest::option::of(time()),
+                ),
+                proptest::collection::vec(real_server(fam6, files.clone()), 0..3),
+            )
+        })
+        .prop_map(|(key, a, b, c, d, real_servers)| VirtualServer {
             key,
-            (time(), select(vec!["rr", "wrr", "lc", "wlc", "sh", "mh"]), select(vec![LvsMethod::Nat, LvsMethod::Dr, LvsMethod::Tun]), select(vec![Protocol::Tcp, Protocol::Udp, Protocol::Sctp])),
-            (proptest::option::of(1u32..100_000), proptest::option::of(v4()), proptest::option::of(Just("sip".to_string())), proptest::option::of((if fam6 { v6().boxed() } else { v4().boxed() }, any::<u16>())), any::<bool>(), proptest::option::of(select(vec![LvsMethod::Nat, LvsMethod::Dr]))),
-            (any::<bool>(), 1u32..10, 0u32..10, proptest::option::of(script()), proptest::option::of(script()), any::<bool>(), any::<bool>(), any::<bool>()),
-            (proptest::option::of(ident()), any::<bool>(), tri(), proptest::option::of(0u32..10), proptest::option::of(time()), proptest::option::of(time()), proptest::option::of(time())),
-            proptest::collection::vec(real_server(fam6, files.clone()), 0..3),
-        )
-    })
-    .prop_map(|(key, a, b, c, d, real_servers)| VirtualServer {
-        key,
-        delay_loop: a.0,
-        lvs_sched: a.1.to_string(),
-        lvs_method: a.2,
-        protocol: a.3,
-        persistence_timeout: b.0.map(Seconds),
-        persistence_granularity: b.1,
-        persistence_engine: b.2,
-        sorry_server: b.3.map(|(ip, port)| HostPort { ip, port }),
-        sorry_server_inhibit: b.4,
-        sorry_server_lvs_method: b.5,
-        inhibit_on_failure: c.0,
-        quorum: c.1,
-        hysteresis: c.2 % c.1,
-        quorum_up: c.3,
-        quorum_down: c.4,
-        alpha: c.5,
-        omega: c.6,
-        ha_suspend: c.7,
-        virtualhost: d.0,
-        ops: d.1 && a.3 == Protocol::Udp,
-        smtp_alert: d.2,
-        retry: d.3,
-        delay_before_retry: d.4,
-        connect_timeout: d.5,
-        warmup: d.6,
-        real_servers,
-    })
+            delay_loop: a.0,
+            lvs_sched: a.1.to_string(),
+            lvs_method: a.2,
+            protocol: a.3,
+            persistence_timeout: b.0.map(Seconds),
+            persistence_granularity: b.1,
+            persistence_engine: b.2,
+            sorry_server: b.3.map(|(ip, port)| HostPort { ip, port }),
+            sorry_server_inhibit: b.4,
+            sorry_server_lvs_method: b.5,
+            inhibit_on_failure: c.0,
+            quorum: c.1,
+            hysteresis: c.2 % c.1,
+            quorum_up: c.3,
+            quorum_down: c.4,
+            alpha: c.5,
+            omega: c.6,
+            ha_suspend: c.7,
+            virtualhost: d.0,
+            ops: d.1 && a.3 == Protocol::Udp,
+            smtp_alert: d.2,
+            retry: d.3,
+            delay_before_retry: d.4,
+            connect_timeout: d.5,
+            warmup: d.6,
+            real_servers,
+        })
 }
 
 fn vs_group(name: String) -> impl Strategy<Value = VirtualServerGroup> {
     proptest::collection::vec(
         prop_oneof![
             (v4(), any::<u16>(), proptest::option::of(0u16..=255)).prop_map(|(ip, port, r)| {
-                let last = match ip { IpAddr::V4(a) => u16::from(a.octets()[3]), IpAddr::V6(_) => 0 };
-                VsgEntry::Addr { ip, range_end: r.map(|e| e.max(last)), port }
+                let last = match ip {
+                    IpAddr::V4(a) => u16::from(a.octets()[3]),
+                    IpAddr::V6(_) => 0,
+                };
+                VsgEntry::Addr {
+                    ip,
+                    range_end: r.map(|e| e.max(last)),
+                    port,
+                }
             }),
-            (v6(), any::<u16>()).prop_map(|(ip, port)| VsgEntry::Addr { ip, range_end: None, port }),
+            (v6(), any::<u16>()).prop_map(|(ip, port)| VsgEntry::Addr {
+                ip,
+                range_end: None,
+                port
+            }),
             (1u32..).prop_map(|mark| VsgEntry::Fwmark { mark }),
         ],
         0..4,
     )
-    .prop_map(move |entries| VirtualServerGroup { name: name.clone(), entries })
+    .prop_map(move |entries| VirtualServerGroup {
+        name: name.clone(),
+        entries,
+    })
 }
 
 fn config() -> impl Strategy<Value = Config> {
     (
         global(),
         proptest::collection::vec(vrrp_script(), 0..3),
-        proptest::collection::vec((ident(), "/[a-z/]{1,12}", -254i32..=254, any::<bool>(), proptest::option::of((any::<i32>(), any::<bool>()))), 0..2),
+        proptest::collection::vec(
+            (
+                ident(),
+                "/[a-z/]{1,12}",
+                -254i32..=254,
+                any::<bool>(),
+                proptest::option::of((any::<i32>(), any::<bool>())),
+            ),
+            0..2,
+        ),
         0usize..3,
     )
         .prop_flat_map(|(g, mut scripts, tfs, ngroups)| {
@@ -407,7 +698,10 @@ fn config() -> impl Strategy<Value = Config> {
                     file,
                     weight,
                     reverse,
-                    init_file: init.map(|(v, overwrite)| InitFile { value: i64::from(v), overwrite }),
+                    init_file: init.map(|(v, overwrite)| InitFile {
+                        value: i64::from(v),
+                        overwrite,
+                    }),
                 })
                 .collect();
             let snames: Vec<String> = scripts.iter().map(|s| s.name.clone()).collect();
@@ -420,34 +714,67 @@ fn config() -> impl Strategy<Value = Config> {
                 Just(track_files),
                 n_inst.prop_flat_map({
                     let (s, f) = (snames.clone(), fnames.clone());
-                    move |n| (0..n).map(|i| instance(i, s.clone(), f.clone())).collect::<Vec<_>>()
+                    move |n| {
+                        (0..n)
+                            .map(|i| instance(i, s.clone(), f.clone()))
+                            .collect::<Vec<_>>()
+                    }
                 }),
-                gnames.iter().map(|n| vs_group(n.clone())).collect::<Vec<_>>(),
+                gnames
+                    .iter()
+                    .map(|n| vs_group(n.clone()))
+                    .collect::<Vec<_>>(),
                 proptest::collection::vec(virtual_server(gnames.clone(), fnames.clone()), 0..3),
                 any::<bool>(),
             )
         })
-        .prop_map(|(global_defs, vrrp_scripts, track_files, vrrp_instances, virtual_server_groups, virtual_servers, sync)| {
-            let vrrp_sync_groups = if sync && !vrrp_instances.is_empty() {
-                vec![VrrpSyncGroup {
-                    name: "sg".into(),
-                    group: vrrp_instances.iter().map(|v| v.name.clone()).collect(),
-                    notify: None,
-                    notify_master: Some(Script { command: "/bin/sg master".into(), user: None, group: None }),
-                    notify_backup: None,
-                    notify_fault: None,
-                    notify_stop: None,
-                    smtp_alert: Some(true),
-                    global_tracking: true,
-                    track_script: vec![],
-                    track_interface: vec![TrackRef { name: "eth9".into(), weight: Some(-5), reverse: false }],
-                    track_file: vec![],
-                }]
-            } else {
-                vec![]
-            };
-            Config { global_defs, vrrp_scripts, vrrp_instances, vrrp_sync_groups, track_files, virtual_servers, virtual_server_groups }
-        })
+        .prop_map(
+            |(
+                global_defs,
+                vrrp_scripts,
+                track_files,
+                vrrp_instances,
+                virtual_server_groups,
+                virtual_servers,
+                sync,
+            )| {
+                let vrrp_sync_groups = if sync && !vrrp_instances.is_empty() {
+                    vec![VrrpSyncGroup {
+                        name: "sg".into(),
+                        group: vrrp_instances.iter().map(|v| v.name.clone()).collect(),
+                        notify: None,
+                        notify_master: Some(Script {
+                            command: "/bin/sg master".into(),
+                            user: None,
+                            group: None,
+                        }),
+                        notify_backup: None,
+                        notify_fault: None,
+                        notify_stop: None,
+                        smtp_alert: Some(true),
+                        global_tracking: true,
+                        track_script: vec![],
+                        track_interface: vec![TrackRef {
+                            name: "eth9".into(),
+                            weight: Some(-5),
+                            reverse: false,
+                        }],
+                        track_file: vec![],
+                    }]
+                } else {
+                    vec![]
+                };
+                Config {
+                    global_defs,
+                    vrrp_scripts,
+                    vrrp_instances,
+                    vrrp_sync_groups,
+                    track_files,
+                    virtual_servers,
+                    virtual_server_groups,
+                }
+            },
+        )
 }
 
 /// The model with the resolved checker timing taken from `from` (timing is derived, not input).

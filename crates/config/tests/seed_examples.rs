@@ -5,9 +5,19 @@ use std::path::PathBuf;
 use keepalived_config::*;
 
 fn example(dir: &str) -> Loaded {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples").join(dir).join("keepalived.conf");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/examples")
+        .join(dir)
+        .join("keepalived.conf");
     load_file(&p, &LoadOptions::default()).unwrap_or_else(|e| match e {
-        LoadError::Invalid { diagnostics } => panic!("{dir}: {}", diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")),
+        LoadError::Invalid { diagnostics } => panic!(
+            "{dir}: {}",
+            diagnostics
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
         other => panic!("{dir}: {other}"),
     })
 }
@@ -18,10 +28,19 @@ fn dr1_parses_to_the_seed_model() {
     let c = &l.config;
     assert_eq!(c.global_defs.router_id, "keepalivedR1");
     assert_eq!(c.global_defs.notification_email, vec!["root@localhost"]);
-    assert_eq!(c.global_defs.smtp_server, Some(SmtpServer { host: "127.0.0.1".into(), port: 25 }));
+    assert_eq!(
+        c.global_defs.smtp_server,
+        Some(SmtpServer {
+            host: "127.0.0.1".into(),
+            port: 25
+        })
+    );
     assert_eq!(c.global_defs.vrrp_mcast_group4.to_string(), "224.0.0.33");
     let s = &c.vrrp_scripts[0];
-    assert_eq!((s.name.as_str(), s.weight, s.fall, s.rise), ("chk_down", -15, 2, 1));
+    assert_eq!(
+        (s.name.as_str(), s.weight, s.fall, s.rise),
+        ("chk_down", -15, 2, 1)
+    );
     assert_eq!(s.interval, TimeUs::from_secs(1));
     let v = &c.vrrp_instances[0];
     assert_eq!(v.state, VrrpState::Master);
@@ -30,8 +49,18 @@ fn dr1_parses_to_the_seed_model() {
     assert_eq!(v.authentication.as_ref().unwrap().auth_pass, "736w4ib2");
     assert_eq!(v.virtual_ipaddress[0].address.to_string(), "192.168.7.120");
     assert_eq!(v.virtual_ipaddress[0].prefix_len, 24);
-    assert_eq!(v.track_script, vec![TrackRef { name: "chk_down".into(), weight: None, reverse: false }]);
-    assert_eq!(v.notify_master.as_ref().unwrap().command, "/etc/keepalived/notify.sh master");
+    assert_eq!(
+        v.track_script,
+        vec![TrackRef {
+            name: "chk_down".into(),
+            weight: None,
+            reverse: false
+        }]
+    );
+    assert_eq!(
+        v.notify_master.as_ref().unwrap().command,
+        "/etc/keepalived/notify.sh master"
+    );
     let vs = &c.virtual_servers[0];
     assert_eq!(vs.lvs_sched, "rr");
     assert_eq!(vs.lvs_method, LvsMethod::Dr);
@@ -43,7 +72,11 @@ fn dr1_parses_to_the_seed_model() {
     assert_eq!(ck.timing.connect_timeout, TimeUs::from_secs(2));
     assert_eq!(ck.timing.delay_before_retry, TimeUs::from_secs(3));
     // The deprecated aliases are accepted, each with a warning.
-    let deprecations: Vec<_> = l.diagnostics.iter().filter(|d| d.message.contains("deprecated")).collect();
+    let deprecations: Vec<_> = l
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("deprecated"))
+        .collect();
     assert_eq!(deprecations.len(), 4, "{:?}", l.diagnostics);
     assert!(deprecations.iter().all(|d| d.severity == Severity::Warning));
 }
