@@ -17,17 +17,14 @@ pub(crate) struct Tok {
     pub pos: Pos,
 }
 
-impl Tok {
-    /// An unquoted token with exactly this text.
-    pub fn is(&self, s: &str) -> bool {
-        !self.quoted && self.text == s
-    }
-}
-
 /// The preprocessor's output.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {
     Tok(Tok),
+    /// An unquoted `{` (kept apart from `Tok` so the most common tokens cost no allocation).
+    Open(Pos),
+    /// An unquoted `}`.
+    Close(Pos),
     Eol,
 }
 
@@ -393,21 +390,20 @@ impl<'d> Pre<'d> {
         } else {
             t
         };
-        let toks = tokenize(&lt, self.diags);
-        if toks.is_empty() {
+        let before = self.items.len();
+        tokenize_into(&lt.s, &lt.map, self.diags, &mut self.items);
+        if self.items.len() == before {
             return;
         }
-        self.ntoks += toks.len();
+        self.ntoks += self.items.len() - before;
+        self.items.push(Item::Eol);
         if self.ntoks > MAX_TOKENS {
             self.diags.error(
-                toks[0].pos,
+                lt.pos(0),
                 "configuration expands to too many tokens; giving up",
             );
             self.aborted = true;
-            return;
         }
-        self.items.extend(toks.into_iter().map(Item::Tok));
-        self.items.push(Item::Eol);
     }
 
     fn include(&mut self, toks: &[Tok], dir: &Path) {
@@ -785,19 +781,7 @@ fn unbrace(s: &str) -> Vec<String> {
 
 /// Splits an expanded line into tokens. `{` and `}` outside quotes are tokens of their own;
 /// double quotes group, with keepalived's escapes, and join adjacent text into one token.
-fn tokenize(lt: &LText, diags: &mut Diags) -> Vec<Tok> {
-    let mut items = Vec::new();
-    tokenize_into(&lt.s, &lt.map, diags, &mut items);
-    items
-        .into_iter()
-        .filter_map(|i| match i {
-            Item::Tok(t) => Some(t),
-            Item::Eol => None,
-        })
-        .collect()
-}
-
-/// Tokenizes `s` (positions from `map`), appending `Item::Tok`s to `out`.
+/// Appends `Item`s to `out`, positions from `map`.
 fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) {
     let lt = LTextRef { map };
     let b = s.as_bytes();
@@ -811,11 +795,11 @@ fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) 
         }
         let start = i;
         if c == b'{' || c == b'}' {
-            toks.push(Item::Tok(Tok {
-                text: (c as char).to_string(),
-                quoted: false,
-                pos: lt.pos(i),
-            }));
+            toks.push(if c == b'{' {
+                Item::Open(lt.pos(i))
+            } else {
+                Item::Close(lt.pos(i))
+            });
             i += 1;
             continue;
         }
@@ -961,6 +945,8 @@ mod tests {
         for it in items {
             match it {
                 Item::Tok(t) => out.last_mut().unwrap().push(t.text),
+                Item::Open(_) => out.last_mut().unwrap().push("{".into()),
+                Item::Close(_) => out.last_mut().unwrap().push("}".into()),
                 Item::Eol => out.push(vec![]),
             }
         }
@@ -986,12 +972,11 @@ mod tests {
         let toks: Vec<_> = p
             .items
             .iter()
-            .filter_map(|i| {
-                if let Item::Tok(t) = i {
-                    Some((t.text.clone(), t.pos.line, t.pos.col))
-                } else {
-                    None
-                }
+            .filter_map(|i| match i {
+                Item::Tok(t) => Some((t.text.clone(), t.pos.line, t.pos.col)),
+                Item::Open(p) => Some(("{".into(), p.line, p.col)),
+                Item::Close(p) => Some(("}".into(), p.line, p.col)),
+                Item::Eol => None,
             })
             .collect();
         assert_eq!(

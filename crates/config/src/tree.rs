@@ -22,11 +22,11 @@ pub(crate) fn parse(items: &mut [Item], diags: &mut Diags) -> Vec<Node> {
         top.extend(nodes);
         match items.get(i) {
             None => break,
-            Some(Item::Tok(t)) => {
-                diags.error(t.pos, "unexpected '}' with no block open");
+            Some(Item::Close(p)) => {
+                diags.error(*p, "unexpected '}' with no block open");
                 i += 1;
             }
-            Some(Item::Eol) => i += 1,
+            Some(_) => i += 1,
         }
     }
     top
@@ -52,16 +52,21 @@ fn parse_block(
                 return nodes;
             }
             Some(Item::Eol) => *i += 1,
-            Some(Item::Tok(t)) if t.is("}") => {
+            Some(Item::Close(_)) => {
                 if open.is_some() {
                     *i += 1;
                 }
                 return nodes;
             }
-            Some(Item::Tok(t)) if t.is("{") => {
-                diags.error(t.pos, "'{' without a keyword before it");
+            Some(Item::Open(p)) => {
+                let p = *p;
+                diags.error(p, "'{' without a keyword before it");
                 *i += 1;
-                let _ = parse_block(items, i, diags, Some(t.pos), depth + 1);
+                if depth >= MAX_NESTING {
+                    skip_block(items, i);
+                } else {
+                    let _ = parse_block(items, i, diags, Some(p), depth + 1);
+                }
             }
             Some(Item::Tok(_)) => {
                 let Item::Tok(kw) = std::mem::replace(&mut items[*i], Item::Eol) else {
@@ -72,18 +77,19 @@ fn parse_block(
                 let mut block = None;
                 loop {
                     match items.get(*i) {
-                        Some(Item::Tok(t)) if t.is("{") => {
+                        Some(Item::Open(p)) => {
+                            let p = *p;
                             *i += 1;
                             if depth >= MAX_NESTING {
-                                diags.error(t.pos, "blocks nested too deeply");
+                                diags.error(p, "blocks nested too deeply");
                                 skip_block(items, i);
                                 block = Some(Vec::new());
                             } else {
-                                block = Some(parse_block(items, i, diags, Some(t.pos), depth + 1));
+                                block = Some(parse_block(items, i, diags, Some(p), depth + 1));
                             }
                             break;
                         }
-                        Some(Item::Tok(t)) if t.is("}") => break,
+                        Some(Item::Close(_)) | None => break,
                         Some(Item::Tok(_)) => {
                             if let Item::Tok(t) = std::mem::replace(&mut items[*i], Item::Eol) {
                                 args.push(t);
@@ -96,13 +102,12 @@ fn parse_block(
                             while matches!(items.get(j), Some(Item::Eol)) {
                                 j += 1;
                             }
-                            if matches!(items.get(j), Some(Item::Tok(t)) if t.is("{")) {
+                            if matches!(items.get(j), Some(Item::Open(_))) {
                                 *i = j;
                                 continue;
                             }
                             break;
                         }
-                        None => break,
                     }
                 }
                 nodes.push(Node { kw, args, block });
@@ -115,15 +120,15 @@ fn skip_block(items: &[Item], i: &mut usize) {
     let mut depth = 1usize;
     while let Some(it) = items.get(*i) {
         *i += 1;
-        if let Item::Tok(t) = it {
-            if t.is("{") {
-                depth += 1;
-            } else if t.is("}") {
+        match it {
+            Item::Open(_) => depth += 1,
+            Item::Close(_) => {
                 depth -= 1;
                 if depth == 0 {
                     return;
                 }
             }
+            _ => {}
         }
     }
 }
