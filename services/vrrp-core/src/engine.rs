@@ -1,0 +1,474 @@
+//! The engine: the sockets of each interface and the dispatch of received packets to
+//! instances by VRID, the trackers, the instance tasks, sync groups, reload by
+//! difference, and the graceful stop.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use keepalived_api::v1;
+use keepalived_bus::Producer;
+use keepalived_vrrp::codec::{DecodeError, IPV4_HEADER_LEN, parse_ipv4_packet};
+use keepalived_vrrp::sync::{Member, follow};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::instance::{self, Clock, Control, Handle, Shared, TransitionNotice};
+use crate::netlink::{LinkMonitor, Netlink};
+use crate::socket::{RECV_BUFFER, VrrpSocket};
+use crate::spec::{EngineSpec, InstanceSpec, TrackerKind};
+use crate::sys::PacketSocket;
+use crate::trackers::{Tracked, TrackerHub};
+
+/// What the API reads: the router id and the running instances in configuration order.
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// `router_id`.
+    pub router_id: String,
+    /// Running instances.
+    pub instances: Vec<Handle>,
+}
+
+/// The registry shared between the engine and the API.
+pub type SharedRegistry = Arc<RwLock<Registry>>;
+
+/// How long a stop waits for an instance to send its priority-0 advert and remove its
+/// VIPs.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Route {
+    vrid: u8,
+    tx: mpsc::UnboundedSender<Control>,
+}
+
+struct InterfaceSocket {
+    socket: Arc<VrrpSocket>,
+    routes: Arc<RwLock<Vec<Route>>>,
+    reader: JoinHandle<()>,
+}
+
+/// The VRID of a packet that did not decode, if its header goes that far.
+fn vrid_byte(packet: &[u8]) -> Option<u8> {
+    let ihl = usize::from(packet.first()? & 0x0f) * 4;
+    packet.get(ihl.max(IPV4_HEADER_LEN) + 1).copied()
+}
+
+fn dispatch(packet: &[u8], routes: &[Route]) {
+    match parse_ipv4_packet(packet) {
+        Ok(rx) => {
+            let mut matched = false;
+            for r in routes.iter().filter(|r| r.vrid == rx.vrrp.vrid) {
+                matched = true;
+                let _ = r.tx.send(Control::Packet(Ok(rx.clone())));
+            }
+            if !matched {
+                // RFC 5798 §7.1: the VRID is not configured here: counted by every
+                // instance of the interface (keepalived's vrid error).
+                for r in routes {
+                    let _ = r.tx.send(Control::Packet(Err(DecodeError::VridMismatch {
+                        got: rx.vrrp.vrid,
+                        expected: r.vrid,
+                    })));
+                }
+            }
+        }
+        Err(err) => {
+            let vrid = vrid_byte(packet);
+            let targeted = routes.iter().any(|r| Some(r.vrid) == vrid);
+            for r in routes.iter().filter(|r| !targeted || Some(r.vrid) == vrid) {
+                let _ = r.tx.send(Control::Packet(Err(err.clone())));
+            }
+        }
+    }
+}
+
+async fn read_loop(socket: Arc<VrrpSocket>, routes: Arc<RwLock<Vec<Route>>>) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        match socket.recv(&mut buf).await {
+            Ok(n) => {
+                let routes = routes.read().unwrap_or_else(|e| e.into_inner());
+                dispatch(&buf[..n], &routes);
+            }
+            Err(error) => {
+                tracing::error!("receiving on {}: {error}", socket.interface());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// The running engine.
+pub struct Engine {
+    shared: Shared,
+    links: LinkMonitor,
+    trackers: TrackerHub,
+    sockets: HashMap<String, InterfaceSocket>,
+    spec: EngineSpec,
+    tasks: HashMap<String, JoinHandle<()>>,
+    registry: SharedRegistry,
+    transitions: mpsc::UnboundedReceiver<TransitionNotice>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens netlink and the packet socket, follows link state, and starts every
+    /// instance of `spec`.
+    pub async fn start(
+        spec: EngineSpec,
+        producer: Producer<v1::VrrpEvent>,
+        registry: SharedRegistry,
+    ) -> anyhow::Result<Self> {
+        let netlink = Netlink::open()?;
+        let links = LinkMonitor::start(&netlink).await?;
+        let (transitions_tx, transitions) = mpsc::unbounded_channel();
+        let shared = Shared {
+            clock: Clock::new(),
+            netlink,
+            garp: Arc::new(PacketSocket::open().map_err(|e| {
+                anyhow::anyhow!("opening the AF_PACKET socket for gratuitous ARP: {e}")
+            })?),
+            producer,
+            transitions: transitions_tx,
+        };
+        let mut engine = Self {
+            shared,
+            links,
+            trackers: TrackerHub::default(),
+            sockets: HashMap::new(),
+            spec: EngineSpec::default(),
+            tasks: HashMap::new(),
+            registry,
+            transitions,
+        };
+        engine.apply(spec).await;
+        Ok(engine)
+    }
+
+    fn socket(
+        &mut self,
+        interface: &str,
+    ) -> std::io::Result<(Arc<VrrpSocket>, Arc<RwLock<Vec<Route>>>)> {
+        if let Some(s) = self.sockets.get(interface) {
+            return Ok((s.socket.clone(), s.routes.clone()));
+        }
+        let socket = Arc::new(VrrpSocket::open_v4(interface)?);
+        let routes = Arc::new(RwLock::new(Vec::new()));
+        let reader = tokio::spawn(read_loop(socket.clone(), routes.clone()));
+        self.sockets.insert(
+            interface.to_owned(),
+            InterfaceSocket {
+                socket: socket.clone(),
+                routes: routes.clone(),
+                reader,
+            },
+        );
+        Ok((socket, routes))
+    }
+
+    async fn start_instance(&mut self, spec: InstanceSpec) -> anyhow::Result<Handle> {
+        let link = self.shared.netlink.link(&spec.interface).await?;
+        let (socket, routes) = self.socket(&spec.interface)?;
+        if spec.unicast_peers.is_empty() {
+            socket.join_v4(spec.group, link.index)?;
+        }
+        let mut trackers = Vec::new();
+        for t in &spec.trackers {
+            let rx = match t.kind {
+                TrackerKind::Interface => {
+                    // The interface's watch carries `up`; map it to a tracker result.
+                    let mut up = self.links.subscribe(&t.name);
+                    let (tx, rx) = tokio::sync::watch::channel(if *up.borrow() {
+                        Tracked::OK
+                    } else {
+                        Tracked::FAILED
+                    });
+                    tokio::spawn(async move {
+                        while up.changed().await.is_ok() {
+                            let v = if *up.borrow() {
+                                Tracked::OK
+                            } else {
+                                Tracked::FAILED
+                            };
+                            if tx.send(v).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    rx
+                }
+                kind => self.trackers.subscribe(kind, &t.name).ok_or_else(|| {
+                    anyhow::anyhow!("({}) tracker {} is not running", spec.params.name, t.name)
+                })?,
+            };
+            trackers.push((t.clone(), rx));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (handle, join) = instance::start(
+            spec.clone(),
+            self.shared.clone(),
+            socket,
+            rx,
+            tx.clone(),
+            trackers,
+            self.links.subscribe(&spec.interface),
+        )
+        .await?;
+        routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Route {
+                vrid: spec.params.vrid,
+                tx,
+            });
+        self.tasks.insert(handle.name.clone(), join);
+        Ok(handle)
+    }
+
+    async fn stop_instance(&mut self, handle: &Handle) {
+        for s in self.sockets.values() {
+            s.routes
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|r| !r.tx.same_channel(&handle.tx));
+        }
+        let (reply, done) = oneshot::channel();
+        if handle.tx.send(Control::Shutdown(reply)).is_ok()
+            && tokio::time::timeout(STOP_TIMEOUT, done).await.is_err()
+        {
+            tracing::warn!("({}) did not stop within {STOP_TIMEOUT:?}", handle.name);
+        }
+        if let Some(join) = self.tasks.remove(&handle.name) {
+            join.abort();
+        }
+    }
+
+    /// Applies a (new) configuration by difference: instances whose configuration and
+    /// trackers are unchanged keep running untouched (no flap); changed and removed ones
+    /// stop (a master sends priority 0 and removes its VIPs); new and changed ones start.
+    pub async fn apply(&mut self, new: EngineSpec) {
+        let old = std::mem::replace(&mut self.spec, new.clone());
+        let running: Vec<Handle> = {
+            let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            reg.router_id = new.router_id.clone();
+            std::mem::take(&mut reg.instances)
+        };
+        let mut kept = HashMap::new();
+        for handle in running {
+            let unchanged = new.instances.iter().any(|s| *s == handle.spec)
+                && old.same_trackers(&new, &handle.spec);
+            if unchanged {
+                kept.insert(handle.name.clone(), handle);
+            } else {
+                tracing::info!(
+                    "({}) stopping: removed or changed by the new configuration",
+                    handle.name
+                );
+                self.stop_instance(&handle).await;
+            }
+        }
+        self.trackers.apply(
+            &new.scripts,
+            &new.track_files,
+            &new.script_user,
+            new.script_security,
+        );
+        let mut instances = Vec::new();
+        for spec in &new.instances {
+            if let Some(handle) = kept.remove(&spec.params.name) {
+                instances.push(handle);
+                continue;
+            }
+            match self.start_instance(spec.clone()).await {
+                Ok(handle) => instances.push(handle),
+                Err(error) => tracing::error!("({}) not started: {error:#}", spec.params.name),
+            }
+        }
+        self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .instances = instances;
+        // Sockets no instance uses any more are closed.
+        self.sockets.retain(|_, s| {
+            let used = !s
+                .routes
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty();
+            if !used {
+                s.reader.abort();
+            }
+            used
+        });
+    }
+
+    /// Stops every instance (masters send priority 0 and remove their VIPs) and every
+    /// tracker.
+    pub async fn shutdown(&mut self) {
+        let handles: Vec<Handle> = std::mem::take(
+            &mut self
+                .registry
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .instances,
+        );
+        let mut waits = Vec::new();
+        for handle in &handles {
+            let (reply, done) = oneshot::channel();
+            if handle.tx.send(Control::Shutdown(reply)).is_ok() {
+                waits.push(done);
+            }
+        }
+        let _ = tokio::time::timeout(STOP_TIMEOUT, futures::future::join_all(waits)).await;
+        self.trackers.stop_all();
+        for (_, s) in self.sockets.drain() {
+            s.reader.abort();
+        }
+    }
+
+    /// `vrrp_sync_group`: after a member's transition, move the others with it.
+    fn follow_sync_group(&self, notice: &TransitionNotice) {
+        let Some((_, members)) = self
+            .spec
+            .sync_groups
+            .iter()
+            .find(|(_, m)| m.contains(&notice.instance))
+        else {
+            return;
+        };
+        let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let handles: Vec<&Handle> = members
+            .iter()
+            .filter_map(|m| reg.instances.iter().find(|h| &h.name == m))
+            .collect();
+        let Some(changed) = handles.iter().position(|h| h.name == notice.instance) else {
+            return;
+        };
+        let states: Vec<Member> = handles
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let state = if i == changed {
+                    notice.to
+                } else {
+                    crate::view::from_proto(h.view.read().unwrap_or_else(|e| e.into_inner()).state)
+                };
+                Member {
+                    state,
+                    own_fault: h.own_fault.load(std::sync::atomic::Ordering::Relaxed),
+                }
+            })
+            .collect();
+        for (i, state) in follow(&states, changed) {
+            let _ = handles[i].tx.send(Control::Sync(state));
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled: reloads on every change of `reloads` (with
+    /// the configuration `load` returns), follows sync groups; then stops gracefully.
+    pub async fn run<F>(
+        mut self,
+        shutdown: tokio_util::sync::CancellationToken,
+        mut reloads: tokio::sync::watch::Receiver<u64>,
+        load: F,
+    ) where
+        F: Fn() -> anyhow::Result<EngineSpec>,
+    {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                changed = reloads.changed() => {
+                    if changed.is_err() {
+                        continue;
+                    }
+                    match load() {
+                        Ok(spec) => {
+                            tracing::info!("Reloading configuration");
+                            self.apply(spec).await;
+                        }
+                        Err(error) => tracing::error!("reload failed, keeping the running configuration: {error:#}"),
+                    }
+                }
+                Some(notice) = self.transitions.recv() => self.follow_sync_group(&notice),
+            }
+        }
+        self.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_vrrp::codec::{Advert, Auth, encode_advert_ipv4};
+    use keepalived_vrrp::time::{AdvertInterval, Centiseconds};
+    use std::net::Ipv4Addr;
+
+    fn packet(vrid: u8) -> Vec<u8> {
+        let advert = Advert {
+            vrid,
+            priority: 100,
+            interval: AdvertInterval::V3(Centiseconds::new(100).unwrap()),
+            auth: Auth::None,
+            addresses: vec!["198.51.100.10".parse().unwrap()],
+        };
+        encode_advert_ipv4(
+            &advert,
+            Ipv4Addr::new(198, 51, 100, 11),
+            Ipv4Addr::new(224, 0, 0, 18),
+            1,
+        )
+        .unwrap()
+    }
+
+    fn route(vrid: u8) -> (Route, mpsc::UnboundedReceiver<Control>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Route { vrid, tx }, rx)
+    }
+
+    #[test]
+    fn packets_go_to_the_instance_of_their_vrid_and_others_count_a_vrid_error() {
+        let (r1, mut rx1) = route(1);
+        let (r2, mut rx2) = route(2);
+        let routes = [r1, r2];
+        dispatch(&packet(2), &routes);
+        assert!(rx1.try_recv().is_err());
+        assert!(matches!(rx2.try_recv(), Ok(Control::Packet(Ok(_)))));
+        dispatch(&packet(9), &routes);
+        assert!(matches!(
+            rx1.try_recv(),
+            Ok(Control::Packet(Err(DecodeError::VridMismatch {
+                got: 9,
+                expected: 1
+            })))
+        ));
+        assert!(matches!(
+            rx2.try_recv(),
+            Ok(Control::Packet(Err(DecodeError::VridMismatch {
+                got: 9,
+                expected: 2
+            })))
+        ));
+    }
+
+    #[test]
+    fn a_corrupt_packet_is_counted_by_the_instance_its_vrid_names() {
+        let (r1, mut rx1) = route(1);
+        let (r2, mut rx2) = route(2);
+        let mut p = packet(2);
+        let last = p.len() - 1;
+        p[last] ^= 0xff;
+        dispatch(&p, &[r1, r2]);
+        assert!(rx1.try_recv().is_err());
+        assert!(matches!(
+            rx2.try_recv(),
+            Ok(Control::Packet(Err(DecodeError::BadChecksum)))
+        ));
+    }
+}

@@ -1,0 +1,704 @@
+//! One task per VRRP instance: it owns the pure [`keepalived_vrrp::state::Instance`],
+//! wakes at its `next_deadline()`, feeds it packets, tracker results, maintenance and
+//! sync-group inputs, and carries out the actions it returns — adverts on the raw
+//! socket, VIPs through rtnetlink, gratuitous ARPs on the packet socket, events on the
+//! bus, log lines in keepalived's wording.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use keepalived_api::v1::{self, vrrp_event::Payload};
+use keepalived_bus::Producer;
+use keepalived_vrrp::codec::{DecodeError, IpIdCounter, ReceivedAdvert, encode_advert_ipv4};
+use keepalived_vrrp::garp::{MacAddr, gratuitous_arp};
+use keepalived_vrrp::state::{Action, Input, Instance, State};
+use keepalived_vrrp::time::Timestamp;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use crate::netlink::{LinkInfo, Netlink};
+use crate::socket::VrrpSocket;
+use crate::spec::{InstanceSpec, TrackerKind, TrackerRef};
+use crate::sys::PacketSocket;
+use crate::trackers::{Tracked, evaluate};
+use crate::view::{self, FaultCause};
+
+/// The process's monotonic clock as the state machine's microsecond [`Timestamp`].
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base: Instant,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn new() -> Self {
+        Self {
+            base: Instant::now(),
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_micros(self.base.elapsed().as_micros() as u64)
+    }
+
+    /// The instant of a timestamp.
+    pub fn instant(&self, t: Timestamp) -> Instant {
+        self.base + Duration::from_micros(t.as_micros())
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A message to an instance task.
+#[derive(Debug)]
+pub enum Control {
+    /// A packet from the interface's socket, decoded or not.
+    Packet(Result<ReceivedAdvert, DecodeError>),
+    /// Maintenance on/off; answered once carried out.
+    Maintenance(bool, oneshot::Sender<()>),
+    /// A sync-group peer forces this state.
+    Sync(State),
+    /// Stop: a master sends priority 0 and removes its VIPs; answered once done.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A transition, reported to the engine (for sync groups).
+#[derive(Debug, Clone)]
+pub struct TransitionNotice {
+    /// Instance name.
+    pub instance: String,
+    /// New state.
+    pub to: State,
+    /// Whether the instance has a fault of its own.
+    pub own_fault: bool,
+}
+
+/// Everything an instance task needs from the engine.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// Clock.
+    pub clock: Clock,
+    /// Netlink requests.
+    pub netlink: Netlink,
+    /// Packet socket for GARPs.
+    pub garp: Arc<PacketSocket>,
+    /// The bus.
+    pub producer: Producer<v1::VrrpEvent>,
+    /// Where transitions are reported.
+    pub transitions: mpsc::UnboundedSender<TransitionNotice>,
+}
+
+/// A VIP with the interface it lives on.
+#[derive(Debug, Clone)]
+struct Vip {
+    spec: crate::spec::VipSpec,
+    link: LinkInfo,
+    present: bool,
+}
+
+/// What the API sees of a running instance.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    /// Instance name.
+    pub name: String,
+    /// The spec it was started from (before the primary address was filled in).
+    pub spec: InstanceSpec,
+    /// Its control channel.
+    pub tx: mpsc::UnboundedSender<Control>,
+    /// Its current view.
+    pub view: Arc<RwLock<v1::Instance>>,
+    /// Whether it has a fault of its own (for sync groups).
+    pub own_fault: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Resolved I/O of an instance.
+struct Io {
+    socket: Arc<VrrpSocket>,
+    src: Ipv4Addr,
+    vips: Vec<Vip>,
+    ip_id: IpIdCounter,
+}
+
+/// Rate limit of dropped-packet log lines (keepalived logs each; a flood must not flood
+/// the log).
+const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
+
+struct DropLog {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl DropLog {
+    fn log(&mut self, line: &str) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < DROP_LOG_EVERY)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        if self.suppressed > 0 {
+            tracing::info!(
+                "{line} ({} more dropped packets not logged)",
+                self.suppressed
+            );
+        } else {
+            tracing::info!("{line}");
+        }
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+}
+
+struct Task {
+    spec: InstanceSpec,
+    inst: Instance,
+    io: Io,
+    shared: Shared,
+    trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
+    link: watch::Receiver<bool>,
+    view: Arc<RwLock<v1::Instance>>,
+    own_fault: Arc<std::sync::atomic::AtomicBool>,
+    fault_cause: Option<FaultCause>,
+    state_since: prost_types::Timestamp,
+    state_reason: v1::TransitionReason,
+    master_heard: Option<(IpAddr, u8)>,
+    drops: DropLog,
+    span: tracing::Span,
+}
+
+/// Resolves the interface and addresses of `spec`, registers with the socket, and
+/// starts the task. Returns the handle and the task's join handle.
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
+    spec: InstanceSpec,
+    shared: Shared,
+    socket: Arc<VrrpSocket>,
+    rx: mpsc::UnboundedReceiver<Control>,
+    tx: mpsc::UnboundedSender<Control>,
+    trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
+    link: watch::Receiver<bool>,
+) -> anyhow::Result<(Handle, tokio::task::JoinHandle<()>)> {
+    let name = spec.params.name.clone();
+    let original = spec.clone();
+    let mut spec = spec;
+    let iface = shared.netlink.link(&spec.interface).await?;
+    let src = match spec.unicast_src {
+        Some(a) => a,
+        None => {
+            let vip_addrs: Vec<IpAddr> = spec.vips.iter().map(|v| v.address).collect();
+            shared
+                .netlink
+                .ipv4_addresses(iface.index)
+                .await?
+                .into_iter()
+                .find(|a| !vip_addrs.contains(&IpAddr::V4(*a)))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "({name}) interface {} has no IPv4 address to send adverts from",
+                        spec.interface
+                    )
+                })?
+        }
+    };
+    spec.params.primary_address = IpAddr::V4(src);
+    let mut vips = Vec::new();
+    for v in &spec.vips {
+        let link = if v.dev == spec.interface {
+            iface.clone()
+        } else {
+            shared.netlink.link(&v.dev).await?
+        };
+        vips.push(Vip {
+            spec: v.clone(),
+            link,
+            present: false,
+        });
+    }
+    let view = Arc::new(RwLock::new(v1::Instance {
+        name: name.clone(),
+        ..Default::default()
+    }));
+    let own_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let span = tracing::info_span!("vrrp_instance", instance = %name);
+    let mut task = Task {
+        inst: Instance::new(spec.params.clone()),
+        spec,
+        io: Io {
+            socket,
+            src,
+            vips,
+            ip_id: IpIdCounter::new(),
+        },
+        shared,
+        trackers,
+        link,
+        view: view.clone(),
+        own_fault: own_fault.clone(),
+        fault_cause: None,
+        state_since: view::now(),
+        state_reason: v1::TransitionReason::Unspecified,
+        master_heard: None,
+        drops: DropLog {
+            last: None,
+            suppressed: 0,
+        },
+        span: span.clone(),
+    };
+    task.refresh_view();
+    let join = tokio::spawn(async move { task.run(rx).await }.instrument(span));
+    Ok((
+        Handle {
+            name,
+            spec: original,
+            tx,
+            view,
+            own_fault,
+        },
+        join,
+    ))
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Control>) {
+        // Tracker and link changes wake this task through one Notify.
+        let changed = Arc::new(Notify::new());
+        let stop = CancellationToken::new();
+        let _stop_guard = stop.clone().drop_guard();
+        for (_, r) in &self.trackers {
+            forward(r.clone(), changed.clone(), stop.clone());
+        }
+        forward(self.link.clone(), changed.clone(), stop.clone());
+        // Initial priority and fault state before Startup (so a failed tracker starts
+        // the instance in FAULT, as keepalived does).
+        self.apply_trackers().await;
+        let actions = self.inst.handle(self.shared.clock.now(), Input::Startup);
+        self.execute(actions).await;
+        loop {
+            let deadline = self
+                .inst
+                .next_deadline()
+                .map(|t| self.shared.clock.instant(t));
+            tokio::select! {
+                biased;
+                msg = rx.recv() => {
+                    let Some(msg) = msg else { return };
+                    match msg {
+                        Control::Packet(packet) => self.packet(packet).await,
+                        Control::Maintenance(on, reply) => {
+                            tracing::info!("({}) maintenance {}", self.spec.params.name, if on { "on" } else { "off" });
+                            let a = self.inst.handle(self.shared.clock.now(), Input::Maintenance(on));
+                            self.execute(a).await;
+                            let _ = reply.send(());
+                        }
+                        Control::Sync(to) => {
+                            let a = self.inst.handle(self.shared.clock.now(), Input::SyncGroup(to));
+                            self.execute(a).await;
+                        }
+                        Control::Shutdown(reply) => {
+                            let a = self.inst.handle(self.shared.clock.now(), Input::Shutdown);
+                            self.execute(a).await;
+                            // Whatever the state, none of our VIPs stays behind.
+                            if self.io.vips.iter().any(|v| v.present) {
+                                self.remove_vips().await;
+                            }
+                            let _ = reply.send(());
+                            return;
+                        }
+                    }
+                }
+                () = changed.notified() => self.apply_trackers().await,
+                () = sleep_until(deadline) => {
+                    let a = self.inst.handle(self.shared.clock.now(), Input::Timer);
+                    self.execute(a).await;
+                }
+            }
+        }
+    }
+
+    /// Re-evaluates the trackers and the interface, feeding the state machine.
+    async fn apply_trackers(&mut self) {
+        let results: Vec<(TrackerRef, Tracked)> = self
+            .trackers
+            .iter()
+            .map(|(t, r)| {
+                let mut value = *r.borrow();
+                if t.kind == TrackerKind::Interface {
+                    value = Tracked {
+                        ok: value.ok,
+                        value: 0,
+                    };
+                }
+                (t.clone(), value)
+            })
+            .collect();
+        let eval = evaluate(self.spec.params.priority, &results);
+        let link_up = *self.link.borrow();
+        let fault = eval.fault || !link_up;
+        self.fault_cause = if !link_up {
+            Some(FaultCause::Interface)
+        } else {
+            results
+                .iter()
+                .zip(&eval.deltas)
+                .find(|((t, r), _)| t.weight == 0 && (!r.ok || r.value != 0))
+                .map(|((t, _), _)| match t.kind {
+                    TrackerKind::Script => FaultCause::Script,
+                    TrackerKind::File => FaultCause::File,
+                    TrackerKind::Interface => FaultCause::Interface,
+                })
+                .or(self.fault_cause)
+        };
+        if !link_up && !self.own_fault.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!("Netlink reports {} down", self.spec.interface);
+        }
+        self.own_fault
+            .store(fault, std::sync::atomic::Ordering::Relaxed);
+        let now = self.shared.clock.now();
+        let mut actions = self.inst.handle(now, Input::PriorityChanged(eval.priority));
+        actions.extend(self.inst.handle(now, Input::Fault(fault)));
+        self.execute(actions).await;
+        // The tracker states are in the view even when nothing else changed.
+        self.refresh_view();
+    }
+
+    async fn packet(&mut self, packet: Result<ReceivedAdvert, DecodeError>) {
+        let now = self.shared.clock.now();
+        let actions = match packet {
+            Ok(rx) => {
+                if self.spec.params.unicast
+                    && !matches!(rx.src, IpAddr::V4(a) if self.spec.unicast_peers.contains(&a))
+                {
+                    self.drops.log(&format!(
+                        "({}) unicast source address {} is not a unicast peer - ignoring",
+                        self.spec.params.name, rx.src
+                    ));
+                    return;
+                }
+                let before = self.inst.counters().advert_rcvd;
+                let actions = self.inst.receive(now, &rx);
+                if self.inst.counters().advert_rcvd > before {
+                    self.master_heard = Some((rx.src, rx.vrrp.priority));
+                    actions
+                } else {
+                    // Only the drop's log line: rate-limited.
+                    for a in actions {
+                        if let Action::Log(line) = a {
+                            self.drops.log(&line);
+                        }
+                    }
+                    self.refresh_view();
+                    return;
+                }
+            }
+            Err(err) => {
+                for a in self.inst.drop_packet(&err) {
+                    if let Action::Log(line) = a {
+                        self.drops.log(&line);
+                    }
+                }
+                self.refresh_view();
+                return;
+            }
+        };
+        self.execute(actions).await;
+    }
+
+    /// Carries out the actions in order, inside this instance's span so every event
+    /// carries its trace context.
+    async fn execute(&mut self, actions: Vec<Action>) {
+        let span = tracing::info_span!(parent: &self.span, "vrrp_actions");
+        self.execute_in(actions).instrument(span).await;
+    }
+
+    async fn execute_in(&mut self, actions: Vec<Action>) {
+        let mut changed = !actions.is_empty();
+        for action in actions {
+            match action {
+                Action::Log(line) => tracing::info!("{line}"),
+                Action::SendAdvert { priority } => self.send_advert(priority),
+                Action::AddVips => self.add_vips().await,
+                Action::RemoveVips => self.remove_vips().await,
+                Action::SendGarp { count } => self.send_garps(count),
+                Action::Transition { from, to, reason } => {
+                    let (r, detail) = view::reason(&reason, self.fault_cause);
+                    self.state_since = view::now();
+                    self.state_reason = r;
+                    if to == State::Master {
+                        self.master_heard = None;
+                    }
+                    let instance_state = self.refresh_view();
+                    self.shared.producer.publish(v1::VrrpEvent {
+                        header: None,
+                        payload: Some(Payload::Transition(v1::InstanceTransition {
+                            instance: self.spec.params.name.clone(),
+                            from: view::state(from) as i32,
+                            to: view::state(to) as i32,
+                            reason: r as i32,
+                            detail,
+                            priority: u32::from(self.inst.effective_priority()),
+                            instance_state: Some(instance_state),
+                        })),
+                    });
+                    let _ = self.shared.transitions.send(TransitionNotice {
+                        instance: self.spec.params.name.clone(),
+                        to,
+                        own_fault: self.own_fault.load(std::sync::atomic::Ordering::Relaxed),
+                    });
+                    changed = false;
+                }
+                Action::PriorityChanged { from, to } => {
+                    let cause = self
+                        .trackers
+                        .iter()
+                        .find(|(t, r)| t.weight != 0 && (!r.borrow().ok || r.borrow().value != 0))
+                        .map(|(t, _)| t.name.clone())
+                        .unwrap_or_default();
+                    self.shared.producer.publish(v1::VrrpEvent {
+                        header: None,
+                        payload: Some(Payload::PriorityChanged(v1::PriorityChange {
+                            instance: self.spec.params.name.clone(),
+                            from: u32::from(from),
+                            to: u32::from(to),
+                            cause,
+                        })),
+                    });
+                }
+            }
+        }
+        if changed {
+            self.refresh_view();
+        }
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        let advert = self.inst.advert(priority);
+        let peers: Vec<Ipv4Addr> = if self.spec.unicast_peers.is_empty() {
+            vec![self.spec.group]
+        } else {
+            self.spec.unicast_peers.clone()
+        };
+        for dst in peers {
+            match encode_advert_ipv4(&advert, self.io.src, dst, self.io.ip_id.next_id()) {
+                Ok(packet) => {
+                    if let Err(error) = self.io.socket.send_v4(&packet, dst) {
+                        self.drops.log(&format!(
+                            "({}) cannot send advert to {dst} on {}: {error}",
+                            self.spec.params.name,
+                            self.io.socket.interface()
+                        ));
+                    }
+                }
+                Err(error) => {
+                    tracing::error!("({}) cannot encode advert: {error}", self.spec.params.name)
+                }
+            }
+        }
+    }
+
+    async fn add_vips(&mut self) {
+        let mut added = Vec::new();
+        for i in 0..self.io.vips.len() {
+            let vip = &self.io.vips[i];
+            match self.shared.netlink.add_vip(vip.link.index, &vip.spec).await {
+                Ok(()) => {
+                    self.io.vips[i].present = true;
+                    added.push(self.vip_view(i));
+                }
+                Err(error) => tracing::error!("({}) {error}", self.spec.params.name),
+            }
+        }
+        self.publish_vips(added, Vec::new());
+    }
+
+    async fn remove_vips(&mut self) {
+        let mut removed = Vec::new();
+        for i in 0..self.io.vips.len() {
+            let vip = &self.io.vips[i];
+            match self.shared.netlink.del_vip(vip.link.index, &vip.spec).await {
+                Ok(was_there) => {
+                    let was_ours = self.io.vips[i].present;
+                    self.io.vips[i].present = false;
+                    if was_there || was_ours {
+                        if !was_ours {
+                            tracing::info!(
+                                "({}) removed stale VIP {} from {}",
+                                self.spec.params.name,
+                                self.io.vips[i].spec.cidr(),
+                                self.io.vips[i].spec.dev
+                            );
+                        }
+                        removed.push(self.vip_view(i));
+                    }
+                }
+                Err(error) => tracing::error!("({}) {error}", self.spec.params.name),
+            }
+        }
+        if !removed.is_empty() {
+            self.publish_vips(Vec::new(), removed);
+        }
+    }
+
+    fn publish_vips(&self, added: Vec<v1::VirtualIp>, removed: Vec<v1::VirtualIp>) {
+        self.shared.producer.publish(v1::VrrpEvent {
+            header: None,
+            payload: Some(Payload::VipsChanged(v1::VipsChange {
+                instance: self.spec.params.name.clone(),
+                added,
+                removed,
+            })),
+        });
+    }
+
+    /// RFC 5798 §6.4.1/§6.4.2: a gratuitous ARP per IPv4 VIP, `count` times, as keepalived
+    /// (ARP requests, target MAC ff:ff:ff:ff:ff:ff).
+    fn send_garps(&mut self, count: u32) {
+        let mut by_dev: Vec<(String, Vec<String>)> = Vec::new();
+        for vip in &self.io.vips {
+            let IpAddr::V4(address) = vip.spec.address else {
+                continue;
+            };
+            tracing::info!(
+                "({}) Sending/queueing gratuitous ARPs on {} for {address}",
+                self.spec.params.name,
+                vip.spec.dev
+            );
+            let frame = gratuitous_arp(MacAddr(vip.link.mac), address);
+            for _ in 0..count {
+                if let Err(error) = self.shared.garp.send_frame(vip.link.index, &frame) {
+                    tracing::warn!(
+                        "({}) cannot send gratuitous ARP on {}: {error}",
+                        self.spec.params.name,
+                        vip.spec.dev
+                    );
+                    break;
+                }
+            }
+            match by_dev.iter_mut().find(|(d, _)| *d == vip.spec.dev) {
+                Some((_, list)) => list.push(address.to_string()),
+                None => by_dev.push((vip.spec.dev.clone(), vec![address.to_string()])),
+            }
+        }
+        for (interface, addresses) in by_dev {
+            self.shared.producer.publish(v1::VrrpEvent {
+                header: None,
+                payload: Some(Payload::GarpSent(v1::GarpSent {
+                    instance: self.spec.params.name.clone(),
+                    interface,
+                    addresses,
+                    count,
+                })),
+            });
+        }
+    }
+
+    fn vip_view(&self, i: usize) -> v1::VirtualIp {
+        let v = &self.io.vips[i];
+        v1::VirtualIp {
+            address: v.spec.cidr(),
+            dev: v.spec.dev.clone(),
+            label: v.spec.label.clone().unwrap_or_default(),
+            scope: v.spec.scope.clone().unwrap_or_default(),
+            broadcast: v.spec.brd.map(|b| b.to_string()).unwrap_or_default(),
+            present: v.present,
+            excluded: v.spec.excluded,
+        }
+    }
+
+    /// Rebuilds the API view of this instance; returns it.
+    fn refresh_view(&mut self) -> v1::Instance {
+        let state = self.inst.state();
+        let (master_address, master_priority) = match state {
+            State::Master => (
+                self.io.src.to_string(),
+                u32::from(self.inst.effective_priority()),
+            ),
+            State::Backup => match (self.inst.last_master(), self.master_heard) {
+                (Some(a), Some((b, p))) if a == b => (a.to_string(), u32::from(p)),
+                (Some(a), _) => (a.to_string(), 0),
+                (None, _) => (String::new(), 0),
+            },
+            _ => (String::new(), 0),
+        };
+        let results: Vec<(TrackerRef, Tracked)> = self
+            .trackers
+            .iter()
+            .map(|(t, r)| (t.clone(), *r.borrow()))
+            .collect();
+        let eval = evaluate(self.spec.params.priority, &results);
+        let trackers = results
+            .iter()
+            .zip(&eval.deltas)
+            .map(|((t, r), d)| v1::Tracker {
+                kind: view::tracker_kind(t.kind) as i32,
+                name: t.name.clone(),
+                ok: r.ok,
+                weight: t.weight,
+                priority_delta: *d,
+            })
+            .collect();
+        let instance = v1::Instance {
+            name: self.spec.params.name.clone(),
+            state: view::state(state) as i32,
+            state_since: Some(self.state_since),
+            state_reason: self.state_reason as i32,
+            base_priority: u32::from(self.spec.params.priority),
+            effective_priority: u32::from(self.inst.effective_priority()),
+            interface: self.spec.interface.clone(),
+            vrid: u32::from(self.spec.params.vrid),
+            version: u32::from(self.spec.version),
+            advert_interval_centis: self.spec.advert_int_centis,
+            master_address,
+            master_priority,
+            vips: (0..self.io.vips.len()).map(|i| self.vip_view(i)).collect(),
+            trackers,
+            counters: Some(view::counters(self.inst.counters())),
+            maintenance: self.inst.in_maintenance(),
+            sync_group: self.spec.sync_group.clone().unwrap_or_default(),
+            configured_state: if self.spec.configured_master {
+                v1::VrrpState::Master
+            } else {
+                v1::VrrpState::Backup
+            } as i32,
+        };
+        *self.view.write().unwrap_or_else(|e| e.into_inner()) = instance.clone();
+        instance
+    }
+}
+
+/// Wakes `changed` whenever `r` changes, until `stop`.
+fn forward<T: Send + Sync + 'static>(
+    mut r: watch::Receiver<T>,
+    changed: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                res = r.changed() => {
+                    if res.is_err() {
+                        return;
+                    }
+                    changed.notify_one();
+                }
+            }
+        }
+    });
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

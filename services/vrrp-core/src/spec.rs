@@ -1,0 +1,546 @@
+//! keepalived.conf (the typed model of `keepalived-config`) turned into what the engine
+//! runs: one [`InstanceSpec`] per `vrrp_instance`, the `vrrp_script`s and `track_file`s
+//! they track, and the sync groups. Pure: no I/O, so reload diffs are plain `==`.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use keepalived_config::{AuthType, Config, VrrpInstance, VrrpState};
+use keepalived_vrrp::codec::Auth;
+use keepalived_vrrp::state::InstanceParams;
+use keepalived_vrrp::time::{AdvertInterval, Centiseconds, Micros, Seconds};
+
+/// A configuration this engine cannot run, with the instance and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// An instance without `interface`.
+    #[error("({0}) no interface configured")]
+    NoInterface(String),
+    /// `advert_int` out of range for the version.
+    #[error("({instance}) advert_int {centis} cs is not valid for VRRPv{version}")]
+    BadInterval {
+        /// Instance name.
+        instance: String,
+        /// Configured interval.
+        centis: u32,
+        /// Configured version.
+        version: u8,
+    },
+    /// Something keepalived supports that this engine does not run (yet).
+    #[error("({instance}) {what} is not implemented by vrrp-core")]
+    Unsupported {
+        /// Instance name.
+        instance: String,
+        /// The feature.
+        what: String,
+    },
+    /// `track_script` naming no `vrrp_script`.
+    #[error("({instance}) track_script {name} is not a configured vrrp_script")]
+    UnknownScript {
+        /// Instance name.
+        instance: String,
+        /// Script name.
+        name: String,
+    },
+    /// `track_file` naming no `track_file` block.
+    #[error("({instance}) track_file {name} is not a configured track_file")]
+    UnknownTrackFile {
+        /// Instance name.
+        instance: String,
+        /// File name.
+        name: String,
+    },
+}
+
+/// One `virtual_ipaddress` (or `_excluded`) entry, resolved to its interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSpec {
+    /// The address.
+    pub address: IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Interface it goes on (`dev`, else the instance's interface).
+    pub dev: String,
+    /// `label`.
+    pub label: Option<String>,
+    /// `scope` (`global`, `site`, `link`, `host`, `nowhere` or a number).
+    pub scope: Option<String>,
+    /// `brd`.
+    pub brd: Option<IpAddr>,
+    /// From `virtual_ipaddress_excluded`: set and announced by GARP, not in adverts.
+    pub excluded: bool,
+}
+
+impl VipSpec {
+    /// `198.51.100.10/24` as the API shows it.
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", self.address, self.prefix_len)
+    }
+}
+
+/// What kind of thing a tracker watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TrackerKind {
+    /// `track_script` → `vrrp_script`.
+    Script,
+    /// `track_interface`.
+    Interface,
+    /// `track_file` → `track_file` block.
+    File,
+}
+
+/// One tracker of an instance, with the weight that applies to this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackerRef {
+    /// Kind.
+    pub kind: TrackerKind,
+    /// Script, interface or track_file name.
+    pub name: String,
+    /// Weight; 0 = failure puts the instance into FAULT.
+    pub weight: i32,
+    /// `weight N reverse`.
+    pub reverse: bool,
+}
+
+/// Everything needed to run one `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    /// Parameters of the pure state machine; `primary_address` is filled in at start from
+    /// the interface when `unicast_src_ip` is not given.
+    pub params: InstanceParams,
+    /// Interface adverts go out of.
+    pub interface: String,
+    /// VRRP version (2 or 3).
+    pub version: u8,
+    /// Advert interval in centiseconds (for the API).
+    pub advert_int_centis: u32,
+    /// Every VIP, including the excluded ones.
+    pub vips: Vec<VipSpec>,
+    /// Multicast group (`vrrp_mcast_group4`).
+    pub group: Ipv4Addr,
+    /// `unicast_src_ip`.
+    pub unicast_src: Option<Ipv4Addr>,
+    /// `unicast_peer` (empty = multicast).
+    pub unicast_peers: Vec<Ipv4Addr>,
+    /// Trackers (scripts, interfaces, files).
+    pub trackers: Vec<TrackerRef>,
+    /// `state` (only a wish).
+    pub configured_master: bool,
+    /// The sync group it belongs to.
+    pub sync_group: Option<String>,
+}
+
+/// One `vrrp_script`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSpec {
+    /// Name.
+    pub name: String,
+    /// Command line (split on whitespace, as keepalived does without a shell).
+    pub command: String,
+    /// Run interval.
+    pub interval: Duration,
+    /// Kill after this.
+    pub timeout: Duration,
+    /// Consecutive failures before KO.
+    pub fall: u32,
+    /// Consecutive successes before OK.
+    pub rise: u32,
+    /// `user`.
+    pub user: Option<String>,
+    /// `group`.
+    pub group: Option<String>,
+    /// Start failed.
+    pub init_fail: bool,
+}
+
+/// One `track_file` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFileSpec {
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// `init_file`: value written at start, and whether to overwrite an existing file.
+    pub init_file: Option<(i64, bool)>,
+}
+
+/// The whole engine configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EngineSpec {
+    /// `router_id`.
+    pub router_id: String,
+    /// Instances in file order.
+    pub instances: Vec<InstanceSpec>,
+    /// Scripts by name.
+    pub scripts: BTreeMap<String, ScriptSpec>,
+    /// Track files by name.
+    pub track_files: BTreeMap<String, TrackFileSpec>,
+    /// Sync groups: name → member instance names.
+    pub sync_groups: Vec<(String, Vec<String>)>,
+    /// `script_user` (default `keepalived_script`), and its group.
+    pub script_user: (String, Option<String>),
+    /// `enable_script_security`.
+    pub script_security: bool,
+}
+
+/// The default script user when `script_user` is not configured.
+pub const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+impl EngineSpec {
+    /// Builds the engine configuration; `warnings` receives the features that are parsed
+    /// but not acted on.
+    pub fn from_config(config: &Config, warnings: &mut Vec<String>) -> Result<Self, SpecError> {
+        let g = &config.global_defs;
+        let mut spec = EngineSpec {
+            router_id: g.router_id.clone(),
+            script_user: (
+                g.script_user
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_SCRIPT_USER.to_owned()),
+                g.script_group.clone(),
+            ),
+            script_security: g.enable_script_security,
+            ..EngineSpec::default()
+        };
+        for s in &config.vrrp_scripts {
+            spec.scripts.insert(
+                s.name.clone(),
+                ScriptSpec {
+                    name: s.name.clone(),
+                    command: s.script.clone(),
+                    interval: s.interval.as_duration().max(Duration::from_millis(10)),
+                    timeout: if s.timeout.0 == 0 {
+                        s.interval.as_duration()
+                    } else {
+                        s.timeout.as_duration()
+                    }
+                    .max(Duration::from_millis(10)),
+                    fall: s.fall.max(1),
+                    rise: s.rise.max(1),
+                    user: s.user.clone(),
+                    group: s.group.clone(),
+                    init_fail: s.init_fail,
+                },
+            );
+        }
+        for f in &config.track_files {
+            spec.track_files.insert(
+                f.name.clone(),
+                TrackFileSpec {
+                    name: f.name.clone(),
+                    path: f.file.clone(),
+                    init_file: f.init_file.as_ref().map(|i| (i.value, i.overwrite)),
+                },
+            );
+        }
+        for group in &config.vrrp_sync_groups {
+            spec.sync_groups
+                .push((group.name.clone(), group.group.clone()));
+            if !group.track_script.is_empty()
+                || !group.track_interface.is_empty()
+                || !group.track_file.is_empty()
+            {
+                warnings.push(format!(
+                    "vrrp_sync_group {}: group-level track_* is not implemented by vrrp-core; track in the member instances",
+                    group.name
+                ));
+            }
+        }
+        for vi in &config.vrrp_instances {
+            let sync_group = config
+                .vrrp_sync_groups
+                .iter()
+                .find(|g| g.group.iter().any(|m| m == &vi.name))
+                .map(|g| g.name.clone());
+            let instance = instance_spec(config, vi, sync_group, warnings)?;
+            spec.instances.push(instance);
+        }
+        Ok(spec)
+    }
+
+    /// Whether the trackers `instance` uses have the same configuration in `other`.
+    pub fn same_trackers(&self, other: &EngineSpec, instance: &InstanceSpec) -> bool {
+        instance.trackers.iter().all(|t| match t.kind {
+            TrackerKind::Script => self.scripts.get(&t.name) == other.scripts.get(&t.name),
+            TrackerKind::File => self.track_files.get(&t.name) == other.track_files.get(&t.name),
+            TrackerKind::Interface => true,
+        }) && (instance
+            .trackers
+            .iter()
+            .all(|t| t.kind != TrackerKind::Script)
+            || self.script_user == other.script_user
+                && self.script_security == other.script_security)
+    }
+}
+
+fn interval(vi: &VrrpInstance) -> Result<AdvertInterval, SpecError> {
+    let centis = vi.advert_int.0;
+    let bad = || SpecError::BadInterval {
+        instance: vi.name.clone(),
+        centis,
+        version: vi.version,
+    };
+    match vi.version {
+        2 => {
+            // RFC 3768 §5.3.7: whole seconds, 1..=255.
+            let secs = u8::try_from(centis / 100).map_err(|_| bad())?;
+            Seconds::new(secs.max(1))
+                .map(AdvertInterval::V2)
+                .ok_or_else(bad)
+        }
+        3 => Centiseconds::new(u16::try_from(centis).map_err(|_| bad())?)
+            .map(AdvertInterval::V3)
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
+fn instance_spec(
+    config: &Config,
+    vi: &VrrpInstance,
+    sync_group: Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<InstanceSpec, SpecError> {
+    let name = vi.name.clone();
+    let unsupported = |what: &str| SpecError::Unsupported {
+        instance: name.clone(),
+        what: what.to_owned(),
+    };
+    let interface = vi
+        .interface
+        .clone()
+        .ok_or_else(|| SpecError::NoInterface(name.clone()))?;
+    let interval = interval(vi)?;
+    let auth = match &vi.authentication {
+        None => Auth::None,
+        Some(a) if vi.version == 3 => {
+            let _ = a;
+            warnings.push(format!(
+                "({name}) authentication is ignored with VRRPv3 (RFC 5798 §9)"
+            ));
+            Auth::None
+        }
+        Some(a) => match a.auth_type {
+            AuthType::Pass => Auth::pass(&a.auth_pass),
+            AuthType::Ah => return Err(unsupported("auth_type AH")),
+        },
+    };
+    let vip = |v: &keepalived_config::VirtualIp, excluded: bool| VipSpec {
+        address: v.address,
+        prefix_len: v.prefix_len,
+        dev: v.dev.clone().unwrap_or_else(|| interface.clone()),
+        label: v.label.clone(),
+        scope: v.scope.clone(),
+        brd: v.brd,
+        excluded,
+    };
+    let mut vips: Vec<VipSpec> = vi.virtual_ipaddress.iter().map(|v| vip(v, false)).collect();
+    vips.extend(vi.virtual_ipaddress_excluded.iter().map(|v| vip(v, true)));
+    if vips.iter().any(|v| v.address.is_ipv6()) {
+        return Err(unsupported("an IPv6 virtual_ipaddress (VRRPv3 over IPv6)"));
+    }
+    if vi.use_vmac.is_some() {
+        return Err(unsupported("use_vmac"));
+    }
+    if !vi.virtual_routes.is_empty() {
+        warnings.push(format!(
+            "({name}) virtual_routes is not implemented by vrrp-core; the routes are not installed"
+        ));
+    }
+    let unicast_src = match vi.unicast_src_ip {
+        None => None,
+        Some(IpAddr::V4(a)) => Some(a),
+        Some(IpAddr::V6(_)) => return Err(unsupported("an IPv6 unicast_src_ip")),
+    };
+    let mut unicast_peers = Vec::new();
+    for p in &vi.unicast_peer {
+        match p {
+            IpAddr::V4(a) => unicast_peers.push(*a),
+            IpAddr::V6(_) => return Err(unsupported("an IPv6 unicast_peer")),
+        }
+    }
+    let advert_vips: Vec<IpAddr> = vips
+        .iter()
+        .filter(|v| !v.excluded)
+        .map(|v| v.address)
+        .collect();
+    let mut params = InstanceParams::new(
+        name.clone(),
+        vi.virtual_router_id,
+        vi.priority,
+        interval,
+        unicast_src.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V4),
+        advert_vips,
+    );
+    params.auth = auth;
+    params.preempt = !vi.nopreempt;
+    params.preempt_delay = Micros(vi.preempt_delay.0);
+    params.accept = vi.accept;
+    params.garp_master_delay = Micros::from_secs(u64::from(vi.garp_master_delay.0));
+    params.garp_master_repeat = vi.garp_master_repeat;
+    params.garp_master_refresh = (vi.garp_master_refresh.0 > 0)
+        .then(|| Micros::from_secs(u64::from(vi.garp_master_refresh.0)));
+    params.garp_master_refresh_repeat = vi.garp_master_refresh_repeat.max(1);
+    params.unicast = !unicast_peers.is_empty();
+
+    let mut trackers = Vec::new();
+    for t in &vi.track_script {
+        let script = config
+            .vrrp_scripts
+            .iter()
+            .find(|s| s.name == t.name)
+            .ok_or_else(|| SpecError::UnknownScript {
+                instance: name.clone(),
+                name: t.name.clone(),
+            })?;
+        trackers.push(TrackerRef {
+            kind: TrackerKind::Script,
+            name: t.name.clone(),
+            weight: t.weight.unwrap_or(script.weight),
+            reverse: if t.weight.is_some() {
+                t.reverse
+            } else {
+                script.weight_reverse
+            },
+        });
+    }
+    for t in &vi.track_interface {
+        trackers.push(TrackerRef {
+            kind: TrackerKind::Interface,
+            name: t.name.clone(),
+            weight: t.weight.unwrap_or(0),
+            reverse: t.reverse,
+        });
+    }
+    for t in &vi.track_file {
+        let file = config
+            .track_files
+            .iter()
+            .find(|f| f.name == t.name)
+            .ok_or_else(|| SpecError::UnknownTrackFile {
+                instance: name.clone(),
+                name: t.name.clone(),
+            })?;
+        trackers.push(TrackerRef {
+            kind: TrackerKind::File,
+            name: t.name.clone(),
+            weight: t.weight.unwrap_or(file.weight),
+            reverse: if t.weight.is_some() {
+                t.reverse
+            } else {
+                file.reverse
+            },
+        });
+    }
+    Ok(InstanceSpec {
+        params,
+        interface,
+        version: vi.version,
+        advert_int_centis: vi.advert_int.0,
+        vips,
+        group: config.global_defs.vrrp_mcast_group4,
+        unicast_src,
+        unicast_peers,
+        trackers,
+        configured_master: vi.state == VrrpState::Master,
+        sync_group,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = r#"
+global_defs {
+    router_id keepalivedR1
+    vrrp_mcast_group4 224.0.0.33
+}
+vrrp_script chk_down {
+    script "/etc/keepalived/chk_down.sh"
+    interval 1
+    weight -15
+    fall 2
+    rise 1
+    user keepalived_script
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 3
+    priority 99
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass 736w4ib2
+    }
+    virtual_ipaddress {
+        198.51.100.10/24 dev eth0 label eth0:1
+    }
+    track_script {
+        chk_down
+    }
+}
+"#;
+
+    fn load(text: &str) -> Config {
+        keepalived_config::load_str(
+            text,
+            std::path::Path::new("/test/keepalived.conf"),
+            &Default::default(),
+        )
+        .expect("valid config")
+        .config
+    }
+
+    #[test]
+    fn seed_config_becomes_a_v2_instance_with_pass_auth_and_the_script_weight() {
+        let mut warnings = Vec::new();
+        let spec = EngineSpec::from_config(&load(SEED), &mut warnings).unwrap();
+        assert_eq!(spec.router_id, "keepalivedR1");
+        let vi = &spec.instances[0];
+        assert_eq!(vi.params.vrid, 3);
+        assert_eq!(vi.params.priority, 99);
+        assert_eq!(
+            vi.params.interval,
+            AdvertInterval::V2(Seconds::new(1).unwrap())
+        );
+        assert_eq!(vi.params.auth, Auth::pass("736w4ib2"));
+        assert_eq!(vi.group, Ipv4Addr::new(224, 0, 0, 33));
+        assert_eq!(vi.vips[0].label.as_deref(), Some("eth0:1"));
+        assert_eq!(vi.vips[0].prefix_len, 24);
+        assert_eq!(
+            vi.trackers,
+            [TrackerRef {
+                kind: TrackerKind::Script,
+                name: "chk_down".into(),
+                weight: -15,
+                reverse: false
+            }]
+        );
+        let script = &spec.scripts["chk_down"];
+        assert_eq!((script.fall, script.rise), (2, 1));
+        assert_eq!(script.interval, Duration::from_secs(1));
+        assert_eq!(spec.script_user.0, DEFAULT_SCRIPT_USER);
+    }
+
+    #[test]
+    fn v3_interval_is_kept_in_centiseconds() {
+        let text = SEED.replace("advert_int 1", "advert_int 0.1\n    version 3");
+        let mut warnings = Vec::new();
+        let spec = EngineSpec::from_config(&load(&text), &mut warnings).unwrap();
+        assert_eq!(
+            spec.instances[0].params.interval,
+            AdvertInterval::V3(Centiseconds::new(10).unwrap())
+        );
+        assert_eq!(spec.instances[0].params.auth, Auth::None);
+    }
+
+    #[test]
+    fn ipv6_vips_are_refused_by_name() {
+        let text = SEED.replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64");
+        let err = EngineSpec::from_config(&load(&text), &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("IPv6"), "{err}");
+    }
+}
