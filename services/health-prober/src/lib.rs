@@ -7,6 +7,8 @@
 //! configuration has checkers.
 #![forbid(unsafe_code)]
 
+pub mod machine;
+
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
