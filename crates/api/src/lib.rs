@@ -72,7 +72,11 @@ mod tests {
             .file
             .iter()
             .filter(|f| f.package() == "keepalived.v1")
-            .flat_map(|f| f.service.iter().map(|s| format!("keepalived.v1.{}", s.name())))
+            .flat_map(|f| {
+                f.service
+                    .iter()
+                    .map(|s| format!("keepalived.v1.{}", s.name()))
+            })
             .collect();
         for name in [
             service_names::VRRP,
@@ -80,7 +84,10 @@ mod tests {
             service_names::HEALTH,
             service_names::NOTIFIER,
         ] {
-            assert!(services.iter().any(|s| s == name), "{name} missing: {services:?}");
+            assert!(
+                services.iter().any(|s| s == name),
+                "{name} missing: {services:?}"
+            );
         }
     }
 

@@ -47,7 +47,9 @@ fn host_port(input: &str, rest: &str) -> Result<(String, u16), AddressError> {
     if host.is_empty() {
         return Err(err("missing HOST"));
     }
-    let port = port.parse().map_err(|_| err("PORT is not a number 0-65535"))?;
+    let port = port
+        .parse()
+        .map_err(|_| err("PORT is not a number 0-65535"))?;
     Ok((host.to_owned(), port))
 }
 
@@ -155,7 +157,9 @@ mod tests {
             }
         );
         assert_eq!(
-            "unix:/run/keepalived-rs/vrrp.sock".parse::<Address>().unwrap(),
+            "unix:/run/keepalived-rs/vrrp.sock"
+                .parse::<Address>()
+                .unwrap(),
             Address::Unix("/run/keepalived-rs/vrrp.sock".into())
         );
         assert_eq!(
@@ -163,7 +167,10 @@ mod tests {
             Address::Unix("/run/x.sock".into())
         );
         assert_eq!(
-            "http://prober:50053".parse::<Address>().unwrap().to_string(),
+            "http://prober:50053"
+                .parse::<Address>()
+                .unwrap()
+                .to_string(),
             "tcp://prober:50053"
         );
     }

@@ -55,7 +55,10 @@ pub trait Connector<E>: Send + Sync + 'static {
         &self,
         upstream: &str,
     ) -> Pin<
-        Box<dyn Future<Output = Result<BoxStream<'static, Result<E, tonic::Status>>, String>> + Send>,
+        Box<
+            dyn Future<Output = Result<BoxStream<'static, Result<E, tonic::Status>>, String>>
+                + Send,
+        >,
     >;
 }
 
@@ -69,7 +72,10 @@ where
         &self,
         upstream: &str,
     ) -> Pin<
-        Box<dyn Future<Output = Result<BoxStream<'static, Result<E, tonic::Status>>, String>> + Send>,
+        Box<
+            dyn Future<Output = Result<BoxStream<'static, Result<E, tonic::Status>>, String>>
+                + Send,
+        >,
     > {
         let fut = self(upstream.to_owned());
         Box::pin(async move { fut.await.map(|s| s.boxed()) })
@@ -211,7 +217,12 @@ async fn supervise<E: BusEvent>(
 ) {
     let mut followers: HashMap<String, JoinHandle<()>> = HashMap::new();
     let spawn = |upstream: String| {
-        tokio::spawn(follow(upstream, connector.clone(), backoff.clone(), tx.clone()))
+        tokio::spawn(follow(
+            upstream,
+            connector.clone(),
+            backoff.clone(),
+            tx.clone(),
+        ))
     };
     match upstreams {
         Upstreams::Static(list) => {
@@ -312,13 +323,19 @@ mod tests {
         };
         assert_eq!(event.header.unwrap().incarnation, first.incarnation());
         first.publish(delta());
-        assert!(matches!(sub.updates.recv().await.unwrap().update, Update::Delta(_)));
+        assert!(matches!(
+            sub.updates.recv().await.unwrap().update,
+            Update::Delta(_)
+        ));
 
         // "Kill" the producer: its streams end and it cannot be reached.
         *slot.lock().unwrap() = None;
         drop(first);
         let update = sub.updates.recv().await.unwrap();
-        assert!(matches!(update.update, Update::Disconnected { .. }), "{update:?}");
+        assert!(
+            matches!(update.update, Update::Disconnected { .. }),
+            "{update:?}"
+        );
 
         // Restart: a new incarnation's snapshot arrives.
         let second = Producer::new("p", 16, BusMetrics::default(), snapshot);
@@ -354,15 +371,24 @@ mod tests {
             let events = events.clone();
             async move { Ok(futures::stream::iter(events.into_iter().map(Ok))) }
         });
-        let mut sub =
-            Subscriber::start(Upstreams::Static(vec!["x".into()]), connector, fast_backoff());
-        assert!(matches!(sub.updates.recv().await.unwrap().update, Update::Snapshot(_)));
+        let mut sub = Subscriber::start(
+            Upstreams::Static(vec!["x".into()]),
+            connector,
+            fast_backoff(),
+        );
+        assert!(matches!(
+            sub.updates.recv().await.unwrap().update,
+            Update::Snapshot(_)
+        ));
         match sub.updates.recv().await.unwrap().update {
             Update::Disconnected { error } => assert!(error.contains("sequence gap"), "{error}"),
             other => panic!("{other:?}"),
         }
         // And it resubscribes: a new snapshot.
-        assert!(matches!(sub.updates.recv().await.unwrap().update, Update::Snapshot(_)));
+        assert!(matches!(
+            sub.updates.recv().await.unwrap().update,
+            Update::Snapshot(_)
+        ));
     }
 
     #[tokio::test]
@@ -378,6 +404,9 @@ mod tests {
             Update::Disconnected { .. }
         ));
         let more = tokio::time::timeout(Duration::from_millis(200), sub.updates.recv()).await;
-        assert!(more.is_err(), "no repeated Disconnected while still down: {more:?}");
+        assert!(
+            more.is_err(),
+            "no repeated Disconnected while still down: {more:?}"
+        );
     }
 }

@@ -203,12 +203,15 @@ mod tests {
     use keepalived_api::v1::{self, health_event::Payload};
 
     fn producer(capacity: usize) -> Producer<v1::HealthEvent> {
-        Producer::new("health-prober@test", capacity, BusMetrics::default(), || {
-            v1::HealthEvent {
+        Producer::new(
+            "health-prober@test",
+            capacity,
+            BusMetrics::default(),
+            || v1::HealthEvent {
                 payload: Some(Payload::Snapshot(v1::HealthSnapshot::default())),
                 ..Default::default()
-            }
-        })
+            },
+        )
     }
 
     fn delta() -> v1::HealthEvent {

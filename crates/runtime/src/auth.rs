@@ -145,7 +145,10 @@ mod tests {
         let inner = tower::service_fn(|_req: http::Request<()>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new("inner".to_string()))
         });
-        tower_layer::Layer::layer(&AuthLayer::new(["/keepalived.v1.Vrrp/SetMaintenance"]), inner)
+        tower_layer::Layer::layer(
+            &AuthLayer::new(["/keepalived.v1.Vrrp/SetMaintenance"]),
+            inner,
+        )
     }
 
     fn grpc_status(response: &http::Response<String>) -> Option<&str> {

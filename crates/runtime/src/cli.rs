@@ -97,9 +97,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let command = C::command().mut_arg("listen", |arg| {
-        arg.default_value(default_listen)
-    });
+    let command = C::command().mut_arg("listen", |arg| arg.default_value(default_listen));
     let mut matches: ArgMatches = command.get_matches_from(args);
     C::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
 }
@@ -123,7 +121,13 @@ mod tests {
 
         let cli: Cli = parse_args_from(
             "tcp://127.0.0.1:50051",
-            ["vrrp-core", "--listen", "unix:/tmp/a.sock", "--listen", "tcp://0.0.0.0:1"],
+            [
+                "vrrp-core",
+                "--listen",
+                "unix:/tmp/a.sock",
+                "--listen",
+                "tcp://0.0.0.0:1",
+            ],
         );
         assert_eq!(cli.common.listen.len(), 2);
     }
@@ -132,7 +136,17 @@ mod tests {
     fn keepalived_short_flags_mean_what_they_mean_in_keepalived() {
         let cli: Cli = parse_args_from(
             "tcp://127.0.0.1:50051",
-            ["x", "-f", "/tmp/k.conf", "-t", "-i", "dr1", "-l", "-D", "-G"],
+            [
+                "x",
+                "-f",
+                "/tmp/k.conf",
+                "-t",
+                "-i",
+                "dr1",
+                "-l",
+                "-D",
+                "-G",
+            ],
         );
         let c = cli.common;
         assert_eq!(c.config, PathBuf::from("/tmp/k.conf"));

@@ -47,7 +47,11 @@ pub fn handle_flags(args: &CommonArgs) -> Option<ExitCode> {
             0
         }
         Err(LoadError::Io { path, source }) => {
-            let _ = writeln!(stderr, "{}: cannot read configuration: {source}", path.display());
+            let _ = writeln!(
+                stderr,
+                "{}: cannot read configuration: {source}",
+                path.display()
+            );
             EXIT_CONFIG
         }
         Err(LoadError::Invalid { diagnostics }) => {

@@ -18,14 +18,18 @@ fn respond(
     if request.uri().path() != "/metrics" {
         return http::Response::builder()
             .status(http::StatusCode::NOT_FOUND)
-            .body(Full::new(Bytes::from_static(b"only /metrics is served here\n")))
+            .body(Full::new(Bytes::from_static(
+                b"only /metrics is served here\n",
+            )))
             .unwrap_or_default();
     }
     let mut text = String::new();
     if let Err(error) = prometheus_client::encoding::text::encode(&mut text, registry) {
         return http::Response::builder()
             .status(http::StatusCode::INTERNAL_SERVER_ERROR)
-            .body(Full::new(Bytes::from(format!("encoding metrics: {error}\n"))))
+            .body(Full::new(Bytes::from(format!(
+                "encoding metrics: {error}\n"
+            ))))
             .unwrap_or_default();
     }
     http::Response::builder()

@@ -26,9 +26,7 @@ impl Readiness {
         } else {
             ServingStatus::NotServing
         };
-        self.reporter
-            .set_service_status(self.service, status)
-            .await;
+        self.reporter.set_service_status(self.service, status).await;
         self.reporter.set_service_status("", status).await;
     }
 }

@@ -90,18 +90,21 @@ impl Runtime {
         let readiness = Readiness::new(reporter, spec.grpc_service).await;
         let mut routes = RoutesBuilder::default();
         routes.add_service(health);
-        // grpcurl 1.8.x speaks only v1alpha; newer clients use v1.
-        routes.add_service(
+        // grpcurl 1.8.x speaks only v1alpha; newer clients use v1. Only the
+        // services this binary serves are listed, though every keepalived.v1
+        // type resolves.
+        let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(keepalived_api::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .build_v1()
-                .context("building reflection v1")?,
-        );
+                .with_service_name(spec.grpc_service)
+                .with_service_name("grpc.health.v1.Health")
+                .with_service_name("grpc.reflection.v1.ServerReflection")
+                .with_service_name("grpc.reflection.v1alpha.ServerReflection")
+        };
+        routes.add_service(reflection().build_v1().context("building reflection v1")?);
         routes.add_service(
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(keepalived_api::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            reflection()
                 .build_v1alpha()
                 .context("building reflection v1alpha")?,
         );
@@ -146,7 +149,8 @@ impl Runtime {
         let read = |path: &PathBuf| {
             std::fs::read(path).with_context(|| format!("reading {}", path.display()))
         };
-        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+        let mut config =
+            ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
         if let Some(ca) = &self.args.tls_client_ca {
             // Optional: clients without a certificate may still read; the
             // authorisation layer decides what they may change.
@@ -219,7 +223,10 @@ impl Runtime {
             let listener = crate::metrics_http::bind(addr)
                 .await
                 .with_context(|| format!("metrics listener on {addr}"))?;
-            tracing::info!("Serving metrics on http://{}/metrics", listener.local_addr()?);
+            tracing::info!(
+                "Serving metrics on http://{}/metrics",
+                listener.local_addr()?
+            );
             tokio::spawn(crate::metrics_http::serve(
                 listener,
                 Arc::new(self.registry),
@@ -260,7 +267,10 @@ fn remove_stale_socket(path: &std::path::Path) -> anyhow::Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path)
             .with_context(|| format!("removing stale socket {}", path.display())),
-        Ok(_) => bail!("{} exists and is not a socket; refusing to replace it", path.display()),
+        Ok(_) => bail!(
+            "{} exists and is not a socket; refusing to replace it",
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e).with_context(|| format!("checking {}", path.display())),
     }

@@ -35,7 +35,11 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        write!(writer, "{}: ", chrono::Local::now().format(C_LOCALE_DATETIME))?;
+        write!(
+            writer,
+            "{}: ",
+            chrono::Local::now().format(C_LOCALE_DATETIME)
+        )?;
         if self.detail {
             let meta = event.metadata();
             write!(writer, "[{} {}] ", meta.level(), meta.target())?;
@@ -88,6 +92,9 @@ mod tests {
     #[test]
     fn detail_adds_level_and_source() {
         let out = capture(true, || tracing::warn!("stale verdicts"));
-        assert!(out.contains("[WARN keepalived_telemetry::format::tests] stale verdicts"), "{out}");
+        assert!(
+            out.contains("[WARN keepalived_telemetry::format::tests] stale verdicts"),
+            "{out}"
+        );
     }
 }

@@ -79,9 +79,12 @@ impl Drop for TelemetryGuard {
 
 /// Whether the standard variables name an OTLP endpoint for traces.
 pub fn otlp_endpoint_configured() -> bool {
-    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
         && std::env::var("OTEL_TRACES_EXPORTER").map_or(true, |v| v != "none")
 }
 
@@ -98,7 +101,9 @@ pub fn tracer_provider(service_name: &str) -> Result<(SdkTracerProvider, bool), 
     let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
     let exporting = otlp_endpoint_configured();
     if exporting {
-        let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()?;
         builder = builder.with_batch_exporter(exporter);
     }
     Ok((builder.build(), exporting))

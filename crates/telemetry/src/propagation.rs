@@ -111,7 +111,10 @@ mod tests {
             traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
             tracestate: String::new(),
         };
-        assert_eq!(trace_id_of(&trace), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(
+            trace_id_of(&trace),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
         assert_eq!(trace_id_of(&TraceContext::default()), None);
     }
 

@@ -55,9 +55,8 @@ fn is_root() -> bool {
 
 /// Whether `tool` is an executable on PATH.
 pub fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 /// A lab: a switch namespace with a bridge, and host namespaces.
@@ -113,8 +112,17 @@ impl Lab {
         ip(&["netns", "add", &switch])?;
         lab.namespaces.push(switch.clone());
         ip(&[
-            "-n", &switch, "link", "add", "br0", "type", "bridge", "stp_state", "0",
-            "forward_delay", "0",
+            "-n",
+            &switch,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
         ])?;
         ip(&["-n", &switch, "link", "set", "br0", "up"])?;
         Ok(lab)
@@ -129,16 +137,38 @@ impl Lab {
     /// interface `eth0` with `mac` (if given) and `addresses` (CIDR form), and
     /// `lo` up.
     pub fn host(&mut self, name: &str, mac: Option<&str>, addresses: &[&str]) -> io::Result<Host> {
-        assert!(name.len() <= 13, "host name {name:?} too long for a veth name");
+        assert!(
+            name.len() <= 13,
+            "host name {name:?} too long for a veth name"
+        );
         let netns = format!("{}-{name}", self.prefix);
         let port = format!("p-{name}");
         ip(&["netns", "add", &netns])?;
         self.namespaces.push(netns.clone());
         ip(&[
-            "-n", &self.switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-            "netns", &netns,
+            "-n",
+            &self.switch,
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &netns,
         ])?;
-        ip(&["-n", &self.switch, "link", "set", &port, "master", "br0", "up"])?;
+        ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ])?;
         ip(&["-n", &netns, "link", "set", "lo", "up"])?;
         if let Some(mac) = mac {
             ip(&["-n", &netns, "link", "set", "eth0", "address", mac])?;

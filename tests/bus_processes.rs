@@ -1,0 +1,203 @@
+//! The bus across processes: a producer killed and restarted (the consumer
+//! sees disconnected, then the new incarnation's snapshot), and a stalled
+//! consumer cut off while another keeps receiving.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use keepalived_api::v1;
+use keepalived_bus::addr::Address;
+use keepalived_bus::{Backoff, BusMetrics, Connector, Producer, Subscriber, Update, Upstreams};
+use keepalived_tests::{ServiceProcess, minimal_config};
+use tokio_stream::wrappers::TcpListenerStream;
+
+fn health_connector() -> Arc<dyn Connector<v1::HealthEvent>> {
+    Arc::new(|upstream: String| async move {
+        let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
+        let channel = keepalived_bus::addr::connect(&address)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        v1::health_client::HealthClient::new(channel)
+            .watch(v1::WatchRequest {
+                consumer: "bus-test".into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| format!("watch: {s}"))
+    })
+}
+
+async fn next_update(sub: &mut Subscriber<v1::HealthEvent>) -> Update<v1::HealthEvent> {
+    tokio::time::timeout(Duration::from_secs(15), sub.updates.recv())
+        .await
+        .expect("an update within 15 s")
+        .expect("subscriber running")
+        .update
+}
+
+fn incarnation(update: &Update<v1::HealthEvent>) -> String {
+    match update {
+        Update::Snapshot(event) => event.header.as_ref().unwrap().incarnation.clone(),
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_producer_is_reported_disconnected_then_its_new_incarnation_resyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = minimal_config(dir.path());
+    let mut prober = ServiceProcess::start("health-prober", dir.path(), &config, &[], &[]);
+    let upstream = format!("unix:{}", prober.unix.display());
+    let mut sub = Subscriber::start(
+        Upstreams::Static(vec![upstream]),
+        health_connector(),
+        Backoff::new(Duration::from_millis(50), Duration::from_millis(400)),
+    );
+    let first = incarnation(&next_update(&mut sub).await);
+
+    prober.kill();
+    match next_update(&mut sub).await {
+        Update::Disconnected { error } => assert!(!error.is_empty()),
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+
+    let restarted = ServiceProcess::start("health-prober", dir.path(), &config, &[], &[]);
+    let second = incarnation(&next_update(&mut sub).await);
+    assert_ne!(first, second, "a restart is a new incarnation");
+    drop(restarted);
+}
+
+#[derive(Clone)]
+struct Api(Producer<v1::HealthEvent>);
+
+#[tonic::async_trait]
+impl v1::health_server::Health for Api {
+    async fn list_targets(
+        &self,
+        _: tonic::Request<v1::ListTargetsRequest>,
+    ) -> Result<tonic::Response<v1::ListTargetsResponse>, tonic::Status> {
+        Ok(tonic::Response::new(Default::default()))
+    }
+    async fn get_target(
+        &self,
+        _: tonic::Request<v1::GetTargetRequest>,
+    ) -> Result<tonic::Response<v1::Target>, tonic::Status> {
+        Err(tonic::Status::not_found("none"))
+    }
+    type WatchStream = keepalived_bus::WatchStream<v1::HealthEvent>;
+    async fn watch(
+        &self,
+        request: tonic::Request<v1::WatchRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        Ok(tonic::Response::new(
+            self.0.watch(&request.get_ref().consumer),
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_consumer_is_cut_off_while_another_keeps_receiving() {
+    const CAPACITY: usize = 1024;
+    const EVENTS: u64 = 20_000;
+    let producer = Producer::new(
+        "health-prober@test",
+        CAPACITY,
+        BusMetrics::default(),
+        || v1::HealthEvent {
+            header: None,
+            payload: Some(v1::health_event::Payload::Snapshot(Default::default())),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(v1::health_server::HealthServer::new(Api(producer.clone())))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    let address = Address::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let open = |name: &'static str| {
+        let address = address.clone();
+        async move {
+            let channel = keepalived_bus::addr::connect(&address).await.unwrap();
+            v1::health_client::HealthClient::new(channel)
+                .watch(v1::WatchRequest {
+                    consumer: name.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let mut stalled = open("stalled").await;
+    let mut live = open("live").await;
+    assert!(stalled.next().await.unwrap().is_ok(), "snapshot");
+    assert!(live.next().await.unwrap().is_ok(), "snapshot");
+
+    // The live consumer reads everything as it comes; the stalled one reads nothing.
+    let reader = tokio::spawn(async move {
+        let mut last = 0;
+        let mut worst_gap = Duration::ZERO;
+        let mut previous = Instant::now();
+        while last < EVENTS {
+            let event = live
+                .next()
+                .await
+                .expect("live stream open")
+                .expect("no error");
+            let seq = event.header.unwrap().seq;
+            assert_eq!(seq, last + 1, "in order, nothing lost");
+            last = seq;
+            worst_gap = worst_gap.max(previous.elapsed());
+            previous = Instant::now();
+        }
+        worst_gap
+    });
+    let started = Instant::now();
+    // 512-byte events: 20,000 of them overflow HTTP/2's flow-control
+    // windows (2 MiB per stream), so the stalled consumer really stalls the
+    // server side of its stream rather than buffering everything client-side.
+    let change = v1::VerdictChange {
+        reason: "x".repeat(512),
+        ..Default::default()
+    };
+    for n in 0..EVENTS {
+        producer.publish(v1::HealthEvent {
+            header: None,
+            payload: Some(v1::health_event::Payload::VerdictChanged(change.clone())),
+        });
+        // ~30,000 events/s: a burst a live consumer follows easily, while the
+        // stalled one falls past the bound within a fraction of a second.
+        if n % 32 == 31 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let publish_time = started.elapsed();
+    let worst_gap = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("live consumer received every event")
+        .unwrap();
+    eprintln!("published {EVENTS} in {publish_time:?}; live consumer's worst gap {worst_gap:?}");
+
+    // The stalled consumer, once it reads again, gets what was buffered and
+    // then RESOURCE_EXHAUSTED: it must resubscribe.
+    let mut received = 0u64;
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stalled.next()).await {
+            Ok(Some(Ok(_))) => received += 1,
+            Ok(Some(Err(status))) => break status,
+            Ok(None) => panic!("stream ended without an error after {received} events"),
+            Err(_) => panic!("stalled consumer neither cut off nor fed after {received} events"),
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(
+        received < EVENTS,
+        "it was cut off before the end ({received})"
+    );
+    server.abort();
+}
