@@ -411,6 +411,8 @@ impl Task {
             }
         };
         self.execute(actions).await;
+        // Counters and the master heard changed even when no action came out.
+        self.refresh_view();
     }
 
     /// Carries out the actions in order, inside this instance's span so every event
@@ -421,7 +423,7 @@ impl Task {
     }
 
     async fn execute_in(&mut self, actions: Vec<Action>) {
-        let mut changed = !actions.is_empty();
+        let changed = !actions.is_empty();
         for action in actions {
             match action {
                 Action::Log(line) => tracing::info!("{line}"),
@@ -454,7 +456,6 @@ impl Task {
                         to,
                         own_fault: self.own_fault.load(std::sync::atomic::Ordering::Relaxed),
                     });
-                    changed = false;
                 }
                 Action::PriorityChanged { from, to } => {
                     let cause = self

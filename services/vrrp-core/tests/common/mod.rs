@@ -1,0 +1,397 @@
+//! Shared helpers of the vrrp-core topology tests: a lab of two directors and a client on
+//! one bridge, keepalived.conf generation, address/neighbour checks, and a gRPC client
+//! over the unix socket.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use keepalived_api::v1::vrrp_client::VrrpClient;
+use keepalived_testlab::{Host, Lab, wait_until};
+
+/// The VIP every test floats.
+pub const VIP: &str = "198.51.100.10";
+/// DR1's address and MAC.
+pub const DR1: (&str, &str) = ("198.51.100.11", "02:00:00:00:00:11");
+/// DR2's address and MAC.
+pub const DR2: (&str, &str) = ("198.51.100.12", "02:00:00:00:00:12");
+/// The client.
+pub const CLIENT: (&str, &str) = ("198.51.100.20", "02:00:00:00:00:20");
+
+/// The vrrp-core binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_vrrp-core");
+
+/// One director's keepalived.conf, shaped like the seed's.
+#[derive(Debug, Clone)]
+pub struct Conf {
+    /// router_id.
+    pub router_id: String,
+    /// priority.
+    pub priority: u8,
+    /// 2 or 3.
+    pub version: u8,
+    /// advert_int as written.
+    pub advert_int: String,
+    /// PASS authentication (v2).
+    pub auth: bool,
+    /// Extra lines inside the instance.
+    pub instance_extra: String,
+    /// Extra top-level blocks.
+    pub top_extra: String,
+    /// Extra lines inside global_defs.
+    pub global_extra: String,
+    /// `unicast_src_ip` and peers.
+    pub unicast: Option<(String, Vec<String>)>,
+    /// virtual_router_id.
+    pub vrid: u8,
+    /// `state` (MASTER or BACKUP).
+    pub state: &'static str,
+}
+
+impl Conf {
+    /// The seed's settings: v2, advert_int 1, PASS 736w4ib2, group 224.0.0.33, VRID 3.
+    pub fn seed(router_id: &str, priority: u8) -> Self {
+        Self {
+            router_id: router_id.into(),
+            priority,
+            version: 2,
+            advert_int: "1".into(),
+            auth: true,
+            instance_extra: String::new(),
+            top_extra: String::new(),
+            global_extra: String::new(),
+            unicast: None,
+            vrid: 3,
+            state: "MASTER",
+        }
+    }
+
+    /// VRRPv3 at 0.1 s, for fast tests.
+    pub fn fast(router_id: &str, priority: u8) -> Self {
+        Self {
+            version: 3,
+            advert_int: "0.1".into(),
+            auth: false,
+            ..Self::seed(router_id, priority)
+        }
+    }
+
+    /// The text.
+    pub fn render(&self) -> String {
+        let auth = if self.auth {
+            "    authentication {\n        auth_type PASS\n        auth_pass 736w4ib2\n    }\n"
+        } else {
+            ""
+        };
+        let unicast = match &self.unicast {
+            None => String::new(),
+            Some((src, peers)) => format!(
+                "    unicast_src_ip {src}\n    unicast_peer {{\n{}    }}\n",
+                peers
+                    .iter()
+                    .map(|p| format!("        {p}\n"))
+                    .collect::<String>()
+            ),
+        };
+        format!(
+            "global_defs {{\n    router_id {rid}\n    vrrp_mcast_group4 224.0.0.33\n{ge}}}\n{top}\n\
+vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n\
+    advert_int {ai}\n    version {ver}\n{auth}{unicast}    virtual_ipaddress {{\n        {VIP}/24 dev eth0\n    }}\n{extra}}}\n",
+            rid = self.router_id,
+            ge = self.global_extra,
+            top = self.top_extra,
+            vrid = self.vrid,
+            prio = self.priority,
+            ai = self.advert_int,
+            ver = self.version,
+            extra = self.instance_extra,
+            state = self.state,
+        )
+    }
+}
+
+/// A running director.
+#[derive(Debug)]
+pub struct Director {
+    /// Its host.
+    pub host: Host,
+    /// Config path.
+    pub conf: PathBuf,
+    /// Log path.
+    pub log: PathBuf,
+    /// gRPC unix socket.
+    pub sock: PathBuf,
+    /// pid of the running process, if any.
+    pub pid: Option<u32>,
+}
+
+/// Two directors and a client on one bridge.
+pub struct Topology {
+    /// The lab (dropped last: kills processes, removes namespaces).
+    pub lab: Lab,
+    /// DR1 (priority 99 in the seed).
+    pub dr1: Director,
+    /// DR2 (priority 90).
+    pub dr2: Director,
+    /// The client.
+    pub client: Host,
+    /// Scratch directory.
+    pub dir: PathBuf,
+}
+
+impl Topology {
+    /// Creates the lab (nothing running yet). The client accepts gratuitous ARPs
+    /// (arp_accept) so that its neighbour entry for the VIP follows them.
+    pub fn new(tag: &str) -> Self {
+        let mut lab = Lab::new(tag).expect("lab");
+        let dr1 = lab
+            .host("dr1", Some(DR1.1), &[&format!("{}/24", DR1.0)])
+            .expect("dr1");
+        let dr2 = lab
+            .host("dr2", Some(DR2.1), &[&format!("{}/24", DR2.0)])
+            .expect("dr2");
+        let client = lab
+            .host("client", Some(CLIENT.1), &[&format!("{}/24", CLIENT.0)])
+            .expect("client");
+        lab.exec(
+            &client.netns,
+            &[
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.all.arp_accept=1",
+                "net.ipv4.conf.eth0.arp_accept=1",
+            ],
+        )
+        .expect("arp_accept");
+        let dir = lab.dir().expect("dir");
+        let director = |host: Host| Director {
+            conf: dir.join(format!("{}.conf", host.name)),
+            log: dir.join(format!("{}.log", host.name)),
+            sock: dir.join(format!("{}.sock", host.name)),
+            host,
+            pid: None,
+        };
+        Self {
+            dr1: director(dr1),
+            dr2: director(dr2),
+            client,
+            dir,
+            lab,
+        }
+    }
+
+    /// Writes `conf` for a director and starts vrrp-core there.
+    pub fn start(&mut self, which: Which, conf: &Conf) {
+        let d = self.director_mut(which);
+        std::fs::write(&d.conf, conf.render()).expect("write conf");
+        self.restart(which);
+    }
+
+    /// Starts vrrp-core with the director's existing config (appending to its log).
+    pub fn restart(&mut self, which: Which) {
+        let (netns, conf, log, sock, name) = {
+            let d = self.director_mut(which);
+            (
+                d.host.netns.clone(),
+                d.conf.clone(),
+                d.log.clone(),
+                d.sock.clone(),
+                d.host.name.clone(),
+            )
+        };
+        // Keep earlier runs' logs for failure messages.
+        let run_log = self.dir.join(format!("{name}-{}.log", now_ms()));
+        let listen = format!("unix:{}", sock.display());
+        let pid = self
+            .lab
+            .spawn(
+                &netns,
+                BIN,
+                &[
+                    "-f",
+                    conf.to_str().unwrap(),
+                    "-l",
+                    "-D",
+                    "-G",
+                    "--listen",
+                    &listen,
+                ],
+                &run_log,
+            )
+            .expect("spawn vrrp-core");
+        let _ = std::fs::remove_file(&log);
+        std::os::unix::fs::symlink(&run_log, &log).expect("log symlink");
+        self.director_mut(which).pid = Some(pid);
+    }
+
+    /// The director.
+    pub fn director(&self, which: Which) -> &Director {
+        match which {
+            Which::Dr1 => &self.dr1,
+            Which::Dr2 => &self.dr2,
+        }
+    }
+
+    fn director_mut(&mut self, which: Which) -> &mut Director {
+        match which {
+            Which::Dr1 => &mut self.dr1,
+            Which::Dr2 => &mut self.dr2,
+        }
+    }
+
+    /// Sends a signal to a director's vrrp-core and waits for it to exit.
+    pub fn stop(&mut self, which: Which, signal: &str) {
+        let pid = self.director_mut(which).pid.take().expect("running");
+        self.lab.signal(pid, signal).expect("signal");
+        assert!(
+            self.lab
+                .wait_exit(pid, Duration::from_secs(10))
+                .expect("wait"),
+            "vrrp-core {pid} did not exit after SIG{signal}"
+        );
+    }
+
+    /// Whether the VIP is on a director's eth0.
+    pub fn has_vip(&self, which: Which) -> bool {
+        has_address(&self.lab, &self.director(which).host.netns, VIP)
+    }
+
+    /// Waits until exactly `which` holds the VIP; returns the time it took.
+    pub fn wait_vip_on(&self, which: Which, timeout: Duration) -> Duration {
+        let start = Instant::now();
+        let other = which.other();
+        let ok = wait_until(timeout, || self.has_vip(which) && !self.has_vip(other));
+        assert!(
+            ok,
+            "VIP not on {which:?} alone within {timeout:?} (on dr1: {}, on dr2: {})\n{}",
+            self.has_vip(Which::Dr1),
+            self.has_vip(Which::Dr2),
+            self.logs()
+        );
+        start.elapsed()
+    }
+
+    /// The client's neighbour entry (MAC) for the VIP.
+    pub fn client_mac(&self) -> Option<String> {
+        let out = self
+            .lab
+            .exec(&self.client.netns, &["ip", "neigh", "show", VIP])
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut words = text.split_whitespace();
+        while let Some(w) = words.next() {
+            if w == "lladdr" {
+                return words.next().map(str::to_owned);
+            }
+        }
+        None
+    }
+
+    /// Waits until the client's neighbour entry for the VIP is `mac`.
+    pub fn wait_client_mac(&self, mac: &str, timeout: Duration) {
+        assert!(
+            wait_until(timeout, || self.client_mac().as_deref() == Some(mac)),
+            "client's neighbour entry for {VIP} is {:?}, expected {mac}\n{}",
+            self.client_mac(),
+            self.logs()
+        );
+    }
+
+    /// Both directors' logs, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for d in [&self.dr1, &self.dr2] {
+            out.push_str(&format!("--- {} ---\n", d.host.name));
+            out.push_str(&std::fs::read_to_string(&d.log).unwrap_or_default());
+        }
+        out
+    }
+
+    /// GetInstance VI_1 on a director.
+    pub fn instance(&self, which: Which) -> keepalived_api::v1::Instance {
+        let sock = self.director(which).sock.clone();
+        // The channel's connection task lives on this runtime: connect and call in one.
+        block_on(async move {
+            let mut client = connect_unix(sock).await;
+            client
+                .get_instance(keepalived_api::v1::GetInstanceRequest {
+                    name: "VI_1".into(),
+                })
+                .await
+                .expect("GetInstance")
+                .into_inner()
+        })
+    }
+}
+
+/// Connects to a gRPC unix socket (waiting for it to appear).
+pub async fn connect_unix(sock: PathBuf) -> VrrpClient<tonic::transport::Channel> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let channel = tonic::transport::Endpoint::from_static("http://[::1]:50051")
+        .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+            let sock = sock.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(sock).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+        .expect("connect to the unix socket");
+    VrrpClient::new(channel)
+}
+
+/// Runs a future on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Which director.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// DR1.
+    Dr1,
+    /// DR2.
+    Dr2,
+}
+
+impl Which {
+    /// The other one.
+    pub fn other(self) -> Self {
+        match self {
+            Which::Dr1 => Which::Dr2,
+            Which::Dr2 => Which::Dr1,
+        }
+    }
+}
+
+/// Whether `address` is on eth0 in `netns`.
+pub fn has_address(lab: &Lab, netns: &str, address: &str) -> bool {
+    lab.exec(netns, &["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {address}/")))
+        .unwrap_or(false)
+}
+
+/// Whether a log file contains `needle`.
+pub fn log_contains(path: &Path, needle: &str) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle))
+}
+
+/// Milliseconds since the epoch (unique log names).
+pub fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// Whether topology tests can run (root, ip, and `tools`).
+pub fn prerequisites(test: &str, tools: &[&str]) -> bool {
+    keepalived_testlab::prerequisites_met(test, tools)
+}
