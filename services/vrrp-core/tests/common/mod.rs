@@ -187,6 +187,75 @@ impl Topology {
         self.restart(which);
     }
 
+    /// Writes `conf` for a director and starts Debian's keepalived (VRRP only) there,
+    /// as SANDBOX.md describes.
+    pub fn start_keepalived(&mut self, which: Which, conf: &Conf) {
+        let dir = self.dir.clone();
+        let d = self.director_mut(which);
+        std::fs::write(&d.conf, conf.render()).expect("write conf");
+        let (netns, confp, log, name) = (
+            d.host.netns.clone(),
+            d.conf.clone(),
+            d.log.clone(),
+            d.host.name.clone(),
+        );
+        let pidfile = |n: &str| {
+            dir.join(format!("{name}-{n}.pid"))
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let run_log = dir.join(format!("{name}-keepalived-{}.log", now_ms()));
+        let pid = self
+            .lab
+            .spawn(
+                &netns,
+                "keepalived",
+                &[
+                    "--vrrp",
+                    "-n",
+                    "-l",
+                    "-D",
+                    "-G",
+                    "-f",
+                    confp.to_str().unwrap(),
+                    "-p",
+                    &pidfile("k"),
+                    "-r",
+                    &pidfile("vrrp"),
+                    "-c",
+                    &pidfile("check"),
+                    "-b",
+                    &pidfile("bfd"),
+                ],
+                &run_log,
+            )
+            .expect("spawn keepalived");
+        let _ = std::fs::remove_file(&log);
+        std::os::unix::fs::symlink(&run_log, &log).expect("log symlink");
+        self.director_mut(which).pid = Some(pid);
+    }
+
+    /// kill -9 of keepalived: its parent first (or it respawns the VRRP child), then the
+    /// VRRP child it started (from its pid file).
+    pub fn kill9_keepalived(&mut self, which: Which) {
+        let name = self.director(which).host.name.clone();
+        let child = std::fs::read_to_string(self.dir.join(format!("{name}-vrrp.pid")))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok());
+        self.stop(which, "KILL");
+        if let Some(child) = child {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &child.to_string()])
+                .status();
+            let gone = || !Path::new(&format!("/proc/{child}")).exists();
+            assert!(
+                wait_until(Duration::from_secs(5), gone),
+                "keepalived VRRP child {child} survived"
+            );
+        }
+    }
+
     /// Starts vrrp-core with the director's existing config (appending to its log).
     pub fn restart(&mut self, which: Which) {
         let (netns, conf, log, sock, name) = {
