@@ -208,6 +208,11 @@ pub struct InstanceParams {
     pub garp_master_refresh: Option<Micros>,
     /// `garp_master_refresh_repeat`: frames per VIP in each refresh (default 1).
     pub garp_master_refresh_repeat: u32,
+    /// `garp_lower_prio_repeat`: frames per VIP a master sends when it hears a lower
+    /// priority (keepalived: defaults to `garp_master_repeat`; 0 = none).
+    pub garp_lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay`: the second such burst this long after (default 5 s).
+    pub garp_lower_prio_delay: Micros,
     /// `skip_check_adv_addr`: check the address list only on adverts from a new master.
     pub skip_check_adv_addr: bool,
     /// `unicast_peer` configured: the TTL check is skipped, as keepalived does.
@@ -240,6 +245,8 @@ impl InstanceParams {
             garp_master_repeat: 5,
             garp_master_refresh: None,
             garp_master_refresh_repeat: 1,
+            garp_lower_prio_repeat: 5,
+            garp_lower_prio_delay: Micros::from_secs(5),
             skip_check_adv_addr: false,
             unicast: false,
         }
@@ -666,12 +673,23 @@ impl Instance {
             return;
         }
         // Lower priority (or equal from a lower address). RFC 5798 says discard; keepalived
-        // answers at once with its own advert so the other router backs off.
+        // answers at once with its own advert so the other router backs off, and — since
+        // the other router may have been master (split brain) and announced the VIPs —
+        // re-announces them: `garp_lower_prio_repeat` GARPs now, a second burst after
+        // `garp_lower_prio_delay`.
         out.push(self.log(&format!(
             "Received advert from {} with lower priority {}, ours {}, forcing new election",
             heard.src, heard.priority, ours
         )));
         self.send_advert(ours, out);
+        if self.params.garp_lower_prio_repeat > 0 {
+            out.push(Action::SendGarp {
+                count: self.params.garp_lower_prio_repeat,
+            });
+            if self.params.garp_lower_prio_delay > Micros::ZERO {
+                self.garp_delay_at = Some(now + self.params.garp_lower_prio_delay);
+            }
+        }
     }
 
     fn on_priority(&mut self, requested: u8, out: &mut Vec<Action>) {

@@ -256,7 +256,11 @@ fn master_answers_lower_priority_advert_at_once_with_its_own() {
             "(VI_1) Received advert from 198.51.100.12 with lower priority 90, ours 99, forcing new election"
         ]
     );
-    assert_eq!(effects(&out), [Action::SendAdvert { priority: 99 }]);
+    // keepalived re-announces the VIPs (garp_lower_prio_repeat, default 5).
+    assert_eq!(
+        effects(&out),
+        [Action::SendAdvert { priority: 99 }, Action::SendGarp { count: 5 }]
+    );
     assert_eq!(i.state(), State::Master);
 }
 
@@ -306,7 +310,10 @@ fn equal_priority_is_won_by_the_higher_primary_address() {
 
     let (mut i, t) = master(params(99));
     let out = i.handle(t, advert(10, 99));
-    assert_eq!(effects(&out), [Action::SendAdvert { priority: 99 }]);
+    assert_eq!(
+        effects(&out),
+        [Action::SendAdvert { priority: 99 }, Action::SendGarp { count: 5 }]
+    );
     assert_eq!(i.state(), State::Master);
 }
 

@@ -382,6 +382,8 @@ fn instance_spec(
     params.garp_master_refresh = (vi.garp_master_refresh.0 > 0)
         .then(|| Micros::from_secs(u64::from(vi.garp_master_refresh.0)));
     params.garp_master_refresh_repeat = vi.garp_master_refresh_repeat.max(1);
+    params.garp_lower_prio_repeat = vi.garp_lower_prio_repeat;
+    params.garp_lower_prio_delay = Micros::from_secs(u64::from(vi.garp_lower_prio_delay.0));
     params.unicast = !unicast_peers.is_empty();
 
     let mut trackers = Vec::new();
