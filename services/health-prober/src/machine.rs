@@ -13,12 +13,15 @@
 //!   delay_loop)`. The first success clears the failed mark (logged only as
 //!   `HTTP status code success`), the next success `delay_loop` later brings
 //!   the checker UP: hence two successes to recover.
-//! - [`Flavor::Tcp`] (TCP_CHECK; also used for SMTP_CHECK, UDP_CHECK,
-//!   PING_CHECK, FILE_CHECK): one success brings it UP; the retry counter also
+//! - [`Flavor::Tcp`] (TCP_CHECK; also used for UDP_CHECK, PING_CHECK and
+//!   FILE_CHECK, whose epilogs were not verified against keepalived's source): one success brings it UP; the retry counter also
 //!   cycles while down (`retry` attempts `delay_before_retry` apart, then one
 //!   `delay_loop` gap).
 //! - [`Flavor::Dns`] (DNS_CHECK, `dns_final`): like TCP while up; while down
 //!   every attempt is `delay_loop` apart; a success brings it UP silently.
+//! - [`Flavor::Smtp`] (SMTP_CHECK, `smtp_final`): each `delay_loop` cycle
+//!   starts with a fresh retry count (also at start-up); the failure line is
+//!   logged on the last attempt (or every attempt with `log_all_failures`).
 //! - [`Flavor::Misc`] (MISC_CHECK): the next run is timed from the START of
 //!   the previous one; failures while down are not counted.
 //!
@@ -37,6 +40,8 @@ pub enum Flavor {
     Tcp,
     /// DNS_CHECK.
     Dns,
+    /// SMTP_CHECK.
+    Smtp,
     /// MISC_CHECK.
     Misc,
 }
@@ -115,7 +120,8 @@ impl Machine {
             timing,
             is_up: !timing.alpha,
             has_run: false,
-            retry_it: timing.retry,
+            // SMTP restarts its count at every cycle, the first included.
+            retry_it: if flavor == Flavor::Smtp { 0 } else { timing.retry },
             failed_url: false,
             initial_reported: false,
             consecutive_failures: 0,
@@ -156,6 +162,7 @@ impl Machine {
             Flavor::Http => self.http(ended, success),
             Flavor::Tcp => self.tcp(ended, success),
             Flavor::Dns => self.dns(ended, success),
+            Flavor::Smtp => self.smtp(ended, success),
             Flavor::Misc => self.misc(started, ended, success),
         };
         let changed = (was_up != self.is_up).then_some(self.is_up);
@@ -269,6 +276,35 @@ impl Machine {
             self.is_up = true;
         }
         self.has_run = true;
+        self.retry_it = 0;
+        (ended + t.delay_loop, notes)
+    }
+
+    /// `check_smtp.c` `smtp_final` (one host per checker).
+    fn smtp(&mut self, ended: Duration, success: bool) -> (Duration, Vec<Note>) {
+        let t = self.timing;
+        let mut notes = Vec::new();
+        if success {
+            self.retry_it = 0;
+            if !self.is_up || !self.has_run {
+                notes.push(Note::Up);
+                self.is_up = true;
+            }
+            self.has_run = true;
+            return (ended + t.delay_loop, notes);
+        }
+        let may_log = self.is_up || !self.has_run;
+        if may_log && (t.log_all_failures || self.retry_it >= t.retry) {
+            notes.push(Note::AttemptFailed);
+        }
+        self.retry_it += 1;
+        if self.retry_it <= t.retry {
+            return (ended + t.delay_before_retry, notes);
+        }
+        if may_log && self.is_up {
+            // The failure line above is keepalived's only DOWN line here.
+            self.is_up = false;
+        }
         self.retry_it = 0;
         (ended + t.delay_loop, notes)
     }

@@ -1,7 +1,8 @@
 //! `health-prober`: see the library for what it does.
 
 fn main() -> std::process::ExitCode {
-    let cli: health_prober::Cli = keepalived_runtime::parse_args(health_prober::SPEC.default_listen);
+    let cli: health_prober::Cli =
+        keepalived_runtime::parse_args(health_prober::SPEC.default_listen);
     if let Some(code) = keepalived_runtime::config::handle_flags(&cli.common) {
         return code;
     }

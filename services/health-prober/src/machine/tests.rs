@@ -332,3 +332,17 @@ fn a_real_server_is_up_only_while_all_its_checkers_are_up() {
     assert!(!real_server_up([true, false]));
     assert!(real_server_up(std::iter::empty()));
 }
+
+#[test]
+fn smtp_retries_each_cycle_from_zero_and_logs_the_last_failure() {
+    let mut m = Machine::new(Flavor::Smtp, timing(5, 1, 1));
+    // Start-up: the count is fresh, so two attempts before DOWN.
+    let step = m.on_attempt(S, S, false);
+    assert_eq!((step.changed, step.next_at, step.notes.len()), (None, 2 * S, 0));
+    let step = m.on_attempt(2 * S, 2 * S, false);
+    assert_eq!(step.changed, Some(false));
+    assert_eq!(step.notes, vec![Note::AttemptFailed]);
+    assert_eq!(step.next_at, 7 * S);
+    let step = m.on_attempt(7 * S, 7 * S, true);
+    assert_eq!((step.changed, step.notes.clone()), (Some(true), vec![Note::Up]));
+}

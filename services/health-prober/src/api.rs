@@ -1,0 +1,75 @@
+//! The `keepalived.v1.Health` gRPC service over the engine's shared view.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use keepalived_api::v1::health_server::Health;
+use keepalived_api::v1::{self, health_event::Payload};
+use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
+use tonic::{Request, Response, Status};
+
+use crate::engine::Shared;
+
+/// The `keepalived.v1.Health` service.
+#[derive(Clone)]
+pub struct HealthApi {
+    shared: Arc<Shared>,
+    producer: Producer<v1::HealthEvent>,
+}
+
+impl HealthApi {
+    /// The API over `shared`, publishing as `identity`.
+    pub fn new(identity: String, metrics: BusMetrics, shared: Arc<Shared>) -> Self {
+        let snapshot_of = shared.clone();
+        let producer = Producer::new(identity, DEFAULT_CAPACITY, metrics, move || {
+            v1::HealthEvent {
+                header: None,
+                payload: Some(Payload::Snapshot(v1::HealthSnapshot {
+                    targets: snapshot_of.list(),
+                })),
+            }
+        });
+        Self { shared, producer }
+    }
+
+    /// The producer the engine publishes transitions on.
+    pub fn producer(&self) -> Producer<v1::HealthEvent> {
+        self.producer.clone()
+    }
+}
+
+#[tonic::async_trait]
+impl Health for HealthApi {
+    async fn list_targets(
+        &self,
+        _request: Request<v1::ListTargetsRequest>,
+    ) -> Result<Response<v1::ListTargetsResponse>, Status> {
+        Ok(Response::new(v1::ListTargetsResponse {
+            targets: self.shared.list(),
+        }))
+    }
+
+    async fn get_target(
+        &self,
+        request: Request<v1::GetTargetRequest>,
+    ) -> Result<Response<v1::Target>, Status> {
+        let id = &request.get_ref().id;
+        let targets = self.shared.targets.read().unwrap_or_else(|e| e.into_inner());
+        targets
+            .get(id)
+            .cloned()
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("no check target {id:?}")))
+    }
+
+    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::HealthEvent, Status>> + Send>>;
+
+    async fn watch(
+        &self,
+        request: Request<v1::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let consumer = request.get_ref().consumer.clone();
+        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
+    }
+}

@@ -1,0 +1,612 @@
+//! The I/O shell around the state machines: one scheduler (a tokio
+//! `DelayQueue`) drives every target, attempts run as tasks bounded by a
+//! semaphore, results come back over a channel and are fed to each target's
+//! [`Machine`]. Transitions are logged in keepalived's words and published on
+//! the bus inside a tracing span covering the attempts that led to them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt as _;
+use keepalived_api::v1::{self, health_event::Payload};
+use keepalived_bus::Producer;
+use keepalived_config::CheckerKind;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::time::DelayQueue;
+use tokio_util::time::delay_queue;
+use tracing::Instrument as _;
+
+use crate::checks::Probe;
+use crate::machine::{Flavor, Machine, Timing};
+use crate::outcome::Outcome;
+use crate::targets::TargetSpec;
+use crate::words;
+
+/// The API's view of all targets, shared with the gRPC service.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Targets by id.
+    pub targets: RwLock<BTreeMap<String, v1::Target>>,
+}
+
+impl Shared {
+    /// All targets, in id order.
+    pub fn list(&self) -> Vec<v1::Target> {
+        self.read().values().cloned().collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, v1::Target>> {
+        self.targets.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, v1::Target>> {
+        self.targets.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Scheduler metrics (registered under `keepalived_prober_*`).
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    /// How late attempts start against their schedule, in seconds.
+    pub lateness: Histogram,
+    /// Attempts run.
+    pub attempts: Counter,
+    /// Attempts that failed.
+    pub failures: Counter,
+    /// Targets scheduled.
+    pub targets: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let buckets = [
+            0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075,
+            0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0,
+        ];
+        Self {
+            lateness: Histogram::new(buckets),
+            attempts: Counter::default(),
+            failures: Counter::default(),
+            targets: Gauge::default(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Registers the metrics.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "prober_check_lateness_seconds",
+            "How late check attempts start against their schedule",
+            self.lateness.clone(),
+        );
+        registry.register("prober_attempts", "Check attempts run", self.attempts.clone());
+        registry.register("prober_failures", "Check attempts that failed", self.failures.clone());
+        registry.register("prober_targets", "Check targets scheduled", self.targets.clone());
+    }
+}
+
+/// The keepalived flavour of a checker type.
+pub fn flavor(kind: &CheckerKind) -> Flavor {
+    match kind {
+        CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => Flavor::Http,
+        CheckerKind::DnsCheck(_) => Flavor::Dns,
+        CheckerKind::SmtpCheck(_) => Flavor::Smtp,
+        CheckerKind::MiscCheck(_) => Flavor::Misc,
+        CheckerKind::TcpCheck
+        | CheckerKind::UdpCheck(_)
+        | CheckerKind::PingCheck
+        | CheckerKind::FileCheck(_) => Flavor::Tcp,
+    }
+}
+
+fn timing_of(spec: &TargetSpec) -> Timing {
+    let t = &spec.checker.timing;
+    Timing {
+        delay_loop: t.delay_loop.as_duration(),
+        delay_before_retry: t.delay_before_retry.as_duration(),
+        retry: t.retry,
+        warmup: t.warmup.as_duration(),
+        alpha: t.alpha,
+        log_all_failures: spec.checker.log_all_failures,
+    }
+}
+
+fn verdict(up: bool) -> v1::Verdict {
+    if up { v1::Verdict::Up } else { v1::Verdict::Down }
+}
+
+/// The attempts of one failing (or recovering) stretch of a target, and the
+/// span that covers them.
+#[derive(Debug)]
+struct Episode {
+    span: tracing::Span,
+    attempts: Vec<v1::AttemptResult>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    spec: Arc<TargetSpec>,
+    probe: Arc<Probe>,
+    machine: Machine,
+    /// Changes whenever the slot is reused, so a late result is dropped.
+    generation: u64,
+    key: Option<delay_queue::Key>,
+    due: Instant,
+    episode: Option<Episode>,
+    weight: Option<u32>,
+    verdict_since: SystemTime,
+    last: Option<v1::AttemptResult>,
+}
+
+#[derive(Debug)]
+struct Done {
+    slot: usize,
+    generation: u64,
+    started: Instant,
+    ended: Instant,
+    outcome: Outcome,
+}
+
+/// The scheduler of every check target.
+pub struct Engine {
+    shared: Arc<Shared>,
+    producer: Producer<v1::HealthEvent>,
+    metrics: Metrics,
+    queue: DelayQueue<usize>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    by_identity: HashMap<String, usize>,
+    by_real_server: HashMap<String, Vec<usize>>,
+    origin: Instant,
+    origin_wall: SystemTime,
+    tx: mpsc::UnboundedSender<Done>,
+    rx: mpsc::UnboundedReceiver<Done>,
+    permits: Arc<Semaphore>,
+    generation: u64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("targets", &self.by_identity.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine publishing on `producer`, with at most `max_concurrent`
+    /// attempts in flight.
+    pub fn new(
+        shared: Arc<Shared>,
+        producer: Producer<v1::HealthEvent>,
+        metrics: Metrics,
+        max_concurrent: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            shared,
+            producer,
+            metrics,
+            queue: DelayQueue::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_identity: HashMap::new(),
+            by_real_server: HashMap::new(),
+            origin: Instant::now(),
+            origin_wall: SystemTime::now(),
+            tx,
+            rx,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            generation: 0,
+        }
+    }
+
+    fn wall(&self, at: Instant) -> SystemTime {
+        self.origin_wall + at.saturating_duration_since(self.origin)
+    }
+
+    fn timestamp(&self, at: Instant) -> prost_types::Timestamp {
+        prost_types::Timestamp::from(self.wall(at))
+    }
+
+    /// Applies a (new) set of targets: unchanged ones keep their state and
+    /// schedule, new ones start (first check 1 s + a random share of warmup
+    /// from now), removed ones stop. `initial` suppresses the added/removed
+    /// events (the snapshot carries the start-up state).
+    pub fn apply(&mut self, specs: Vec<TargetSpec>, initial: bool) {
+        let now = Instant::now();
+        let mut keep: HashMap<String, ()> = HashMap::new();
+        for spec in specs {
+            keep.insert(spec.identity.clone(), ());
+            if let Some(&index) = self.by_identity.get(&spec.identity) {
+                self.update_in_place(index, spec);
+                continue;
+            }
+            self.add(spec, now, initial);
+        }
+        let gone: Vec<usize> = self
+            .by_identity
+            .iter()
+            .filter(|(identity, _)| !keep.contains_key(*identity))
+            .map(|(_, &index)| index)
+            .collect();
+        for index in gone {
+            self.remove(index);
+        }
+        self.by_real_server.clear();
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(slot) = slot {
+                self.by_real_server
+                    .entry(slot.spec.real_server_key())
+                    .or_default()
+                    .push(index);
+            }
+        }
+        let keys: Vec<String> = self.by_real_server.keys().cloned().collect();
+        for key in keys {
+            self.refresh_real_server(&key);
+        }
+        self.metrics.targets.set(self.by_identity.len() as i64);
+    }
+
+    fn update_in_place(&mut self, index: usize, spec: TargetSpec) {
+        let Some(slot) = self.slots[index].as_mut() else {
+            return;
+        };
+        let old_id = slot.spec.id.clone();
+        slot.spec = Arc::new(spec);
+        let view = self.view(index);
+        let mut targets = self.shared.write();
+        if old_id != view.id {
+            targets.remove(&old_id);
+        }
+        targets.insert(view.id.clone(), view);
+    }
+
+    fn add(&mut self, spec: TargetSpec, now: Instant, initial: bool) {
+        let probe = match Probe::new(&spec) {
+            Ok(probe) => Arc::new(probe),
+            Err(error) => {
+                tracing::warn!("{} not checked: {error}", spec.id);
+                return;
+            }
+        };
+        for vs in &spec.virtual_servers {
+            tracing::info!("{}", words::activating(&spec, &vs.label));
+        }
+        let machine = Machine::new(flavor(&spec.checker.kind), timing_of(&spec));
+        let first = machine.first_check_at(Duration::ZERO, rand::random::<f64>());
+        let due = now + first;
+        self.generation += 1;
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let key = self.queue.insert_at(index, due);
+        let identity = spec.identity.clone();
+        self.slots[index] = Some(Slot {
+            spec: Arc::new(spec),
+            probe,
+            machine,
+            generation: self.generation,
+            key: Some(key),
+            due,
+            episode: None,
+            weight: None,
+            verdict_since: SystemTime::now(),
+            last: None,
+        });
+        self.by_identity.insert(identity, index);
+        let view = self.view(index);
+        self.shared.write().insert(view.id.clone(), view.clone());
+        if !initial {
+            self.publish_change(v1::VerdictChange {
+                from: v1::Verdict::Unspecified as i32,
+                to: view.verdict,
+                target: Some(view),
+                added: true,
+                ..Default::default()
+            });
+        }
+    }
+
+    fn remove(&mut self, index: usize) {
+        let Some(slot) = self.slots[index].take() else {
+            return;
+        };
+        if let Some(key) = slot.key {
+            self.queue.remove(&key);
+        }
+        self.by_identity.remove(&slot.spec.identity);
+        self.free.push(index);
+        let view = self.shared.write().remove(&slot.spec.id);
+        tracing::info!("Removing healthchecker for service {}", slot.spec.fmt_rs());
+        if let Some(view) = view {
+            self.publish_change(v1::VerdictChange {
+                from: view.verdict,
+                to: v1::Verdict::Unspecified as i32,
+                target: Some(view),
+                removed: true,
+                ..Default::default()
+            });
+        }
+    }
+
+    fn publish_change(&self, change: v1::VerdictChange) {
+        self.producer.publish(v1::HealthEvent {
+            header: None,
+            payload: Some(Payload::VerdictChanged(change)),
+        });
+    }
+
+    /// The API view of a slot.
+    fn view(&self, index: usize) -> v1::Target {
+        let Some(slot) = self.slots[index].as_ref() else {
+            return v1::Target::default();
+        };
+        let spec = &slot.spec;
+        v1::Target {
+            id: spec.id.clone(),
+            checker: words::api_checker_name(&spec.checker.kind).to_owned(),
+            real_server: Some(v1::AddressPort {
+                address: spec.real_server.ip().to_string(),
+                port: u32::from(spec.real_server.port()),
+            }),
+            virtual_servers: spec.virtual_servers.iter().map(vs_key).collect(),
+            verdict: verdict(slot.machine.is_up()) as i32,
+            last_result: slot.last.clone(),
+            consecutive_failures: slot.machine.consecutive_failures(),
+            next_check: slot.key.map(|_| self.timestamp(slot.due)),
+            dynamic_weight: slot.weight,
+            verdict_since: Some(prost_types::Timestamp::from(slot.verdict_since)),
+            real_server_verdict: self
+                .shared
+                .read()
+                .get(&spec.id)
+                .map(|t| t.real_server_verdict)
+                .unwrap_or(v1::Verdict::Unspecified as i32),
+        }
+    }
+
+    /// Recomputes the real server's verdict over its checkers and stores it
+    /// in each of its targets.
+    fn refresh_real_server(&mut self, key: &str) {
+        let Some(members) = self.by_real_server.get(key) else {
+            return;
+        };
+        let up = crate::machine::real_server_up(
+            members
+                .iter()
+                .filter_map(|&i| self.slots[i].as_ref())
+                .map(|s| s.machine.is_up()),
+        );
+        let mut targets = self.shared.write();
+        for &i in members {
+            if let Some(slot) = self.slots[i].as_ref()
+                && let Some(t) = targets.get_mut(&slot.spec.id)
+            {
+                t.real_server_verdict = verdict(up) as i32;
+            }
+        }
+    }
+
+    fn launch(&mut self, index: usize) {
+        let Some(slot) = self.slots[index].as_mut() else {
+            return;
+        };
+        slot.key = None;
+        let probe = slot.probe.clone();
+        let permits = self.permits.clone();
+        let tx = self.tx.clone();
+        let generation = slot.generation;
+        let due = slot.due;
+        let lateness = self.metrics.lateness.clone();
+        // Attempts get their own span only inside an episode: a healthy
+        // target costs no span per check.
+        let span = match &slot.episode {
+            Some(episode) => tracing::info_span!(
+                parent: &episode.span,
+                "check_attempt",
+                target = %slot.spec.id,
+                success = tracing::field::Empty,
+                reason = tracing::field::Empty,
+            ),
+            None => tracing::Span::none(),
+        };
+        tokio::spawn(
+            async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                let started = Instant::now();
+                lateness.observe(started.saturating_duration_since(due).as_secs_f64());
+                let outcome = probe.run().await;
+                let ended = Instant::now();
+                let current = tracing::Span::current();
+                current.record("success", outcome.success());
+                if let Some(f) = &outcome.failure {
+                    current.record("reason", f.detail());
+                }
+                let _ = tx.send(Done {
+                    slot: index,
+                    generation,
+                    started,
+                    ended,
+                    outcome,
+                });
+            }
+            .instrument(span),
+        );
+    }
+
+    fn complete(&mut self, done: Done) {
+        let index = done.slot;
+        let Some(slot) = self.slots[index].as_ref() else {
+            return;
+        };
+        if slot.generation != done.generation {
+            return;
+        }
+        self.metrics.attempts.inc();
+        if !done.outcome.success() {
+            self.metrics.failures.inc();
+        }
+        let result = v1::AttemptResult {
+            started: Some(self.timestamp(done.started)),
+            latency: prost_types::Duration::try_from(done.ended - done.started).ok(),
+            success: done.outcome.success(),
+            reason: done
+                .outcome
+                .failure
+                .as_ref()
+                .map(|f| f.reason() as i32)
+                .unwrap_or_default(),
+            detail: done
+                .outcome
+                .failure
+                .as_ref()
+                .map(|f| f.detail())
+                .unwrap_or_default(),
+        };
+        let origin = self.origin;
+        let Some(slot) = self.slots[index].as_mut() else {
+            return;
+        };
+        let was_up = slot.machine.is_up();
+        // An episode opens at the first attempt that disagrees with the verdict.
+        if slot.episode.is_none() && done.outcome.success() != was_up {
+            let span = tracing::info_span!(
+                "health_episode",
+                target = %slot.spec.id,
+                checker = words::api_checker_name(&slot.spec.checker.kind),
+                from = if was_up { "UP" } else { "DOWN" },
+                first_attempt = %result.detail,
+            );
+            slot.episode = Some(Episode {
+                span,
+                attempts: Vec::new(),
+            });
+        }
+        if let Some(episode) = &mut slot.episode {
+            episode.attempts.push(result.clone());
+        }
+        let step = slot.machine.on_attempt(
+            done.started.saturating_duration_since(origin),
+            done.ended.saturating_duration_since(origin),
+            done.outcome.success(),
+        );
+        if let Some(weight) = done.outcome.weight {
+            slot.weight = Some(weight);
+        }
+        slot.last = Some(result);
+        for note in &step.notes {
+            if let Some(line) = words::line(&slot.spec, *note, done.outcome.failure.as_ref()) {
+                tracing::info!("{line}");
+            }
+        }
+        slot.due = origin + step.next_at;
+        slot.key = Some(self.queue.insert_at(index, slot.due));
+        let changed = step.changed;
+        if changed.is_some() {
+            slot.verdict_since = SystemTime::now();
+        }
+        let episode = match changed {
+            Some(_) => slot.episode.take(),
+            // The attempt agrees with the verdict again: the episode ends quietly.
+            None if done.outcome.success() == slot.machine.is_up() => {
+                slot.episode.take();
+                None
+            }
+            None => None,
+        };
+        let spec = slot.spec.clone();
+        let view = self.view(index);
+        self.shared.write().insert(view.id.clone(), view);
+        if let Some(up) = changed {
+            self.refresh_real_server(&spec.real_server_key());
+            let view = self.view(index);
+            let (mail_body, reason) = words::mail(&spec, up, done.outcome.failure.as_ref());
+            let change = v1::VerdictChange {
+                target: Some(view),
+                from: verdict(!up) as i32,
+                to: verdict(up) as i32,
+                attempts: match (&episode, up) {
+                    (Some(e), false) => e.attempts.clone(),
+                    _ => Vec::new(),
+                },
+                reason,
+                mail_body,
+                removed: false,
+                added: false,
+            };
+            match &episode {
+                Some(e) => e.span.in_scope(|| self.publish_change(change)),
+                None => {
+                    let span = tracing::info_span!("health_transition", target = %spec.id);
+                    span.in_scope(|| self.publish_change(change));
+                }
+            }
+        }
+    }
+
+    /// Runs until `shutdown`; on each change of `reloads`, `load` gives the
+    /// new targets (an error keeps the running set, as keepalived does).
+    pub async fn run(
+        mut self,
+        shutdown: CancellationToken,
+        mut reloads: watch::Receiver<u64>,
+        mut load: impl FnMut() -> anyhow::Result<Vec<TargetSpec>>,
+    ) {
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                Some(done) = self.rx.recv() => self.complete(done),
+                Some(expired) = self.queue.next(), if !self.queue.is_empty() => {
+                    self.launch(expired.into_inner());
+                }
+                changed = reloads.changed() => {
+                    if changed.is_err() {
+                        // No more reloads can come; keep checking.
+                        reloads = watch::channel(0).1;
+                        continue;
+                    }
+                    match load() {
+                        Ok(specs) => self.apply(specs, false),
+                        Err(error) => tracing::error!("reload failed, keeping the running checkers: {error:#}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn vs_key(vs: &crate::targets::VsRef) -> v1::VirtualServerKey {
+    use keepalived_config::{Protocol, VsKey};
+    use v1::virtual_server_key::Kind;
+    let kind = match &vs.key {
+        VsKey::Addr { ip, port } => Kind::AddressPort(v1::AddressPort {
+            address: ip.to_string(),
+            port: u32::from(*port),
+        }),
+        VsKey::Fwmark { mark } => Kind::Fwmark(*mark),
+        VsKey::Group { name } => Kind::Group(name.clone()),
+    };
+    let protocol = match vs.protocol {
+        Protocol::Tcp => v1::Protocol::Tcp,
+        Protocol::Udp => v1::Protocol::Udp,
+        Protocol::Sctp => v1::Protocol::Sctp,
+    };
+    v1::VirtualServerKey {
+        kind: Some(kind),
+        protocol: protocol as i32,
+    }
+}
