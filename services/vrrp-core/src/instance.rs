@@ -298,6 +298,7 @@ impl Task {
                             tracing::info!("({}) maintenance {}", self.spec.params.name, if on { "on" } else { "off" });
                             let a = self.inst.handle(self.shared.clock.now(), Input::Maintenance(on));
                             self.execute(a).await;
+                            self.refresh_view();
                             let _ = reply.send(());
                         }
                         Control::Sync(to) => {

@@ -123,6 +123,8 @@ pub struct Director {
     pub sock: PathBuf,
     /// pid of the running process, if any.
     pub pid: Option<u32>,
+    /// Extra command-line arguments of vrrp-core.
+    pub extra_args: Vec<String>,
 }
 
 /// Two directors and a client on one bridge.
@@ -170,6 +172,7 @@ impl Topology {
             sock: dir.join(format!("{}.sock", host.name)),
             host,
             pid: None,
+            extra_args: Vec::new(),
         };
         Self {
             dr1: director(dr1),
@@ -258,7 +261,7 @@ impl Topology {
 
     /// Starts vrrp-core with the director's existing config (appending to its log).
     pub fn restart(&mut self, which: Which) {
-        let (netns, conf, log, sock, name) = {
+        let (netns, conf, log, sock, name, extra) = {
             let d = self.director_mut(which);
             (
                 d.host.netns.clone(),
@@ -266,27 +269,25 @@ impl Topology {
                 d.log.clone(),
                 d.sock.clone(),
                 d.host.name.clone(),
+                d.extra_args.clone(),
             )
         };
         // Keep earlier runs' logs for failure messages.
         let run_log = self.dir.join(format!("{name}-{}.log", now_ms()));
         let listen = format!("unix:{}", sock.display());
+        let mut args = vec![
+            "-f",
+            conf.to_str().unwrap(),
+            "-l",
+            "-D",
+            "-G",
+            "--listen",
+            &listen,
+        ];
+        args.extend(extra.iter().map(String::as_str));
         let pid = self
             .lab
-            .spawn(
-                &netns,
-                BIN,
-                &[
-                    "-f",
-                    conf.to_str().unwrap(),
-                    "-l",
-                    "-D",
-                    "-G",
-                    "--listen",
-                    &listen,
-                ],
-                &run_log,
-            )
+            .spawn(&netns, BIN, &args, &run_log)
             .expect("spawn vrrp-core");
         let _ = std::fs::remove_file(&log);
         std::os::unix::fs::symlink(&run_log, &log).expect("log symlink");
@@ -391,6 +392,26 @@ impl Topology {
                 .into_inner()
         })
     }
+}
+
+/// SetMaintenance VI_1 over a director's unix socket.
+pub fn set_maintenance(
+    t: &Topology,
+    which: Which,
+    on: bool,
+) -> Result<keepalived_api::v1::Instance, tonic::Status> {
+    let sock = t.director(which).sock.clone();
+    block_on(async move {
+        let mut client = connect_unix(sock).await;
+        client
+            .set_maintenance(keepalived_api::v1::SetMaintenanceRequest {
+                name: "VI_1".into(),
+                enabled: on,
+                reason: "test".into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    })
 }
 
 /// Connects to a gRPC unix socket (waiting for it to appear).
