@@ -9,8 +9,7 @@ use futures::StreamExt as _;
 use keepalived_api::v1;
 use keepalived_bus::addr::Address;
 use keepalived_bus::{Backoff, BusMetrics, Connector, Producer, Subscriber, Update, Upstreams};
-use keepalived_tests::{ServiceProcess, minimal_config};
-use tokio_stream::wrappers::TcpListenerStream;
+use keepalived_tests::{ServiceProcess, minimal_config, serve_health_producer};
 
 fn health_connector() -> Arc<dyn Connector<v1::HealthEvent>> {
     Arc::new(|upstream: String| async move {
@@ -68,34 +67,6 @@ async fn killed_producer_is_reported_disconnected_then_its_new_incarnation_resyn
     drop(restarted);
 }
 
-#[derive(Clone)]
-struct Api(Producer<v1::HealthEvent>);
-
-#[tonic::async_trait]
-impl v1::health_server::Health for Api {
-    async fn list_targets(
-        &self,
-        _: tonic::Request<v1::ListTargetsRequest>,
-    ) -> Result<tonic::Response<v1::ListTargetsResponse>, tonic::Status> {
-        Ok(tonic::Response::new(Default::default()))
-    }
-    async fn get_target(
-        &self,
-        _: tonic::Request<v1::GetTargetRequest>,
-    ) -> Result<tonic::Response<v1::Target>, tonic::Status> {
-        Err(tonic::Status::not_found("none"))
-    }
-    type WatchStream = keepalived_bus::WatchStream<v1::HealthEvent>;
-    async fn watch(
-        &self,
-        request: tonic::Request<v1::WatchRequest>,
-    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-        Ok(tonic::Response::new(
-            self.0.watch(&request.get_ref().consumer),
-        ))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_consumer_is_cut_off_while_another_keeps_receiving() {
     const CAPACITY: usize = 1024;
@@ -109,16 +80,10 @@ async fn a_stalled_consumer_is_cut_off_while_another_keeps_receiving() {
             payload: Some(v1::health_event::Payload::Snapshot(Default::default())),
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(v1::health_server::HealthServer::new(Api(producer.clone())))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
+    let (addr, server) = serve_health_producer(producer.clone()).await;
     let address = Address::Tcp {
         host: "127.0.0.1".into(),
-        port,
+        port: addr.port(),
     };
     let open = |name: &'static str| {
         let address = address.clone();

@@ -8,10 +8,9 @@ use futures::StreamExt as _;
 use keepalived_api::v1;
 use keepalived_bus::{BusMetrics, Producer};
 use keepalived_tests::otlp::OtlpReceiver;
-use keepalived_tests::{ServiceProcess, minimal_config};
+use keepalived_tests::{ServiceProcess, minimal_config, serve_health_producer};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn random_hex(bytes: usize) -> String {
@@ -89,37 +88,7 @@ async fn a_consumer_span_is_the_child_of_the_producer_span_across_the_bus() {
             payload: Some(v1::health_event::Payload::Snapshot(Default::default())),
         }
     });
-    #[derive(Clone)]
-    struct Api(Producer<v1::HealthEvent>);
-    #[tonic::async_trait]
-    impl v1::health_server::Health for Api {
-        async fn list_targets(
-            &self,
-            _: tonic::Request<v1::ListTargetsRequest>,
-        ) -> Result<tonic::Response<v1::ListTargetsResponse>, tonic::Status> {
-            Ok(tonic::Response::new(Default::default()))
-        }
-        async fn get_target(
-            &self,
-            _: tonic::Request<v1::GetTargetRequest>,
-        ) -> Result<tonic::Response<v1::Target>, tonic::Status> {
-            Err(tonic::Status::not_found("none"))
-        }
-        type WatchStream = keepalived_bus::WatchStream<v1::HealthEvent>;
-        async fn watch(
-            &self,
-            _: tonic::Request<v1::WatchRequest>,
-        ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-            Ok(tonic::Response::new(self.0.watch("test")))
-        }
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(v1::health_server::HealthServer::new(Api(producer.clone())))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
+    let (addr, server) = serve_health_producer(producer.clone()).await;
 
     let channel = keepalived_bus::addr::connect(&keepalived_bus::addr::Address::Tcp {
         host: "127.0.0.1".into(),

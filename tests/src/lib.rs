@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod otlp;
+mod producer_api;
+
+pub use producer_api::{HealthProducerApi, serve_health_producer};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
