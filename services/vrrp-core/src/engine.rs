@@ -36,6 +36,9 @@ pub type SharedRegistry = Arc<RwLock<Registry>>;
 /// VIPs.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The instances listening on one interface's socket.
+type Routes = Arc<RwLock<Vec<Route>>>;
+
 struct Route {
     vrid: u8,
     tx: mpsc::UnboundedSender<Control>,
@@ -152,10 +155,7 @@ impl Engine {
         Ok(engine)
     }
 
-    fn socket(
-        &mut self,
-        interface: &str,
-    ) -> std::io::Result<(Arc<VrrpSocket>, Arc<RwLock<Vec<Route>>>)> {
+    fn socket(&mut self, interface: &str) -> std::io::Result<(Arc<VrrpSocket>, Routes)> {
         if let Some(s) = self.sockets.get(interface) {
             return Ok((s.socket.clone(), s.routes.clone()));
         }
@@ -262,8 +262,8 @@ impl Engine {
         };
         let mut kept = HashMap::new();
         for handle in running {
-            let unchanged = new.instances.iter().any(|s| *s == handle.spec)
-                && old.same_trackers(&new, &handle.spec);
+            let unchanged =
+                new.instances.contains(&handle.spec) && old.same_trackers(&new, &handle.spec);
             if unchanged {
                 kept.insert(handle.name.clone(), handle);
             } else {
