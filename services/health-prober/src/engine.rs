@@ -87,9 +87,21 @@ impl Metrics {
             "How late check attempts start against their schedule",
             self.lateness.clone(),
         );
-        registry.register("prober_attempts", "Check attempts run", self.attempts.clone());
-        registry.register("prober_failures", "Check attempts that failed", self.failures.clone());
-        registry.register("prober_targets", "Check targets scheduled", self.targets.clone());
+        registry.register(
+            "prober_attempts",
+            "Check attempts run",
+            self.attempts.clone(),
+        );
+        registry.register(
+            "prober_failures",
+            "Check attempts that failed",
+            self.failures.clone(),
+        );
+        registry.register(
+            "prober_targets",
+            "Check targets scheduled",
+            self.targets.clone(),
+        );
     }
 }
 
@@ -120,7 +132,11 @@ fn timing_of(spec: &TargetSpec) -> Timing {
 }
 
 fn verdict(up: bool) -> v1::Verdict {
-    if up { v1::Verdict::Up } else { v1::Verdict::Down }
+    if up {
+        v1::Verdict::Up
+    } else {
+        v1::Verdict::Down
+    }
 }
 
 /// The attempts of one failing (or recovering) stretch of a target, and the
@@ -223,24 +239,39 @@ impl Engine {
     /// events (the snapshot carries the start-up state).
     pub fn apply(&mut self, specs: Vec<TargetSpec>, initial: bool) {
         let now = Instant::now();
-        let mut keep: HashMap<String, ()> = HashMap::new();
-        for spec in specs {
-            keep.insert(spec.identity.clone(), ());
-            if let Some(&index) = self.by_identity.get(&spec.identity) {
-                self.update_in_place(index, spec);
-                continue;
-            }
-            self.add(spec, now, initial);
-        }
+        let wanted: std::collections::HashSet<String> =
+            specs.iter().map(|s| s.identity.clone()).collect();
+        // Removals first: a changed checker keeps its id, and its new
+        // incarnation must not be removed with the old one.
         let gone: Vec<usize> = self
             .by_identity
             .iter()
-            .filter(|(identity, _)| !keep.contains_key(*identity))
+            .filter(|(identity, _)| !wanted.contains(*identity))
             .map(|(_, &index)| index)
             .collect();
         for index in gone {
             self.remove(index);
         }
+        for spec in specs {
+            match self.by_identity.get(&spec.identity) {
+                Some(&index) => {
+                    if let Some(slot) = self.slots[index].as_mut() {
+                        // Same checker: new id or virtual servers only.
+                        slot.spec = Arc::new(spec);
+                    }
+                }
+                None => self.add(spec, now, initial),
+            }
+        }
+        // Ids may have shifted: rebuild the API view from the slots.
+        let views: BTreeMap<String, v1::Target> = (0..self.slots.len())
+            .filter(|&i| self.slots[i].is_some())
+            .map(|i| {
+                let view = self.view(i);
+                (view.id.clone(), view)
+            })
+            .collect();
+        *self.shared.write() = views;
         self.by_real_server.clear();
         for (index, slot) in self.slots.iter().enumerate() {
             if let Some(slot) = slot {
@@ -255,20 +286,6 @@ impl Engine {
             self.refresh_real_server(&key);
         }
         self.metrics.targets.set(self.by_identity.len() as i64);
-    }
-
-    fn update_in_place(&mut self, index: usize, spec: TargetSpec) {
-        let Some(slot) = self.slots[index].as_mut() else {
-            return;
-        };
-        let old_id = slot.spec.id.clone();
-        slot.spec = Arc::new(spec);
-        let view = self.view(index);
-        let mut targets = self.shared.write();
-        if old_id != view.id {
-            targets.remove(&old_id);
-        }
-        targets.insert(view.id.clone(), view);
     }
 
     fn add(&mut self, spec: TargetSpec, now: Instant, initial: bool) {
