@@ -7,6 +7,15 @@
 //! start-up when the configuration has some.
 #![forbid(unsafe_code)]
 
+pub mod backend;
+pub mod desired;
+pub mod health;
+pub mod maglev;
+pub mod plan;
+pub mod reconcile;
+pub mod sched;
+pub mod table;
+
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 

@@ -1,0 +1,299 @@
+//! The desired table: the plan, the combined verdicts and the operator's
+//! overrides turned into services and destinations, with keepalived's
+//! quorum, sorry-server, inhibit and alpha rules. Pure: no I/O, no clock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::health::{Policy, Source, VerdictBook, combine};
+use crate::plan::{Plan, RsPlan, VsName, VsPlan};
+use crate::table::{Dest, DestKey, Service, TableState};
+
+/// Combined health of a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// The probers say up.
+    Up,
+    /// The probers say down.
+    Down,
+    /// No checker configured: always up.
+    Unchecked,
+    /// No verdict yet: up unless `alpha`.
+    Unknown,
+}
+
+/// The operator's overrides of one real server (`SetRealServerWeight`, `DrainRealServer`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Override {
+    /// Weight instead of the configured one.
+    pub weight: Option<u32>,
+    /// Weight 0: no new connections, existing ones stay.
+    pub drained: bool,
+}
+
+/// Overrides by (virtual server, real server).
+pub type Overrides = HashMap<(VsName, DestKey), Override>;
+
+/// What was decided for one real server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RsOutcome {
+    /// Plan entry.
+    pub plan: RsPlan,
+    /// Combined health.
+    pub health: Health,
+    /// Alive (counts for quorum, in the table with its weight).
+    pub alive: bool,
+    /// Weight it has when in the table and alive (override, drain, dynamic).
+    pub weight: u32,
+    /// In the table with this weight, or absent.
+    pub entry: Option<u32>,
+    /// The verdicts combined.
+    pub sources: Vec<Source>,
+    /// The operator's override.
+    pub overrides: Override,
+}
+
+/// keepalived's quorum state of a virtual server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuorumState {
+    /// Whether the quorum is met.
+    pub up: bool,
+    /// Sum of the weights of alive real servers.
+    pub alive_weight: u32,
+}
+
+/// What was decided for one virtual server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VsOutcome {
+    /// Plan entry.
+    pub plan: VsPlan,
+    /// Real servers in configuration order.
+    pub real_servers: Vec<RsOutcome>,
+    /// The sorry server and its entry, when configured.
+    pub sorry: Option<(RsPlan, Option<u32>)>,
+    /// Quorum after this computation.
+    pub quorum: QuorumState,
+}
+
+/// The desired state of everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Desired {
+    /// The kernel table wanted.
+    pub table: TableState,
+    /// Per virtual server, in configuration order.
+    pub virtual_servers: Vec<VsOutcome>,
+}
+
+/// keepalived's `update_quorum_state` (check/ipwrapper.c): quorum is gained
+/// when the alive weight reaches `quorum + hysteresis` and lost when it is 0
+/// or drops below `quorum - hysteresis`; in between it keeps its state. An
+/// unknown previous state (start-up) takes whichever side applies, and is
+/// up when neither does.
+pub fn quorum_up(previous: Option<bool>, quorum: u32, hysteresis: u32, alive: u32) -> bool {
+    let gain = alive >= quorum.saturating_add(hysteresis);
+    let lose = alive == 0 || alive < quorum.saturating_sub(hysteresis);
+    match previous {
+        Some(false) | None if gain => true,
+        Some(true) | None if lose => false,
+        Some(state) => state,
+        None => true,
+    }
+}
+
+/// Computes the desired state. `quorum` holds each virtual server's previous
+/// quorum state (updated in place).
+pub fn compute(
+    plan: &Plan,
+    book: &VerdictBook,
+    policy: Policy,
+    overrides: &Overrides,
+    quorum: &mut HashMap<VsName, bool>,
+) -> Desired {
+    let mut desired = Desired::default();
+    for vs in &plan.virtual_servers {
+        let mut rs_out = Vec::new();
+        for rs in &vs.real_servers {
+            let sources = book.sources(&vs.name, rs.key);
+            let combined = combine(policy, sources.iter().map(|s| s.up));
+            let health = match (rs.checked, combined) {
+                (false, _) => Health::Unchecked,
+                (true, Some(true)) => Health::Up,
+                (true, Some(false)) => Health::Down,
+                (true, None) => Health::Unknown,
+            };
+            // alpha: "real servers start down until a verdict says up".
+            let alive = match health {
+                Health::Up | Health::Unchecked => true,
+                Health::Down => false,
+                Health::Unknown => !rs.alpha,
+            };
+            let ov = overrides
+                .get(&(vs.name.clone(), rs.key))
+                .copied()
+                .unwrap_or_default();
+            // misc_dynamic weight, when every up prober agrees on one, replaces the configured one.
+            let dynamic = sources.iter().filter_map(|s| s.dynamic_weight).min();
+            let weight = if ov.drained {
+                0
+            } else {
+                ov.weight.or(dynamic).unwrap_or(rs.weight)
+            };
+            rs_out.push(RsOutcome {
+                plan: rs.clone(),
+                health,
+                alive,
+                weight,
+                entry: None,
+                sources,
+                overrides: ov,
+            });
+        }
+        let alive_weight: u32 = rs_out
+            .iter()
+            .filter(|r| r.alive)
+            .map(|r| r.weight)
+            .fold(0, u32::saturating_add);
+        let previous = quorum.get(&vs.name).copied();
+        let up = quorum_up(previous, vs.quorum, vs.hysteresis, alive_weight);
+        quorum.insert(vs.name.clone(), up);
+        // keepalived puts the sorry server in when the quorum is lost and
+        // then takes the remaining alive real servers out (perform_quorum_state).
+        let sorry_active = !up && vs.sorry.is_some();
+        for r in &mut rs_out {
+            r.entry = if r.alive && !sorry_active {
+                Some(r.weight)
+            } else if r.plan.inhibit {
+                Some(0)
+            } else {
+                None
+            };
+        }
+        let sorry = vs.sorry.clone().map(|s| {
+            let entry = if sorry_active {
+                Some(s.weight)
+            } else if s.inhibit {
+                Some(0)
+            } else {
+                None
+            };
+            (s, entry)
+        });
+        let mut dests = BTreeMap::new();
+        for r in &rs_out {
+            if let Some(weight) = r.entry {
+                dests.insert(
+                    r.plan.key,
+                    Dest {
+                        method: r.plan.method,
+                        weight,
+                    },
+                );
+            }
+        }
+        if let Some((s, Some(weight))) = &sorry {
+            dests.insert(
+                s.key,
+                Dest {
+                    method: s.method,
+                    weight: *weight,
+                },
+            );
+        }
+        for key in &vs.services {
+            desired.table.services.insert(
+                *key,
+                Service {
+                    spec: vs.spec.clone(),
+                    dests: dests.clone(),
+                },
+            );
+        }
+        desired.virtual_servers.push(VsOutcome {
+            plan: vs.clone(),
+            real_servers: rs_out,
+            sorry,
+            quorum: QuorumState { up, alive_weight },
+        });
+    }
+    desired
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn quorum_follows_keepalived_with_hysteresis() {
+        // quorum 3, hysteresis 1: gained at >= 4, lost below 2.
+        assert!(!quorum_up(Some(false), 3, 1, 3));
+        assert!(quorum_up(Some(false), 3, 1, 4));
+        assert!(quorum_up(Some(true), 3, 1, 2));
+        assert!(!quorum_up(Some(true), 3, 1, 1));
+        assert!(!quorum_up(Some(true), 1, 0, 0));
+        // Start-up: "Gained quorum 1+0=1 <= 2".
+        assert!(quorum_up(None, 1, 0, 2));
+        assert!(!quorum_up(None, 1, 0, 0));
+    }
+
+    fn plan(text: &str) -> Plan {
+        let config =
+            keepalived_config::load_str(text, Path::new("/t/keepalived.conf"), &Default::default())
+                .expect("valid config")
+                .config;
+        crate::plan::build(&config).0
+    }
+
+    const TWO: &str = "virtual_server 198.51.100.10 80 {\n lb_algo rr\n lb_kind DR\n\
+        sorry_server 203.0.113.99 80\n\
+        real_server 203.0.113.11 80 {\n weight 2\n TCP_CHECK {\n }\n }\n\
+        real_server 203.0.113.12 80 {\n inhibit_on_failure\n TCP_CHECK {\n alpha\n }\n }\n}\n";
+
+    #[test]
+    fn alpha_servers_start_out_and_inhibited_ones_stay_at_weight_zero() {
+        let p = plan(TWO);
+        let d = compute(
+            &p,
+            &VerdictBook::default(),
+            Policy::Majority,
+            &Overrides::default(),
+            &mut HashMap::new(),
+        );
+        let vs = &d.virtual_servers[0];
+        assert_eq!(vs.real_servers[0].entry, Some(2));
+        assert_eq!(vs.real_servers[1].health, Health::Unknown);
+        assert_eq!(vs.real_servers[1].entry, Some(0), "alpha + inhibit: weight 0");
+        assert_eq!(vs.quorum.alive_weight, 2);
+        assert_eq!(vs.sorry.as_ref().unwrap().1, None, "sorry server out while quorum holds");
+    }
+
+    #[test]
+    fn drain_sets_weight_zero_and_losing_quorum_brings_in_the_sorry_server() {
+        let p = plan(TWO);
+        let name = p.virtual_servers[0].name.clone();
+        let rs = p.virtual_servers[0].real_servers[0].key;
+        let mut overrides = Overrides::default();
+        overrides.insert(
+            (name, rs),
+            Override {
+                weight: None,
+                drained: true,
+            },
+        );
+        let mut quorum = HashMap::new();
+        let d = compute(
+            &p,
+            &VerdictBook::default(),
+            Policy::Majority,
+            &overrides,
+            &mut quorum,
+        );
+        let vs = &d.virtual_servers[0];
+        // Drained: alive weight 0, quorum lost, the sorry server takes over.
+        assert!(!vs.quorum.up);
+        assert_eq!(vs.real_servers[0].entry, None);
+        assert_eq!(vs.sorry.as_ref().unwrap().1, Some(1));
+        let service = d.table.services.values().next().unwrap();
+        assert_eq!(service.dests.len(), 2, "sorry server + inhibited server");
+    }
+}
