@@ -55,7 +55,11 @@ impl Health for HealthApi {
         request: Request<v1::GetTargetRequest>,
     ) -> Result<Response<v1::Target>, Status> {
         let id = &request.get_ref().id;
-        let targets = self.shared.targets.read().unwrap_or_else(|e| e.into_inner());
+        let targets = self
+            .shared
+            .targets
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         targets
             .get(id)
             .cloned()

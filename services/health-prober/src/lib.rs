@@ -49,7 +49,11 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// At most this many check attempts in flight at once.
-    #[arg(long = "max-concurrent-checks", value_name = "N", default_value_t = 2048)]
+    #[arg(
+        long = "max-concurrent-checks",
+        value_name = "N",
+        default_value_t = 2048
+    )]
     pub max_concurrent_checks: usize,
 
     /// Distinguishes replicas on one host: the bus identity becomes
@@ -79,7 +83,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     metrics.register(&mut runtime.registry);
     let shared = std::sync::Arc::new(engine::Shared::default());
     let api = HealthApi::new(identity, bus_metrics, shared.clone());
-    let mut engine = engine::Engine::new(shared, api.producer(), metrics, cli.max_concurrent_checks);
+    let mut engine =
+        engine::Engine::new(shared, api.producer(), metrics, cli.max_concurrent_checks);
     engine.apply(specs, true);
     runtime.add_service(HealthServer::new(api));
     // Targets are scheduled: ready.

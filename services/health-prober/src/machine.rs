@@ -121,7 +121,11 @@ impl Machine {
             is_up: !timing.alpha,
             has_run: false,
             // SMTP restarts its count at every cycle, the first included.
-            retry_it: if flavor == Flavor::Smtp { 0 } else { timing.retry },
+            retry_it: if flavor == Flavor::Smtp {
+                0
+            } else {
+                timing.retry
+            },
             failed_url: false,
             initial_reported: false,
             consecutive_failures: 0,

@@ -62,7 +62,11 @@ impl TargetSpec {
 
     /// keepalived's `FMT_RS`: `[IP]:tcp:PORT` of the real server.
     pub fn fmt_rs(&self) -> String {
-        fmt_addr(self.real_server.ip(), self.protocol, self.real_server.port())
+        fmt_addr(
+            self.real_server.ip(),
+            self.protocol,
+            self.real_server.port(),
+        )
     }
 
     /// The real server as `ip:port`, the key of the real-server verdict.
@@ -216,9 +220,17 @@ virtual_server 198.51.100.20 80 {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["HTTP_GET:203.0.113.11:80", "TCP_CHECK:203.0.113.11:80", "TCP_CHECK:203.0.113.11:80#2"]
+            [
+                "HTTP_GET:203.0.113.11:80",
+                "TCP_CHECK:203.0.113.11:80",
+                "TCP_CHECK:203.0.113.11:80#2"
+            ]
         );
-        let labels: Vec<&str> = targets[0].virtual_servers.iter().map(|v| v.label.as_str()).collect();
+        let labels: Vec<&str> = targets[0]
+            .virtual_servers
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect();
         assert_eq!(labels, ["[198.51.100.10]:tcp:80", "[198.51.100.20]:tcp:80"]);
         assert_eq!(targets[2].fmt_chk(), "[203.0.113.11]:tcp:8080");
         assert_eq!(targets[2].fmt_rs(), "[203.0.113.11]:tcp:80");
@@ -228,7 +240,12 @@ virtual_server 198.51.100.20 80 {
     fn a_different_timing_makes_a_different_target() {
         let other = TWO_VS.replacen("retry 3", "retry 2", 1);
         let targets = build(&load(&other));
-        assert_eq!(targets.len(), 4, "{:#?}", targets.iter().map(|t| &t.identity).collect::<Vec<_>>());
+        assert_eq!(
+            targets.len(),
+            4,
+            "{:#?}",
+            targets.iter().map(|t| &t.identity).collect::<Vec<_>>()
+        );
         assert_ne!(targets[0].identity, targets[3].identity);
         assert_eq!(targets[3].id, "HTTP_GET:203.0.113.11:80#2");
     }

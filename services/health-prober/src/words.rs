@@ -98,7 +98,9 @@ pub fn line(spec: &TargetSpec, note: Note, failure: Option<&Failure>) -> Option<
     };
     match kind {
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => match note {
-            Note::AttemptFailed => failure.map(|f| format!("{} server {chk}.", http_failure_words(f))),
+            Note::AttemptFailed => {
+                failure.map(|f| format!("{} server {chk}.", http_failure_words(f)))
+            }
             Note::SuccessWhileDown => {
                 let url = h.urls.first();
                 let what = if url.is_some_and(|u| u.digest.is_some()) {
@@ -113,7 +115,9 @@ pub fn line(spec: &TargetSpec, note: Note, failure: Option<&Failure>) -> Option<
             Note::Down { retries } => Some(down(retries)),
         },
         CheckerKind::DnsCheck(_) => match note {
-            Note::AttemptFailed => failure.map(|f| format!("DNS_CHECK ({chk}) {}", dns_failure_words(f))),
+            Note::AttemptFailed => {
+                failure.map(|f| format!("DNS_CHECK ({chk}) {}", dns_failure_words(f)))
+            }
             Note::Down { retries } => failure.map(|f| {
                 let mut text = format!("DNS_CHECK ({chk}) {}", dns_failure_words(f));
                 if let Some(n) = retries {
@@ -124,7 +128,9 @@ pub fn line(spec: &TargetSpec, note: Note, failure: Option<&Failure>) -> Option<
             Note::Up | Note::SuccessWhileDown => None,
         },
         CheckerKind::SmtpCheck(_) => match note {
-            Note::AttemptFailed => failure.map(|f| format!("SMTP_CHECK {}", smtp_failure_words(f, &chk))),
+            Note::AttemptFailed => {
+                failure.map(|f| format!("SMTP_CHECK {}", smtp_failure_words(f, &chk)))
+            }
             Note::Up => Some(format!("Remote SMTP server {chk} succeed on service.")),
             Note::Down { .. } | Note::SuccessWhileDown => None,
         },
@@ -138,7 +144,9 @@ pub fn line(spec: &TargetSpec, note: Note, failure: Option<&Failure>) -> Option<
                 Note::Up => Some(format!("{head} succeeded.")),
                 Note::Down { .. } => Some(match failure {
                     Some(Failure::ScriptTimeout) => format!("{head} timed out."),
-                    Some(Failure::ScriptSignal(sig)) => format!("{head} failed (due to signal {sig})."),
+                    Some(Failure::ScriptSignal(sig)) => {
+                        format!("{head} failed (due to signal {sig}).")
+                    }
                     Some(Failure::ScriptExit(code)) => {
                         format!("{head} failed (exited with status {code}).")
                     }
@@ -186,11 +194,17 @@ pub fn mail(spec: &TargetSpec, up: bool, failure: Option<&Failure>) -> (String, 
             (format!("=> CHECK failed on service : {reason} <="), reason)
         }
         (CheckerKind::TcpCheck, up) => (
-            format!("=> TCP CHECK {} on service <=", if up { "succeed" } else { "failed" }),
+            format!(
+                "=> TCP CHECK {} on service <=",
+                if up { "succeed" } else { "failed" }
+            ),
             failure.map(Failure::detail).unwrap_or_default(),
         ),
         (CheckerKind::DnsCheck(_), up) => (
-            format!("=> DNS_CHECK: {} on service <=", if up { "succeed" } else { "failed" }),
+            format!(
+                "=> DNS_CHECK: {} on service <=",
+                if up { "succeed" } else { "failed" }
+            ),
             failure.map(dns_failure_words).unwrap_or_default(),
         ),
         (CheckerKind::MiscCheck(_), up) => {
@@ -222,15 +236,18 @@ mod tests {
         let text = format!(
             "virtual_server 198.51.100.10 80 {{ delay_loop 2\n real_server 203.0.113.12 80 {{ {checker} }} }}"
         );
-        let config = keepalived_config::load_str(&text, Path::new("/tmp/k.conf"), &Default::default())
-            .unwrap()
-            .config;
+        let config =
+            keepalived_config::load_str(&text, Path::new("/tmp/k.conf"), &Default::default())
+                .unwrap()
+                .config;
         targets::build(&config).remove(0)
     }
 
     #[test]
     fn http_lines_are_keepalived_2_2_7s() {
-        let s = spec("HTTP_GET { url { path / status_code 200 } connect_timeout 2 retry 3 delay_before_retry 1 }");
+        let s = spec(
+            "HTTP_GET { url { path / status_code 200 } connect_timeout 2 retry 3 delay_before_retry 1 }",
+        );
         assert_eq!(
             words_of(&s, Note::Down { retries: Some(3) }, None),
             "HTTP_CHECK on service [203.0.113.12]:tcp:80 failed after 3 retries."
@@ -248,9 +265,18 @@ mod tests {
             "Remote Web server [203.0.113.12]:tcp:80 succeed on service."
         );
         for (failure, text) in [
-            (Failure::Status(500), "HTTP status code error to server [203.0.113.12]:tcp:80."),
-            (Failure::Refused, "Connection failed server [203.0.113.12]:tcp:80."),
-            (Failure::ConnectTimeout, "Timeout connecting server [203.0.113.12]:tcp:80."),
+            (
+                Failure::Status(500),
+                "HTTP status code error to server [203.0.113.12]:tcp:80.",
+            ),
+            (
+                Failure::Refused,
+                "Connection failed server [203.0.113.12]:tcp:80.",
+            ),
+            (
+                Failure::ConnectTimeout,
+                "Timeout connecting server [203.0.113.12]:tcp:80.",
+            ),
         ] {
             assert_eq!(words_of(&s, Note::AttemptFailed, Some(&failure)), text);
         }
@@ -266,17 +292,27 @@ mod tests {
     #[test]
     fn tcp_misc_and_smtp_lines() {
         let s = spec("TCP_CHECK { connect_timeout 1 }");
-        assert_eq!(words_of(&s, Note::Up, None), "TCP connection to [203.0.113.12]:tcp:80 success.");
+        assert_eq!(
+            words_of(&s, Note::Up, None),
+            "TCP connection to [203.0.113.12]:tcp:80 success."
+        );
         assert_eq!(
             words_of(&s, Note::Down { retries: Some(1) }, None),
             "TCP_CHECK on service [203.0.113.12]:tcp:80 failed after 1 retries."
         );
         let s = spec("MISC_CHECK { misc_path \"/bin/check.sh arg\" }");
         assert_eq!(
-            words_of(&s, Note::Down { retries: None }, Some(&Failure::ScriptExit(1))),
+            words_of(
+                &s,
+                Note::Down { retries: None },
+                Some(&Failure::ScriptExit(1))
+            ),
             "Misc check to [203.0.113.12] for [/bin/check.sh] failed (exited with status 1)."
         );
-        assert_eq!(words_of(&s, Note::Up, None), "Misc check to [203.0.113.12] for [/bin/check.sh] succeeded.");
+        assert_eq!(
+            words_of(&s, Note::Up, None),
+            "Misc check to [203.0.113.12] for [/bin/check.sh] succeeded."
+        );
         let s = spec("SMTP_CHECK { connect_port 2525 }");
         assert_eq!(
             words_of(&s, Note::AttemptFailed, Some(&Failure::Refused)),

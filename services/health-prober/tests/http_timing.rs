@@ -21,7 +21,10 @@ const HTTP: &str = "        HTTP_GET {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_down_probing_while_down_and_recovery_follow_keepalived() {
     let target = HttpTarget::start().await;
-    let prober = Prober::start(&config("    delay_loop 2\n    warmup 0", &[(target.port, HTTP)]));
+    let prober = Prober::start(&config(
+        "    delay_loop 2\n    warmup 0",
+        &[(target.port, HTTP)],
+    ));
     let id = format!("HTTP_GET:127.0.0.1:{}", target.port);
     let mut watch = prober.watch();
 
@@ -37,24 +40,51 @@ async fn retries_down_probing_while_down_and_recovery_follow_keepalived() {
     let hits = target.hits();
     let failing = &hits[healthy..];
     assert_eq!(failing.len(), 4, "retry 3: exactly 4 attempts before DOWN");
-    assert_about(failing[0] - hits[healthy - 1], 2.0, "first failing attempt at delay_loop");
+    assert_about(
+        failing[0] - hits[healthy - 1],
+        2.0,
+        "first failing attempt at delay_loop",
+    );
     for pair in failing.windows(2) {
-        assert_about(pair[1] - pair[0], 1.0, "delay_before_retry between failed attempts");
+        assert_about(
+            pair[1] - pair[0],
+            1.0,
+            "delay_before_retry between failed attempts",
+        );
     }
-    assert_about(down_at - failing[3], 0.0, "DOWN right after the 4th attempt");
+    assert_about(
+        down_at - failing[3],
+        0.0,
+        "DOWN right after the 4th attempt",
+    );
     assert_eq!(change.to, Verdict::Down as i32);
     assert_eq!(change.reason, "HTTP request failed");
-    assert_eq!(change.mail_body, "=> CHECK failed on service : HTTP request failed <=");
+    assert_eq!(
+        change.mail_body,
+        "=> CHECK failed on service : HTTP request failed <="
+    );
     assert_eq!(change.attempts.len(), 4);
-    assert!(change.attempts.iter().all(|a| a.reason == FailureReason::StatusCode as i32
-        && a.detail == "status 500"));
+    assert!(
+        change
+            .attempts
+            .iter()
+            .all(|a| a.reason == FailureReason::StatusCode as i32 && a.detail == "status 500")
+    );
     assert_eq!(prober.target(&id).verdict, Verdict::Down as i32);
     assert_eq!(prober.target(&id).consecutive_failures, 4);
 
     // Probing while down: every max(delay_before_retry, delay_loop) = 2 s.
     let hits = wait_hits(&target, healthy + 6, Duration::from_secs(6)).await;
-    assert_about(hits[healthy + 4] - hits[healthy + 3], 2.0, "probe while down");
-    assert_about(hits[healthy + 5] - hits[healthy + 4], 2.0, "probe while down");
+    assert_about(
+        hits[healthy + 4] - hits[healthy + 3],
+        2.0,
+        "probe while down",
+    );
+    assert_about(
+        hits[healthy + 5] - hits[healthy + 4],
+        2.0,
+        "probe while down",
+    );
 
     // Recovery: two successes delay_loop apart, UP after the second.
     target.set(200, b"ok");
@@ -63,8 +93,16 @@ async fn retries_down_probing_while_down_and_recovery_follow_keepalived() {
     let hits = target.hits();
     let recovering = &hits[before..];
     assert_eq!(recovering.len(), 2, "UP after exactly two successes");
-    assert_about(recovering[1] - recovering[0], 2.0, "second success delay_loop later");
-    assert_about(up_at - recovering[1], 0.0, "UP right after the second success");
+    assert_about(
+        recovering[1] - recovering[0],
+        2.0,
+        "second success delay_loop later",
+    );
+    assert_about(
+        up_at - recovering[1],
+        0.0,
+        "UP right after the second success",
+    );
     assert_eq!(change.to, Verdict::Up as i32);
     assert_eq!(change.mail_body, "=> CHECK succeed on service <=");
     let t = prober.target(&id);
@@ -75,7 +113,10 @@ async fn retries_down_probing_while_down_and_recovery_follow_keepalived() {
 async fn a_first_check_that_fails_at_start_up_goes_down_after_one_attempt() {
     let target = HttpTarget::start().await;
     target.set(503, b"");
-    let prober = Prober::start(&config("    delay_loop 2\n    warmup 0", &[(target.port, HTTP)]));
+    let prober = Prober::start(&config(
+        "    delay_loop 2\n    warmup 0",
+        &[(target.port, HTTP)],
+    ));
     let mut watch = prober.watch();
     let (down_at, change) = next_change(&mut watch, Duration::from_secs(5)).await;
     assert_eq!(change.to, Verdict::Down as i32);
@@ -87,9 +128,16 @@ async fn a_first_check_that_fails_at_start_up_goes_down_after_one_attempt() {
 async fn alpha_starts_down_and_comes_up_on_its_first_success() {
     let target = HttpTarget::start().await;
     let body = HTTP.replace("retry 3", "retry 3\n            alpha");
-    let prober = Prober::start(&config("    delay_loop 2\n    warmup 0", &[(target.port, &body)]));
+    let prober = Prober::start(&config(
+        "    delay_loop 2\n    warmup 0",
+        &[(target.port, &body)],
+    ));
     let id = format!("HTTP_GET:127.0.0.1:{}", target.port);
-    assert_eq!(prober.target(&id).verdict, Verdict::Down as i32, "alpha: down at start");
+    assert_eq!(
+        prober.target(&id).verdict,
+        Verdict::Down as i32,
+        "alpha: down at start"
+    );
     let mut watch = prober.watch();
     let (up_at, change) = next_change(&mut watch, Duration::from_secs(5)).await;
     assert_eq!(change.to, Verdict::Up as i32);
@@ -111,7 +159,10 @@ async fn warmup_spreads_first_checks_over_one_second_plus_warmup() {
         firsts.push((hits[0] - prober.started).as_secs_f64());
     }
     for f in &firsts {
-        assert!((0.9..=3.3).contains(f), "first check at {f:.3}s, not in 1 s + [0, 2 s)");
+        assert!(
+            (0.9..=3.3).contains(f),
+            "first check at {f:.3}s, not in 1 s + [0, 2 s)"
+        );
     }
     let spread = firsts.iter().cloned().fold(f64::MIN, f64::max)
         - firsts.iter().cloned().fold(f64::MAX, f64::min);

@@ -106,7 +106,8 @@ impl ConnOpts {
             )),
             other => other,
         })?;
-        UdpSocket::from_std(std::net::UdpSocket::from(raw)).map_err(|e| Failure::Network(e.to_string()))
+        UdpSocket::from_std(std::net::UdpSocket::from(raw))
+            .map_err(|e| Failure::Network(e.to_string()))
     }
 }
 

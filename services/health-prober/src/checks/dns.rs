@@ -90,7 +90,9 @@ impl DnsProbe {
             }
             let rcode = buf[3] & 0x0f;
             if rcode != 0 {
-                return Err(Failure::Protocol(format!("read error occurred. (rcode = {rcode})")));
+                return Err(Failure::Protocol(format!(
+                    "read error occurred. (rcode = {rcode})"
+                )));
             }
             return Ok(());
         }

@@ -33,7 +33,10 @@ pub fn judge(file: &TrackedFile, value: i64) -> Outcome {
         effect = -effect;
     }
     if effect <= -254 {
-        Outcome::failed(Failure::File(format!("{} holds {value} (weight {effect})", file.path)))
+        Outcome::failed(Failure::File(format!(
+            "{} holds {value} (weight {effect})",
+            file.path
+        )))
     } else {
         Outcome::ok()
     }
@@ -45,7 +48,11 @@ mod tests {
 
     #[test]
     fn weight_zero_is_down_on_non_zero_and_weights_reach_minus_254() {
-        let f = |weight, reverse| TrackedFile { path: "/x".into(), weight, reverse };
+        let f = |weight, reverse| TrackedFile {
+            path: "/x".into(),
+            weight,
+            reverse,
+        };
         assert!(judge(&f(0, false), 0).success());
         assert!(!judge(&f(0, false), 3).success());
         assert!(judge(&f(-10, false), 25).success());

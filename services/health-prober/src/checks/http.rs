@@ -43,7 +43,12 @@ pub struct BadDigest(pub String);
 /// keepalived's request: `GET <path> HTTP/1.0`, `User-Agent: KeepAliveClient`,
 /// `Connection: close` for `http_protocol 1.0C` and `1.1`, then `Host:` —
 /// the virtualhost as given, else `IP:PORT` (`[IPv6]:PORT`).
-pub fn request(path: &str, protocol: Option<&str>, vhost: Option<&str>, dst: std::net::SocketAddr) -> Vec<u8> {
+pub fn request(
+    path: &str,
+    protocol: Option<&str>,
+    vhost: Option<&str>,
+    dst: std::net::SocketAddr,
+) -> Vec<u8> {
     let (minor, close) = match protocol.map(str::to_ascii_uppercase).as_deref() {
         Some("1.1") => (1, true),
         Some("1.0C") => (0, true),
@@ -120,7 +125,12 @@ impl HttpProbe {
             None => exchange(stream, conn, url).await,
             Some(name) => {
                 let connector = tokio_rustls::TlsConnector::from(super::tls::client_config());
-                let tls = match tokio::time::timeout(conn.timeout, connector.connect(name.clone(), stream)).await {
+                let tls = match tokio::time::timeout(
+                    conn.timeout,
+                    connector.connect(name.clone(), stream),
+                )
+                .await
+                {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => return Err(Failure::Tls(e.to_string())),
                     Err(_) => return Err(Failure::ConnectTimeout),
@@ -140,7 +150,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &ConnOpts,
     url: &UrlProbe,
 ) -> Result<(), Failure> {
-    timed(conn.timeout, Failure::WriteTimeout, stream.write_all(&url.request)).await?;
+    timed(
+        conn.timeout,
+        Failure::WriteTimeout,
+        stream.write_all(&url.request),
+    )
+    .await?;
     let mut response = Response::new(url.digest.is_some());
     let mut buf = vec![0u8; 4096];
     loop {
@@ -228,10 +243,10 @@ impl Response {
         if !accepted {
             return Err(Failure::Status(status));
         }
-        if let (Some(expected), Some(md5)) = (url.digest, self.md5) {
-            if md5.finalize().as_slice() != expected {
-                return Err(Failure::Digest);
-            }
+        if let (Some(expected), Some(md5)) = (url.digest, self.md5)
+            && md5.finalize().as_slice() != expected
+        {
+            return Err(Failure::Digest);
         }
         Ok(())
     }
@@ -295,16 +310,29 @@ mod tests {
             r.feed(&reply[45..]);
             r.judge(u)
         };
-        assert_eq!(judge(&url(vec![], None)), Err(Failure::Status(302)), "default 200-299");
-        assert_eq!(judge(&url(vec![StatusRange { from: 300, to: 399 }], None)), Ok(()));
+        assert_eq!(
+            judge(&url(vec![], None)),
+            Err(Failure::Status(302)),
+            "default 200-299"
+        );
+        assert_eq!(
+            judge(&url(vec![StatusRange { from: 300, to: 399 }], None)),
+            Ok(())
+        );
         // md5("hello") — only Content-Length bytes are hashed.
         let hello = "5d41402abc4b2a76b9719d911017c592";
-        assert_eq!(judge(&url(vec![StatusRange { from: 302, to: 302 }], Some(hello))), Ok(()));
+        assert_eq!(
+            judge(&url(vec![StatusRange { from: 302, to: 302 }], Some(hello))),
+            Ok(())
+        );
         let other = "00000000000000000000000000000000";
         assert_eq!(
             judge(&url(vec![StatusRange { from: 302, to: 302 }], Some(other))),
             Err(Failure::Digest)
         );
-        assert_eq!(Response::new(false).judge(&url(vec![], None)), Err(Failure::NoData));
+        assert_eq!(
+            Response::new(false).judge(&url(vec![], None)),
+            Err(Failure::NoData)
+        );
     }
 }

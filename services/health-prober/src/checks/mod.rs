@@ -66,24 +66,31 @@ impl Probe {
         let c = &spec.checker;
         let conn = ConnOpts {
             dst: spec.connect,
-            bind: c.bindto.map(|ip| std::net::SocketAddr::new(ip, c.bind_port.unwrap_or(0))).or_else(|| {
-                c.bind_port.map(|port| {
-                    let any: std::net::IpAddr = if spec.connect.is_ipv4() {
-                        std::net::Ipv4Addr::UNSPECIFIED.into()
-                    } else {
-                        std::net::Ipv6Addr::UNSPECIFIED.into()
-                    };
-                    std::net::SocketAddr::new(any, port)
-                })
-            }),
+            bind: c
+                .bindto
+                .map(|ip| std::net::SocketAddr::new(ip, c.bind_port.unwrap_or(0)))
+                .or_else(|| {
+                    c.bind_port.map(|port| {
+                        let any: std::net::IpAddr = if spec.connect.is_ipv4() {
+                            std::net::Ipv4Addr::UNSPECIFIED.into()
+                        } else {
+                            std::net::Ipv6Addr::UNSPECIFIED.into()
+                        };
+                        std::net::SocketAddr::new(any, port)
+                    })
+                }),
             bind_if: c.bind_if.clone(),
             fwmark: c.fwmark,
             timeout: c.timing.connect_timeout.as_duration(),
         };
         let vhost = spec.vs_virtualhost.as_deref();
         let kind = match &c.kind {
-            CheckerKind::HttpGet(h) => Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, false)?),
-            CheckerKind::SslGet(h) => Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, true)?),
+            CheckerKind::HttpGet(h) => {
+                Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, false)?)
+            }
+            CheckerKind::SslGet(h) => {
+                Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, true)?)
+            }
             CheckerKind::TcpCheck => Kind::Tcp,
             CheckerKind::MiscCheck(m) => Kind::Misc(misc::MiscProbe {
                 command: m.misc_path.clone(),
@@ -101,7 +108,12 @@ impl Probe {
             }),
             CheckerKind::DnsCheck(d) => Kind::Dns(dns::DnsProbe::new(&d.name, &d.query_type)?),
             CheckerKind::UdpCheck(u) => Kind::Udp(udp::UdpProbe {
-                payload: u.payload.as_deref().map(udp::hex).transpose()?.unwrap_or_default(),
+                payload: u
+                    .payload
+                    .as_deref()
+                    .map(udp::hex)
+                    .transpose()?
+                    .unwrap_or_default(),
                 require_reply: u.require_reply,
                 reply_pattern: u.reply_pattern.as_deref().map(udp::hex).transpose()?,
                 min_len: u.min_reply_length.map(|v| v as usize),

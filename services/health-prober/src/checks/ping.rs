@@ -16,12 +16,22 @@ pub async fn run(conn: &ConnOpts, seq: u16) -> Outcome {
 async fn echo(conn: &ConnOpts, seq: u16) -> Result<(), Failure> {
     let socket = conn.icmp()?;
     let dst = std::net::SocketAddr::new(conn.dst.ip(), 0);
-    socket.connect(dst).await.map_err(|e| Failure::from_io(&e))?;
-    let (request, reply) = if conn.dst.is_ipv4() { (8u8, 0u8) } else { (128u8, 129u8) };
+    socket
+        .connect(dst)
+        .await
+        .map_err(|e| Failure::from_io(&e))?;
+    let (request, reply) = if conn.dst.is_ipv4() {
+        (8u8, 0u8)
+    } else {
+        (128u8, 129u8)
+    };
     let mut packet = vec![request, 0, 0, 0, 0, 0];
     packet.extend_from_slice(&seq.to_be_bytes());
     packet.extend_from_slice(b"keepalived-rs");
-    socket.send(&packet).await.map_err(|e| Failure::from_io(&e))?;
+    socket
+        .send(&packet)
+        .await
+        .map_err(|e| Failure::from_io(&e))?;
     let deadline = tokio::time::Instant::now() + conn.timeout;
     let mut buf = [0u8; 1500];
     loop {

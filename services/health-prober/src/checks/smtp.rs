@@ -48,12 +48,22 @@ impl SmtpProbe {
             return Err(Failure::Protocol("Bad greeting banner".into()));
         }
         let helo = format!("HELO {}\r\n", self.helo);
-        timed(conn.timeout, Failure::WriteTimeout, stream.get_mut().write_all(helo.as_bytes())).await?;
+        timed(
+            conn.timeout,
+            Failure::WriteTimeout,
+            stream.get_mut().write_all(helo.as_bytes()),
+        )
+        .await?;
         read_line(&mut line, &mut stream).await?;
         if status(&line) != Some(250) {
             return Err(Failure::Protocol("Bad HELO response".into()));
         }
-        timed(conn.timeout, Failure::WriteTimeout, stream.get_mut().write_all(b"QUIT\r\n")).await?;
+        timed(
+            conn.timeout,
+            Failure::WriteTimeout,
+            stream.get_mut().write_all(b"QUIT\r\n"),
+        )
+        .await?;
         read_line(&mut line, &mut stream).await?;
         Ok(())
     }

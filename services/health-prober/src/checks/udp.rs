@@ -33,7 +33,7 @@ pub fn hex(text: &str) -> Result<Vec<u8>, BadHex> {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(BadHex(text.to_owned()));
     }
     (0..digits.len())
@@ -53,7 +53,10 @@ impl UdpProbe {
 
     async fn exchange(&self, conn: &ConnOpts) -> Result<(), Failure> {
         let socket = conn.udp().await?;
-        socket.send(&self.payload).await.map_err(|e| Failure::from_io(&e))?;
+        socket
+            .send(&self.payload)
+            .await
+            .map_err(|e| Failure::from_io(&e))?;
         let mut buf = vec![0u8; 65536];
         match tokio::time::timeout(conn.timeout, socket.recv(&mut buf)).await {
             Err(_) if self.require_reply => Err(Failure::ReadTimeout),
@@ -62,12 +65,16 @@ impl UdpProbe {
             Ok(Ok(n)) => {
                 let reply = &buf[..n];
                 if self.min_len.is_some_and(|m| n < m) || self.max_len.is_some_and(|m| n > m) {
-                    return Err(Failure::Protocol(format!("reply of {n} bytes out of bounds")));
+                    return Err(Failure::Protocol(format!(
+                        "reply of {n} bytes out of bounds"
+                    )));
                 }
                 if let Some(pattern) = &self.reply_pattern
                     && !reply.starts_with(pattern)
                 {
-                    return Err(Failure::Protocol("reply does not match reply_pattern".into()));
+                    return Err(Failure::Protocol(
+                        "reply does not match reply_pattern".into(),
+                    ));
                 }
                 Ok(())
             }

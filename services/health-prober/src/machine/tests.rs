@@ -223,7 +223,10 @@ fn first_check_is_one_second_plus_a_random_share_of_warmup() {
     assert_eq!(m.first_check_at(100 * S, 0.0), 101 * S);
     assert_eq!(m.first_check_at(100 * S, 0.5), 103 * S);
     t.warmup = Duration::ZERO;
-    assert_eq!(Machine::new(Flavor::Tcp, t).first_check_at(0 * S, 0.9), S);
+    assert_eq!(
+        Machine::new(Flavor::Tcp, t).first_check_at(Duration::ZERO, 0.9),
+        S
+    );
 }
 
 #[test]
@@ -338,11 +341,17 @@ fn smtp_retries_each_cycle_from_zero_and_logs_the_last_failure() {
     let mut m = Machine::new(Flavor::Smtp, timing(5, 1, 1));
     // Start-up: the count is fresh, so two attempts before DOWN.
     let step = m.on_attempt(S, S, false);
-    assert_eq!((step.changed, step.next_at, step.notes.len()), (None, 2 * S, 0));
+    assert_eq!(
+        (step.changed, step.next_at, step.notes.len()),
+        (None, 2 * S, 0)
+    );
     let step = m.on_attempt(2 * S, 2 * S, false);
     assert_eq!(step.changed, Some(false));
     assert_eq!(step.notes, vec![Note::AttemptFailed]);
     assert_eq!(step.next_at, 7 * S);
     let step = m.on_attempt(7 * S, 7 * S, true);
-    assert_eq!((step.changed, step.notes.clone()), (Some(true), vec![Note::Up]));
+    assert_eq!(
+        (step.changed, step.notes.clone()),
+        (Some(true), vec![Note::Up])
+    );
 }

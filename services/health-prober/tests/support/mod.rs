@@ -45,7 +45,10 @@ impl HttpTarget {
         let port = listener.local_addr().unwrap().port();
         let target = Self {
             port,
-            reply: Arc::new(Mutex::new(Reply { status: 200, body: b"ok\n".to_vec() })),
+            reply: Arc::new(Mutex::new(Reply {
+                status: 200,
+                body: b"ok\n".to_vec(),
+            })),
             log: Arc::default(),
             task: Mutex::new(None),
         };
@@ -58,7 +61,9 @@ impl HttpTarget {
         let log = self.log.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut stream, _)) = listener.accept().await else { continue };
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let at = Instant::now();
                 let reply = reply.clone();
                 let log = log.clone();
@@ -66,7 +71,9 @@ impl HttpTarget {
                     let mut request = Vec::new();
                     let mut buf = [0u8; 1024];
                     while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await {
+                        match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf))
+                            .await
+                        {
                             Ok(Ok(n)) if n > 0 => request.extend_from_slice(&buf[..n]),
                             _ => break,
                         }
@@ -93,7 +100,10 @@ impl HttpTarget {
     }
 
     pub fn set(&self, status: u16, body: &[u8]) {
-        *self.reply.lock().unwrap() = Reply { status, body: body.to_vec() };
+        *self.reply.lock().unwrap() = Reply {
+            status,
+            body: body.to_vec(),
+        };
     }
 
     pub fn hits(&self) -> Vec<Instant> {
@@ -142,16 +152,24 @@ pub struct Prober {
 }
 
 pub fn specs(text: &str) -> Vec<targets::TargetSpec> {
-    let config = keepalived_config::load_str(text, std::path::Path::new("/tmp/k.conf"), &Default::default())
-        .unwrap_or_else(|e| panic!("config: {e:?}"))
-        .config;
+    let config = keepalived_config::load_str(
+        text,
+        std::path::Path::new("/tmp/k.conf"),
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("config: {e:?}"))
+    .config;
     targets::build(&config)
 }
 
 impl Prober {
     pub fn start(config: &str) -> Self {
         let shared = Arc::new(Shared::default());
-        let api = HealthApi::new("health-prober@test".into(), BusMetrics::default(), shared.clone());
+        let api = HealthApi::new(
+            "health-prober@test".into(),
+            BusMetrics::default(),
+            shared.clone(),
+        );
         let mut engine = Engine::new(shared.clone(), api.producer(), Metrics::default(), 64);
         let started = Instant::now();
         engine.apply(specs(config), true);
@@ -162,7 +180,14 @@ impl Prober {
         tokio::spawn(engine.run(shutdown.clone(), reloads, move || {
             Ok(specs(&source.lock().unwrap()))
         }));
-        Self { shared, api, shutdown, reload, config: text, started }
+        Self {
+            shared,
+            api,
+            shutdown,
+            reload,
+            config: text,
+            started,
+        }
     }
 
     pub fn watch(&self) -> WatchStream<v1::HealthEvent> {
@@ -217,7 +242,11 @@ pub async fn wait_hits(target: &HttpTarget, n: usize, within: Duration) -> Vec<I
         if hits.len() >= n {
             return hits;
         }
-        assert!(Instant::now() < deadline, "only {} of {n} attempts arrived", hits.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} attempts arrived",
+            hits.len()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -236,7 +265,9 @@ pub fn assert_about(actual: Duration, expected: f64, what: &str) {
 pub fn config(vs_opts: &str, real_servers: &[(u16, &str)]) -> String {
     let mut text = format!("virtual_server 127.0.0.10 80 {{\n{vs_opts}\n");
     for (port, body) in real_servers {
-        text.push_str(&format!("    real_server 127.0.0.1 {port} {{\n{body}\n    }}\n"));
+        text.push_str(&format!(
+            "    real_server 127.0.0.1 {port} {{\n{body}\n    }}\n"
+        ));
     }
     text.push_str("}\n");
     text
