@@ -159,8 +159,8 @@ impl Ipvs {
         Ok(out)
     }
 
-    /// The destinations of one service, with counters and connection counts. A missing
-    /// service is an error ([`IpvsError::is_not_found`]).
+    /// The destinations of one service, with counters and connection counts. For a service
+    /// that does not exist the kernel answers an empty dump, so this returns an empty list.
     pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, IpvsError> {
         if let ServiceKey::Fwmark { mark: 0, .. } = key {
             return Err(codec::EncodeError::ZeroFwmark.into());

@@ -834,7 +834,11 @@ pub fn decode_service(buf: &[u8]) -> Result<Service, DecodeError> {
     let scheduler = c_string(
         t[svc_attr::SCHED_NAME as usize].ok_or(DecodeError::Missing("service scheduler"))?,
     );
-    let flags = ServiceFlags(get_u32(t[svc_attr::FLAGS as usize], "service flags")?);
+    // The kernel's own "hashed" bit says the service is in its hash table: always true for a
+    // dumped service, meaningless to callers, and fatal if sent back. Dropped here.
+    let flags = ServiceFlags(
+        get_u32(t[svc_attr::FLAGS as usize], "service flags")? & !ServiceFlags::HASHED.0,
+    );
     let timeout = get_u32(t[svc_attr::TIMEOUT as usize], "service timeout")?;
     let netmask = netmask_from_bytes(
         family,

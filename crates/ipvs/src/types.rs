@@ -149,8 +149,8 @@ impl ServiceFlags {
     pub const NONE: ServiceFlags = ServiceFlags(0);
     /// Persistence (`persistence_timeout`); also set `Service::timeout`.
     pub const PERSISTENT: ServiceFlags = ServiceFlags(0x0001);
-    /// Kernel-internal "hashed" bit: never sent (the kernel would refuse to hash the service) and
-    /// stripped by the kernel from dumps.
+    /// Kernel-internal "hashed" bit: never sent (the kernel would refuse to hash the service),
+    /// and dropped from dumps (6.1 reports it on every service).
     pub const HASHED: ServiceFlags = ServiceFlags(0x0002);
     /// One-packet scheduling (`ops`).
     pub const ONE_PACKET: ServiceFlags = ServiceFlags(0x0004);
