@@ -1,30 +1,39 @@
 //! ipvs-manager: the only process that changes the kernel's load-balancer
 //! tables (IPVS over generic netlink, nftables where the kernel has no IPVS).
 //!
-//! This crate serves the `keepalived.v1.Ipvs` API over the shared runtime.
-//! Programming the tables is not built yet (issue #6): the service serves the
-//! virtual servers it has applied, which today are none, and says so at
-//! start-up when the configuration has some.
+//! Pure parts: [`plan`] (configuration → services), [`health`] (verdicts of
+//! every prober and the policy combining them), [`desired`] (keepalived's
+//! quorum, sorry server, inhibit and alpha rules), [`reconcile`] (the diff),
+//! [`maglev`] (the consistent-hash slot table). I/O: [`backend`] (the data
+//! planes), [`engine`] (the single writer), [`api`] (gRPC).
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod backend;
 pub mod desired;
+pub mod engine;
 pub mod health;
 pub mod maglev;
 pub mod plan;
 pub mod reconcile;
 pub mod sched;
 pub mod table;
+pub mod view;
 
-use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use futures::Stream;
-use keepalived_api::v1::ipvs_server::{Ipvs, IpvsServer};
-use keepalived_api::v1::{self, ipvs_event::Payload};
-use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
+use anyhow::Context as _;
+use keepalived_api::v1;
+use keepalived_api::v1::ipvs_server::IpvsServer;
+use keepalived_bus::addr::Address;
+use keepalived_bus::{Backoff, BusMetrics, Connector, Subscriber, Upstreams};
 use keepalived_runtime::{CommonArgs, Runtime, ServiceSpec};
-use tonic::{Request, Response, Status};
+
+use crate::backend::Backend;
+use crate::engine::{Engine, EngineMetrics, Input, Settings};
+use crate::health::Policy;
+use crate::view::View;
 
 /// What the runtime needs to know about ipvs-manager.
 pub const SPEC: ServiceSpec = ServiceSpec {
@@ -36,6 +45,17 @@ pub const SPEC: ServiceSpec = ServiceSpec {
         "/keepalived.v1.Ipvs/DrainRealServer",
     ],
 };
+
+/// Which data plane to program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// IPVS when the kernel has it, else nftables.
+    Auto,
+    /// IPVS over generic netlink.
+    Ipvs,
+    /// nftables.
+    Nft,
+}
 
 /// Command line of ipvs-manager.
 #[derive(Debug, clap::Parser)]
@@ -52,137 +72,182 @@ pub struct Cli {
     /// Flags shared by every keepalived-rs service.
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// Data plane: `auto` picks IPVS when the kernel has it, else nftables.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+
+    /// A health-prober replica to follow (`tcp://HOST:PORT` or `unix:PATH`).
+    /// Repeat for several. Default: tcp://127.0.0.1:50053.
+    #[arg(long = "health-prober", value_name = "ADDR")]
+    pub health_prober: Vec<Address>,
+
+    /// Follow every A/AAAA record of `HOST:PORT` as a health-prober replica
+    /// (instead of `--health-prober`).
+    #[arg(
+        long = "health-prober-dns",
+        value_name = "HOST:PORT",
+        conflicts_with = "health_prober"
+    )]
+    pub health_prober_dns: Option<String>,
+
+    /// How the verdicts of several probers combine: `majority` (down when
+    /// more than half of the probers with a verdict say down), `any-down`,
+    /// `all-down`.
+    #[arg(long = "verdict-policy", value_enum, default_value = "majority")]
+    pub verdict_policy: Policy,
+
+    /// Seconds between re-reads of the kernel table (repairs changes made by hand).
+    #[arg(long = "resync-interval", value_name = "SECONDS", default_value = "5")]
+    pub resync_interval: f64,
+
+    /// nft backend: the interface DR services are received on and forwarded
+    /// out of (the director's interface towards clients and real servers).
+    #[arg(long = "nft-interface", value_name = "IFACE", default_value = "eth0")]
+    pub nft_interface: String,
+
+    /// nft backend: the nft program.
+    #[arg(long = "nft-binary", value_name = "PATH", default_value = "nft")]
+    pub nft_binary: String,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    router_id: String,
-    virtual_servers: Vec<v1::VirtualServer>,
-}
-
-/// The `keepalived.v1.Ipvs` service.
-#[derive(Clone)]
-pub struct IpvsApi {
-    state: Arc<RwLock<State>>,
-    producer: Producer<v1::IpvsEvent>,
-}
-
-impl IpvsApi {
-    /// An API over no virtual servers, publishing as `identity`.
-    pub fn new(identity: String, router_id: String, metrics: BusMetrics) -> Self {
-        let state = Arc::new(RwLock::new(State {
-            router_id,
-            virtual_servers: Vec::new(),
-        }));
-        let snapshot_state = state.clone();
-        let producer = Producer::new(identity, DEFAULT_CAPACITY, metrics, move || {
-            let state = snapshot_state.read().unwrap_or_else(|e| e.into_inner());
-            v1::IpvsEvent {
-                header: None,
-                payload: Some(Payload::Snapshot(v1::IpvsSnapshot {
-                    router_id: state.router_id.clone(),
-                    backend: v1::Backend::Unspecified as i32,
-                    virtual_servers: state.virtual_servers.clone(),
-                })),
-            }
-        });
-        Self { state, producer }
-    }
-
-    /// The real server named by `key`, or NOT_FOUND.
-    fn find_real_server(&self, key: Option<&v1::RealServerKey>) -> Result<v1::RealServer, Status> {
-        let key = key.ok_or_else(|| Status::invalid_argument("key is required"))?;
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        state
-            .virtual_servers
-            .iter()
-            .filter(|vs| vs.key.as_ref() == key.virtual_server.as_ref())
-            .flat_map(|vs| vs.real_servers.iter())
-            .find(|rs| rs.address.as_ref() == key.real_server.as_ref())
-            .cloned()
-            .ok_or_else(|| Status::not_found("no such real server in the applied tables"))
-    }
-}
-
-#[tonic::async_trait]
-impl Ipvs for IpvsApi {
-    async fn list_virtual_servers(
-        &self,
-        _request: Request<v1::ListVirtualServersRequest>,
-    ) -> Result<Response<v1::ListVirtualServersResponse>, Status> {
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        Ok(Response::new(v1::ListVirtualServersResponse {
-            virtual_servers: state.virtual_servers.clone(),
-            backend: v1::Backend::Unspecified as i32,
-        }))
-    }
-
-    async fn get_virtual_server(
-        &self,
-        request: Request<v1::GetVirtualServerRequest>,
-    ) -> Result<Response<v1::VirtualServer>, Status> {
-        let key = request.get_ref().key.as_ref();
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        state
-            .virtual_servers
-            .iter()
-            .find(|vs| vs.key.as_ref() == key)
-            .cloned()
-            .map(Response::new)
-            .ok_or_else(|| Status::not_found("no such virtual server in the applied tables"))
-    }
-
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::IpvsEvent, Status>> + Send>>;
-
-    async fn watch(
-        &self,
-        request: Request<v1::WatchRequest>,
-    ) -> Result<Response<Self::WatchStream>, Status> {
-        let consumer = request.get_ref().consumer.clone();
-        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
-    }
-
-    async fn set_real_server_weight(
-        &self,
-        request: Request<v1::SetRealServerWeightRequest>,
-    ) -> Result<Response<v1::RealServer>, Status> {
-        self.find_real_server(request.get_ref().key.as_ref())?;
-        Err(Status::unimplemented(
-            "weight overrides need the table reconciler, which keepalived-rs does not run yet (issue #6)",
+/// Opens the data plane asked for.
+pub fn open_backend(cli: &Cli) -> anyhow::Result<Box<dyn Backend>> {
+    let nft = || -> Box<dyn Backend> {
+        Box::new(backend::nft::NftBackend::new(
+            cli.nft_binary.clone(),
+            cli.nft_interface.clone(),
         ))
+    };
+    match cli.backend {
+        BackendChoice::Nft => Ok(nft()),
+        BackendChoice::Ipvs => anyhow::bail!("{}", backend::IPVS_MISSING),
+        BackendChoice::Auto => {
+            tracing::info!(
+                "backend auto: the IPVS client is not in this build, using nftables ({})",
+                backend::IPVS_MISSING
+            );
+            Ok(nft())
+        }
     }
+}
 
-    async fn drain_real_server(
-        &self,
-        request: Request<v1::DrainRealServerRequest>,
-    ) -> Result<Response<v1::RealServer>, Status> {
-        self.find_real_server(request.get_ref().key.as_ref())?;
-        Err(Status::unimplemented(
-            "draining needs the table reconciler, which keepalived-rs does not run yet (issue #6)",
-        ))
-    }
+/// Opens Health.Watch on one prober replica.
+pub fn health_connector(consumer: String) -> Arc<dyn Connector<v1::HealthEvent>> {
+    Arc::new(move |upstream: String| {
+        let consumer = consumer.clone();
+        async move {
+            let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
+            let channel = keepalived_bus::addr::connect(&address)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            v1::health_client::HealthClient::new(channel)
+                .watch(v1::WatchRequest { consumer })
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| format!("watch: {s}"))
+        }
+    })
 }
 
 /// Runs ipvs-manager until SIGTERM.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut runtime = Runtime::start(SPEC, cli.common).await?;
+    let mut runtime = Runtime::start(SPEC, cli.common.clone()).await?;
     let config = keepalived_runtime::config::load(&runtime.args)?;
     let router_id = config
         .as_ref()
         .map(|c| c.global_defs.router_id.clone())
         .unwrap_or_default();
-    if let Some(config) = &config
-        && !config.virtual_servers.is_empty()
-    {
-        tracing::warn!(
-            "{} virtual_server(s) configured but not programmed: the table manager of keepalived-rs is not built yet",
-            config.virtual_servers.len()
-        );
-    }
-    let metrics = BusMetrics::default();
-    metrics.register(&mut runtime.registry);
-    let api = IpvsApi::new(runtime.identity(), router_id, metrics);
-    runtime.add_service(IpvsServer::new(api));
+    let view = Arc::new(RwLock::new(View {
+        router_id,
+        ..View::default()
+    }));
+    let bus_metrics = BusMetrics::default();
+    bus_metrics.register(&mut runtime.registry);
+    let engine_metrics = EngineMetrics::default();
+    engine_metrics.register(&mut runtime.registry);
+    let producer = api::producer(runtime.identity(), view.clone(), bus_metrics);
+
+    let backend = open_backend(&cli)?;
+    let settings = Settings {
+        policy: cli.verdict_policy,
+        resync: Duration::from_secs_f64(cli.resync_interval.max(0.1)),
+    };
+    // Adoption: read the kernel and reconcile by difference before serving.
+    let engine = {
+        let view = view.clone();
+        let producer = producer.clone();
+        tokio::task::spawn_blocking(move || {
+            Engine::start(
+                backend,
+                config.as_ref(),
+                settings,
+                view,
+                producer,
+                engine_metrics,
+            )
+        })
+        .await
+        .context("engine start")?
+        .context("cannot read the kernel table")?
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine_thread = std::thread::Builder::new()
+        .name("ipvs-engine".into())
+        .spawn(move || engine.run(rx))
+        .context("cannot start the engine thread")?;
+
+    // Health input from every prober replica.
+    let upstreams = match &cli.health_prober_dns {
+        Some(name) => Upstreams::Dns {
+            name: name.clone(),
+            refresh: Duration::from_secs(5),
+        },
+        None if cli.health_prober.is_empty() => {
+            Upstreams::Static(vec!["tcp://127.0.0.1:50053".into()])
+        }
+        None => Upstreams::Static(cli.health_prober.iter().map(|a| a.to_string()).collect()),
+    };
+    let mut subscriber = Subscriber::start(
+        upstreams,
+        health_connector(runtime.identity()),
+        Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
+    );
+    let health_tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(update) = subscriber.updates.recv().await {
+            if health_tx.send(Input::Health(update)).is_err() {
+                return;
+            }
+        }
+    });
+
+    // SIGHUP: reload and apply only the difference.
+    let mut reloads = runtime.signals.reloads();
+    let args = runtime.args.clone();
+    let reload_tx = tx.clone();
+    tokio::spawn(async move {
+        while reloads.changed().await.is_ok() {
+            match keepalived_runtime::config::load(&args) {
+                Ok(Some(config)) => {
+                    if reload_tx.send(Input::Reload(Box::new(config))).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => tracing::warn!("reload: no configuration file; keeping the tables"),
+                Err(e) => tracing::error!("reload refused, keeping the running configuration: {e:#}"),
+            }
+        }
+    });
+
+    runtime.add_service(IpvsServer::new(api::IpvsApi::new(view, producer, tx.clone())));
     runtime.readiness.set(true).await;
-    runtime.serve().await
+    let served = runtime.serve().await;
+
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    if tx.send(Input::Shutdown(done_tx)).is_ok() {
+        let _ = done_rx.await;
+    }
+    let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+    served
 }

@@ -1,0 +1,773 @@
+//! The engine: the only writer of the kernel table. It runs on its own
+//! thread (backend calls block: `nft -f`, netlink), takes inputs (health
+//! updates, reloads, operator overrides, shutdown) from one channel, and on
+//! each input computes the desired table, diffs it against what the kernel
+//! holds, applies the difference, and only then logs keepalived's lines and
+//! publishes the events — the kernel changes at the moment the line is
+//! logged.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use keepalived_api::v1::{self, ipvs_event::Payload};
+use keepalived_bus::{Producer, UpstreamUpdate};
+use keepalived_config::{Config, LvsFlushOnStop};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use tokio::sync::oneshot;
+
+use crate::backend::{Backend, BackendError, ObservedState};
+use crate::desired::{self, Desired, Overrides};
+use crate::health::{BookChange, Policy, VerdictBook};
+use crate::plan::{self, Plan, VsName};
+use crate::reconcile;
+use crate::table::{Change, DestKey, ServiceKey};
+use crate::view::{self, View, fmt_rs};
+
+/// A reply to an operator request.
+pub type Reply = oneshot::Sender<Result<v1::RealServer, tonic::Status>>;
+
+/// What the engine acts on.
+#[derive(Debug)]
+pub enum Input {
+    /// An update from one health-prober replica.
+    Health(UpstreamUpdate<v1::HealthEvent>),
+    /// SIGHUP: the new configuration.
+    Reload(Box<Config>),
+    /// `SetRealServerWeight`.
+    SetWeight {
+        /// Which virtual server.
+        vs: v1::VirtualServerKey,
+        /// Which real server.
+        rs: v1::AddressPort,
+        /// New weight, or none to clear.
+        weight: Option<u32>,
+        /// Where to answer.
+        reply: Reply,
+    },
+    /// `DrainRealServer`.
+    Drain {
+        /// Which virtual server.
+        vs: v1::VirtualServerKey,
+        /// Which real server.
+        rs: v1::AddressPort,
+        /// Drain or undrain.
+        drain: bool,
+        /// Where to answer.
+        reply: Reply,
+    },
+    /// SIGTERM: stop, flushing only if `lvs_flush_on_stop` says so.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Engine metrics (registered under `keepalived_ipvs_*`).
+#[derive(Debug, Clone, Default)]
+pub struct EngineMetrics {
+    /// Kernel changes applied.
+    pub changes: Counter,
+    /// Failed applies.
+    pub apply_errors: Counter,
+    /// Drift repairs (the kernel differed at a resync).
+    pub drift_repairs: Counter,
+    /// Health probers followed.
+    pub probers: Gauge,
+    /// Of them, unreachable (verdicts kept, stale).
+    pub probers_stale: Gauge,
+}
+
+impl EngineMetrics {
+    /// Registers the metrics.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        let sub = registry.sub_registry_with_prefix("ipvs");
+        sub.register(
+            "kernel_changes",
+            "Changes applied to the kernel table",
+            self.changes.clone(),
+        );
+        sub.register(
+            "apply_errors",
+            "Applies the kernel refused",
+            self.apply_errors.clone(),
+        );
+        sub.register(
+            "drift_repairs",
+            "Resyncs that found the kernel changed by hand and repaired it",
+            self.drift_repairs.clone(),
+        );
+        sub.register(
+            "health_probers",
+            "Health-prober replicas known",
+            self.probers.clone(),
+        );
+        sub.register(
+            "health_probers_stale",
+            "Health-prober replicas unreachable (last verdicts kept)",
+            self.probers_stale.clone(),
+        );
+    }
+}
+
+/// Settings of the engine.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How verdicts combine.
+    pub policy: Policy,
+    /// How often the kernel is re-read to repair drift.
+    pub resync: Duration,
+}
+
+/// Why a reconcile runs (for logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Start,
+    Health,
+    Operator,
+    Reload,
+    Resync,
+}
+
+/// The engine state.
+pub struct Engine {
+    backend: Box<dyn Backend>,
+    settings: Settings,
+    flush_on_stop: LvsFlushOnStop,
+    plan: Plan,
+    book: VerdictBook,
+    overrides: Overrides,
+    quorum: HashMap<VsName, bool>,
+    observed: ObservedState,
+    /// Services this process owns: every planned service so far.
+    scope: BTreeSet<ServiceKey>,
+    /// Last applied entry (weight in the table, or absent) per real server
+    /// and sorry server of each virtual server: the logical state the log
+    /// lines describe.
+    logical: BTreeMap<(VsName, DestKey), Option<u32>>,
+    last_desired: Desired,
+    reported: HashSet<String>,
+    view: Arc<RwLock<View>>,
+    producer: Producer<v1::IpvsEvent>,
+    metrics: EngineMetrics,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Builds the engine and ADOPTS the kernel table: reads what is there,
+    /// changes only what differs from the configuration (no flush), so a
+    /// restart drops no connection. Fails when the kernel cannot be read.
+    pub fn start(
+        mut backend: Box<dyn Backend>,
+        config: Option<&Config>,
+        settings: Settings,
+        view: Arc<RwLock<View>>,
+        producer: Producer<v1::IpvsEvent>,
+        metrics: EngineMetrics,
+    ) -> Result<Self, BackendError> {
+        tracing::info!("Initializing ipvs");
+        let observed = backend.observe()?;
+        let (plan, errors) = config.map(plan::build).unwrap_or_default();
+        for e in errors {
+            tracing::error!("{e}");
+        }
+        let mut engine = Self {
+            backend,
+            settings,
+            flush_on_stop: config
+                .map(|c| c.global_defs.lvs_flush_on_stop)
+                .unwrap_or(LvsFlushOnStop::None),
+            scope: plan.service_keys(),
+            plan,
+            book: VerdictBook::default(),
+            overrides: Overrides::default(),
+            quorum: HashMap::new(),
+            observed,
+            logical: BTreeMap::new(),
+            last_desired: Desired::default(),
+            reported: HashSet::new(),
+            view,
+            producer,
+            metrics,
+        };
+        if config.is_some_and(|c| c.global_defs.lvs_flush) {
+            tracing::warn!(
+                "lvs_flush is set but not honoured: ipvs-manager adopts the kernel table instead of flushing it (flushing at start would drop every connection)"
+            );
+        }
+        let adopted = engine.observed.table.services.len();
+        engine.logical = engine.logical_from_kernel();
+        tracing::info!(
+            "adopted {adopted} service(s) from the kernel ({} backend)",
+            engine.backend.kind().as_str_name()
+        );
+        engine.reconcile(Cause::Start);
+        Ok(engine)
+    }
+
+    /// What the kernel says about each planned real server (used at start so
+    /// that adopting a table logs no "Adding" for what is already there).
+    fn logical_from_kernel(&self) -> BTreeMap<(VsName, DestKey), Option<u32>> {
+        let mut out = BTreeMap::new();
+        for vs in &self.plan.virtual_servers {
+            let all = vs
+                .real_servers
+                .iter()
+                .map(|r| r.key)
+                .chain(vs.sorry.as_ref().map(|s| s.key));
+            for key in all {
+                out.insert(
+                    (vs.name.clone(), key),
+                    view::kernel_weight(vs, &self.observed, key),
+                );
+            }
+        }
+        out
+    }
+
+    /// Runs until shutdown, re-reading the kernel every `resync`.
+    pub fn run(mut self, inputs: Receiver<Input>) {
+        let mut next_resync = Instant::now() + self.settings.resync;
+        loop {
+            let wait = next_resync.saturating_duration_since(Instant::now());
+            match inputs.recv_timeout(wait) {
+                Ok(Input::Shutdown(done)) => {
+                    self.shutdown();
+                    let _ = done.send(());
+                    return;
+                }
+                Ok(input) => self.handle(input),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.resync();
+                    next_resync = Instant::now() + self.settings.resync;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Health(update) => {
+                // The span of this reconcile is a child of the prober's span
+                // that produced the verdict: one trace prober → ipvs-manager → notifier.
+                let span = tracing::info_span!("health_update", upstream = %update.upstream);
+                if let keepalived_bus::Update::Delta(event) = &update.update {
+                    keepalived_telemetry::follow_from(
+                        &span,
+                        event.header.as_ref().and_then(|h| h.trace.as_ref()),
+                    );
+                }
+                let _entered = span.enter();
+                match self.book.update(&update) {
+                    BookChange::Stale => tracing::warn!(
+                        upstream = %update.upstream,
+                        "health-prober unreachable; keeping its last verdicts (stale), the table stays as it is"
+                    ),
+                    BookChange::Removed => tracing::info!(
+                        upstream = %update.upstream,
+                        "health-prober left DNS; its verdicts no longer count"
+                    ),
+                    BookChange::Verdicts => {}
+                }
+                let (known, stale) = self.book.counts();
+                self.metrics.probers.set(known as i64);
+                self.metrics.probers_stale.set(stale as i64);
+                self.reconcile(Cause::Health);
+            }
+            Input::Reload(config) => {
+                tracing::info!("Reloading: applying the difference of the new configuration");
+                let (plan, errors) = plan::build(&config);
+                for e in errors {
+                    tracing::error!("{e}");
+                }
+                self.flush_on_stop = config.global_defs.lvs_flush_on_stop;
+                self.scope.extend(plan.service_keys());
+                self.plan = plan;
+                self.reconcile(Cause::Reload);
+                // Services gone from the configuration are gone from the kernel now.
+                self.scope = self.plan.service_keys();
+            }
+            Input::SetWeight {
+                vs,
+                rs,
+                weight,
+                reply,
+            } => {
+                let result = self.operator(&vs, &rs, |o| o.weight = weight);
+                let _ = reply.send(result);
+            }
+            Input::Drain {
+                vs,
+                rs,
+                drain,
+                reply,
+            } => {
+                let result = self.operator(&vs, &rs, |o| o.drained = drain);
+                let _ = reply.send(result);
+            }
+            Input::Shutdown(_) => {}
+        }
+    }
+
+    fn operator(
+        &mut self,
+        vs: &v1::VirtualServerKey,
+        rs: &v1::AddressPort,
+        change: impl FnOnce(&mut desired::Override),
+    ) -> Result<v1::RealServer, tonic::Status> {
+        let name = self
+            .plan
+            .virtual_servers
+            .iter()
+            .find(|p| crate::health::key_matches(vs, &p.name))
+            .map(|p| p.name.clone())
+            .ok_or_else(|| tonic::Status::not_found("no such virtual server configured"))?;
+        let ip = rs
+            .address
+            .parse()
+            .map_err(|_| tonic::Status::invalid_argument("real server address is not an IP"))?;
+        let key = DestKey {
+            ip,
+            port: u16::try_from(rs.port)
+                .map_err(|_| tonic::Status::invalid_argument("port out of range"))?,
+        };
+        if !self
+            .plan
+            .find(&name)
+            .is_some_and(|p| p.real_servers.iter().any(|r| r.key == key))
+        {
+            return Err(tonic::Status::not_found(
+                "no such real server in that virtual server",
+            ));
+        }
+        let previous = self
+            .overrides
+            .get(&(name.clone(), key))
+            .copied()
+            .unwrap_or_default();
+        let mut next = previous;
+        change(&mut next);
+        self.overrides.insert((name.clone(), key), next);
+        if !self.reconcile(Cause::Operator) {
+            self.overrides.insert((name.clone(), key), previous);
+            return Err(tonic::Status::unavailable(
+                "the kernel refused the change; see the ipvs-manager log",
+            ));
+        }
+        self.last_desired
+            .virtual_servers
+            .iter()
+            .find(|v| v.plan.name == name)
+            .and_then(|v| {
+                v.real_servers
+                    .iter()
+                    .find(|r| r.plan.key == key)
+                    .map(|r| view::real_server(&v.plan, r, &self.observed))
+            })
+            .ok_or_else(|| tonic::Status::internal("real server vanished"))
+    }
+
+    fn resync(&mut self) {
+        match self.backend.observe() {
+            Ok(observed) => {
+                self.observed = observed;
+                self.reconcile(Cause::Resync);
+            }
+            Err(e) => tracing::error!("cannot re-read the kernel table: {e}"),
+        }
+    }
+
+    /// Computes, diffs, applies; logs and publishes what changed. Returns
+    /// false when the kernel refused (state unchanged, retried at resync).
+    fn reconcile(&mut self, cause: Cause) -> bool {
+        let mut quorum = self.quorum.clone();
+        let mut desired = desired::compute(
+            &self.plan,
+            &self.book,
+            self.settings.policy,
+            &self.overrides,
+            &mut quorum,
+        );
+        // Leave out what this data plane cannot carry, saying so once.
+        let backend = &self.backend;
+        let reported = &mut self.reported;
+        desired.table.services.retain(|key, service| {
+            match backend.supports(key, service) {
+                Ok(()) => true,
+                Err(why) => {
+                    if reported.insert(why.clone()) {
+                        tracing::error!("{why}; this virtual server is not programmed");
+                    }
+                    false
+                }
+            }
+        });
+        for vs in &desired.virtual_servers {
+            if let Some(key) = vs.plan.services.first() {
+                let persistent = vs.plan.spec.persistence.is_some();
+                let (_, approx) = crate::sched::nft_strategy(&vs.plan.spec.scheduler, persistent);
+                let note = format!(
+                    "VS {}: scheduler {}{} is approximated by the nft backend (round robin or a consistent source hash)",
+                    vs.plan.name,
+                    vs.plan.spec.scheduler,
+                    if persistent { " with persistence" } else { "" }
+                );
+                if approx
+                    && self.backend.kind() == v1::Backend::Nft
+                    && desired.table.services.contains_key(key)
+                    && self.reported.insert(note.clone())
+                {
+                    tracing::warn!("{note}");
+                }
+            }
+        }
+        let mut scope = self.scope.clone();
+        scope.extend(self.plan.service_keys());
+        if self.backend.kind() == v1::Backend::Nft {
+            // The nft tables are ours alone: anything in them is ours to remove.
+            scope.extend(self.observed.table.services.keys().copied());
+        }
+        let changes = reconcile::diff(&desired.table, &self.observed.table, &scope);
+        if !changes.is_empty() {
+            if let Err(e) = self.backend.apply(&changes) {
+                self.metrics.apply_errors.inc();
+                tracing::error!(
+                    "cannot apply {} change(s) to the kernel table: {e}; will retry at the next resync",
+                    changes.len()
+                );
+                return false;
+            }
+            self.metrics.changes.inc_by(changes.len() as u64);
+            if let Err(e) = self.observed.table.apply(&changes) {
+                tracing::warn!("kernel table out of step after apply ({e}); re-reading it");
+                if let Ok(o) = self.backend.observe() {
+                    self.observed = o;
+                }
+            }
+        }
+        if cause == Cause::Resync && !changes.is_empty() {
+            self.metrics.drift_repairs.inc();
+            for c in &changes {
+                tracing::warn!(
+                    "kernel table was changed outside keepalived-rs; repaired: {}",
+                    describe(c)
+                );
+            }
+        }
+        self.announce(&desired, &changes, &quorum);
+        self.quorum = quorum;
+        self.last_desired = desired;
+        self.refresh_view();
+        true
+    }
+
+    /// Logs keepalived's lines and publishes the events for what changed.
+    fn announce(&mut self, desired: &Desired, changes: &[Change], quorum: &HashMap<VsName, bool>) {
+        for c in changes {
+            match c {
+                Change::AddService { key, .. } => self.vs_changed(key, true),
+                Change::DelService { key } => self.vs_changed(key, false),
+                _ => {}
+            }
+        }
+        let mut logical = BTreeMap::new();
+        for vs in &desired.virtual_servers {
+            // A virtual server the data plane cannot carry has no entries.
+            let programmed = vs
+                .plan
+                .services
+                .first()
+                .is_some_and(|k| desired.table.services.contains_key(k));
+            for r in &vs.real_servers {
+                let entry = if programmed { r.entry } else { None };
+                logical.insert((vs.plan.name.clone(), r.plan.key), entry);
+                let before = self
+                    .logical
+                    .get(&(vs.plan.name.clone(), r.plan.key))
+                    .copied()
+                    .flatten();
+                if before != entry {
+                    self.rs_changed(vs, Some(r), r.plan.key, before, entry);
+                }
+            }
+            if let Some((s, entry)) = &vs.sorry {
+                let entry = if programmed { *entry } else { None };
+                logical.insert((vs.plan.name.clone(), s.key), entry);
+                let before = self
+                    .logical
+                    .get(&(vs.plan.name.clone(), s.key))
+                    .copied()
+                    .flatten();
+                if before != entry {
+                    self.rs_changed(vs, None, s.key, before, entry);
+                }
+            }
+            let was = self.quorum.get(&vs.plan.name).copied();
+            let now = quorum.get(&vs.plan.name).copied().unwrap_or(true);
+            if was != Some(now) {
+                let q = vs.plan.quorum;
+                let h = vs.plan.hysteresis;
+                let w = vs.quorum.alive_weight;
+                if now {
+                    tracing::info!(
+                        "Gained quorum {q}+{h}={} <= {w} for VS {}",
+                        q.saturating_add(h),
+                        vs.plan.name
+                    );
+                } else {
+                    tracing::info!(
+                        "Lost quorum {q}-{h}={} > {w} for VS {}",
+                        q.saturating_sub(h),
+                        vs.plan.name
+                    );
+                }
+                self.producer.publish(v1::IpvsEvent {
+                    header: None,
+                    payload: Some(Payload::QuorumChanged(v1::QuorumChange {
+                        key: Some(view::vs_key(&vs.plan.name)),
+                        quorum: Some(v1::Quorum {
+                            quorum: q,
+                            hysteresis: h,
+                            alive_weight: w,
+                            up: now,
+                        }),
+                    })),
+                });
+            }
+        }
+        // Real servers of virtual servers that left the configuration.
+        for ((name, key), before) in &self.logical {
+            if !logical.contains_key(&(name.clone(), *key))
+                && let Some(w) = before
+            {
+                tracing::info!("Removing service {} from VS {name}", fmt_rs(name, *key));
+                self.publish_rs(
+                    name,
+                    *key,
+                    v1::RealServerChangeKind::Removed,
+                    *w,
+                    0,
+                    "virtual server removed from the configuration",
+                    "",
+                    None,
+                );
+            }
+        }
+        self.logical = logical;
+    }
+
+    fn vs_changed(&self, key: &ServiceKey, added: bool) {
+        let name = self
+            .plan
+            .virtual_servers
+            .iter()
+            .find(|v| v.services.contains(key))
+            .map(|v| v.name.to_string())
+            .unwrap_or_else(|| key.to_string());
+        if added {
+            tracing::info!("Adding Virtual Server {key} ({name})");
+        } else {
+            tracing::info!("Removing Virtual Server {key}");
+        }
+        let vs_key = self
+            .plan
+            .virtual_servers
+            .iter()
+            .find(|v| v.services.contains(key))
+            .map(|v| view::vs_key(&v.name))
+            .unwrap_or_else(|| match key {
+                ServiceKey::Addr { proto, ip, port } => view::vs_key(&VsName::Addr {
+                    proto: *proto,
+                    ip: *ip,
+                    port: *port,
+                }),
+                ServiceKey::Fwmark { mark, .. } => view::vs_key(&VsName::Fwmark { mark: *mark }),
+            });
+        self.producer.publish(v1::IpvsEvent {
+            header: None,
+            payload: Some(Payload::VirtualServerChanged(v1::VirtualServerChange {
+                key: Some(vs_key),
+                added,
+            })),
+        });
+    }
+
+    /// One real server's entry changed: keepalived 2.2.7's line, then the event.
+    fn rs_changed(
+        &self,
+        vs: &desired::VsOutcome,
+        r: Option<&desired::RsOutcome>,
+        key: DestKey,
+        before: Option<u32>,
+        after: Option<u32>,
+    ) {
+        use v1::RealServerChangeKind as K;
+        let name = &vs.plan.name;
+        let rs = fmt_rs(name, key);
+        let inhibit = r.map(|r| r.plan.inhibit).unwrap_or(false);
+        let alive = r.map(|r| r.alive).unwrap_or(true);
+        let down_source = r.and_then(|r| r.sources.iter().find(|s| !s.up));
+        let (reason, checker) = match (down_source, r) {
+            (Some(s), _) if !alive => (s.reason.clone(), s.checker.clone()),
+            (_, Some(r)) if alive => (
+                String::new(),
+                r.sources
+                    .first()
+                    .map(|s| s.checker.clone())
+                    .unwrap_or_default(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        let sorry = if r.is_none() { "sorry server " } else { "" };
+        let kind = match (before, after) {
+            (None, Some(0)) if !alive => {
+                tracing::info!("Disabling {sorry}service {rs} of VS {name}");
+                K::Disabled
+            }
+            (None, Some(_)) => {
+                tracing::info!("Adding {sorry}service {rs} to VS {name}");
+                K::Added
+            }
+            (Some(_), None) => {
+                tracing::info!("Removing {sorry}service {rs} from VS {name}");
+                K::Removed
+            }
+            (Some(a), Some(0)) if a > 0 && !alive => {
+                tracing::info!("Disabling {sorry}service {rs} of VS {name}");
+                K::Disabled
+            }
+            (Some(0), Some(b)) if b > 0 && (inhibit || r.is_none()) => {
+                tracing::info!("Enabling {sorry}service {rs} of VS {name}");
+                K::Enabled
+            }
+            (Some(a), Some(b)) => {
+                tracing::info!("Changing weight from {a} to {b} for service {rs} of VS {name}");
+                K::WeightChanged
+            }
+            (None, None) => return,
+        };
+        let after_view = r.map(|r| {
+            let mut v = view::real_server(&vs.plan, r, &self.observed);
+            v.kernel_weight = after.unwrap_or(0);
+            v.in_kernel = after.is_some();
+            v
+        });
+        self.publish_rs(
+            name,
+            key,
+            kind,
+            before.unwrap_or(0),
+            after.unwrap_or(0),
+            &reason,
+            &checker,
+            after_view,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn publish_rs(
+        &self,
+        name: &VsName,
+        key: DestKey,
+        kind: v1::RealServerChangeKind,
+        old_weight: u32,
+        new_weight: u32,
+        reason: &str,
+        checker: &str,
+        real_server: Option<v1::RealServer>,
+    ) {
+        self.producer.publish(v1::IpvsEvent {
+            header: None,
+            payload: Some(Payload::RealServerChanged(v1::RealServerChange {
+                key: Some(v1::RealServerKey {
+                    virtual_server: Some(view::vs_key(name)),
+                    real_server: Some(view::address(key)),
+                }),
+                kind: kind as i32,
+                old_weight,
+                new_weight,
+                reason: reason.to_owned(),
+                checker: checker.to_owned(),
+                real_server,
+            })),
+        });
+    }
+
+    fn refresh_view(&self) {
+        let backend = self.backend.kind() as i32;
+        let list = self
+            .last_desired
+            .virtual_servers
+            .iter()
+            .map(|v| view::virtual_server(v, &self.observed, backend))
+            .collect();
+        let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+        view.backend = backend;
+        view.virtual_servers = list;
+    }
+
+    /// keepalived at SIGTERM with `lvs_flush_on_stop`: `Shutting down
+    /// service …` per real server, then the services go. Without it the
+    /// table stays, so traffic keeps flowing while ipvs-manager restarts.
+    fn shutdown(&mut self) {
+        if self.flush_on_stop == LvsFlushOnStop::None {
+            tracing::info!("Stopping: kernel table left in place (lvs_flush_on_stop not set)");
+            return;
+        }
+        for vs in &self.last_desired.virtual_servers {
+            for r in &vs.real_servers {
+                if let Some(w) = view::kernel_weight(&vs.plan, &self.observed, r.plan.key) {
+                    let inhibited = if w == 0 && r.plan.inhibit {
+                        "(inhibited) "
+                    } else {
+                        ""
+                    };
+                    tracing::info!(
+                        "Shutting down {inhibited}service {} from VS {}",
+                        fmt_rs(&vs.plan.name, r.plan.key),
+                        vs.plan.name
+                    );
+                }
+            }
+        }
+        let keys: Vec<ServiceKey> = match self.flush_on_stop {
+            LvsFlushOnStop::All => self.observed.table.services.keys().copied().collect(),
+            _ => self.plan.service_keys().into_iter().collect(),
+        };
+        if let Err(e) = self.backend.remove_services(&keys) {
+            tracing::error!("cannot remove the virtual servers at stop: {e}");
+        }
+    }
+}
+
+fn describe(c: &Change) -> String {
+    match c {
+        Change::AddService { key, spec } => format!("added service {key} ({})", spec.scheduler),
+        Change::EditService { key, spec } => format!("edited service {key} ({})", spec.scheduler),
+        Change::DelService { key } => format!("removed service {key}"),
+        Change::AddDest {
+            service,
+            dest,
+            spec,
+        } => format!(
+            "added {dest} to {service} (weight {}, {})",
+            spec.weight,
+            spec.method.ipvsadm_name()
+        ),
+        Change::EditDest {
+            service,
+            dest,
+            spec,
+        } => format!(
+            "set {dest} in {service} to weight {}, {}",
+            spec.weight,
+            spec.method.ipvsadm_name()
+        ),
+        Change::DelDest { service, dest } => format!("removed {dest} from {service}"),
+    }
+}
