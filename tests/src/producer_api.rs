@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 
 use keepalived_api::v1;
 use keepalived_bus::{Producer, WatchStream};
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// Serves Watch from a [`Producer`] the test publishes into; List/Get are empty.
 #[derive(Clone)]
@@ -33,7 +32,9 @@ impl v1::health_server::Health for HealthProducerApi {
         &self,
         request: tonic::Request<v1::WatchRequest>,
     ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-        Ok(tonic::Response::new(self.0.watch(&request.get_ref().consumer)))
+        Ok(tonic::Response::new(
+            self.0.watch(&request.get_ref().consumer),
+        ))
     }
 }
 
@@ -51,7 +52,7 @@ pub async fn serve_health_producer(
             .add_service(v1::health_server::HealthServer::new(HealthProducerApi(
                 producer,
             )))
-            .serve_with_incoming(TcpListenerStream::new(listener))
+            .serve_with_incoming(keepalived_runtime::no_delay(listener))
             .await;
     });
     (addr, task)

@@ -48,18 +48,16 @@ pub struct UpstreamUpdate<E> {
     pub update: Update<E>,
 }
 
+/// An opened Watch stream.
+pub type EventStream<E> = BoxStream<'static, Result<E, tonic::Status>>;
+
+/// The future of [`Connector::open`]: the stream, or why it could not be opened.
+pub type OpenFuture<E> = Pin<Box<dyn Future<Output = Result<EventStream<E>, String>> + Send>>;
+
 /// Opens one Watch stream to an upstream.
 pub trait Connector<E>: Send + Sync + 'static {
     /// Connects to `upstream` and opens its Watch stream.
-    fn open(
-        &self,
-        upstream: &str,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<BoxStream<'static, Result<E, tonic::Status>>, String>>
-                + Send,
-        >,
-    >;
+    fn open(&self, upstream: &str) -> OpenFuture<E>;
 }
 
 impl<E, F, Fut, S> Connector<E> for F
@@ -68,15 +66,7 @@ where
     Fut: Future<Output = Result<S, String>> + Send + 'static,
     S: Stream<Item = Result<E, tonic::Status>> + Send + 'static,
 {
-    fn open(
-        &self,
-        upstream: &str,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<BoxStream<'static, Result<E, tonic::Status>>, String>>
-                + Send,
-        >,
-    > {
+    fn open(&self, upstream: &str) -> OpenFuture<E> {
         let fut = self(upstream.to_owned());
         Box::pin(async move { fut.await.map(|s| s.boxed()) })
     }
@@ -85,7 +75,7 @@ where
 /// Reads one opened stream until it fails; returns why it ended.
 async fn pump<E: BusEvent>(
     upstream: &str,
-    mut stream: BoxStream<'static, Result<E, tonic::Status>>,
+    mut stream: EventStream<E>,
     tx: &mpsc::Sender<UpstreamUpdate<E>>,
     backoff: &mut Backoff,
 ) -> Result<String, ()> {

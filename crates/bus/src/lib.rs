@@ -19,6 +19,8 @@ mod metrics;
 mod producer;
 
 pub use backoff::Backoff;
-pub use consumer::{Connector, Subscriber, Update, UpstreamUpdate, Upstreams, follow};
+pub use consumer::{
+    Connector, EventStream, OpenFuture, Subscriber, Update, UpstreamUpdate, Upstreams, follow,
+};
 pub use metrics::BusMetrics;
 pub use producer::{DEFAULT_CAPACITY, Producer, WatchStream};

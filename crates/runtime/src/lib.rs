@@ -17,7 +17,7 @@ mod signals;
 pub use auth::{AuthLayer, Caller};
 pub use cli::{CommonArgs, parse_args};
 pub use readiness::Readiness;
-pub use server::{Runtime, ServiceSpec, hostname};
+pub use server::{Runtime, ServiceSpec, hostname, no_delay};
 pub use signals::Signals;
 
 /// keepalived's exit code for a fatal error.

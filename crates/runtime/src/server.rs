@@ -190,11 +190,7 @@ impl Runtime {
                     let server = builder
                         .layer(ServerTraceLayer)
                         .layer(auth.clone())
-                        .serve_with_incoming_shutdown(
-                            routes.clone(),
-                            TcpListenerStream::new(listener),
-                            signal,
-                        );
+                        .serve_with_incoming_shutdown(routes.clone(), no_delay(listener), signal);
                     servers.spawn(server);
                 }
                 Address::Unix(path) => {
@@ -258,6 +254,21 @@ impl Runtime {
         }
         result
     }
+}
+
+/// Accepted TCP connections with Nagle's algorithm off: bus events are small
+/// and latency-sensitive (tonic sets this only on listeners it binds itself).
+pub fn no_delay(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt as _;
+    TcpListenerStream::new(listener).map(|accepted| {
+        if let Ok(stream) = &accepted {
+            // Best effort: a socket that refuses it still works, just slower.
+            let _ = stream.set_nodelay(true);
+        }
+        accepted
+    })
 }
 
 /// Removes a socket file left by a previous run; refuses to remove anything
