@@ -166,3 +166,41 @@ async fn a_stalled_consumer_is_cut_off_while_another_keeps_receiving() {
     );
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_found_by_dns_are_each_followed() {
+    let producer = Producer::new("health-prober@replica", 64, BusMetrics::default(), || {
+        v1::HealthEvent {
+            header: None,
+            payload: Some(v1::health_event::Payload::Snapshot(Default::default())),
+        }
+    });
+    let (addr, server) = serve_health_producer(producer.clone()).await;
+    // `localhost` resolves to 127.0.0.1 (and possibly ::1, where nothing listens).
+    let mut sub = Subscriber::start(
+        Upstreams::Dns {
+            name: format!("localhost:{}", addr.port()),
+            refresh: Duration::from_secs(60),
+        },
+        health_connector(),
+        Backoff::new(Duration::from_millis(50), Duration::from_millis(400)),
+    );
+    let expected = format!("tcp://127.0.0.1:{}", addr.port());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let update = tokio::time::timeout_at(deadline.into(), sub.updates.recv())
+            .await
+            .expect("a snapshot from the resolved replica within 15 s")
+            .expect("subscriber running");
+        if update.upstream == expected {
+            assert_eq!(incarnation(&update.update), producer.incarnation());
+            break;
+        }
+        // Another record (::1) that nothing serves reports itself down; fine.
+        assert!(
+            matches!(update.update, Update::Disconnected { .. }),
+            "{update:?}"
+        );
+    }
+    server.abort();
+}
