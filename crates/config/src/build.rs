@@ -19,6 +19,7 @@ pub(crate) struct Builder<'a> {
 /// The keyword of a node after alias resolution (with the deprecation warning).
 fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node) -> &'n str {
     let k = n.kw.text.as_str();
+    same_line_keyword(b, ctx, n);
     if let Some(new) = alias(ctx, k) {
         b.d.warn(
             n.kw.pos,
@@ -27,6 +28,52 @@ fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node) -> &'n str {
         return new;
     }
     k
+}
+
+/// Keywords whose values are a command line: any word may follow them, keywords included.
+const FREE_TEXT: &[&str] = &[
+    "script",
+    "misc_path",
+    "notify",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify_deleted",
+    "notify_up",
+    "notify_down",
+    "quorum_up",
+    "quorum_down",
+];
+
+/// Warns when a statement's arguments contain another keyword of the same block, as in
+/// `url { path / status_code 200 }` or `authentication { auth_type PASS auth_pass secret }`.
+///
+/// keepalived 2.2 reads one statement per line: `read_line` (lib/parser.c) splits a line only
+/// at `{` and `}`, and `process_stream` hands every word of the piece to the handler of its
+/// first word, which takes the values it wants and ignores the rest. So keepalived sets
+/// `path /` and never sees `status_code 200`, and `auth_pass` above is never set. We read the
+/// line the same way — a keepalived-rs node must not use a password its keepalived peer
+/// ignores — and say that the second keyword has no effect.
+fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node) {
+    if n.args.is_empty() || FREE_TEXT.contains(&n.kw.text.as_str()) {
+        return;
+    }
+    let is_keyword = |w: &str| {
+        implemented(ctx).contains(&w)
+            || unimplemented(ctx).contains(&w)
+            || alias_table(ctx).iter().any(|(old, _)| *old == w)
+    };
+    if let Some(t) = n.args.iter().find(|t| !t.quoted && is_keyword(&t.text)) {
+        b.d.warn(
+            t.pos,
+            format!(
+                "'{}' is on the same line as '{}': keepalived reads one statement per line, \
+                 so it is an extra argument of '{}' and has no effect; put it on its own line",
+                t.text, n.kw.text, n.kw.text
+            ),
+        );
+    }
 }
 
 impl Builder<'_> {
@@ -628,6 +675,20 @@ impl Builder<'_> {
                 "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" | "no_track" => {
                     v.flags.push(k.text.clone())
                 }
+                // keepalived takes one address per line; a second one is an unknown option.
+                o if o
+                    .split('/')
+                    .next()
+                    .is_some_and(|a| a.parse::<IpAddr>().is_ok()) =>
+                {
+                    self.d.error(
+                        k.pos,
+                        format!(
+                            "unknown virtual address option '{o}': keepalived reads one address \
+                             per line, put '{o}' on its own line"
+                        ),
+                    )
+                }
                 o => self
                     .d
                     .error(k.pos, format!("unknown virtual address option '{o}'")),
@@ -772,6 +833,7 @@ impl Builder<'_> {
                     let mut ty = None;
                     let mut pass = None;
                     for a in self.block(n) {
+                        same_line_keyword(self, Ctx::Authentication, a);
                         match a.kw.text.as_str() {
                             "auth_type" => {
                                 if let Some(t) = self.arg(a) {
@@ -1644,6 +1706,7 @@ impl Builder<'_> {
                         fwmark: None,
                     };
                     for a in self.block(n) {
+                        same_line_keyword(self, Ctx::SmtpHost, a);
                         match a.kw.text.as_str() {
                             "connect_ip" => h.connect_ip = self.ip(a),
                             "connect_port" => {
@@ -1730,6 +1793,7 @@ impl Builder<'_> {
             virtualhost: None,
         };
         for n in self.block(node) {
+            same_line_keyword(self, Ctx::Url, n);
             match n.kw.text.as_str() {
                 "path" => u.path = self.string(n).unwrap_or_default(),
                 "digest" => {

@@ -1,5 +1,9 @@
 //! Builds the block tree from the token stream: a statement is a keyword and its arguments up
 //! to the end of the line, `{` or `}`; `{` opens its block (also when on the next line).
+//!
+//! These are keepalived 2.2's statement boundaries: its `read_line` splits a line only at `{`
+//! and `}`, never at a second keyword, so `url { path / status_code 200 }` is the statement
+//! `path / status_code 200` (the builder warns that `status_code` has no effect there).
 
 use crate::diag::{Diags, Pos};
 use crate::lexer::{Item, Tok};
@@ -173,6 +177,21 @@ mod tests {
         let (n, d) = tree("a 1 {\n b 2\n c { d }\n}\ne\n{\n f\n}\n");
         assert!(d.list.is_empty());
         assert_eq!(shape(&n), "a 1 {b 2;c {d}};e {f}");
+    }
+
+    #[test]
+    fn one_line_blocks_split_at_braces_only_and_keep_each_token_position() {
+        let (n, d) = tree("HTTP_GET { url { path / status_code 200 } connect_timeout 3 }\n");
+        assert!(d.list.is_empty());
+        assert_eq!(
+            shape(&n),
+            "HTTP_GET {url {path / status_code 200};connect_timeout 3}"
+        );
+        let b = n[0].block.as_ref().unwrap();
+        let path = &b[0].block.as_ref().unwrap()[0];
+        assert_eq!((path.kw.pos.line, path.kw.pos.col), (1, 18));
+        assert_eq!((path.args[1].pos.line, path.args[1].pos.col), (1, 25));
+        assert_eq!((b[1].kw.pos.line, b[1].kw.pos.col), (1, 43));
     }
 
     #[test]
