@@ -1,21 +1,45 @@
 //! notifier: every outward notification — SMTP mail, webhooks and notify
 //! scripts — ordered, retried, never lost.
 //!
-//! This crate serves the `keepalived.v1.Notifier` API over the shared
-//! runtime. Delivery is not built yet (issue #7): the service serves the
-//! deliveries it made, which today are none, and says so at start-up when the
-//! configuration asks for notifications.
+//! It follows vrrp-core (`Vrrp.Watch`) and ipvs-manager (`Ipvs.Watch`). Each
+//! delta that keepalived would notify about becomes deliveries
+//! ([`plan`]): the state's notify script, the generic `notify`, keepalived
+//! 2.2.7's mail ([`mail`], sent by our own [`smtp`] client) and webhooks
+//! ([`webhook`]). Deliveries are journalled in a durable [`spool`] before
+//! they are made, made one at a time per lane in event order ([`engine`]),
+//! retried with jittered exponential backoff, deduplicated by producer
+//! incarnation and seq, and shown by the `keepalived.v1.Notifier` API
+//! ([`api`]).
+//!
+//! Not built: `notify_deleted` (vrrp-core publishes no deletion event), the
+//! notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`),
+//! https webhooks. Configuring them is warned about at start-up.
 #![forbid(unsafe_code)]
 
-use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+pub mod api;
+pub mod delivery;
+pub mod engine;
+pub mod ingest;
+pub mod job;
+pub mod mail;
+pub mod notice;
+pub mod plan;
+pub mod script;
+pub mod smtp;
+pub mod spool;
+pub mod store;
+pub mod webhook;
 
-use futures::Stream;
-use keepalived_api::v1::notifier_server::{Notifier, NotifierServer};
-use keepalived_api::v1::{self, notifier_event::Payload};
-use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use keepalived_api::v1::notifier_server::NotifierServer;
+use keepalived_bus::BusMetrics;
 use keepalived_runtime::{CommonArgs, Runtime, ServiceSpec};
-use tonic::{Request, Response, Status};
+
+pub use api::NotifierApi;
+pub use engine::{Engine, Options};
+pub use plan::Settings;
 
 /// What the runtime needs to know about notifier.
 pub const SPEC: ServiceSpec = ServiceSpec {
@@ -24,9 +48,6 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_listen: "tcp://127.0.0.1:50054",
     mutating_methods: &[],
 };
-
-/// How many deliveries ListDeliveries returns when the request sets no limit.
-const DEFAULT_LIST_LIMIT: usize = 100;
 
 /// Command line of notifier.
 #[derive(Debug, clap::Parser)]
@@ -42,108 +63,137 @@ pub struct Cli {
     /// Flags shared by every keepalived-rs service.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// vrrp-core's address.
+    #[arg(long, value_name = "ADDR", default_value = "tcp://127.0.0.1:50051")]
+    pub vrrp: String,
+    /// ipvs-manager's address.
+    #[arg(long, value_name = "ADDR", default_value = "tcp://127.0.0.1:50052")]
+    pub ipvs: String,
+    /// Where deliveries are journalled (survives restarts).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/lib/keepalived-rs/notifier"
+    )]
+    pub spool_dir: PathBuf,
+    /// Most deliveries kept; the oldest finished ones are pruned first
+    /// (unfinished ones never are).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub spool_max: usize,
+    /// Attempts before a mail or webhook is given up (0: never give up).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_attempts: u32,
+    /// Attempts to run a notify script that cannot be started or times out
+    /// (0: never give up). A script that ran is delivered whatever its exit
+    /// status, as keepalived ignores it.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub script_attempts: u32,
+    /// Seconds before a notify script is killed.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub script_timeout: u64,
+    /// Seconds before a webhook call is abandoned (and retried).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub webhook_timeout: u64,
+    /// First retry delay, milliseconds (doubles per failure, jittered).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub retry_initial_ms: u64,
+    /// Longest retry delay, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    pub retry_max_ms: u64,
+    /// A webhook: `URL[,events=vrrp,sync_group,realserver,quorum][,secret-file=PATH]`
+    /// (repeatable). keepalived.conf has no keyword for webhooks yet.
+    #[arg(long, value_name = "SPEC")]
+    pub webhook: Vec<webhook::WebhookSpec>,
 }
 
-/// The `keepalived.v1.Notifier` service.
-#[derive(Clone)]
-pub struct NotifierApi {
-    /// Deliveries, oldest first.
-    deliveries: Arc<RwLock<Vec<v1::Delivery>>>,
-    producer: Producer<v1::NotifierEvent>,
+fn nonzero(n: u32) -> Option<u32> {
+    (n > 0).then_some(n)
 }
 
-fn unfinished(delivery: &v1::Delivery) -> bool {
-    matches!(
-        v1::DeliveryState::try_from(delivery.state),
-        Ok(v1::DeliveryState::Pending | v1::DeliveryState::Retrying)
-    )
-}
-
-impl NotifierApi {
-    /// An API over no deliveries, publishing as `identity`.
-    pub fn new(identity: String, metrics: BusMetrics) -> Self {
-        let deliveries: Arc<RwLock<Vec<v1::Delivery>>> = Arc::default();
-        let snapshot_deliveries = deliveries.clone();
-        let producer = Producer::new(identity, DEFAULT_CAPACITY, metrics, move || {
-            let deliveries = snapshot_deliveries.read().unwrap_or_else(|e| e.into_inner());
-            v1::NotifierEvent {
-                header: None,
-                payload: Some(Payload::Snapshot(v1::NotifierSnapshot {
-                    deliveries: deliveries.iter().filter(|d| unfinished(d)).cloned().collect(),
-                })),
-            }
-        });
-        Self {
-            deliveries,
-            producer,
+impl Cli {
+    /// The engine options the flags describe.
+    pub fn options(&self) -> Options {
+        Options {
+            spool_dir: self.spool_dir.clone(),
+            spool_max: self.spool_max,
+            max_attempts: nonzero(self.max_attempts),
+            script_attempts: nonzero(self.script_attempts),
+            script_timeout: Duration::from_secs(self.script_timeout),
+            webhook_timeout: Duration::from_secs(self.webhook_timeout),
+            retry_initial: Duration::from_millis(self.retry_initial_ms.max(1)),
+            retry_max: Duration::from_millis(self.retry_max_ms.max(self.retry_initial_ms)),
         }
     }
 }
 
-#[tonic::async_trait]
-impl Notifier for NotifierApi {
-    async fn list_deliveries(
-        &self,
-        request: Request<v1::ListDeliveriesRequest>,
-    ) -> Result<Response<v1::ListDeliveriesResponse>, Status> {
-        let request = request.get_ref();
-        let limit = match request.limit {
-            0 => DEFAULT_LIST_LIMIT,
-            n => n as usize,
-        };
-        let wanted = v1::DeliveryState::try_from(request.state)
-            .map_err(|_| Status::invalid_argument("unknown delivery state"))?;
-        let deliveries = self.deliveries.read().unwrap_or_else(|e| e.into_inner());
-        let deliveries = deliveries
-            .iter()
-            .rev()
-            .filter(|d| wanted == v1::DeliveryState::Unspecified || d.state == wanted as i32)
-            .take(limit)
-            .cloned()
-            .collect();
-        Ok(Response::new(v1::ListDeliveriesResponse { deliveries }))
-    }
+/// Settings from the configuration file (if any) and the webhook flags.
+fn settings(runtime: &Runtime, webhooks: &[webhook::WebhookSpec]) -> anyhow::Result<Settings> {
+    let config = keepalived_runtime::config::load(&runtime.args)?;
+    let mut settings = match &config {
+        Some(config) => {
+            warn_unbuilt(config);
+            Settings::from_config(config)
+        }
+        None => Settings {
+            router_id: keepalived_runtime::hostname(),
+            rs_default_alert: true,
+            ..Settings::default()
+        },
+    };
+    settings.webhooks = webhooks.to_vec();
+    Ok(settings)
+}
 
-    async fn get_delivery(
-        &self,
-        request: Request<v1::GetDeliveryRequest>,
-    ) -> Result<Response<v1::Delivery>, Status> {
-        let id = &request.get_ref().id;
-        let deliveries = self.deliveries.read().unwrap_or_else(|e| e.into_inner());
-        deliveries
-            .iter()
-            .find(|d| &d.id == id)
-            .cloned()
-            .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("no delivery {id:?}")))
-    }
-
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::NotifierEvent, Status>> + Send>>;
-
-    async fn watch(
-        &self,
-        request: Request<v1::WatchRequest>,
-    ) -> Result<Response<Self::WatchStream>, Status> {
-        let consumer = request.get_ref().consumer.clone();
-        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
+/// Says what the configuration asks for that this notifier does not do.
+fn warn_unbuilt(config: &keepalived_config::Config) {
+    for vi in &config.vrrp_instances {
+        if vi.notify_deleted.is_some() {
+            tracing::warn!(
+                instance = %vi.name,
+                "notify_deleted is not run by keepalived-rs yet: vrrp-core publishes no instance-deleted event"
+            );
+        }
     }
 }
 
 /// Runs notifier until SIGTERM.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut runtime = Runtime::start(SPEC, cli.common).await?;
-    let config = keepalived_runtime::config::load(&runtime.args)?;
-    if let Some(config) = &config
-        && !config.global_defs.notification_email.is_empty()
-    {
-        tracing::warn!(
-            "notification_email configured but no mail is sent: the notifier of keepalived-rs is not built yet"
-        );
-    }
+    let mut runtime = Runtime::start(SPEC, cli.common.clone()).await?;
+    let settings = settings(&runtime, &cli.webhook)?;
     let metrics = BusMetrics::default();
     metrics.register(&mut runtime.registry);
-    let api = NotifierApi::new(runtime.identity(), metrics);
-    runtime.add_service(NotifierServer::new(api));
+    let engine = Engine::start(settings, cli.options(), runtime.identity(), metrics)?;
+    runtime.add_service(NotifierServer::new(NotifierApi::new(
+        engine.store(),
+        engine.producer(),
+    )));
+    tokio::spawn(ingest::follow(
+        engine.clone(),
+        cli.vrrp.clone(),
+        cli.ipvs.clone(),
+        runtime.identity(),
+    ));
+    // SIGHUP: new settings for events from now on.
+    let mut reloads = runtime.signals.reloads();
+    let reload_args = runtime.args.clone();
+    let webhooks = cli.webhook.clone();
+    let reload_engine = engine.clone();
+    tokio::spawn(async move {
+        while reloads.changed().await.is_ok() {
+            match keepalived_runtime::config::load(&reload_args) {
+                Ok(Some(config)) => {
+                    warn_unbuilt(&config);
+                    let mut settings = Settings::from_config(&config);
+                    settings.webhooks = webhooks.clone();
+                    reload_engine.set_settings(settings);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(%error, "reload failed; keeping the running configuration");
+                }
+            }
+        }
+    });
     runtime.readiness.set(true).await;
     runtime.serve().await
 }

@@ -1,0 +1,111 @@
+//! Following vrrp-core and ipvs-manager: two reconnecting bus subscriptions
+//! whose updates are handed to the engine in batches (one durable commit per
+//! batch).
+
+use std::sync::Arc;
+
+use keepalived_api::v1;
+use keepalived_bus::addr::Address;
+use keepalived_bus::{Backoff, Connector, Subscriber, Update, UpstreamUpdate, Upstreams};
+
+use crate::engine::{Engine, Incoming};
+use crate::notice;
+
+/// Most updates handled in one batch.
+const BATCH: usize = 512;
+
+/// Opens `Vrrp.Watch` on an upstream.
+pub fn vrrp_connector(consumer: String) -> Arc<dyn Connector<v1::VrrpEvent>> {
+    Arc::new(move |upstream: String| {
+        let consumer = consumer.clone();
+        async move {
+            let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
+            let channel = keepalived_bus::addr::connect(&address)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            v1::vrrp_client::VrrpClient::new(channel)
+                .watch(v1::WatchRequest { consumer })
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| format!("watch: {s}"))
+        }
+    })
+}
+
+/// Opens `Ipvs.Watch` on an upstream.
+pub fn ipvs_connector(consumer: String) -> Arc<dyn Connector<v1::IpvsEvent>> {
+    Arc::new(move |upstream: String| {
+        let consumer = consumer.clone();
+        async move {
+            let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
+            let channel = keepalived_bus::addr::connect(&address)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            v1::ipvs_client::IpvsClient::new(channel)
+                .watch(v1::WatchRequest { consumer })
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| format!("watch: {s}"))
+        }
+    })
+}
+
+fn incoming<E>(
+    update: UpstreamUpdate<E>,
+    header: impl Fn(&E) -> Option<v1::EventHeader>,
+    notice: impl Fn(&E) -> Option<notice::Notice>,
+) -> Option<Incoming> {
+    let (event, snapshot) = match update.update {
+        Update::Snapshot(event) => (event, true),
+        Update::Delta(event) => (event, false),
+        Update::Disconnected { error } => {
+            tracing::warn!(upstream = %update.upstream, %error, "event stream lost; notifications resume when it is back");
+            return None;
+        }
+        Update::Removed => return None,
+    };
+    Some(Incoming {
+        header: header(&event)?,
+        snapshot,
+        notice: if snapshot { None } else { notice(&event) },
+    })
+}
+
+/// Follows both producers for ever, feeding `engine`.
+pub async fn follow(engine: Engine, vrrp: String, ipvs: String, consumer: String) {
+    let mut vrrp = Subscriber::start(
+        Upstreams::Static(vec![vrrp]),
+        vrrp_connector(consumer.clone()),
+        Backoff::default(),
+    );
+    let mut ipvs = Subscriber::start(
+        Upstreams::Static(vec![ipvs]),
+        ipvs_connector(consumer),
+        Backoff::default(),
+    );
+    let vrrp_in = |u| incoming(u, |e: &v1::VrrpEvent| e.header.clone(), notice::from_vrrp);
+    let ipvs_in = |u| incoming(u, |e: &v1::IpvsEvent| e.header.clone(), notice::from_ipvs);
+    loop {
+        let mut batch = Vec::new();
+        tokio::select! {
+            Some(u) = vrrp.updates.recv() => batch.extend(vrrp_in(u)),
+            Some(u) = ipvs.updates.recv() => batch.extend(ipvs_in(u)),
+            else => return,
+        }
+        // Whatever else is already queued rides the same commit.
+        while batch.len() < BATCH {
+            if let Ok(u) = vrrp.updates.try_recv() {
+                batch.extend(vrrp_in(u));
+            } else if let Ok(u) = ipvs.updates.try_recv() {
+                batch.extend(ipvs_in(u));
+            } else {
+                break;
+            }
+        }
+        // Each delivery's span is made a child of its event's span when it is
+        // attempted (engine), so nothing is traced here.
+        if let Err(error) = engine.ingest(batch).await {
+            tracing::error!(%error, "cannot spool events; their deliveries go ahead from memory and are journalled with their next state change");
+        }
+    }
+}
