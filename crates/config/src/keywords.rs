@@ -16,6 +16,10 @@ pub(crate) enum Ctx {
     Url,
     SmtpHost,
     Authentication,
+    /// `keepalived_rs { … }`: keepalived-rs extensions.
+    KeepalivedRs,
+    /// `webhook NAME { … }` inside `keepalived_rs`.
+    Webhook,
 }
 
 /// Keywords keepalived 2.2 knows that keepalived-rs parses but does not act on yet.
@@ -227,6 +231,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "virtual_server",
             "virtual_server_group",
             "include",
+            "keepalived_rs",
         ],
         Ctx::Global => &[
             "router_id",
@@ -489,6 +494,13 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "fwmark",
         ],
         Ctx::Authentication => &["auth_type", "auth_pass"],
+        Ctx::KeepalivedRs => &[
+            "webhook",
+            "verdict_policy",
+            "health_prober",
+            "health_prober_dns",
+        ],
+        Ctx::Webhook => &["url", "secret_file", "events"],
     }
 }
 
@@ -507,5 +519,7 @@ pub(crate) fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Url => "url",
         Ctx::SmtpHost => "host",
         Ctx::Authentication => "authentication",
+        Ctx::KeepalivedRs => "keepalived_rs",
+        Ctx::Webhook => "webhook",
     }
 }

@@ -23,6 +23,98 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `virtual_server_group NAME { … }`.
     pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// `keepalived_rs { … }`: keepalived-rs settings keepalived lacks (defaults when absent).
+    pub keepalived_rs: KeepalivedRs,
+}
+
+/// The top-level `keepalived_rs { … }` block: settings of keepalived-rs that keepalived has no
+/// keyword for, kept under one namespaced keyword so they can never collide with keepalived's
+/// own (DESIGN.md, "Configuration"). keepalived itself rejects the block as an unknown keyword.
+/// Several blocks merge in file order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct KeepalivedRs {
+    /// `webhook NAME { … }` (repeatable), in file order; the notifier posts events to each.
+    pub webhooks: Vec<Webhook>,
+    /// `verdict_policy majority|any_down|all_down`: how ipvs-manager combines the verdicts of
+    /// several health-prober replicas (default `majority`).
+    pub verdict_policy: VerdictPolicy,
+    /// `health_prober ADDR` (repeatable): prober replicas ipvs-manager follows, each
+    /// `tcp://HOST:PORT` or `unix:PATH`.
+    pub health_probers: Vec<String>,
+    /// `health_prober_dns HOST:PORT`: follow every A/AAAA record of HOST as a prober replica
+    /// (instead of `health_prober`).
+    pub health_prober_dns: Option<String>,
+}
+
+/// `webhook NAME { url …  secret_file …  events … }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    /// Unique name, for logs.
+    pub name: String,
+    /// `url http://HOST[:PORT]/PATH` (or `https://`): where events are posted.
+    pub url: String,
+    /// `secret_file PATH`: file with the HMAC secret; unsigned without one.
+    pub secret_file: Option<String>,
+    /// `events KIND…`: the kinds sent; empty means every kind.
+    pub events: Vec<WebhookEvent>,
+}
+
+/// An event kind a webhook can subscribe to (the notifier's notice kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookEvent {
+    /// VRRP instance transitions.
+    Vrrp,
+    /// Sync group transitions.
+    SyncGroup,
+    /// Real server added/removed.
+    Realserver,
+    /// Virtual server quorum gained/lost.
+    Quorum,
+}
+
+impl WebhookEvent {
+    /// Every kind, with its keyword.
+    pub const ALL: [(WebhookEvent, &'static str); 4] = [
+        (WebhookEvent::Vrrp, "vrrp"),
+        (WebhookEvent::SyncGroup, "sync_group"),
+        (WebhookEvent::Realserver, "realserver"),
+        (WebhookEvent::Quorum, "quorum"),
+    ];
+
+    /// The keyword, as written in `events`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::Vrrp => "vrrp",
+            WebhookEvent::SyncGroup => "sync_group",
+            WebhookEvent::Realserver => "realserver",
+            WebhookEvent::Quorum => "quorum",
+        }
+    }
+}
+
+/// How ipvs-manager combines the verdicts of several health-prober replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictPolicy {
+    /// Down when more than half of the probers with a verdict say down (DESIGN.md default).
+    #[default]
+    Majority,
+    /// Down when any prober says down.
+    AnyDown,
+    /// Down only when every prober with a verdict says down.
+    AllDown,
+}
+
+impl VerdictPolicy {
+    /// The keyword, as written after `verdict_policy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictPolicy::Majority => "majority",
+            VerdictPolicy::AnyDown => "any_down",
+            VerdictPolicy::AllDown => "all_down",
+        }
+    }
 }
 
 /// `global_defs`.

@@ -415,6 +415,28 @@ impl Config {
         for vs in &self.virtual_servers {
             self.print_vs(&mut w, vs);
         }
+
+        // Only when set, so a plain keepalived config prints as text keepalived also reads.
+        let x = &self.keepalived_rs;
+        if *x != KeepalivedRs::default() {
+            w.open("keepalived_rs");
+            for h in &x.webhooks {
+                w.open(format!("webhook {}", q(&h.name)));
+                w.line(format!("url {}", q(&h.url)));
+                w.opt_s("secret_file", &h.secret_file);
+                if !h.events.is_empty() {
+                    let ev: Vec<&str> = h.events.iter().map(|e| e.as_str()).collect();
+                    w.line(format!("events {}", ev.join(" ")));
+                }
+                w.close();
+            }
+            w.line(format!("verdict_policy {}", x.verdict_policy.as_str()));
+            for p in &x.health_probers {
+                w.line(format!("health_prober {}", q(p)));
+            }
+            w.opt_s("health_prober_dns", &x.health_prober_dns);
+            w.close();
+        }
         w.s
     }
 

@@ -321,3 +321,85 @@ fn diagnostics_display_in_invalid_error_include_warnings_too() {
     assert_eq!(d[0].severity, Severity::Warning);
     assert_eq!(d[1].severity, Severity::Error);
 }
+
+#[test]
+fn keepalived_rs_block_is_read_into_its_own_model() {
+    let (cfg, w) = warnings(
+        "keepalived_rs {\n    webhook ops {\n        url http://hooks.example.net/k\n        \
+         secret_file /etc/ops.secret\n        events vrrp quorum\n    }\n    \
+         verdict_policy all_down\n    health_prober_dns probers.example.net:50053\n}\n",
+    );
+    assert!(w.is_empty(), "{w:?}");
+    let x = &cfg.keepalived_rs;
+    assert_eq!(
+        x.webhooks,
+        vec![Webhook {
+            name: "ops".into(),
+            url: "http://hooks.example.net/k".into(),
+            secret_file: Some("/etc/ops.secret".into()),
+            events: vec![WebhookEvent::Vrrp, WebhookEvent::Quorum],
+        }]
+    );
+    assert_eq!(x.verdict_policy, VerdictPolicy::AllDown);
+    assert!(x.health_probers.is_empty());
+    assert_eq!(
+        x.health_prober_dns.as_deref(),
+        Some("probers.example.net:50053")
+    );
+}
+
+#[test]
+fn keepalived_rs_defaults_when_the_block_is_absent_and_prints_nothing() {
+    let (cfg, _) = warnings(&format!("{VI}}}\n"));
+    assert_eq!(cfg.keepalived_rs, KeepalivedRs::default());
+    assert_eq!(cfg.keepalived_rs.verdict_policy, VerdictPolicy::Majority);
+    assert!(!cfg.to_keepalived_conf().contains("keepalived_rs"));
+}
+
+#[test]
+fn keepalived_rs_values_are_checked_at_file_line_col() {
+    let e = errors(
+        "keepalived_rs {\n    verdict_policy most\n    health_prober 10.0.0.1:50053\n    \
+         webhook a {\n        url ftp://x/\n        events vrrp reboot\n    }\n    \
+         webhook b {\n    }\n    verdict_polcy majority\n}\n",
+    );
+    let f = "/etc/keepalived/keepalived.conf";
+    assert_eq!(
+        e,
+        vec![
+            format!(
+                "{f}:2:20: error: verdict_policy must be majority, any_down or all_down, got 'most'"
+            ),
+            format!(
+                "{f}:3:19: error: health_prober '10.0.0.1:50053' is not tcp://HOST:PORT or unix:PATH"
+            ),
+            format!(
+                "{f}:5:13: error: webhook url 'ftp://x/' is not http://HOST/… or https://HOST/…"
+            ),
+            format!(
+                "{f}:6:21: error: unknown webhook event 'reboot' (known: vrrp, sync_group, realserver, quorum)"
+            ),
+            format!("{f}:4:5: error: webhook a needs a url"),
+            format!("{f}:8:5: error: webhook b needs a url"),
+            format!(
+                "{f}:10:5: error: unknown keyword 'verdict_polcy' in keepalived_rs; did you mean 'verdict_policy'?"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn keepalived_rs_rejects_both_prober_forms_and_duplicate_webhooks() {
+    let e = errors(
+        "keepalived_rs {\n    health_prober tcp://p1:50053\n    health_prober_dns p.example.net:50053\n    \
+         webhook a {\n        url http://x/\n    }\n    webhook a {\n        url http://y/\n    }\n}\n",
+    );
+    let f = "/etc/keepalived/keepalived.conf";
+    assert_eq!(
+        e,
+        vec![
+            format!("{f}:3:5: error: health_prober and health_prober_dns cannot both be set"),
+            format!("{f}:7:5: error: webhook a defined twice"),
+        ]
+    );
+}

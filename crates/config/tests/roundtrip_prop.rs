@@ -772,6 +772,70 @@ fn config() -> impl Strategy<Value = Config> {
                     track_files,
                     virtual_servers,
                     virtual_server_groups,
+                    keepalived_rs: KeepalivedRs::default(),
+                }
+            },
+        )
+}
+
+fn keepalived_rs() -> impl Strategy<Value = KeepalivedRs> {
+    let webhook = (
+        ident(),
+        select(vec!["http://", "https://"]),
+        "[a-z][a-z0-9.-]{0,10}(:[0-9]{1,5})?",
+        text(),
+        proptest::option::of(text()),
+        proptest::sample::subsequence(
+            WebhookEvent::ALL
+                .iter()
+                .map(|(e, _)| *e)
+                .collect::<Vec<_>>(),
+            0..=4,
+        ),
+    )
+        .prop_map(|(name, scheme, host, path, secret_file, events)| Webhook {
+            name,
+            url: format!("{scheme}{host}/{path}"),
+            secret_file,
+            events,
+        });
+    let probers = prop_oneof![
+        proptest::collection::vec(
+            prop_oneof![
+                ("[a-z0-9.]{1,12}", any::<u16>()).prop_map(|(h, p)| format!("tcp://{h}:{p}")),
+                "/[a-z/._]{1,16}".prop_map(|p| format!("unix:{p}")),
+            ],
+            0..3,
+        )
+        .prop_map(|mut v| {
+            // A prober listed twice is an error.
+            v.sort();
+            v.dedup();
+            (v, None)
+        }),
+        ("[a-z0-9.-]{1,12}", any::<u16>())
+            .prop_map(|(h, p)| (Vec::new(), Some(format!("{h}:{p}")))),
+    ];
+    (
+        proptest::collection::vec(webhook, 0..3),
+        select(vec![
+            VerdictPolicy::Majority,
+            VerdictPolicy::AnyDown,
+            VerdictPolicy::AllDown,
+        ]),
+        probers,
+    )
+        .prop_map(
+            |(mut webhooks, verdict_policy, (health_probers, health_prober_dns))| {
+                // Names must be unique.
+                for (i, w) in webhooks.iter_mut().enumerate() {
+                    w.name = format!("{}_{i}", w.name);
+                }
+                KeepalivedRs {
+                    webhooks,
+                    verdict_policy,
+                    health_probers,
+                    health_prober_dns,
                 }
             },
         )
@@ -793,7 +857,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn printed_model_parses_back_to_the_same_model(cfg in config()) {
+    fn printed_model_parses_back_to_the_same_model(cfg in config(), x in keepalived_rs()) {
+        let cfg = Config { keepalived_rs: x, ..cfg };
         let text = cfg.to_keepalived_conf();
         let loaded = load_with_host(&text, Path::new("/prop/keepalived.conf"), &LoadOptions::default(), "prop-host");
         let loaded = match loaded {
