@@ -1,0 +1,395 @@
+//! Test peers for the notifier: mock vrrp-core and ipvs-manager (tonic
+//! servers whose Watch is a bus producer the test drives), an SMTP sink that
+//! records the raw dialogue, and helpers to run the engine in-process.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use keepalived_api::v1;
+use keepalived_bus::{BusMetrics, Producer, WatchStream};
+use notifier::{Engine, Options, Settings};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Mock vrrp-core: Watch from a producer, everything else empty.
+#[derive(Clone)]
+pub struct VrrpMock(pub Producer<v1::VrrpEvent>);
+
+#[tonic::async_trait]
+impl v1::vrrp_server::Vrrp for VrrpMock {
+    async fn list_instances(
+        &self,
+        _: tonic::Request<v1::ListInstancesRequest>,
+    ) -> Result<tonic::Response<v1::ListInstancesResponse>, tonic::Status> {
+        Ok(tonic::Response::new(Default::default()))
+    }
+    async fn get_instance(
+        &self,
+        _: tonic::Request<v1::GetInstanceRequest>,
+    ) -> Result<tonic::Response<v1::Instance>, tonic::Status> {
+        Err(tonic::Status::not_found("mock"))
+    }
+    type WatchStream = WatchStream<v1::VrrpEvent>;
+    async fn watch(
+        &self,
+        request: tonic::Request<v1::WatchRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        Ok(tonic::Response::new(
+            self.0.watch(&request.get_ref().consumer),
+        ))
+    }
+    async fn set_maintenance(
+        &self,
+        _: tonic::Request<v1::SetMaintenanceRequest>,
+    ) -> Result<tonic::Response<v1::Instance>, tonic::Status> {
+        Err(tonic::Status::unimplemented("mock"))
+    }
+}
+
+/// Mock ipvs-manager.
+#[derive(Clone)]
+pub struct IpvsMock(pub Producer<v1::IpvsEvent>);
+
+#[tonic::async_trait]
+impl v1::ipvs_server::Ipvs for IpvsMock {
+    async fn list_virtual_servers(
+        &self,
+        _: tonic::Request<v1::ListVirtualServersRequest>,
+    ) -> Result<tonic::Response<v1::ListVirtualServersResponse>, tonic::Status> {
+        Ok(tonic::Response::new(Default::default()))
+    }
+    async fn get_virtual_server(
+        &self,
+        _: tonic::Request<v1::GetVirtualServerRequest>,
+    ) -> Result<tonic::Response<v1::VirtualServer>, tonic::Status> {
+        Err(tonic::Status::not_found("mock"))
+    }
+    type WatchStream = WatchStream<v1::IpvsEvent>;
+    async fn watch(
+        &self,
+        request: tonic::Request<v1::WatchRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        Ok(tonic::Response::new(
+            self.0.watch(&request.get_ref().consumer),
+        ))
+    }
+    async fn set_real_server_weight(
+        &self,
+        _: tonic::Request<v1::SetRealServerWeightRequest>,
+    ) -> Result<tonic::Response<v1::RealServer>, tonic::Status> {
+        Err(tonic::Status::unimplemented("mock"))
+    }
+    async fn drain_real_server(
+        &self,
+        _: tonic::Request<v1::DrainRealServerRequest>,
+    ) -> Result<tonic::Response<v1::RealServer>, tonic::Status> {
+        Err(tonic::Status::unimplemented("mock"))
+    }
+}
+
+/// Both mock upstreams, served on loopback.
+pub struct Upstreams {
+    /// vrrp-core's producer.
+    pub vrrp: Producer<v1::VrrpEvent>,
+    /// ipvs-manager's producer.
+    pub ipvs: Producer<v1::IpvsEvent>,
+    /// `tcp://…` of the mock vrrp-core.
+    pub vrrp_addr: String,
+    /// `tcp://…` of the mock ipvs-manager.
+    pub ipvs_addr: String,
+    /// Metrics of both producers (their `watchers` gauges).
+    pub metrics: (BusMetrics, BusMetrics),
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Upstreams {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Upstreams {
+    /// Starts both mocks with producers of `capacity`.
+    pub async fn start(capacity: usize) -> Self {
+        let metrics = (BusMetrics::default(), BusMetrics::default());
+        let vrrp = Producer::new("vrrp-core@test", capacity, metrics.0.clone(), || {
+            v1::VrrpEvent {
+                header: None,
+                payload: Some(v1::vrrp_event::Payload::Snapshot(Default::default())),
+            }
+        });
+        let ipvs = Producer::new("ipvs-manager@test", capacity, metrics.1.clone(), || {
+            v1::IpvsEvent {
+                header: None,
+                payload: Some(v1::ipvs_event::Payload::Snapshot(Default::default())),
+            }
+        });
+        let vl = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let il = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let vrrp_addr = format!("tcp://{}", vl.local_addr().unwrap());
+        let ipvs_addr = format!("tcp://{}", il.local_addr().unwrap());
+        let v = vrrp.clone();
+        let i = ipvs.clone();
+        let tasks = vec![
+            tokio::spawn(async move {
+                let _ = tonic::transport::Server::builder()
+                    .add_service(v1::vrrp_server::VrrpServer::new(VrrpMock(v)))
+                    .serve_with_incoming(TcpListenerStream::new(vl))
+                    .await;
+            }),
+            tokio::spawn(async move {
+                let _ = tonic::transport::Server::builder()
+                    .add_service(v1::ipvs_server::IpvsServer::new(IpvsMock(i)))
+                    .serve_with_incoming(TcpListenerStream::new(il))
+                    .await;
+            }),
+        ];
+        Self {
+            vrrp,
+            ipvs,
+            vrrp_addr,
+            ipvs_addr,
+            metrics,
+            tasks,
+        }
+    }
+
+    /// Waits until both producers have exactly `n` watchers: a delta
+    /// published before the notifier watches would only be part of its
+    /// snapshot, which never notifies.
+    pub async fn wait_watchers(&self, n: i64) {
+        let (v, i) = (
+            self.metrics.0.watchers.clone(),
+            self.metrics.1.watchers.clone(),
+        );
+        eventually(
+            Duration::from_secs(20),
+            "the notifier to watch both producers",
+            || v.get() == n && i.get() == n,
+        )
+        .await;
+        // The stream opened; let the snapshot reach the notifier.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An instance transition event.
+pub fn transition(
+    instance: &str,
+    from: v1::VrrpState,
+    to: v1::VrrpState,
+    prio: u32,
+) -> v1::VrrpEvent {
+    v1::VrrpEvent {
+        header: None,
+        payload: Some(v1::vrrp_event::Payload::Transition(
+            v1::InstanceTransition {
+                instance: instance.into(),
+                from: from as i32,
+                to: to as i32,
+                priority: prio,
+                ..Default::default()
+            },
+        )),
+    }
+}
+
+/// A real server change on VS 198.51.100.10:80/tcp caused by HTTP_CHECK.
+pub fn rs_change(rs: &str, kind: v1::RealServerChangeKind, reason: &str) -> v1::IpvsEvent {
+    v1::IpvsEvent {
+        header: None,
+        payload: Some(v1::ipvs_event::Payload::RealServerChanged(
+            v1::RealServerChange {
+                key: Some(v1::RealServerKey {
+                    virtual_server: Some(v1::VirtualServerKey {
+                        kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+                            address: "198.51.100.10".into(),
+                            port: 80,
+                        })),
+                        protocol: v1::Protocol::Tcp as i32,
+                    }),
+                    real_server: Some(v1::AddressPort {
+                        address: rs.into(),
+                        port: 80,
+                    }),
+                }),
+                kind: kind as i32,
+                reason: reason.into(),
+                checker: "HTTP_CHECK".into(),
+                ..Default::default()
+            },
+        )),
+    }
+}
+
+/// An SMTP sink recording every session's raw client bytes.
+pub struct SmtpSink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    sessions: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_session(stream: tokio::net::TcpStream, sessions: Arc<Mutex<Vec<String>>>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut raw = String::new();
+    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        raw.push_str(&line);
+        let reply: &[u8] = if line.starts_with("DATA") {
+            let _ = write.write_all(b"354 go ahead\r\n").await;
+            // Everything up to CRLF.CRLF is the message.
+            loop {
+                let mut data = String::new();
+                match reader.read_line(&mut data).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                raw.push_str(&data);
+                if data == ".\r\n" {
+                    break;
+                }
+            }
+            b"250 queued\r\n"
+        } else if line.starts_with("QUIT") {
+            let _ = write.write_all(b"221 bye\r\n").await;
+            break;
+        } else {
+            b"250 ok\r\n"
+        };
+        let _ = write.write_all(reply).await;
+    }
+    // Drain whatever follows (nothing, for a client that sent QUIT).
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_millis(50), reader.read_to_end(&mut rest)).await;
+    sessions.lock().unwrap().push(raw);
+}
+
+impl SmtpSink {
+    /// Listens on `addr` (port 0 for any).
+    pub async fn start(addr: &str) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sessions: Arc<Mutex<Vec<String>>> = Arc::default();
+        let s = sessions.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_session(stream, s.clone()));
+            }
+        });
+        Self {
+            addr,
+            sessions,
+            task,
+        }
+    }
+
+    /// The sessions so far.
+    pub fn sessions(&self) -> Vec<String> {
+        self.sessions.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` sessions completed (panics after `timeout`).
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let sessions = self.sessions();
+            if sessions.len() >= n {
+                return sessions;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} mails in {timeout:?}: {sessions:#?}",
+                sessions.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub async fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Replaces the value of the Date header with `DATE`.
+pub fn without_date(session: &str) -> String {
+    session
+        .split_inclusive("\r\n")
+        .map(|line| {
+            if line.starts_with("Date: ") {
+                "Date: DATE\r\n".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// Writes `text` as keepalived.conf in `dir` and loads the settings.
+pub fn settings(dir: &Path, text: &str) -> Settings {
+    let path = dir.join("keepalived.conf");
+    std::fs::write(&path, text).unwrap();
+    let loaded = keepalived_config::load_file(&path, &Default::default()).unwrap();
+    Settings::from_config(&loaded.config)
+}
+
+/// Fast retries for tests.
+pub fn options(spool: &Path) -> Options {
+    Options {
+        spool_dir: spool.to_path_buf(),
+        spool_max: 10_000,
+        max_attempts: None,
+        script_attempts: Some(3),
+        script_timeout: Duration::from_secs(30),
+        webhook_timeout: Duration::from_secs(5),
+        retry_initial: Duration::from_millis(100),
+        retry_max: Duration::from_millis(400),
+    }
+}
+
+/// The engine in-process, following `up`.
+pub fn start_engine(settings: Settings, options: Options, up: &Upstreams) -> Engine {
+    let engine = Engine::start(
+        settings,
+        options,
+        "notifier@test".into(),
+        BusMetrics::default(),
+    )
+    .unwrap();
+    tokio::spawn(notifier::ingest::follow(
+        engine.clone(),
+        up.vrrp_addr.clone(),
+        up.ipvs_addr.clone(),
+        "notifier@test".into(),
+    ));
+    engine
+}
+
+/// Waits until `pred` holds (panics after `timeout` with `what`).
+pub async fn eventually(timeout: Duration, what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !pred() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
