@@ -2153,13 +2153,45 @@ fn check(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], vs_pos: &[Pos]
                 );
             }
         }
-        sg.track_script.retain(|t| scripts.contains(&t.name));
+        // As for an instance: keepalived logs "track script X not found, ignoring".
+        sg.track_script.retain(|t| {
+            let ok = scripts.contains(&t.name);
+            if !ok {
+                b.d.warn(
+                    *pos,
+                    format!(
+                        "vrrp_sync_group {}: track_script '{}' is not defined, ignoring",
+                        sg.name, t.name
+                    ),
+                );
+            }
+            ok
+        });
     }
     let groups: HashSet<String> = cfg
         .virtual_server_groups
         .iter()
         .map(|g| g.name.clone())
         .collect();
+    // keepalived refuses a second virtual_server for the same service: IPVS has one service
+    // per address, port and protocol (or fwmark, or group).
+    let mut services: HashSet<(&VsKey, Protocol)> = HashSet::new();
+    for (vs, pos) in cfg.virtual_servers.iter().zip(vs_pos) {
+        if !services.insert((&vs.key, vs.protocol)) {
+            let what = match &vs.key {
+                VsKey::Addr { ip, port } => format!("{ip} {port}"),
+                VsKey::Fwmark { mark } => format!("fwmark {mark}"),
+                VsKey::Group { name } => format!("group {name}"),
+            };
+            b.d.error(
+                *pos,
+                format!(
+                    "virtual_server {what} ({}) is defined twice",
+                    format!("{:?}", vs.protocol).to_uppercase()
+                ),
+            );
+        }
+    }
     for (vs, pos) in cfg.virtual_servers.iter().zip(vs_pos) {
         if let VsKey::Group { name } = &vs.key
             && !groups.contains(name)

@@ -460,7 +460,7 @@ pub struct InitFile {
 }
 
 /// Which service a `virtual_server` is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum VsKey {
     /// `virtual_server IP PORT`.
@@ -495,7 +495,7 @@ pub enum LvsMethod {
 }
 
 /// Service protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Protocol {
     /// TCP (default).
@@ -572,6 +572,16 @@ pub struct VirtualServer {
     pub warmup: Option<TimeUs>,
     /// The real servers.
     pub real_servers: Vec<RealServer>,
+}
+
+impl RealServer {
+    /// Whether this real server is set to weight 0 instead of removed when it fails: its own
+    /// `inhibit_on_failure` if written, else its virtual server's. keepalived 2.2 resolves it
+    /// the same way after reading the whole virtual server (check_data.c: `if (rs->inhibit ==
+    /// -1) rs->inhibit = vs->inhibit`), so the order of the two keywords does not matter.
+    pub fn inhibit_on_failure(&self, vs: &VirtualServer) -> bool {
+        self.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure)
+    }
 }
 
 /// `real_server IP PORT`.

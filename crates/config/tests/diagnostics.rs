@@ -403,3 +403,68 @@ fn keepalived_rs_rejects_both_prober_forms_and_duplicate_webhooks() {
         ]
     );
 }
+
+#[test]
+fn undefined_track_script_in_a_sync_group_is_a_warning_and_dropped() {
+    let (cfg, w) = warnings(&format!(
+        "{VI}}}\nvrrp_sync_group SG {{\n    group {{\n        VI_1\n    }}\n    \
+         track_script {{\n        chk_missing\n    }}\n}}\n"
+    ));
+    assert!(cfg.vrrp_sync_groups[0].track_script.is_empty());
+    assert_eq!(
+        w,
+        vec![
+            "/etc/keepalived/keepalived.conf:5:1: warning: vrrp_sync_group SG: track_script 'chk_missing' is not defined, ignoring"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_virtual_server_is_an_error_but_other_protocol_is_not() {
+    let vs = |proto: &str| {
+        format!(
+            "virtual_server 192.0.2.1 80 {{\n    protocol {proto}\n    real_server 10.0.0.1 80 {{\n    }}\n}}\n"
+        )
+    };
+    let e = errors(&format!("{}{}", vs("TCP"), vs("TCP")));
+    assert_eq!(
+        e,
+        vec![
+            "/etc/keepalived/keepalived.conf:6:1: error: virtual_server 192.0.2.1 80 (TCP) is defined twice"
+        ]
+    );
+    let (cfg, _) = warnings(&format!("{}{}", vs("TCP"), vs("UDP")));
+    assert_eq!(cfg.virtual_servers.len(), 2);
+    let e = errors(
+        "virtual_server fwmark 7 {\n    real_server 10.0.0.1 80 {\n    }\n}\n\
+         virtual_server fwmark 7 {\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+    );
+    assert_eq!(
+        e,
+        vec![
+            "/etc/keepalived/keepalived.conf:5:1: error: virtual_server fwmark 7 (TCP) is defined twice"
+        ]
+    );
+}
+
+#[test]
+fn real_server_inherits_inhibit_on_failure_unless_it_sets_its_own() {
+    // The virtual server's keyword comes after the real servers: keepalived resolves it after
+    // reading the whole block, so it still applies.
+    let (cfg, _) = warnings(
+        "virtual_server 192.0.2.1 80 {\n    real_server 10.0.0.1 80 {\n    }\n    \
+         real_server 10.0.0.2 80 {\n        inhibit_on_failure off\n    }\n    \
+         inhibit_on_failure\n}\nvirtual_server 192.0.2.2 80 {\n    \
+         real_server 10.0.0.3 80 {\n    }\n    real_server 10.0.0.4 80 {\n        \
+         inhibit_on_failure\n    }\n}\n",
+    );
+    let vs = &cfg.virtual_servers;
+    let inh = |v: usize, r: usize| vs[v].real_servers[r].inhibit_on_failure(&vs[v]);
+    assert!(
+        inh(0, 0),
+        "inherits the virtual server's inhibit_on_failure"
+    );
+    assert!(!inh(0, 1), "its own 'off' wins");
+    assert!(!inh(1, 0), "default off");
+    assert!(inh(1, 1), "its own 'on' wins");
+}

@@ -738,6 +738,15 @@ fn config() -> impl Strategy<Value = Config> {
                 virtual_servers,
                 sync,
             )| {
+                // A service defined twice is an error; keep the first.
+                let mut virtual_servers: Vec<VirtualServer> = virtual_servers;
+                let mut seen = Vec::new();
+                virtual_servers.retain(|v| {
+                    let k = (v.key.clone(), v.protocol);
+                    let new = !seen.contains(&k);
+                    seen.push(k);
+                    new
+                });
                 let vrrp_sync_groups = if sync && !vrrp_instances.is_empty() {
                     vec![VrrpSyncGroup {
                         name: "sg".into(),
