@@ -393,3 +393,105 @@ pub async fn eventually(timeout: Duration, what: &str, mut pred: impl FnMut() ->
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// One request a webhook receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `X-Keepalived-Signature`, if any.
+    pub signature: Option<String>,
+    /// `X-Keepalived-Delivery`.
+    pub delivery: String,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The status answered.
+    pub status: u16,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+/// An HTTP receiver answering 503 to its first `fail_first` requests, then 200.
+pub struct WebhookReceiver {
+    /// `http://127.0.0.1:PORT/hook`.
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl WebhookReceiver {
+    /// Starts on an ephemeral port.
+    pub async fn start(fail_first: usize) -> Self {
+        use http_body_util::BodyExt as _;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let store = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let store = store.clone();
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let store = store.clone();
+                        async move {
+                            let header = |name: &str| {
+                                req.headers()
+                                    .get(name)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned)
+                            };
+                            let signature = header("x-keepalived-signature");
+                            let delivery = header("x-keepalived-delivery").unwrap_or_default();
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes().to_vec())
+                                .unwrap_or_default();
+                            let mut store = store.lock().unwrap();
+                            let status = if store.len() < fail_first { 503 } else { 200 };
+                            store.push(Received {
+                                signature,
+                                delivery,
+                                body,
+                                status,
+                                at: Instant::now(),
+                            });
+                            Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(status)
+                                    .body(http_body_util::Full::new(bytes::Bytes::new()))
+                                    .unwrap(),
+                            )
+                        }
+                    },
+                );
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            url,
+            received,
+            task,
+        }
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// How many requests so far.
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
