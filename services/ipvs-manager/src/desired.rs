@@ -262,9 +262,17 @@ mod tests {
         let vs = &d.virtual_servers[0];
         assert_eq!(vs.real_servers[0].entry, Some(2));
         assert_eq!(vs.real_servers[1].health, Health::Unknown);
-        assert_eq!(vs.real_servers[1].entry, Some(0), "alpha + inhibit: weight 0");
+        assert_eq!(
+            vs.real_servers[1].entry,
+            Some(0),
+            "alpha + inhibit: weight 0"
+        );
         assert_eq!(vs.quorum.alive_weight, 2);
-        assert_eq!(vs.sorry.as_ref().unwrap().1, None, "sorry server out while quorum holds");
+        assert_eq!(
+            vs.sorry.as_ref().unwrap().1,
+            None,
+            "sorry server out while quorum holds"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub type Reply = oneshot::Sender<Result<v1::RealServer, tonic::Status>>;
 #[derive(Debug)]
 pub enum Input {
     /// An update from one health-prober replica.
-    Health(UpstreamUpdate<v1::HealthEvent>),
+    Health(Box<UpstreamUpdate<v1::HealthEvent>>),
     /// SIGHUP: the new configuration.
     Reload(Box<Config>),
     /// `SetRealServerWeight`.
@@ -203,7 +203,7 @@ impl Engine {
         engine.logical = engine.logical_from_kernel();
         tracing::info!(
             "adopted {adopted} service(s) from the kernel ({} backend)",
-            engine.backend.kind().as_str_name()
+            backend_name(engine.backend.kind())
         );
         engine.reconcile(Cause::Start);
         Ok(engine)
@@ -253,6 +253,7 @@ impl Engine {
     fn handle(&mut self, input: Input) {
         match input {
             Input::Health(update) => {
+                let update = *update;
                 // The span of this reconcile is a child of the prober's span
                 // that produced the verdict: one trace prober → ipvs-manager → notifier.
                 let span = tracing::info_span!("health_update", upstream = %update.upstream);
@@ -396,8 +397,10 @@ impl Engine {
         // Leave out what this data plane cannot carry, saying so once.
         let backend = &self.backend;
         let reported = &mut self.reported;
-        desired.table.services.retain(|key, service| {
-            match backend.supports(key, service) {
+        desired
+            .table
+            .services
+            .retain(|key, service| match backend.supports(key, service) {
                 Ok(()) => true,
                 Err(why) => {
                     if reported.insert(why.clone()) {
@@ -405,8 +408,7 @@ impl Engine {
                     }
                     false
                 }
-            }
-        });
+            });
         for vs in &desired.virtual_servers {
             if let Some(key) = vs.plan.services.first() {
                 let persistent = vs.plan.spec.persistence.is_some();
@@ -570,7 +572,11 @@ impl Engine {
             .map(|v| v.name.to_string())
             .unwrap_or_else(|| key.to_string());
         if added {
-            tracing::info!("Adding Virtual Server {key} ({name})");
+            if name == key.to_string() {
+                tracing::info!("Adding Virtual Server {key}");
+            } else {
+                tracing::info!("Adding Virtual Server {key} of {name}");
+            }
         } else {
             tracing::info!("Removing Virtual Server {key}");
         }
@@ -769,5 +775,14 @@ fn describe(c: &Change) -> String {
             spec.method.ipvsadm_name()
         ),
         Change::DelDest { service, dest } => format!("removed {dest} from {service}"),
+    }
+}
+
+/// The data plane's short name for logs.
+pub fn backend_name(kind: v1::Backend) -> &'static str {
+    match kind {
+        v1::Backend::Ipvs => "ipvs",
+        v1::Backend::Nft => "nft",
+        v1::Backend::Unspecified => "unspecified",
     }
 }

@@ -156,6 +156,11 @@ impl VerdictBook {
                 if let Some(v1::health_event::Payload::VerdictChanged(change)) = &event.payload
                     && let Some(t) = &change.target
                 {
+                    // A reload of the prober removed the target: its verdict no longer counts.
+                    if change.removed {
+                        prober.targets.remove(&t.id);
+                        return BookChange::Verdicts;
+                    }
                     prober.targets.insert(
                         t.id.clone(),
                         Known {
@@ -315,7 +320,10 @@ mod tests {
             port: 80,
         };
         let mut book = VerdictBook::default();
-        book.update(&snapshot("a", vec![target("HTTP_GET:203.0.113.11:80", true)]));
+        book.update(&snapshot(
+            "a",
+            vec![target("HTTP_GET:203.0.113.11:80", true)],
+        ));
         book.update(&snapshot(
             "b",
             vec![
@@ -326,7 +334,10 @@ mod tests {
         let sources = book.sources(&vs, rs);
         assert_eq!(sources.len(), 2);
         assert!(sources[0].up);
-        assert!(!sources[1].up, "one failing checker makes the prober say down");
+        assert!(
+            !sources[1].up,
+            "one failing checker makes the prober say down"
+        );
         book.update(&UpstreamUpdate {
             upstream: "a".into(),
             update: Update::Disconnected {

@@ -216,7 +216,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let health_tx = tx.clone();
     tokio::spawn(async move {
         while let Some(update) = subscriber.updates.recv().await {
-            if health_tx.send(Input::Health(update)).is_err() {
+            if health_tx.send(Input::Health(Box::new(update))).is_err() {
                 return;
             }
         }
@@ -235,12 +235,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 Ok(None) => tracing::warn!("reload: no configuration file; keeping the tables"),
-                Err(e) => tracing::error!("reload refused, keeping the running configuration: {e:#}"),
+                Err(e) => {
+                    tracing::error!("reload refused, keeping the running configuration: {e:#}")
+                }
             }
         }
     });
 
-    runtime.add_service(IpvsServer::new(api::IpvsApi::new(view, producer, tx.clone())));
+    runtime.add_service(IpvsServer::new(api::IpvsApi::new(
+        view,
+        producer,
+        tx.clone(),
+    )));
     runtime.readiness.set(true).await;
     let served = runtime.serve().await;
 

@@ -127,7 +127,10 @@ mod tests {
         }
     }
 
-    fn table(entries: &[(u8, &str, &[(u8, u32)])]) -> TableState {
+    /// (service, scheduler, [(destination, weight)]).
+    type Entry<'a> = (u8, &'a str, &'a [(u8, u32)]);
+
+    fn table(entries: &[Entry<'_>]) -> TableState {
         let mut t = TableState::default();
         for (s, sched, dests) in entries {
             t.services.insert(

@@ -226,11 +226,7 @@ fn record_comment(key: &ServiceKey, spec: &ServiceSpec) -> String {
             netmask: Some(m),
         }) => format!("{timeout}/{m}"),
     };
-    format!(
-        "{RECORD} {k} {} {p} {}",
-        spec.scheduler,
-        u8::from(spec.ops)
-    )
+    format!("{RECORD} {k} {} {p} {}", spec.scheduler, u8::from(spec.ops))
 }
 
 fn parse_record(comment: &str) -> Option<(ServiceKey, ServiceSpec)> {
@@ -417,8 +413,8 @@ pub fn render(table: &TableState, device: &str) -> Result<String, BackendError> 
                         )
                     }
                 };
-                let with_port =
-                    matches!(key, ServiceKey::Addr { .. }) || active.iter().any(|(k, _)| k.port != 0);
+                let with_port = matches!(key, ServiceKey::Addr { .. })
+                    || active.iter().any(|(k, _)| k.port != 0);
                 let l4 = match key {
                     ServiceKey::Fwmark { .. } if with_port => "meta l4proto { tcp, udp } ",
                     _ => "",
@@ -468,10 +464,7 @@ pub fn render(table: &TableState, device: &str) -> Result<String, BackendError> 
                     }
                     let _ = write!(dr_rules, "{n} : {}", active[*s].0.ip);
                 }
-                let _ = writeln!(
-                    dr_rules,
-                    " }} device \"{device}\" comment \"{name}\""
-                );
+                let _ = writeln!(dr_rules, " }} device \"{device}\" comment \"{name}\"");
             }
             Method::Tun => unreachable_tun(key)?,
         }
@@ -495,36 +488,30 @@ fn unreachable_tun(key: &ServiceKey) -> Result<(), BackendError> {
     )))
 }
 
-/// Addresses (and ports, for NAT) a rule sends to, from its JSON.
-fn rule_targets(expr: &Value) -> Option<BTreeSet<(IpAddr, Option<u16>)>> {
-    let list = expr.as_array()?;
-    for e in list {
-        let action = e.get("dnat").or_else(|| e.get("fwd"))?;
-        let data = action.get("addr")?.get("map")?.get("data")?.get("set")?;
-        let mut out = BTreeSet::new();
-        for pair in data.as_array()? {
-            let v = pair.get(1)?;
-            if let Some(ip) = v.as_str() {
-                out.insert((ip.parse().ok()?, None));
-            } else {
-                let c = v.get("concat")?.as_array()?;
-                out.insert((
-                    c.first()?.as_str()?.parse().ok()?,
-                    Some(u16::try_from(c.get(1)?.as_u64()?).ok()?),
-                ));
-            }
-        }
-        return Some(out);
-    }
-    None
-}
+/// Addresses (and ports, for NAT) a rule sends to.
+type Targets = BTreeSet<(IpAddr, Option<u16>)>;
 
-fn find_action(expr: &Value) -> Option<BTreeSet<(IpAddr, Option<u16>)>> {
-    let list = expr.as_array()?;
-    let idx = list
+/// The targets of a rule's `dnat`/`fwd` map, from its JSON.
+fn find_action(expr: &Value) -> Option<Targets> {
+    let action = expr
+        .as_array()?
         .iter()
-        .position(|e| e.get("dnat").is_some() || e.get("fwd").is_some())?;
-    rule_targets(&Value::Array(list[idx..].to_vec()))
+        .find_map(|e| e.get("dnat").or_else(|| e.get("fwd")))?;
+    let data = action.get("addr")?.get("map")?.get("data")?.get("set")?;
+    let mut out = BTreeSet::new();
+    for pair in data.as_array()? {
+        let v = pair.get(1)?;
+        if let Some(ip) = v.as_str() {
+            out.insert((ip.parse().ok()?, None));
+        } else {
+            let c = v.get("concat")?.as_array()?;
+            out.insert((
+                c.first()?.as_str()?.parse().ok()?,
+                Some(u16::try_from(c.get(1)?.as_u64()?).ok()?),
+            ));
+        }
+    }
+    Some(out)
 }
 
 fn counters_of(expr: &Value) -> Counters {
@@ -549,7 +536,7 @@ fn counters_of(expr: &Value) -> Counters {
 /// the next diff re-adds it and the apply rewrites it: drift repair.
 pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, BackendError> {
     let mut records: BTreeMap<String, (ServiceKey, Service)> = BTreeMap::new();
-    let mut rules: BTreeMap<String, (BTreeSet<(IpAddr, Option<u16>)>, Counters)> = BTreeMap::new();
+    let mut rules: BTreeMap<String, (Targets, Counters)> = BTreeMap::new();
     let items = |v: Option<&Value>| -> Vec<Value> {
         v.and_then(|v| v.get("nftables"))
             .and_then(Value::as_array)
@@ -697,10 +684,7 @@ mod tests {
             persistence: None,
             ops: true,
         };
-        assert_eq!(
-            parse_record(&record_comment(&fw, &spec)),
-            Some((fw, spec))
-        );
+        assert_eq!(parse_record(&record_comment(&fw, &spec)), Some((fw, spec)));
     }
 
     #[test]
@@ -710,7 +694,10 @@ mod tests {
         t.services.insert(k, s);
         let text = render(&t, "eth0").unwrap();
         assert!(text.contains("dnat ip addr . port to numgen inc mod 2 map { 0 : 203.0.113.11 . 80, 1 : 203.0.113.12 . 80 }"), "{text}");
-        assert!(text.contains("203.0.113.13 . 80 . 0x1"), "weight-0 kept in the record: {text}");
+        assert!(
+            text.contains("203.0.113.13 . 80 . 0x1"),
+            "weight-0 kept in the record: {text}"
+        );
         let mut t = TableState::default();
         let (k, s) = service(Method::Dr, &[(11, 1), (12, 1)], "rr");
         t.services.insert(k, s);
@@ -737,7 +724,11 @@ mod tests {
                 weight: 1,
             },
         );
-        assert!(supports(&k, &s).unwrap_err().contains("different lvs_method"));
+        assert!(
+            supports(&k, &s)
+                .unwrap_err()
+                .contains("different lvs_method")
+        );
     }
 
     #[test]
@@ -761,6 +752,12 @@ mod tests {
         // The same record with the rule gone: reported absent (to be repaired).
         let mut broken = json.clone();
         broken["nftables"].as_array_mut().unwrap().pop();
-        assert!(parse(Some(&broken), None).unwrap().table.services.is_empty());
+        assert!(
+            parse(Some(&broken), None)
+                .unwrap()
+                .table
+                .services
+                .is_empty()
+        );
     }
 }
