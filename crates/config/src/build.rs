@@ -167,8 +167,8 @@ impl Builder<'_> {
     }
 
     fn int(&mut self, n: &Node, lo: i64, hi: i64) -> Option<i64> {
-        let t = self.arg(n)?.clone();
-        self.int_tok(&t, lo, hi, &n.kw.text)
+        let t = self.arg(n)?;
+        self.int_tok(t, lo, hi, &n.kw.text)
     }
 
     fn time_tok(&mut self, t: &Tok, what: &str) -> Option<TimeUs> {
@@ -183,8 +183,8 @@ impl Builder<'_> {
     }
 
     fn time(&mut self, n: &Node) -> Option<TimeUs> {
-        let t = self.arg(n)?.clone();
-        self.time_tok(&t, &n.kw.text)
+        let t = self.arg(n)?;
+        self.time_tok(t, &n.kw.text)
     }
 
     fn ip_tok(&mut self, t: &Tok) -> Option<IpAddr> {
@@ -197,8 +197,8 @@ impl Builder<'_> {
     }
 
     fn ip(&mut self, n: &Node) -> Option<IpAddr> {
-        let t = self.arg(n)?.clone();
-        self.ip_tok(&t)
+        let t = self.arg(n)?;
+        self.ip_tok(t)
     }
 
     fn port_tok(&mut self, t: &Tok) -> Option<u16> {
@@ -580,8 +580,7 @@ impl Builder<'_> {
     fn vip_list(&mut self, n: &Node) -> Vec<VirtualIp> {
         let mut out: Vec<VirtualIp> = Vec::new();
         for c in self.block(n) {
-            let mut words = vec![c.kw.clone()];
-            words.extend(c.args.iter().cloned());
+            let words: Vec<&Tok> = std::iter::once(&c.kw).chain(&c.args).collect();
             if let Some(v) = self.vip(&words) {
                 if let Some(first) = out.first()
                     && first.address.is_ipv4() != v.address.is_ipv4()
@@ -601,7 +600,7 @@ impl Builder<'_> {
         out
     }
 
-    fn vip(&mut self, w: &[Tok]) -> Option<VirtualIp> {
+    fn vip(&mut self, w: &[&Tok]) -> Option<VirtualIp> {
         let (addr, prefix) = match w[0].text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (w[0].text.as_str(), None),
@@ -1598,11 +1597,9 @@ impl Builder<'_> {
             }
             match key {
                 "connect_ip" => c.connect_ip = self.ip(n),
-                "connect_port" => {
-                    c.connect_port = self.arg(n).cloned().and_then(|t| self.port_tok(&t))
-                }
+                "connect_port" => c.connect_port = self.arg(n).and_then(|t| self.port_tok(t)),
                 "bindto" => c.bindto = self.ip(n),
-                "bind_port" => c.bind_port = self.arg(n).cloned().and_then(|t| self.port_tok(&t)),
+                "bind_port" => c.bind_port = self.arg(n).and_then(|t| self.port_tok(t)),
                 "bind_if" => c.bind_if = self.string(n),
                 "fwmark" => c.fwmark = self.int(n, 0, u32::MAX as i64).map(|v| v as u32),
                 "connect_timeout" => c.connect_timeout = self.time(n),
@@ -1710,13 +1707,10 @@ impl Builder<'_> {
                         match a.kw.text.as_str() {
                             "connect_ip" => h.connect_ip = self.ip(a),
                             "connect_port" => {
-                                h.connect_port =
-                                    self.arg(a).cloned().and_then(|t| self.port_tok(&t))
+                                h.connect_port = self.arg(a).and_then(|t| self.port_tok(t))
                             }
                             "bindto" => h.bindto = self.ip(a),
-                            "bind_port" => {
-                                h.bind_port = self.arg(a).cloned().and_then(|t| self.port_tok(&t))
-                            }
+                            "bind_port" => h.bind_port = self.arg(a).and_then(|t| self.port_tok(t)),
                             "bind_if" => h.bind_if = self.string(a),
                             "connect_timeout" => h.connect_timeout = self.time(a),
                             "fwmark" => {
