@@ -640,3 +640,91 @@ fn stats_are_readable() {
     );
     sh("ip addr del 10.60.0.1/32 dev lo");
 }
+
+/// LVS-DR end to end: client → director (the VM's own namespace, programmed by this client) →
+/// two real servers in namespaces with the VIP on lo; round robin alternates them, and the
+/// replies bypass the director (its outgoing counters stay at 0).
+#[test]
+#[ignore = "needs IPVS: run inside the VM (tests/vm/run.sh)"]
+fn direct_routing_end_to_end() {
+    let (_g, mut ipvs) = setup();
+    let bb = "/bin/busybox";
+    // Topology: a bridge in "sw"; the director's leg dr0 stays in this namespace.
+    sh(&format!(
+        "set -e
+        ip netns add sw
+        ip -n sw link add br0 type bridge stp_state 0 forward_delay 0
+        ip -n sw link set br0 up
+        ip link add dr0 type veth peer name p-dr netns sw
+        ip -n sw link set p-dr master br0 up
+        ip addr add 10.0.0.1/24 dev dr0
+        ip addr add 10.0.0.10/32 dev dr0
+        ip link set dr0 up
+        for h in c rs1 rs2; do
+            ip netns add $h
+            ip -n sw link add p-$h type veth peer name eth0 netns $h
+            ip -n sw link set p-$h master br0 up
+            ip -n $h link set lo up
+            ip -n $h link set eth0 up
+        done
+        ip -n c addr add 10.0.0.100/24 dev eth0
+        for i in 1 2; do
+            ip -n rs$i addr add 10.0.0.1$i/24 dev eth0
+            ip -n rs$i addr add 10.0.0.10/32 dev lo
+            ip netns exec rs$i sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
+                net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.lo.arp_ignore=1 \
+                net.ipv4.conf.lo.arp_announce=2
+            mkdir -p /tmp/www-rs$i
+            echo rs$i >/tmp/www-rs$i/index.html
+            ip netns exec rs$i {bb} httpd -p 80 -h /tmp/www-rs$i
+        done"
+    ));
+    let key = tcp("10.0.0.10", 80);
+    ipvs.apply(&[
+        Op::AddService(Service::new(key, "rr")),
+        Op::AddDest(key, Dest::new(ip4("10.0.0.11"), 80, Forward::Route)),
+        Op::AddDest(key, Dest::new(ip4("10.0.0.12"), 80, Forward::Route)),
+    ])
+    .unwrap();
+
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        let out = sh(&format!(
+            "ip netns exec c {bb} timeout 10 {bb} wget -q -O - http://10.0.0.10/"
+        ));
+        answers.push(out.trim().to_string());
+    }
+    // Counters are folded in every 2 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stats = loop {
+        let st = ipvs.services().unwrap()[0].stats.unwrap();
+        if st.conns >= 6 || Instant::now() > deadline {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let dests = ipvs.dests(&key).unwrap();
+    sh("for h in rs1 rs2 c sw; do
+            for p in $(ip netns pids $h); do kill $p; done
+            ip netns del $h
+        done");
+    ipvs.apply(&[Op::Flush]).unwrap();
+
+    assert!(
+        answers.windows(2).all(|w| w[0] != w[1]),
+        "round robin alternates: {answers:?}"
+    );
+    assert!(
+        answers.iter().all(|a| a == "rs1" || a == "rs2"),
+        "{answers:?}"
+    );
+    assert_eq!(stats.conns, 6, "{stats:?}");
+    assert!(
+        stats.inpkts >= 6 * 4,
+        "client packets go through: {stats:?}"
+    );
+    assert_eq!(stats.outpkts, 0, "replies bypass the director: {stats:?}");
+    for d in dests {
+        assert_eq!(d.stats.unwrap().conns, 3, "{d:?}");
+    }
+}
