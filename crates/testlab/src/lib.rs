@@ -66,6 +66,7 @@ pub struct Lab {
     switch: String,
     namespaces: Vec<String>,
     children: Vec<Child>,
+    ipv6_dad: bool,
 }
 
 /// A host in a lab.
@@ -108,6 +109,7 @@ impl Lab {
             switch: switch.clone(),
             namespaces: Vec::new(),
             children: Vec::new(),
+            ipv6_dad: true,
         };
         ip(&["netns", "add", &switch])?;
         lab.namespaces.push(switch.clone());
@@ -128,6 +130,14 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Whether hosts added from now on run IPv6 Duplicate Address Detection (on by
+    /// default). Off, their link-local and configured IPv6 addresses are usable at once
+    /// instead of staying tentative for a second or more (`accept_dad=0` in the host
+    /// before its interface arrives, and `nodad` on IPv6 addresses).
+    pub fn set_ipv6_dad(&mut self, on: bool) {
+        self.ipv6_dad = on;
+    }
+
     /// The switch namespace (for nft rules that simulate loss or partitions).
     pub fn switch_netns(&self) -> &str {
         &self.switch
@@ -145,6 +155,18 @@ impl Lab {
         let port = format!("p-{name}");
         ip(&["netns", "add", &netns])?;
         self.namespaces.push(netns.clone());
+        if !self.ipv6_dad {
+            // Before eth0 arrives: its IPv6 settings are copied from `default`.
+            self.exec(
+                &netns,
+                &[
+                    "sysctl",
+                    "-qw",
+                    "net.ipv6.conf.all.accept_dad=0",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ],
+            )?;
+        }
         ip(&[
             "-n",
             &self.switch,
@@ -175,7 +197,11 @@ impl Lab {
         }
         ip(&["-n", &netns, "link", "set", "eth0", "up"])?;
         for address in addresses {
-            ip(&["-n", &netns, "addr", "add", address, "dev", "eth0"])?;
+            if !self.ipv6_dad && address.contains(':') {
+                ip(&["-n", &netns, "addr", "add", address, "dev", "eth0", "nodad"])?;
+            } else {
+                ip(&["-n", &netns, "addr", "add", address, "dev", "eth0"])?;
+            }
         }
         Ok(Host {
             name: name.to_owned(),

@@ -27,11 +27,7 @@ pub fn producer(
             header: None,
             payload: Some(Payload::Snapshot(v1::VrrpSnapshot {
                 router_id: reg.router_id.clone(),
-                instances: reg
-                    .instances
-                    .iter()
-                    .map(|h| h.view.read().unwrap_or_else(|e| e.into_inner()).clone())
-                    .collect(),
+                instances: reg.instances.iter().map(|h| h.view.snapshot()).collect(),
             })),
         }
     })
@@ -68,11 +64,7 @@ impl Vrrp for VrrpApi {
     ) -> Result<Response<v1::ListInstancesResponse>, Status> {
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
         Ok(Response::new(v1::ListInstancesResponse {
-            instances: reg
-                .instances
-                .iter()
-                .map(|h| h.view.read().unwrap_or_else(|e| e.into_inner()).clone())
-                .collect(),
+            instances: reg.instances.iter().map(|h| h.view.snapshot()).collect(),
         }))
     }
 
@@ -81,11 +73,7 @@ impl Vrrp for VrrpApi {
         request: Request<v1::GetInstanceRequest>,
     ) -> Result<Response<v1::Instance>, Status> {
         let handle = self.find(&request.get_ref().name)?;
-        let view = handle
-            .view
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let view = handle.view.snapshot();
         Ok(Response::new(view))
     }
 
@@ -125,11 +113,7 @@ impl Vrrp for VrrpApi {
             .map_err(|_| Status::unavailable(format!("instance {} is stopping", req.name)))?;
         match tokio::time::timeout(MAINTENANCE_TIMEOUT, done).await {
             Ok(Ok(())) => {
-                let view = handle
-                    .view
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
+                let view = handle.view.snapshot();
                 Ok(Response::new(view))
             }
             _ => Err(Status::deadline_exceeded(format!(

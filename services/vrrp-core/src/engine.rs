@@ -3,12 +3,16 @@
 //! difference, and the graceful stop.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use keepalived_api::v1;
 use keepalived_bus::Producer;
-use keepalived_vrrp::codec::{DecodeError, IPV4_HEADER_LEN, parse_ipv4_packet};
+use keepalived_vrrp::codec::{
+    DecodeError, IPV4_HEADER_LEN, ReceivedAdvert, VRRP_GROUP_V6, parse_ipv4_packet,
+    parse_ipv6_payload,
+};
 use keepalived_vrrp::sync::{Member, follow};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -57,7 +61,17 @@ fn vrid_byte(packet: &[u8]) -> Option<u8> {
 }
 
 fn dispatch(packet: &[u8], routes: &[Route]) {
-    match parse_ipv4_packet(packet) {
+    dispatch_parsed(parse_ipv4_packet(packet), vrid_byte(packet), routes);
+}
+
+/// Hands a received packet (decoded or not) to the instances of its VRID; `vrid` is the
+/// VRID byte of a packet that did not decode, if it has one.
+fn dispatch_parsed(
+    parsed: Result<ReceivedAdvert, DecodeError>,
+    vrid: Option<u8>,
+    routes: &[Route],
+) {
+    match parsed {
         Ok(rx) => {
             let mut matched = false;
             for r in routes.iter().filter(|r| r.vrid == rx.vrrp.vrid) {
@@ -76,7 +90,6 @@ fn dispatch(packet: &[u8], routes: &[Route]) {
             }
         }
         Err(err) => {
-            let vrid = vrid_byte(packet);
             let targeted = routes.iter().any(|r| Some(r.vrid) == vrid);
             for r in routes.iter().filter(|r| !targeted || Some(r.vrid) == vrid) {
                 let _ = r.tx.send(Control::Packet(Err(err.clone())));
@@ -101,12 +114,41 @@ async fn read_loop(socket: Arc<VrrpSocket>, routes: Arc<RwLock<Vec<Route>>>) {
     }
 }
 
+/// The reader of an IPv6 socket: the kernel gives the VRRP message alone, with the
+/// source, and the destination and hop limit as ancillary data (RFC 5798 §7.1 checks
+/// both through the checksum's pseudo-header and the hop limit).
+async fn read_loop_v6(socket: Arc<VrrpSocket>, routes: Arc<RwLock<Vec<Route>>>) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        match socket.recv_v6(&mut buf).await {
+            Ok(meta) => {
+                let payload = &buf[..meta.len.min(buf.len())];
+                // Without the ancillary data the packet fails the checks it feeds (the
+                // checksum, hop limit 255) rather than passing them by assumption.
+                let parsed = parse_ipv6_payload(
+                    meta.src,
+                    meta.dst.unwrap_or(VRRP_GROUP_V6),
+                    meta.hop_limit.unwrap_or(0),
+                    payload,
+                );
+                let routes = routes.read().unwrap_or_else(|e| e.into_inner());
+                dispatch_parsed(parsed, payload.get(1).copied(), &routes);
+            }
+            Err(error) => {
+                tracing::error!("receiving on {} (IPv6): {error}", socket.interface());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 /// The running engine.
 pub struct Engine {
     shared: Shared,
     links: LinkMonitor,
     trackers: TrackerHub,
-    sockets: HashMap<String, InterfaceSocket>,
+    /// One socket per interface and family (true = IPv6).
+    sockets: HashMap<(String, bool), InterfaceSocket>,
     spec: EngineSpec,
     tasks: HashMap<String, JoinHandle<()>>,
     registry: SharedRegistry,
@@ -155,15 +197,27 @@ impl Engine {
         Ok(engine)
     }
 
-    fn socket(&mut self, interface: &str) -> std::io::Result<(Arc<VrrpSocket>, Routes)> {
-        if let Some(s) = self.sockets.get(interface) {
+    fn socket(
+        &mut self,
+        interface: &str,
+        ipv6: bool,
+    ) -> std::io::Result<(Arc<VrrpSocket>, Routes)> {
+        let key = (interface.to_owned(), ipv6);
+        if let Some(s) = self.sockets.get(&key) {
             return Ok((s.socket.clone(), s.routes.clone()));
         }
-        let socket = Arc::new(VrrpSocket::open_v4(interface)?);
         let routes = Arc::new(RwLock::new(Vec::new()));
-        let reader = tokio::spawn(read_loop(socket.clone(), routes.clone()));
+        let (socket, reader) = if ipv6 {
+            let socket = Arc::new(VrrpSocket::open_v6(interface)?);
+            let reader = tokio::spawn(read_loop_v6(socket.clone(), routes.clone()));
+            (socket, reader)
+        } else {
+            let socket = Arc::new(VrrpSocket::open_v4(interface)?);
+            let reader = tokio::spawn(read_loop(socket.clone(), routes.clone()));
+            (socket, reader)
+        };
         self.sockets.insert(
-            interface.to_owned(),
+            key,
             InterfaceSocket {
                 socket: socket.clone(),
                 routes: routes.clone(),
@@ -175,9 +229,12 @@ impl Engine {
 
     async fn start_instance(&mut self, spec: InstanceSpec) -> anyhow::Result<Handle> {
         let link = self.shared.netlink.link(&spec.interface).await?;
-        let (socket, routes) = self.socket(&spec.interface)?;
+        let (socket, routes) = self.socket(&spec.interface, spec.is_ipv6())?;
         if spec.unicast_peers.is_empty() {
-            socket.join_v4(spec.group, link.index)?;
+            match spec.group {
+                IpAddr::V4(group) => socket.join_v4(group, link.index)?,
+                IpAddr::V6(group) => socket.join_v6(group, link.index)?,
+            }
         }
         let mut trackers = Vec::new();
         for t in &spec.trackers {
@@ -358,7 +415,7 @@ impl Engine {
                 let state = if i == changed {
                     notice.to
                 } else {
-                    crate::view::from_proto(h.view.read().unwrap_or_else(|e| e.into_inner()).state)
+                    h.view.state()
                 };
                 Member {
                     state,

@@ -3,15 +3,23 @@
 //! sync-group inputs, and carries out the actions it returns — adverts on the raw
 //! socket, VIPs through rtnetlink, gratuitous ARPs on the packet socket, events on the
 //! bus, log lines in keepalived's wording.
+//!
+//! The API view ([`LiveView`]) is rebuilt only when something it shows changes (state,
+//! priority, VIPs, trackers, the master heard, maintenance); the counters, which change
+//! with every packet, are copied into it (a 136-byte copy under an uncontended lock) and
+//! merged into the view only when the API reads it.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, RwLock};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use keepalived_api::v1::{self, vrrp_event::Payload};
 use keepalived_bus::Producer;
-use keepalived_vrrp::codec::{DecodeError, IpIdCounter, ReceivedAdvert, encode_advert_ipv4};
-use keepalived_vrrp::garp::{MacAddr, gratuitous_arp};
+use keepalived_vrrp::codec::{
+    DecodeError, IpIdCounter, PseudoHeader, ReceivedAdvert, encode_advert_ipv4, encode_vrrp,
+};
+use keepalived_vrrp::counters::Counters;
+use keepalived_vrrp::garp::{MacAddr, gratuitous_arp, unsolicited_na};
 use keepalived_vrrp::state::{Action, Input, Instance, State};
 use keepalived_vrrp::time::Timestamp;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -102,6 +110,33 @@ struct Vip {
     spec: crate::spec::VipSpec,
     link: LinkInfo,
     present: bool,
+    /// IPv6 forwarding is on for the VIP's interface: the unsolicited NA carries the
+    /// Router flag (RFC 4861 §4.4), as keepalived sends it.
+    router: bool,
+}
+
+/// What the API sees of one running instance.
+#[derive(Debug, Default)]
+pub struct LiveView {
+    /// Everything but the counters; rebuilt when any of it changes.
+    view: RwLock<v1::Instance>,
+    /// keepalived's counters, copied after every packet and advert.
+    counters: Mutex<Counters>,
+}
+
+impl LiveView {
+    /// The instance as the API shows it, with its current counters.
+    pub fn snapshot(&self) -> v1::Instance {
+        let mut view = self.view.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let counters = *self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        view.counters = Some(view::counters(&counters));
+        view
+    }
+
+    /// The current state (for sync groups).
+    pub fn state(&self) -> State {
+        view::from_proto(self.view.read().unwrap_or_else(|e| e.into_inner()).state)
+    }
 }
 
 /// What the API sees of a running instance.
@@ -114,7 +149,7 @@ pub struct Handle {
     /// Its control channel.
     pub tx: mpsc::UnboundedSender<Control>,
     /// Its current view.
-    pub view: Arc<RwLock<v1::Instance>>,
+    pub view: Arc<LiveView>,
     /// Whether it has a fault of its own (for sync groups).
     pub own_fault: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -122,7 +157,11 @@ pub struct Handle {
 /// Resolved I/O of an instance.
 struct Io {
     socket: Arc<VrrpSocket>,
-    src: Ipv4Addr,
+    /// Source of our adverts: `unicast_src_ip`, else the interface's first IPv4 address
+    /// (IPv4) or its link-local address (IPv6, RFC 5798 §5.1.2.1).
+    src: IpAddr,
+    /// The interface adverts leave by (IPv6 sends name it per packet).
+    ifindex: u32,
     vips: Vec<Vip>,
     ip_id: IpIdCounter,
 }
@@ -166,7 +205,7 @@ struct Task {
     shared: Shared,
     trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
     link: watch::Receiver<bool>,
-    view: Arc<RwLock<v1::Instance>>,
+    view: Arc<LiveView>,
     own_fault: Arc<std::sync::atomic::AtomicBool>,
     fault_cause: Option<FaultCause>,
     state_since: prost_types::Timestamp,
@@ -194,6 +233,19 @@ pub async fn start(
     let iface = shared.netlink.link(&spec.interface).await?;
     let src = match spec.unicast_src {
         Some(a) => a,
+        None if spec.is_ipv6() => shared
+            .netlink
+            .ipv6_link_local(iface.index)
+            .await?
+            .first()
+            .copied()
+            .map(IpAddr::V6)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "({name}) interface {} has no usable IPv6 link-local address to send adverts from",
+                    spec.interface
+                )
+            })?,
         None => {
             let vip_addrs: Vec<IpAddr> = spec.vips.iter().map(|v| v.address).collect();
             shared
@@ -202,6 +254,7 @@ pub async fn start(
                 .await?
                 .into_iter()
                 .find(|a| !vip_addrs.contains(&IpAddr::V4(*a)))
+                .map(IpAddr::V4)
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "({name}) interface {} has no IPv4 address to send adverts from",
@@ -210,7 +263,7 @@ pub async fn start(
                 })?
         }
     };
-    spec.params.primary_address = IpAddr::V4(src);
+    spec.params.primary_address = src;
     let mut vips = Vec::new();
     for v in &spec.vips {
         let link = if v.dev == spec.interface {
@@ -218,16 +271,23 @@ pub async fn start(
         } else {
             shared.netlink.link(&v.dev).await?
         };
+        let router = v.address.is_ipv6()
+            && std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", v.dev))
+                .is_ok_and(|f| f.trim() == "1");
         vips.push(Vip {
             spec: v.clone(),
             link,
             present: false,
+            router,
         });
     }
-    let view = Arc::new(RwLock::new(v1::Instance {
-        name: name.clone(),
-        ..Default::default()
-    }));
+    let view = Arc::new(LiveView {
+        view: RwLock::new(v1::Instance {
+            name: name.clone(),
+            ..Default::default()
+        }),
+        counters: Mutex::new(Counters::default()),
+    });
     let own_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let span = tracing::info_span!("vrrp_instance", instance = %name);
     let mut task = Task {
@@ -236,6 +296,7 @@ pub async fn start(
         io: Io {
             socket,
             src,
+            ifindex: iface.index,
             vips,
             ip_id: IpIdCounter::new(),
         },
@@ -304,6 +365,7 @@ impl Task {
                         Control::Sync(to) => {
                             let a = self.inst.handle(self.shared.clock.now(), Input::SyncGroup(to));
                             self.execute(a).await;
+                            self.publish_counters();
                         }
                         Control::Shutdown(reply) => {
                             let a = self.inst.handle(self.shared.clock.now(), Input::Shutdown);
@@ -321,6 +383,7 @@ impl Task {
                 () = sleep_until(deadline) => {
                     let a = self.inst.handle(self.shared.clock.now(), Input::Timer);
                     self.execute(a).await;
+                    self.publish_counters();
                 }
             }
         }
@@ -376,9 +439,7 @@ impl Task {
         let now = self.shared.clock.now();
         let actions = match packet {
             Ok(rx) => {
-                if self.spec.params.unicast
-                    && !matches!(rx.src, IpAddr::V4(a) if self.spec.unicast_peers.contains(&a))
-                {
+                if self.spec.params.unicast && !self.spec.unicast_peers.contains(&rx.src) {
                     self.drops.log(&format!(
                         "({}) unicast source address {} is not a unicast peer - ignoring",
                         self.spec.params.name, rx.src
@@ -386,9 +447,15 @@ impl Task {
                     return;
                 }
                 let before = self.inst.counters().advert_rcvd;
+                let last_master = self.inst.last_master();
                 let actions = self.inst.receive(now, &rx);
                 if self.inst.counters().advert_rcvd > before {
-                    self.master_heard = Some((rx.src, rx.vrrp.priority));
+                    let heard = Some((rx.src, rx.vrrp.priority));
+                    if self.master_heard != heard || self.inst.last_master() != last_master {
+                        // The master shown in the view changed.
+                        self.master_heard = heard;
+                        self.refresh_view();
+                    }
                     actions
                 } else {
                     // Only the drop's log line: rate-limited.
@@ -397,7 +464,7 @@ impl Task {
                             self.drops.log(&line);
                         }
                     }
-                    self.refresh_view();
+                    self.publish_counters();
                     return;
                 }
             }
@@ -407,24 +474,46 @@ impl Task {
                         self.drops.log(&line);
                     }
                 }
-                self.refresh_view();
+                self.publish_counters();
                 return;
             }
         };
-        self.execute(actions).await;
-        // Counters and the master heard changed even when no action came out.
-        self.refresh_view();
+        // A backup hearing its master (the common case) gets no action at all.
+        if !actions.is_empty() {
+            self.execute(actions).await;
+        }
+        self.publish_counters();
+    }
+
+    /// Copies the counters where the API reads them.
+    fn publish_counters(&self) {
+        *self.view.counters.lock().unwrap_or_else(|e| e.into_inner()) = *self.inst.counters();
     }
 
     /// Carries out the actions in order, inside this instance's span so every event
     /// carries its trace context.
     async fn execute(&mut self, actions: Vec<Action>) {
+        // The steady state of a master (an advert per interval) needs neither a span nor
+        // a new view: nothing it shows changes.
+        if actions
+            .iter()
+            .all(|a| matches!(a, Action::SendAdvert { .. }))
+        {
+            for a in actions {
+                if let Action::SendAdvert { priority } = a {
+                    self.send_advert(priority);
+                }
+            }
+            return;
+        }
         let span = tracing::info_span!(parent: &self.span, "vrrp_actions");
         self.execute_in(actions).instrument(span).await;
     }
 
     async fn execute_in(&mut self, actions: Vec<Action>) {
-        let changed = !actions.is_empty();
+        let changed = actions
+            .iter()
+            .any(|a| !matches!(a, Action::SendAdvert { .. } | Action::Log(_)));
         for action in actions {
             match action {
                 Action::Log(line) => tracing::info!("{line}"),
@@ -484,15 +573,35 @@ impl Task {
 
     fn send_advert(&mut self, priority: u8) {
         let advert = self.inst.advert(priority);
-        let peers: Vec<Ipv4Addr> = if self.spec.unicast_peers.is_empty() {
-            vec![self.spec.group]
+        let group = [self.spec.group];
+        let peers: &[IpAddr] = if self.spec.unicast_peers.is_empty() {
+            &group
         } else {
-            self.spec.unicast_peers.clone()
+            &self.spec.unicast_peers
         };
-        for dst in peers {
-            match encode_advert_ipv4(&advert, self.io.src, dst, self.io.ip_id.next_id()) {
-                Ok(packet) => {
-                    if let Err(error) = self.io.socket.send_v4(&packet, dst) {
+        for &dst in peers {
+            let sent = match (self.io.src, dst) {
+                (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                    encode_advert_ipv4(&advert, src, dst, self.io.ip_id.next_id())
+                        .map(|packet| self.io.socket.send_v4(&packet, dst))
+                }
+                // RFC 5798 §5.1.2: the kernel builds the IPv6 header; the checksum covers
+                // the pseudo-header of exactly the source and destination sent with.
+                (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                    encode_vrrp(&advert, &PseudoHeader::V6 { src, dst })
+                        .map(|payload| self.io.socket.send_v6(&payload, src, dst, self.io.ifindex))
+                }
+                (src, dst) => {
+                    tracing::error!(
+                        "({}) advert source {src} and destination {dst} differ in family",
+                        self.spec.params.name
+                    );
+                    continue;
+                }
+            };
+            match sent {
+                Ok(result) => {
+                    if let Err(error) = result {
                         self.drops.log(&format!(
                             "({}) cannot send advert to {dst} on {}: {error}",
                             self.spec.params.name,
@@ -562,23 +671,38 @@ impl Task {
     }
 
     /// RFC 5798 §6.4.1/§6.4.2: a gratuitous ARP per IPv4 VIP, `count` times, as keepalived
-    /// (ARP requests, target MAC ff:ff:ff:ff:ff:ff).
+    /// (ARP requests, target MAC ff:ff:ff:ff:ff:ff), and an unsolicited Neighbour
+    /// Advertisement per IPv6 VIP (RFC 4861 §7.2.6, to ff02::1 / 33:33:00:00:00:01).
     fn send_garps(&mut self, count: u32) {
         let mut by_dev: Vec<(String, Vec<String>)> = Vec::new();
         for vip in &self.io.vips {
-            let IpAddr::V4(address) = vip.spec.address else {
-                continue;
+            let mac = MacAddr(vip.link.mac);
+            let (frame, what): (Vec<u8>, &str) = match vip.spec.address {
+                IpAddr::V4(address) => {
+                    tracing::info!(
+                        "({}) Sending/queueing gratuitous ARPs on {} for {address}",
+                        self.spec.params.name,
+                        vip.spec.dev
+                    );
+                    (gratuitous_arp(mac, address).to_vec(), "gratuitous ARP")
+                }
+                IpAddr::V6(address) => {
+                    tracing::info!(
+                        "({}) Sending/queueing Unsolicited Neighbour Adverts on {} for {address}",
+                        self.spec.params.name,
+                        vip.spec.dev
+                    );
+                    (
+                        unsolicited_na(mac, address, vip.router).to_vec(),
+                        "unsolicited neighbour advert",
+                    )
+                }
             };
-            tracing::info!(
-                "({}) Sending/queueing gratuitous ARPs on {} for {address}",
-                self.spec.params.name,
-                vip.spec.dev
-            );
-            let frame = gratuitous_arp(MacAddr(vip.link.mac), address);
+            let address = vip.spec.address;
             for _ in 0..count {
                 if let Err(error) = self.shared.garp.send_frame(vip.link.index, &frame) {
                     tracing::warn!(
-                        "({}) cannot send gratuitous ARP on {}: {error}",
+                        "({}) cannot send {what} on {}: {error}",
                         self.spec.params.name,
                         vip.spec.dev
                     );
@@ -616,7 +740,7 @@ impl Task {
         }
     }
 
-    /// Rebuilds the API view of this instance; returns it.
+    /// Rebuilds the API view of this instance; returns it (with the counters).
     fn refresh_view(&mut self) -> v1::Instance {
         let state = self.inst.state();
         let (master_address, master_priority) = match state {
@@ -663,7 +787,7 @@ impl Task {
             master_priority,
             vips: (0..self.io.vips.len()).map(|i| self.vip_view(i)).collect(),
             trackers,
-            counters: Some(view::counters(self.inst.counters())),
+            counters: None,
             maintenance: self.inst.in_maintenance(),
             sync_group: self.spec.sync_group.clone().unwrap_or_default(),
             configured_state: if self.spec.configured_master {
@@ -672,8 +796,12 @@ impl Task {
                 v1::VrrpState::Backup
             } as i32,
         };
-        *self.view.write().unwrap_or_else(|e| e.into_inner()) = instance.clone();
-        instance
+        *self.view.view.write().unwrap_or_else(|e| e.into_inner()) = instance.clone();
+        self.publish_counters();
+        v1::Instance {
+            counters: Some(view::counters(self.inst.counters())),
+            ..instance
+        }
     }
 }
 

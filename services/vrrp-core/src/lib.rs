@@ -5,17 +5,24 @@
 //! around it:
 //!
 //! - [`spec`]: keepalived.conf → what the engine runs (pure);
-//! - [`socket`]: the raw protocol-112 socket of an interface;
-//! - [`sys`]: the `AF_PACKET` socket for gratuitous ARP (the only `unsafe`);
+//! - [`socket`]: the raw protocol-112 sockets of an interface (IPv4 and IPv6);
+//! - [`sys`]: the `AF_PACKET` socket for gratuitous ARP / unsolicited NA and the IPv6
+//!   `recvmsg`/`sendmsg` with ancillary data (the only `unsafe`);
 //! - [`netlink`]: interfaces, VIPs, link state over rtnetlink;
 //! - [`trackers`]: `vrrp_script`, `track_file`, `track_interface`, priority arithmetic;
 //! - [`instance`]: one task per instance, driving the state machine;
 //! - [`engine`]: sockets and dispatch, sync groups, reload, graceful stop;
 //! - [`api`], [`view`]: the `keepalived.v1.Vrrp` service and its messages.
 //!
-//! Not implemented (refused with an error naming them): VRRPv3 over IPv6 (IPv6 VIPs,
-//! unsolicited NAs on the wire), `use_vmac`, `auth_type AH`; `virtual_routes` and
-//! sync-group-level `track_*` are warned about and not acted on.
+//! VRRPv3 runs over IPv4 and IPv6 (RFC 5798 §5.1): an instance's family is that of its
+//! first VIP (else of `unicast_src_ip` / its first `unicast_peer`); IPv6 adverts go from
+//! the interface's link-local address to ff02::12 (`vrrp_mcast_group6`) or the unicast
+//! peers, IPv6 VIPs are added with `nodad` and announced with unsolicited neighbour
+//! advertisements.
+//!
+//! Not implemented (refused with an error naming them): VRRPv2 over IPv6 (RFC 3768 is
+//! IPv4 only), `use_vmac`, `auth_type AH`; `virtual_routes` and sync-group-level
+//! `track_*` are warned about and not acted on.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

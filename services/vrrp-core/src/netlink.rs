@@ -3,13 +3,15 @@
 //! (`ip monitor link`), so an interface going down puts its instances into FAULT.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::{Handle, MulticastGroup};
 use tokio::sync::watch;
@@ -161,6 +163,49 @@ impl Netlink {
         }
     }
 
+    /// The link-local IPv6 addresses (fe80::/10) on interface `index` that are usable as
+    /// a source (not tentative, not failed DAD), in the kernel's order. RFC 5798
+    /// §5.1.2.1: a VRRPv3 advert over IPv6 comes from the interface's link-local address.
+    pub async fn ipv6_link_local(&self, index: u32) -> Result<Vec<Ipv6Addr>, NetlinkError> {
+        let mut out = Vec::new();
+        let mut addrs = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        loop {
+            match addrs.try_next().await {
+                Ok(Some(msg)) => {
+                    let mut flags =
+                        AddressFlags::from_bits_retain(u32::from(msg.header.flags.bits()));
+                    for attr in &msg.attributes {
+                        if let AddressAttribute::Flags(f) = attr {
+                            flags = *f;
+                        }
+                    }
+                    if flags.intersects(AddressFlags::Tentative | AddressFlags::Dadfailed) {
+                        continue;
+                    }
+                    for attr in &msg.attributes {
+                        if let AddressAttribute::Address(IpAddr::V6(a)) = attr
+                            && (a.segments()[0] & 0xffc0) == 0xfe80
+                        {
+                            out.push(*a);
+                        }
+                    }
+                }
+                Ok(None) => return Ok(out),
+                Err(source) => {
+                    return Err(NetlinkError::Request {
+                        what: format!("listing addresses of interface {index}"),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
     /// Adds a VIP on interface `index` (`ip addr add VIP/PLEN [brd B] [scope S] [label L]
     /// dev DEV`). Already present is success.
     pub async fn add_vip(&self, index: u32, vip: &VipSpec) -> Result<(), NetlinkError> {
@@ -181,6 +226,13 @@ impl Netlink {
         }
         if let Some(scope) = &vip.scope {
             msg.header.scope = parse_scope(scope);
+        }
+        if vip.address.is_ipv6() {
+            // keepalived adds IPv6 VIPs with IFA_F_NODAD: a VIP moving between routers
+            // must be usable at once, and the old master may still hold it (kill -9).
+            msg.header.flags |= AddressHeaderFlags::Nodad;
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         match request.execute().await {
             Ok(()) => Ok(()),

@@ -3,7 +3,7 @@
 //! they track, and the sync groups. Pure: no I/O, so reload diffs are plain `==`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use keepalived_config::{AuthType, Config, VrrpInstance, VrrpState};
@@ -42,6 +42,19 @@ pub enum SpecError {
         instance: String,
         /// Script name.
         name: String,
+    },
+    /// Addresses of both families in one instance (RFC 5798 §5.2.9: one family per
+    /// virtual router).
+    #[error("({instance}) {what} is IPv{other} but the instance is IPv{family}")]
+    FamilyMismatch {
+        /// Instance name.
+        instance: String,
+        /// The offending setting.
+        what: String,
+        /// The instance's family (4 or 6).
+        family: u8,
+        /// The setting's family.
+        other: u8,
     },
     /// `track_file` naming no `track_file` block.
     #[error("({instance}) track_file {name} is not a configured track_file")]
@@ -117,18 +130,26 @@ pub struct InstanceSpec {
     pub advert_int_centis: u32,
     /// Every VIP, including the excluded ones.
     pub vips: Vec<VipSpec>,
-    /// Multicast group (`vrrp_mcast_group4`).
-    pub group: Ipv4Addr,
+    /// Multicast group (`vrrp_mcast_group4`, or `vrrp_mcast_group6` for an IPv6
+    /// instance); its family is the instance's family.
+    pub group: IpAddr,
     /// `unicast_src_ip`.
-    pub unicast_src: Option<Ipv4Addr>,
+    pub unicast_src: Option<IpAddr>,
     /// `unicast_peer` (empty = multicast).
-    pub unicast_peers: Vec<Ipv4Addr>,
+    pub unicast_peers: Vec<IpAddr>,
     /// Trackers (scripts, interfaces, files).
     pub trackers: Vec<TrackerRef>,
     /// `state` (only a wish).
     pub configured_master: bool,
     /// The sync group it belongs to.
     pub sync_group: Option<String>,
+}
+
+impl InstanceSpec {
+    /// Whether the instance runs over IPv6 (VRRPv3 only, RFC 5798 §5.1.2).
+    pub fn is_ipv6(&self) -> bool {
+        self.group.is_ipv6()
+    }
 }
 
 /// One `vrrp_script`.
@@ -337,8 +358,34 @@ fn instance_spec(
     };
     let mut vips: Vec<VipSpec> = vi.virtual_ipaddress.iter().map(|v| vip(v, false)).collect();
     vips.extend(vi.virtual_ipaddress_excluded.iter().map(|v| vip(v, true)));
-    if vips.iter().any(|v| v.address.is_ipv6()) {
-        return Err(unsupported("an IPv6 virtual_ipaddress (VRRPv3 over IPv6)"));
+    // keepalived: the first (non-excluded) VIP decides the instance's family, else the
+    // unicast source or first peer; IPv4 by default.
+    let ipv6 = vips
+        .iter()
+        .find(|v| !v.excluded)
+        .map(|v| v.address)
+        .or(vi.unicast_src_ip)
+        .or(vi.unicast_peer.first().copied())
+        .is_some_and(|a| a.is_ipv6());
+    let family = |a: &IpAddr| if a.is_ipv6() { 6 } else { 4 };
+    let mismatch = |what: String, other: &IpAddr| SpecError::FamilyMismatch {
+        instance: name.clone(),
+        what,
+        family: if ipv6 { 6 } else { 4 },
+        other: family(other),
+    };
+    if let Some(v) = vips
+        .iter()
+        .find(|v| !v.excluded && v.address.is_ipv6() != ipv6)
+    {
+        return Err(mismatch(
+            format!("virtual_ipaddress {}", v.cidr()),
+            &v.address,
+        ));
+    }
+    if ipv6 && vi.version != 3 {
+        // RFC 3768 is IPv4 only; IPv6 needs VRRPv3 (RFC 5798 §1).
+        return Err(unsupported("VRRPv2 over IPv6 (IPv6 needs version 3)"));
     }
     if vi.use_vmac.is_some() {
         return Err(unsupported("use_vmac"));
@@ -348,18 +395,14 @@ fn instance_spec(
             "({name}) virtual_routes is not implemented by vrrp-core; the routes are not installed"
         ));
     }
-    let unicast_src = match vi.unicast_src_ip {
-        None => None,
-        Some(IpAddr::V4(a)) => Some(a),
-        Some(IpAddr::V6(_)) => return Err(unsupported("an IPv6 unicast_src_ip")),
-    };
-    let mut unicast_peers = Vec::new();
-    for p in &vi.unicast_peer {
-        match p {
-            IpAddr::V4(a) => unicast_peers.push(*a),
-            IpAddr::V6(_) => return Err(unsupported("an IPv6 unicast_peer")),
-        }
+    let unicast_src = vi.unicast_src_ip;
+    if let Some(a) = unicast_src.filter(|a| a.is_ipv6() != ipv6) {
+        return Err(mismatch(format!("unicast_src_ip {a}"), &a));
     }
+    if let Some(a) = vi.unicast_peer.iter().find(|a| a.is_ipv6() != ipv6) {
+        return Err(mismatch(format!("unicast_peer {a}"), a));
+    }
+    let unicast_peers = vi.unicast_peer.clone();
     let advert_vips: Vec<IpAddr> = vips
         .iter()
         .filter(|v| !v.excluded)
@@ -370,7 +413,11 @@ fn instance_spec(
         vi.virtual_router_id,
         vi.priority,
         interval,
-        unicast_src.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V4),
+        unicast_src.unwrap_or(if ipv6 {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        }),
         advert_vips,
     );
     params.auth = auth;
@@ -441,7 +488,11 @@ fn instance_spec(
         version: vi.version,
         advert_int_centis: vi.advert_int.0,
         vips,
-        group: config.global_defs.vrrp_mcast_group4,
+        group: if ipv6 {
+            IpAddr::V6(config.global_defs.vrrp_mcast_group6)
+        } else {
+            IpAddr::V4(config.global_defs.vrrp_mcast_group4)
+        },
         unicast_src,
         unicast_peers,
         trackers,
@@ -509,7 +560,7 @@ vrrp_instance VI_1 {
             AdvertInterval::V2(Seconds::new(1).unwrap())
         );
         assert_eq!(vi.params.auth, Auth::pass("736w4ib2"));
-        assert_eq!(vi.group, Ipv4Addr::new(224, 0, 0, 33));
+        assert_eq!(vi.group, IpAddr::V4(Ipv4Addr::new(224, 0, 0, 33)));
         assert_eq!(vi.vips[0].label.as_deref(), Some("eth0:1"));
         assert_eq!(vi.vips[0].prefix_len, 24);
         assert_eq!(
@@ -540,9 +591,48 @@ vrrp_instance VI_1 {
     }
 
     #[test]
-    fn ipv6_vips_are_refused_by_name() {
-        let text = SEED.replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64");
-        let err = EngineSpec::from_config(&load(&text), &mut Vec::new()).unwrap_err();
-        assert!(err.to_string().contains("IPv6"), "{err}");
+    fn an_ipv6_vip_makes_a_v3_instance_ipv6_with_group_ff02_12() {
+        let text = SEED
+            .replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64")
+            .replace("advert_int 1", "advert_int 0.1\n    version 3");
+        let spec = EngineSpec::from_config(&load(&text), &mut Vec::new()).unwrap();
+        let vi = &spec.instances[0];
+        assert!(vi.is_ipv6());
+        assert_eq!(vi.group, "ff02::12".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            vi.vips[0].address,
+            "2001:db8::10".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(vi.vips[0].prefix_len, 64);
+        assert_eq!(
+            vi.params.primary_address,
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            "filled in from the interface's link-local address at start"
+        );
+    }
+
+    #[test]
+    fn ipv6_needs_version_3_and_one_family_per_instance() {
+        let v2 = SEED.replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64");
+        let err = EngineSpec::from_config(&load(&v2), &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("version 3"), "{err}");
+        let mixed = SEED
+            .replace(
+                "198.51.100.10/24 dev eth0 label eth0:1",
+                "2001:db8::10/64\n        198.51.100.10/24",
+            )
+            .replace("advert_int 1", "advert_int 0.1\n    version 3");
+        let err = EngineSpec::from_config(&load(&mixed), &mut Vec::new()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SpecError::FamilyMismatch {
+                    family: 6,
+                    other: 4,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

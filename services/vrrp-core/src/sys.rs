@@ -1,6 +1,10 @@
-//! The only module with `unsafe`: building the `sockaddr_ll` an `AF_PACKET` socket needs
-//! to send a complete Ethernet frame (gratuitous ARP, unsolicited NA) out of one
-//! interface. socket2 has no safe constructor for link-layer addresses.
+//! The only module with `unsafe`: the system calls socket2 has no safe form for.
+//!
+//! - the `sockaddr_ll` an `AF_PACKET` socket needs to send a complete Ethernet frame
+//!   (gratuitous ARP, unsolicited NA) out of one interface;
+//! - `recvmsg`/`sendmsg` with ancillary data on the raw IPv6 socket (RFC 3542 §6):
+//!   `IPV6_PKTINFO` (destination on receive, source and interface on send) and
+//!   `IPV6_HOPLIMIT` (the hop limit RFC 5798 §7.1 requires to be 255).
 #![allow(unsafe_code)]
 
 use std::io;
@@ -66,4 +70,164 @@ fn link_address(ifindex: u32, protocol: u16, mac: [u8; 8]) -> io::Result<SockAdd
         })
     }?;
     Ok(address)
+}
+
+/// What `recvmsg` on a raw IPv6 socket tells about one datagram besides its payload
+/// (RFC 3542 §6: the IPv6 header itself is not delivered on raw IPv6 sockets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Meta {
+    /// Payload length.
+    pub len: usize,
+    /// Source address (from the socket address).
+    pub src: std::net::Ipv6Addr,
+    /// Destination address (`IPV6_PKTINFO`), if the kernel reported it.
+    pub dst: Option<std::net::Ipv6Addr>,
+    /// Hop limit the packet arrived with (`IPV6_HOPLIMIT`), if reported.
+    pub hop_limit: Option<u8>,
+}
+
+/// Asks the kernel to report the destination address (`IPV6_RECVPKTINFO`) of every
+/// datagram received on `fd` (RFC 3542 §6.1). The hop limit is asked for with socket2's
+/// `set_recv_hoplimit_v6`.
+pub fn set_recv_pktinfo_v6(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `fd` is an open socket owned by the caller for the duration of the call;
+    // the option value points at a live `c_int` and its exact size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_RECVPKTINFO,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Control buffer large enough for `IPV6_PKTINFO` plus `IPV6_HOPLIMIT` (each a
+/// `cmsghdr` of 16 bytes plus 20 resp. 4 bytes of data, padded to 8), with room to spare.
+const CONTROL_LEN: usize = 128;
+
+/// `recvmsg` on a raw IPv6 socket (non-blocking): the payload into `buf`, the source, and
+/// the destination and hop limit from the ancillary data (RFC 3542 §6).
+pub fn recv_v6(fd: &impl std::os::fd::AsRawFd, buf: &mut [u8]) -> io::Result<Ipv6Meta> {
+    // u64 storage keeps the control buffer aligned for `cmsghdr`.
+    let mut control = [0u64; CONTROL_LEN / 8];
+    // SAFETY: an all-zero `sockaddr_in6` is a valid value of the type.
+    let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero `msghdr` is a valid value; the fields that matter are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = std::ptr::from_mut(&mut from).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = CONTROL_LEN;
+    // SAFETY: every pointer in `msg` refers to live, writable storage of the length given
+    // next to it (`from`, `buf` through `iov`, `control`), all outliving the call.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut meta = Ipv6Meta {
+        len: n as usize,
+        src: std::net::Ipv6Addr::from(from.sin6_addr.s6_addr),
+        dst: None,
+        hop_limit: None,
+    };
+    // SAFETY: `msg` was filled in by a successful recvmsg: `msg_control` and
+    // `msg_controllen` describe the initialised ancillary data inside `control`, which is
+    // what the CMSG_* macros walk; each header they return lies inside that buffer, and
+    // its data is read unaligned with exactly the size of the type the kernel wrote for
+    // that level and type (`in6_pktinfo`, `c_int`), after checking `cmsg_len` covers it.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let header = &*cmsg;
+            let data = libc::CMSG_DATA(cmsg);
+            let available = header.cmsg_len.saturating_sub(libc::CMSG_LEN(0) as usize);
+            if header.cmsg_level == libc::IPPROTO_IPV6 {
+                if header.cmsg_type == libc::IPV6_PKTINFO
+                    && available >= std::mem::size_of::<libc::in6_pktinfo>()
+                {
+                    let info = data.cast::<libc::in6_pktinfo>().read_unaligned();
+                    meta.dst = Some(std::net::Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                } else if header.cmsg_type == libc::IPV6_HOPLIMIT
+                    && available >= std::mem::size_of::<libc::c_int>()
+                {
+                    let hops = data.cast::<libc::c_int>().read_unaligned();
+                    meta.hop_limit = u8::try_from(hops).ok();
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok(meta)
+}
+
+/// `sendmsg` of one VRRP payload on a raw IPv6 socket to `dst`, with the source address
+/// and outgoing interface fixed by an `IPV6_PKTINFO` control message (RFC 3542 §6.1), so
+/// the packet leaves from exactly the address its VRRPv3 checksum was computed with
+/// (RFC 5798 §5.1.2.1: the interface's link-local address).
+pub fn send_v6(
+    fd: &impl std::os::fd::AsRawFd,
+    payload: &[u8],
+    src: std::net::Ipv6Addr,
+    dst: std::net::Ipv6Addr,
+    ifindex: u32,
+) -> io::Result<()> {
+    let mut control = [0u64; CONTROL_LEN / 8];
+    // SAFETY: an all-zero `sockaddr_in6` is a valid value of the type.
+    let mut to: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    to.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    to.sin6_addr.s6_addr = dst.octets();
+    // Link-local and multicast link-scope destinations need the interface as scope.
+    to.sin6_scope_id = ifindex;
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr().cast_mut().cast(),
+        iov_len: payload.len(),
+    };
+    // SAFETY: an all-zero `msghdr` is a valid value; the fields that matter are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = std::ptr::from_mut(&mut to).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::in6_pktinfo>() as u32) };
+    msg.msg_controllen = space as usize;
+    // SAFETY: `control` is 8-byte aligned, zeroed and at least `space` bytes long, so
+    // CMSG_FIRSTHDR returns a header inside it with room for one `in6_pktinfo` after it;
+    // we write the header fields and the data (unaligned) within that room. The kernel
+    // only reads `payload` through `iov` (the `cast_mut` is never written through).
+    let n = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::IPPROTO_IPV6;
+        (*cmsg).cmsg_type = libc::IPV6_PKTINFO;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::in6_pktinfo>() as u32) as usize;
+        libc::CMSG_DATA(cmsg)
+            .cast::<libc::in6_pktinfo>()
+            .write_unaligned(libc::in6_pktinfo {
+                ipi6_addr: libc::in6_addr {
+                    s6_addr: src.octets(),
+                },
+                ipi6_ifindex: ifindex,
+            });
+        libc::sendmsg(fd.as_raw_fd(), &msg, 0)
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }

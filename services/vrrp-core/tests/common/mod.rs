@@ -11,6 +11,10 @@ use keepalived_testlab::{Host, Lab, wait_until};
 
 /// The VIP every test floats.
 pub const VIP: &str = "198.51.100.10";
+/// The IPv6 VIP of the IPv6 tests.
+pub const VIP6: &str = "2001:db8::10";
+/// DR1's, DR2's and the client's IPv6 addresses in the IPv6 tests.
+pub const V6: [&str; 3] = ["2001:db8::11", "2001:db8::12", "2001:db8::20"];
 /// DR1's address and MAC.
 pub const DR1: (&str, &str) = ("198.51.100.11", "02:00:00:00:00:11");
 /// DR2's address and MAC.
@@ -46,6 +50,8 @@ pub struct Conf {
     pub vrid: u8,
     /// `state` (MASTER or BACKUP).
     pub state: &'static str,
+    /// The VIP line (`VIP/PLEN dev eth0`).
+    pub vip: String,
 }
 
 impl Conf {
@@ -63,6 +69,7 @@ impl Conf {
             unicast: None,
             vrid: 3,
             state: "MASTER",
+            vip: format!("{VIP}/24 dev eth0"),
         }
     }
 
@@ -73,6 +80,14 @@ impl Conf {
             advert_int: "0.1".into(),
             auth: false,
             ..Self::seed(router_id, priority)
+        }
+    }
+
+    /// VRRPv3 at 0.1 s over IPv6 with VIP 2001:db8::10/64.
+    pub fn fast_v6(router_id: &str, priority: u8) -> Self {
+        Self {
+            vip: format!("{VIP6}/64 dev eth0"),
+            ..Self::fast(router_id, priority)
         }
     }
 
@@ -96,7 +111,7 @@ impl Conf {
         format!(
             "global_defs {{\n    router_id {rid}\n    vrrp_mcast_group4 224.0.0.33\n{ge}}}\n{top}\n\
 vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n\
-    advert_int {ai}\n    version {ver}\n{auth}{unicast}    virtual_ipaddress {{\n        {VIP}/24 dev eth0\n    }}\n{extra}}}\n",
+    advert_int {ai}\n    version {ver}\n{auth}{unicast}    virtual_ipaddress {{\n        {vip}\n    }}\n{extra}}}\n",
             rid = self.router_id,
             ge = self.global_extra,
             top = self.top_extra,
@@ -106,6 +121,7 @@ vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router
             ver = self.version,
             extra = self.instance_extra,
             state = self.state,
+            vip = self.vip,
         )
     }
 }
@@ -139,22 +155,58 @@ pub struct Topology {
     pub client: Host,
     /// Scratch directory.
     pub dir: PathBuf,
+    /// The VIP the checks look for ([`VIP`], or [`VIP6`] in an IPv6 topology).
+    pub vip: &'static str,
 }
 
 impl Topology {
     /// Creates the lab (nothing running yet). The client accepts gratuitous ARPs
     /// (arp_accept) so that its neighbour entry for the VIP follows them.
     pub fn new(tag: &str) -> Self {
+        Self::build(tag, false)
+    }
+
+    /// The same lab with IPv6 as well (2001:db8::11, ::12, ::20/64, no DAD) and the
+    /// checks following [`VIP6`]; the bridge floods multicast (no MLD snooping: there
+    /// is no querier in the lab).
+    pub fn new_v6(tag: &str) -> Self {
+        Self::build(tag, true)
+    }
+
+    fn build(tag: &str, ipv6: bool) -> Self {
         let mut lab = Lab::new(tag).expect("lab");
-        let dr1 = lab
-            .host("dr1", Some(DR1.1), &[&format!("{}/24", DR1.0)])
-            .expect("dr1");
-        let dr2 = lab
-            .host("dr2", Some(DR2.1), &[&format!("{}/24", DR2.0)])
-            .expect("dr2");
-        let client = lab
-            .host("client", Some(CLIENT.1), &[&format!("{}/24", CLIENT.0)])
-            .expect("client");
+        if ipv6 {
+            lab.set_ipv6_dad(false);
+            let sw = lab.switch_netns().to_owned();
+            lab.exec(
+                &sw,
+                &[
+                    "ip",
+                    "link",
+                    "set",
+                    "br0",
+                    "type",
+                    "bridge",
+                    "mcast_snooping",
+                    "0",
+                ],
+            )
+            .expect("mcast_snooping off");
+        }
+        let addrs = |v4: &str, v6: &str| {
+            let mut a = vec![format!("{v4}/24")];
+            if ipv6 {
+                a.push(format!("{v6}/64"));
+            }
+            a
+        };
+        let host = |lab: &mut Lab, name: &str, mac: &str, a: Vec<String>| {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            lab.host(name, Some(mac), &a).expect(name)
+        };
+        let dr1 = host(&mut lab, "dr1", DR1.1, addrs(DR1.0, V6[0]));
+        let dr2 = host(&mut lab, "dr2", DR2.1, addrs(DR2.0, V6[1]));
+        let client = host(&mut lab, "client", CLIENT.1, addrs(CLIENT.0, V6[2]));
         lab.exec(
             &client.netns,
             &[
@@ -180,6 +232,7 @@ impl Topology {
             client,
             dir,
             lab,
+            vip: if ipv6 { VIP6 } else { VIP },
         }
     }
 
@@ -323,7 +376,7 @@ impl Topology {
 
     /// Whether the VIP is on a director's eth0.
     pub fn has_vip(&self, which: Which) -> bool {
-        has_address(&self.lab, &self.director(which).host.netns, VIP)
+        has_address(&self.lab, &self.director(which).host.netns, self.vip)
     }
 
     /// Waits until exactly `which` holds the VIP; returns the time it took.
@@ -345,7 +398,7 @@ impl Topology {
     pub fn client_mac(&self) -> Option<String> {
         let out = self
             .lab
-            .exec(&self.client.netns, &["ip", "neigh", "show", VIP])
+            .exec(&self.client.netns, &["ip", "neigh", "show", self.vip])
             .ok()?;
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let mut words = text.split_whitespace();
@@ -361,7 +414,8 @@ impl Topology {
     pub fn wait_client_mac(&self, mac: &str, timeout: Duration) {
         assert!(
             wait_until(timeout, || self.client_mac().as_deref() == Some(mac)),
-            "client's neighbour entry for {VIP} is {:?}, expected {mac}\n{}",
+            "client's neighbour entry for {} is {:?}, expected {mac}\n{}",
+            self.vip,
             self.client_mac(),
             self.logs()
         );
@@ -463,7 +517,7 @@ impl Which {
 
 /// Whether `address` is on eth0 in `netns`.
 pub fn has_address(lab: &Lab, netns: &str, address: &str) -> bool {
-    lab.exec(netns, &["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
+    lab.exec(netns, &["ip", "-o", "addr", "show", "dev", "eth0"])
         .map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {address}/")))
         .unwrap_or(false)
 }
