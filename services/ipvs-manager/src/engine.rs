@@ -442,6 +442,12 @@ impl Engine {
                     "cannot apply {} change(s) to the kernel table: {e}; will retry at the next resync",
                     changes.len()
                 );
+                // IPVS batches are not transactions: part may have been
+                // applied, so the next diff starts from a fresh read.
+                match self.backend.observe() {
+                    Ok(o) => self.observed = o,
+                    Err(e) => tracing::error!("cannot re-read the kernel table: {e}"),
+                }
                 return false;
             }
             self.metrics.changes.inc_by(changes.len() as u64);

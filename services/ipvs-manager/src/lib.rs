@@ -121,14 +121,19 @@ pub fn open_backend(cli: &Cli) -> anyhow::Result<Box<dyn Backend>> {
     };
     match cli.backend {
         BackendChoice::Nft => Ok(nft()),
-        BackendChoice::Ipvs => anyhow::bail!("{}", backend::IPVS_MISSING),
-        BackendChoice::Auto => {
-            tracing::info!(
-                "backend auto: the IPVS client is not in this build, using nftables ({})",
-                backend::IPVS_MISSING
-            );
-            Ok(nft())
-        }
+        BackendChoice::Ipvs => Ok(Box::new(
+            backend::ipvs::IpvsBackend::open().context("--backend ipvs")?,
+        )),
+        BackendChoice::Auto => match backend::ipvs::IpvsBackend::open() {
+            Ok(b) => {
+                tracing::info!("backend auto: the kernel has IPVS; using it");
+                Ok(Box::new(b))
+            }
+            Err(e) => {
+                tracing::info!("backend auto: {e}; using nftables");
+                Ok(nft())
+            }
+        },
     }
 }
 

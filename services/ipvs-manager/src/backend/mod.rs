@@ -3,6 +3,7 @@
 //! changes as one unit (one atomic `nft -f` transaction; one netlink batch
 //! for IPVS).
 
+pub mod ipvs;
 pub mod nft;
 
 use std::collections::BTreeMap;
@@ -75,9 +76,3 @@ pub trait Backend: Send {
         self.apply(&changes)
     }
 }
-
-/// The IPVS data plane: absent from this build because the generic-netlink
-/// client it needs (crates/ipvs, package keepalived-ipvs) is not in the
-/// workspace yet. Selecting it is an error that says so.
-pub const IPVS_MISSING: &str = "the IPVS backend needs the generic-netlink client crate `keepalived-ipvs` (crates/ipvs), \
-which is not part of this build yet; use --backend nft";
