@@ -433,14 +433,18 @@ impl Topology {
 
     /// GetInstance VI_1 on a director.
     pub fn instance(&self, which: Which) -> keepalived_api::v1::Instance {
+        self.instance_named(which, "VI_1")
+    }
+
+    /// GetInstance `name` on a director.
+    pub fn instance_named(&self, which: Which, name: &str) -> keepalived_api::v1::Instance {
+        let name = name.to_owned();
         let sock = self.director(which).sock.clone();
         // The channel's connection task lives on this runtime: connect and call in one.
         block_on(async move {
             let mut client = connect_unix(sock).await;
             client
-                .get_instance(keepalived_api::v1::GetInstanceRequest {
-                    name: "VI_1".into(),
-                })
+                .get_instance(keepalived_api::v1::GetInstanceRequest { name })
                 .await
                 .expect("GetInstance")
                 .into_inner()
