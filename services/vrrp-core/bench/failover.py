@@ -9,10 +9,24 @@ gratuitous ARP; `ip -ts monitor address` in DR2 gives the time the VIP appears t
 Then DR1 is restarted and preempts back. Also: CPU and RSS of one process running 200
 instances at advert_int 0.1 for 20 s.
 
-Usage: bench/failover.py [VRRP_CORE_BINARY] [TRIALS]
+kill -9 of keepalived: its parent is stopped (SIGSTOP, so it can neither respawn the VRRP
+child nor, by dying, make the child send priority 0 on its way out), then the VRRP child
+(pid from the -r file) is killed, then the parent. The kill time is the child's.
+
+Usage: bench/failover.py [VRRP_CORE_BINARY] [TRIALS] [--only failover|cpu] [--impls ours,keepalived]
 """
 import os, re, signal, statistics, subprocess, sys, time, datetime
 
+def option(name, default):
+    if name in sys.argv:
+        i = sys.argv.index(name)
+        value = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
+        return value
+    return default
+
+ONLY = option("--only", None)
+IMPLS = option("--impls", "ours,keepalived").split(",")
 BIN = sys.argv[1] if len(sys.argv) > 1 else "/work/target-vrrpcore/release/vrrp-core"
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 P = "vcb%d" % os.getpid()
@@ -61,13 +75,28 @@ def start(impl, name, prio, n=1):
     return subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=log, stderr=log)
 
 def stop(impl, name, proc, sig):
-    proc.send_signal(sig)
+    """Stops `proc`; returns the time the VRRP process got the signal."""
     if impl == "keepalived" and sig == signal.SIGKILL:
-        try:
-            os.kill(int(open("%s/%s-r.pid" % (DIR, name)).read()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
+        # Freeze the parent first: it must not respawn the child, and its death must not
+        # reach the child (which would then send priority 0) while the child lives.
+        proc.send_signal(signal.SIGSTOP)
+        child = int(open("%s/%s-r.pid" % (DIR, name)).read())
+        at = time.time()
+        os.kill(child, signal.SIGKILL)
+        while os.path.exists("/proc/%d" % child):
+            try:
+                if open("/proc/%d/stat" % child).read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            except OSError:
+                break
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        return at
+    at = time.time()
+    proc.send_signal(sig)
     proc.wait(10)
+    return at
 
 def has_vip(name):
     return (" %s/" % VIP) in sh("ip", "-n", P + "-" + name, "-4", "-o", "addr", "show", "dev", "eth0").stdout
@@ -92,8 +121,7 @@ def trial(impl, sig, dr1):
     while "listening on" not in cap.stderr.readline():
         pass
     time.sleep(0.3)
-    kill_at = time.time()
-    stop(impl, "dr1", dr1, sig)
+    kill_at = stop(impl, "dr1", dr1, sig)
     ok = wait(lambda: has_vip("dr2"), 10)
     time.sleep(0.3)
     cap.terminate(); mon.terminate()
@@ -177,9 +205,11 @@ def cpu_rss(impl, n=200, secs=20):
 if __name__ == "__main__":
     teardown(); lab()
     try:
-        for impl in ("ours", "keepalived"):
-            failover(impl)
-        for impl in ("ours", "keepalived"):
-            cpu_rss(impl)
+        if ONLY in (None, "failover"):
+            for impl in IMPLS:
+                failover(impl)
+        if ONLY in (None, "cpu"):
+            for impl in IMPLS:
+                cpu_rss(impl)
     finally:
         teardown()
