@@ -68,8 +68,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut ops = vec![Op::AddService(Service::new(key, sched.as_str()))];
     ops.extend((0..N).map(|i| Op::AddDest(key, Dest::new(dest_addr(i), 80, Forward::Route))));
 
+    // The same table through ipvsadm (libipvs over the same generic netlink, one ACK per
+    // message), including its process start-up as an operator or keepalived would pay it.
+    let mut rules = format!("-A -t {vip}:80 -s {sched}\n");
+    for i in 0..N {
+        rules.push_str(&format!("-a -t {vip}:80 -r {}:80 -g -w 1\n", dest_addr(i)));
+    }
+
+    // Runs alternate between the contenders so that a busy host slows them alike.
     let mut ipvs = Ipvs::open()?;
     let mut batched = Vec::new();
+    let mut restore = Vec::new();
     let mut flush = Vec::new();
     for _ in 0..RUNS {
         ipvs.apply(&[Op::Flush])?;
@@ -79,6 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         ipvs.apply(&[Op::Flush])?;
         flush.push(t.elapsed());
+        restore.push(ipvsadm(&["-R"], Some(rules.as_bytes())));
+        ipvsadm(&["-C"], None);
     }
 
     let t = Instant::now();
@@ -103,17 +114,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         edit.push(t.elapsed());
     }
 
-    // The same table through ipvsadm (libipvs over the same generic netlink, one ACK per
-    // message), including its process start-up as an operator or keepalived would pay it.
-    let mut rules = format!("-A -t {vip}:80 -s {sched}\n");
-    for i in 0..N {
-        rules.push_str(&format!("-a -t {vip}:80 -r {}:80 -g -w 1\n", dest_addr(i)));
-    }
-    let mut restore = Vec::new();
-    for _ in 0..RUNS {
-        ipvsadm(&["-C"], None);
-        restore.push(ipvsadm(&["-R"], Some(rules.as_bytes())));
-    }
     let mut ipvsadm_edit = Vec::new();
     for i in 0..5u32 {
         let r = format!("{}:80", dest_addr(i * 1999));

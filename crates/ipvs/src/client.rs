@@ -25,6 +25,12 @@ pub struct Ipvs {
     rx: Vec<u8>,
 }
 
+// Callers own the client in one task and move it into `spawn_blocking`: it must stay Send.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<Ipvs>();
+};
+
 impl std::fmt::Debug for Ipvs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ipvs")

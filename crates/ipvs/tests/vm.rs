@@ -496,6 +496,16 @@ fn batched_apply_of_10000_destinations() {
         "10001",
         "ipvsadm sees every destination (+ header)"
     );
+
+    // Worst case for the reply path: a whole datagram of failing messages (every add exists
+    // already). All their errors must fit the socket's receive buffer: the first one is
+    // reported, not a lost-replies (ENOBUFS) I/O error, and apply stops after that datagram.
+    let err = ipvs.apply(&ops[1..]).unwrap_err();
+    assert_eq!((err.index, err.sent), (0, MAX_BATCH_MSGS), "{err}");
+    assert!(err.source.is_already_exists(), "{err}");
+    // The socket is still in step with the kernel afterwards.
+    assert_eq!(ipvs.services().unwrap().len(), 1);
+    assert_eq!(ipvs.dests(&key).unwrap().len(), 10_000);
     eprintln!(
         "10,000 destinations: apply {applied:?}, dump {dumped:?}, one EditDest {edit:?} (debug build, emulated)"
     );
