@@ -104,10 +104,13 @@ QPID=$!
 qrc=0
 wait "$QPID" || qrc=$?
 QPID=
+# If qemu never opened the FIFOs (it failed to start), the readers still wait in open():
+# a momentary writer releases them, and they see end-of-file.
+for p in out err; do exec 3<>"$CTL/$p.out"; exec 3>&-; done
 wait "$cat_out" "$cat_err" 2>/dev/null || true
 t1=$(date +%s.%N)
 if [[ "${KRS_VM_VERBOSE:-}" == 1 ]]; then
-    printf 'run.sh: VM wall time %.2f s\n' "$(echo "$t1 - $t0" | bc -l 2>/dev/null || python3 -c "print($t1-$t0)")" >&2
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "run.sh: VM wall time %.2f s\n", b - a }' >&2
 fi
 if [[ ! -s "$CTL/rc" ]]; then
     echo "run.sh: the VM ended without an exit status (qemu status $qrc); console:" >&2
