@@ -89,11 +89,12 @@ if [[ ! -s initramfs.cpio || "$(cat initramfs.stamp 2>/dev/null)" != "$stamp" ]]
         cp -L "$src" initrd/opt/ipvsadm/lib/
     done
 
-    # Modules: IPVS with every scheduler, conntrack (and crc32c, requested by name), veth and
-    # bridge for namespace topologies, ipip for tunnel forwarding, 9p over virtio for the shares.
+    # Modules: IPVS with every scheduler and the SIP persistence engine, conntrack (and crc32c,
+    # requested by name), veth and bridge for namespace topologies, ipip for tunnel forwarding,
+    # 9p over virtio for the shares.
     want=(ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-          ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_ftp nf_conntrack crc32c_generic
-          libcrc32c veth bridge ipip tunnel4 ip_tunnel virtio_pci 9pnet_virtio 9p)
+          ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_ftp ip_vs_pe_sip nf_conntrack
+          crc32c_generic libcrc32c veth bridge ipip tunnel4 ip_tunnel virtio_pci 9pnet_virtio 9p)
     M=root/lib/modules/$KVER
     declare -A seen=()
     queue=()

@@ -290,6 +290,30 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         s.flags = ServiceFlags::MH_PORT;
         s
     };
+    let sip = {
+        let key = ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: ip4("10.20.0.4"),
+            port: 5060,
+        };
+        let mut s = Service::new(key, "rr").persistent(30);
+        s.pe_name = Some("sip".into());
+        s
+    };
+    let gue = {
+        let mut d = Dest::new(ip4("192.168.20.6"), 5060, Forward::Tunnel).weight(2);
+        d.tunnel = Tunnel {
+            kind: TunnelType::Gue,
+            port: 6080,
+            flags: 1, // IP_VS_TUNNEL_ENCAP_FLAG_CSUM
+        };
+        d
+    };
+    let gre = {
+        let mut d = Dest::new(ip4("192.168.20.7"), 5060, Forward::Tunnel).weight(3);
+        d.tunnel.kind = TunnelType::Gre;
+        d
+    };
     let mut thresholds = Dest::new(ip4("192.168.20.3"), 443, Forward::Route).weight(100);
     thresholds.upper_threshold = 500;
     thresholds.lower_threshold = 50;
@@ -327,6 +351,9 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         Op::AddService(udp.clone()),
         Op::AddDest(udp.key, Dest::new(ip4("192.168.20.5"), 53, Forward::Masq)),
         Op::AddService(mh.clone()),
+        Op::AddService(sip.clone()),
+        Op::AddDest(sip.key, gue.clone()),
+        Op::AddDest(sip.key, gre.clone()),
     ];
     ipvs.apply(&ops).unwrap();
 
@@ -342,6 +369,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         fwm6.clone(),
         udp.clone(),
         mh.clone(),
+        sip.clone(),
     ];
     want.sort_by_key(|s| s.key);
     assert_eq!(services, want);
@@ -359,6 +387,13 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         d6.iter()
             .any(|d| d.addr == ip4("192.168.20.9") && d.forward == Forward::Tunnel)
     );
+    // Tunnel encapsulation (GUE port and checksum flag, GRE) reads back as sent.
+    let mut tun = ipvs.dests(&sip.key).unwrap();
+    tun.sort_by_key(|d| d.addr);
+    for d in &mut tun {
+        d.stats = None;
+    }
+    assert_eq!(tun, [gue, gre]);
     assert_matches_ipvsadm(&mut ipvs);
 
     // A v4 destination behind a v6 service with a method other than tunnelling is refused.
