@@ -616,10 +616,11 @@ vrrp_instance VI_1 {
         let v2 = SEED.replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64");
         let err = EngineSpec::from_config(&load(&v2), &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("version 3"), "{err}");
+        // (Mixed families inside virtual_ipaddress are refused by the parser already.)
         let mixed = SEED
             .replace(
                 "198.51.100.10/24 dev eth0 label eth0:1",
-                "2001:db8::10/64\n        198.51.100.10/24",
+                "2001:db8::10/64\n    }\n    unicast_peer {\n        198.51.100.12",
             )
             .replace("advert_int 1", "advert_int 0.1\n    version 3");
         let err = EngineSpec::from_config(&load(&mixed), &mut Vec::new()).unwrap_err();

@@ -231,3 +231,162 @@ pub fn send_v6(
         Ok(())
     }
 }
+
+/// An inotify instance (inotify(7)) watching one directory for changes to one file in
+/// it: `track_file` reacts to writes, replacements (rename over it), creation and
+/// removal at once instead of polling, as keepalived does.
+#[derive(Debug)]
+pub struct FileWatch {
+    fd: std::os::fd::OwnedFd,
+    name: Vec<u8>,
+}
+
+/// The events that can change what a tracked file contains: written and closed,
+/// modified, created, removed, renamed into or out of the directory, or the directory
+/// itself removed or moved (the watch then ends: `IN_IGNORED`).
+const FILE_WATCH_MASK: u32 = libc::IN_CLOSE_WRITE
+    | libc::IN_MODIFY
+    | libc::IN_CREATE
+    | libc::IN_DELETE
+    | libc::IN_MOVED_TO
+    | libc::IN_MOVED_FROM
+    | libc::IN_DELETE_SELF
+    | libc::IN_MOVE_SELF;
+
+/// What one drain of the inotify queue found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FileEvents {
+    /// An event concerned the watched file (or the directory as a whole).
+    pub touched: bool,
+    /// The watch ended (directory removed or moved): it must be set up again.
+    pub ended: bool,
+}
+
+impl FileWatch {
+    /// Watches the directory of `path` (non-blocking, close-on-exec).
+    pub fn new(path: &std::path::Path) -> io::Result<Self> {
+        use std::os::fd::FromRawFd as _;
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?
+            .as_bytes()
+            .to_vec();
+        let dir = std::ffi::CString::new(dir.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+        // SAFETY: inotify_init1 takes only flags and returns a new descriptor or -1.
+        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a descriptor we just opened and own exclusively.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        // SAFETY: `fd` is open; `dir` is a NUL-terminated string alive for the call.
+        let wd = unsafe {
+            libc::inotify_add_watch(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                dir.as_ptr(),
+                FILE_WATCH_MASK,
+            )
+        };
+        if wd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self { fd, name })
+    }
+
+    /// Reads every queued event (non-blocking); `WouldBlock` when there is none.
+    pub fn drain(&self) -> io::Result<FileEvents> {
+        // Room for many events; each is a 16-byte header plus a padded name.
+        let mut buf = [0u8; 4096];
+        let mut found = FileEvents::default();
+        let mut read_any = false;
+        loop {
+            // SAFETY: `fd` is open and `buf` is writable for its whole length.
+            let n = unsafe {
+                libc::read(
+                    std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::WouldBlock && read_any {
+                    return Ok(found);
+                }
+                return Err(error);
+            }
+            read_any = true;
+            let events = parse_inotify(&buf[..n as usize], &self.name);
+            found.touched |= events.touched;
+            found.ended |= events.ended;
+        }
+    }
+}
+
+impl std::os::fd::AsRawFd for FileWatch {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Parses a buffer of `struct inotify_event`s (wd i32, mask u32, cookie u32, len u32,
+/// then `len` bytes of NUL-padded name), native-endian, without `unsafe`.
+fn parse_inotify(buf: &[u8], name: &[u8]) -> FileEvents {
+    let mut out = FileEvents::default();
+    let mut at = 0;
+    while at + 16 <= buf.len() {
+        let word = |i: usize| u32::from_ne_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+        let mask = word(at + 4);
+        let len = word(at + 12) as usize;
+        let raw = buf.get(at + 16..at + 16 + len).unwrap_or(&[]);
+        let event_name = raw.split(|&b| b == 0).next().unwrap_or(&[]);
+        if mask & (libc::IN_IGNORED | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF) != 0 {
+            out.ended = true;
+            out.touched = true;
+        } else if mask & libc::IN_Q_OVERFLOW != 0 || event_name == name {
+            out.touched = true;
+        }
+        at += 16 + len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(mask: u32, name: &str) -> Vec<u8> {
+        let mut padded = name.as_bytes().to_vec();
+        if !padded.is_empty() {
+            padded.resize(name.len().div_ceil(16) * 16 + 16, 0);
+        }
+        let mut e = Vec::new();
+        e.extend_from_slice(&1i32.to_ne_bytes());
+        e.extend_from_slice(&mask.to_ne_bytes());
+        e.extend_from_slice(&0u32.to_ne_bytes());
+        e.extend_from_slice(&(padded.len() as u32).to_ne_bytes());
+        e.extend_from_slice(&padded);
+        e
+    }
+
+    #[test]
+    fn inotify_events_are_matched_by_file_name() {
+        let mut buf = event(libc::IN_CLOSE_WRITE, "other");
+        assert_eq!(parse_inotify(&buf, b"prio"), FileEvents::default());
+        buf.extend(event(libc::IN_MOVED_TO, "prio"));
+        assert_eq!(
+            parse_inotify(&buf, b"prio"),
+            FileEvents {
+                touched: true,
+                ended: false
+            }
+        );
+        assert!(parse_inotify(&event(libc::IN_IGNORED, ""), b"prio").ended);
+    }
+}

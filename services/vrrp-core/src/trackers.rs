@@ -313,31 +313,91 @@ fn read_value(path: &str) -> i64 {
     }
 }
 
-/// How often a tracked file is re-read (keepalived uses inotify; polling at this period
-/// bounds the reaction time instead).
+/// How often a tracked file is polled while inotify cannot watch it (its directory does
+/// not exist, or inotify is unavailable); a watch is tried again at every poll.
 pub const TRACK_FILE_POLL: Duration = Duration::from_millis(100);
 
-async fn file_loop(spec: TrackFileSpec, tx: watch::Sender<Tracked>, stop: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(TRACK_FILE_POLL) => {}
+/// While inotify watches a tracked file it is re-read anyway after this long without an
+/// event (a change inotify cannot see, e.g. on a network filesystem, is still noticed).
+pub const TRACK_FILE_REREAD: Duration = Duration::from_secs(5);
+
+/// Re-reads a tracked file and publishes its value if it changed.
+fn update_file(spec: &TrackFileSpec, tx: &watch::Sender<Tracked>) {
+    let value = read_value(&spec.path);
+    tx.send_if_modified(|t| {
+        let new = Tracked {
+            ok: value == 0,
+            value,
+        };
+        if *t != new {
+            tracing::info!(
+                "track_file {} value changed from {} to {value}",
+                spec.name,
+                t.value
+            );
         }
-        let value = read_value(&spec.path);
-        tx.send_if_modified(|t| {
-            let new = Tracked {
-                ok: value == 0,
-                value,
-            };
-            if *t != new {
-                tracing::info!(
-                    "track_file {} value changed from {} to {value}",
-                    spec.name,
-                    t.value
-                );
+        std::mem::replace(t, new) != new
+    });
+}
+
+/// Follows a tracked file: inotify on its directory (keepalived's way: a write, a
+/// replacement by rename, creation or removal is seen at once), polling every
+/// [`TRACK_FILE_POLL`] while no watch can be set up.
+async fn file_loop(spec: TrackFileSpec, tx: watch::Sender<Tracked>, stop: CancellationToken) {
+    let mut warned = false;
+    loop {
+        // `AsyncFd::new` is deprecated for `T`s that might not own their descriptor;
+        // `FileWatch` owns it and is dropped only with the `AsyncFd`.
+        #[allow(deprecated)]
+        let watch = crate::sys::FileWatch::new(std::path::Path::new(&spec.path))
+            .and_then(tokio::io::unix::AsyncFd::new);
+        let fd = match watch {
+            Ok(fd) => fd,
+            Err(error) => {
+                if !warned {
+                    tracing::warn!(
+                        "track_file {}: cannot watch {} ({error}); polling every {TRACK_FILE_POLL:?}",
+                        spec.name,
+                        spec.path
+                    );
+                    warned = true;
+                }
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(TRACK_FILE_POLL) => {}
+                }
+                update_file(&spec, &tx);
+                continue;
             }
-            std::mem::replace(t, new) != new
-        });
+        };
+        warned = false;
+        // The file may have changed before the watch existed.
+        update_file(&spec, &tx);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(TRACK_FILE_REREAD) => update_file(&spec, &tx),
+                ready = fd.readable() => {
+                    let Ok(mut guard) = ready else { break };
+                    match guard.try_io(|w| w.get_ref().drain()) {
+                        Ok(Ok(events)) => {
+                            if events.touched {
+                                update_file(&spec, &tx);
+                            }
+                            if events.ended {
+                                // The directory went away: watch again (or poll).
+                                break;
+                            }
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!("track_file {}: inotify: {error}", spec.name);
+                            break;
+                        }
+                        Err(_would_block) => {}
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -500,5 +560,60 @@ mod tests {
         assert!(!s.ok());
         assert_eq!(s.record(true), None);
         assert_eq!(s.record(true), Some(true));
+    }
+
+    /// A tracked file's changes arrive through inotify: well within
+    /// [`TRACK_FILE_REREAD`] (the only other way a watched file is re-read), for a write,
+    /// an atomic replacement (rename over it) and a removal.
+    #[test]
+    fn track_file_changes_are_seen_through_inotify() {
+        let dir = std::env::temp_dir().join(format!("vc-trackfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prio");
+        std::fs::write(&path, "0\n").unwrap();
+        // The watch itself works here (else the tracker would fall back to polling and
+        // this test would not be about inotify).
+        crate::sys::FileWatch::new(&path).expect("inotify watch");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let spec = TrackFileSpec {
+                name: "prio".into(),
+                path: path.display().to_string(),
+                init_file: None,
+            };
+            let mut hub = TrackerHub::default();
+            hub.apply(
+                &BTreeMap::new(),
+                &BTreeMap::from([("prio".to_owned(), spec)]),
+                &("nobody".to_owned(), None),
+                false,
+            );
+            let mut rx = hub.subscribe(TrackerKind::File, "prio").unwrap();
+            assert_eq!(rx.borrow().value, 0);
+            // Let the watch be set up.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let bound = TRACK_FILE_REREAD / 5;
+            let mut expect = async |value: i64| {
+                let started = tokio::time::Instant::now();
+                tokio::time::timeout(bound, rx.wait_for(|t| t.value == value))
+                    .await
+                    .unwrap_or_else(|_| panic!("value {value} not seen within {bound:?}"))
+                    .unwrap();
+                started.elapsed()
+            };
+            std::fs::write(&path, "7\n").unwrap();
+            expect(7).await;
+            let tmp = dir.join("prio.tmp");
+            std::fs::write(&tmp, "-3\n").unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+            expect(-3).await;
+            std::fs::remove_file(&path).unwrap();
+            expect(0).await;
+            hub.stop_all();
+        });
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
