@@ -773,3 +773,84 @@ fn direct_routing_end_to_end() {
         assert_eq!(d.stats.unwrap().conns, 3, "{d:?}");
     }
 }
+
+/// LVS-NAT end to end: the client sits in another subnet; real servers route back through the
+/// director, which rewrites both directions (its outgoing counters now move, unlike DR).
+#[test]
+#[ignore = "needs IPVS: run inside the VM (tests/vm/run.sh)"]
+fn nat_end_to_end() {
+    let (_g, mut ipvs) = setup();
+    let bb = "/bin/busybox";
+    sh(&format!(
+        "set -e
+        sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0
+        ip netns add nsw
+        ip -n nsw link add br0 type bridge stp_state 0 forward_delay 0
+        ip -n nsw link set br0 up
+        ip link add ndr0 type veth peer name p-dr netns nsw
+        ip -n nsw link set p-dr master br0 up
+        sysctl -qw net.ipv4.conf.ndr0.send_redirects=0
+        ip addr add 10.2.0.1/24 dev ndr0
+        ip addr add 10.3.0.1/24 dev ndr0
+        ip addr add 10.3.0.10/32 dev ndr0
+        ip link set ndr0 up
+        for h in nc nrs1 nrs2; do
+            ip netns add $h
+            ip -n nsw link add p-$h type veth peer name eth0 netns $h
+            ip -n nsw link set p-$h master br0 up
+            ip -n $h link set lo up
+            ip -n $h link set eth0 up
+        done
+        ip -n nc addr add 10.3.0.100/24 dev eth0
+        for i in 1 2; do
+            ip -n nrs$i addr add 10.2.0.1$i/24 dev eth0
+            ip -n nrs$i route add default via 10.2.0.1
+            mkdir -p /tmp/www-nrs$i
+            echo nrs$i >/tmp/www-nrs$i/index.html
+            ip netns exec nrs$i {bb} httpd -p 8080 -h /tmp/www-nrs$i
+        done"
+    ));
+    let key = tcp("10.3.0.10", 80);
+    ipvs.apply(&[
+        Op::AddService(Service::new(key, "rr")),
+        Op::AddDest(key, Dest::new(ip4("10.2.0.11"), 8080, Forward::Masq)),
+        Op::AddDest(key, Dest::new(ip4("10.2.0.12"), 8080, Forward::Masq)),
+    ])
+    .unwrap();
+
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        let out = sh(&format!(
+            "ip netns exec nc {bb} timeout 10 {bb} wget -q -O - http://10.3.0.10/"
+        ));
+        answers.push(out.trim().to_string());
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stats = loop {
+        let st = ipvs.services().unwrap()[0].stats.unwrap();
+        if (st.conns >= 4 && st.outpkts > 0) || Instant::now() > deadline {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    sh("for h in nrs1 nrs2 nc nsw; do
+            for p in $(ip netns pids $h); do kill $p; done
+            ip netns del $h
+        done
+        sysctl -qw net.ipv4.ip_forward=0");
+    ipvs.apply(&[Op::Flush]).unwrap();
+
+    assert!(
+        answers.windows(2).all(|w| w[0] != w[1]),
+        "round robin alternates: {answers:?}"
+    );
+    assert!(
+        answers.iter().all(|a| a == "nrs1" || a == "nrs2"),
+        "{answers:?}"
+    );
+    assert_eq!(stats.conns, 4, "{stats:?}");
+    assert!(
+        stats.outpkts >= 4 * 3,
+        "replies come back through the director: {stats:?}"
+    );
+}
