@@ -17,6 +17,7 @@ BASE = int(os.environ.get("BASE_PORT", "20000"))
 WARMUP = float(os.environ.get("WARMUP", "15"))
 WINDOW = float(os.environ.get("WINDOW", "30"))
 METRICS = "127.0.0.1:19099"
+DELAY_LOOP = os.environ.get("DELAY_LOOP", "1")
 TICK = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid):
@@ -58,7 +59,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="prober-bench-")
     conf = os.path.join(workdir, "keepalived.conf")
     with open(conf, "w") as f:
-        f.write("virtual_server 127.0.0.10 80 {\n    delay_loop 1\n")
+        f.write(f"virtual_server 127.0.0.10 80 {{\n    delay_loop {DELAY_LOOP}\n")
         for port in range(BASE, BASE + N):
             f.write(f"    real_server 127.0.0.1 {port} {{\n        HTTP_GET {{\n            url {{\n"
                     f"                path /\n                status_code 200\n            }}\n"
@@ -74,17 +75,19 @@ def main():
     try:
         time.sleep(WARMUP)
         b0, v0 = metrics()
-        c0, t0 = cpu_seconds(prober.pid), time.monotonic()
+        c0, s0, t0 = cpu_seconds(prober.pid), cpu_seconds(server.pid), time.monotonic()
         time.sleep(WINDOW)
         b1, v1 = metrics()
-        c1, t1 = cpu_seconds(prober.pid), time.monotonic()
+        c1, s1, t1 = cpu_seconds(prober.pid), cpu_seconds(server.pid), time.monotonic()
         elapsed = t1 - t0
         attempts = v1.get("keepalived_prober_attempts", 0) - v0.get("keepalived_prober_attempts", 0)
         failures = v1.get("keepalived_prober_failures", 0) - v0.get("keepalived_prober_failures", 0)
-        print(f"targets {N} x delay_loop 1 s, window {elapsed:.1f} s after {WARMUP:.0f} s warm-up")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine skews every figure)")
+        print(f"targets {N} x delay_loop {DELAY_LOOP} s, window {elapsed:.1f} s after {WARMUP:.0f} s warm-up")
         print(f"checks/s            {attempts / elapsed:8.0f}  (expected just under {N}: interval = delay_loop + check time)")
         print(f"failed checks       {failures:8.0f}")
         print(f"CPU, % of one core  {100 * (c1 - c0) / elapsed:8.1f}")
+        print(f"target server CPU   {100 * (s1 - s0) / elapsed:8.1f}  (% of one core, for context)")
         print(f"RSS MiB             {status(prober.pid, 'VmRSS'):8.1f}  (peak {status(prober.pid, 'VmHWM'):.1f})")
         for q in (0.5, 0.9, 0.99, 0.999):
             print(f"lateness p{q * 100:g} <= {percentile(b0, b1, q) * 1000:8.1f} ms")

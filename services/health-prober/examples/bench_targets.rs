@@ -14,7 +14,9 @@ async fn main() -> anyhow::Result<()> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         tokio::spawn(async move {
             loop {
-                let Ok((mut stream, _)) = listener.accept().await else { continue };
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 tokio::spawn(async move {
                     let mut buf = [0u8; 512];
                     let mut seen = Vec::new();
@@ -32,7 +34,10 @@ async fn main() -> anyhow::Result<()> {
             }
         });
     }
-    println!("listening on 127.0.0.1:{base}..{}", u32::from(base) + u32::from(count) - 1);
+    println!(
+        "listening on 127.0.0.1:{base}..{}",
+        u32::from(base) + u32::from(count) - 1
+    );
     std::future::pending::<()>().await;
     Ok(())
 }

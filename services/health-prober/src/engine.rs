@@ -186,6 +186,9 @@ pub struct Engine {
     tx: mpsc::UnboundedSender<Done>,
     rx: mpsc::UnboundedReceiver<Done>,
     permits: Arc<Semaphore>,
+    /// Due targets waiting for a free permit, oldest first: only
+    /// `max_concurrent` attempts ever exist as tasks.
+    waiting: std::collections::VecDeque<(usize, u64)>,
     generation: u64,
 }
 
@@ -221,6 +224,7 @@ impl Engine {
             tx,
             rx,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            waiting: std::collections::VecDeque::new(),
             generation: 0,
         }
     }
@@ -415,13 +419,40 @@ impl Engine {
         }
     }
 
-    fn launch(&mut self, index: usize) {
+    /// A target is due: run it now if a permit is free, else queue it.
+    fn due(&mut self, index: usize) {
         let Some(slot) = self.slots[index].as_mut() else {
             return;
         };
         slot.key = None;
+        let generation = slot.generation;
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => self.launch(index, permit),
+            Err(_) => self.waiting.push_back((index, generation)),
+        }
+    }
+
+    /// Starts queued targets while permits are free.
+    fn drain_waiting(&mut self) {
+        while let Some(&(index, generation)) = self.waiting.front() {
+            // A slot removed (or reused) by a reload while it waited is skipped.
+            if self.slots[index].as_ref().map(|s| s.generation) != Some(generation) {
+                self.waiting.pop_front();
+                continue;
+            }
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                return;
+            };
+            self.waiting.pop_front();
+            self.launch(index, permit);
+        }
+    }
+
+    fn launch(&mut self, index: usize, permit: tokio::sync::OwnedSemaphorePermit) {
+        let Some(slot) = self.slots[index].as_mut() else {
+            return;
+        };
         let probe = slot.probe.clone();
-        let permits = self.permits.clone();
         let tx = self.tx.clone();
         let generation = slot.generation;
         let due = slot.due;
@@ -440,9 +471,6 @@ impl Engine {
         };
         tokio::spawn(
             async move {
-                let Ok(_permit) = permits.acquire_owned().await else {
-                    return;
-                };
                 let started = Instant::now();
                 lateness.observe(started.saturating_duration_since(due).as_secs_f64());
                 let outcome = probe.run().await;
@@ -452,6 +480,8 @@ impl Engine {
                 if let Some(f) = &outcome.failure {
                     current.record("reason", f.detail());
                 }
+                // The permit is free before the engine hears of the result.
+                drop(permit);
                 let _ = tx.send(Done {
                     slot: index,
                     generation,
@@ -545,8 +575,23 @@ impl Engine {
             None => None,
         };
         let spec = slot.spec.clone();
-        let view = self.view(index);
-        self.shared.write().insert(view.id.clone(), view);
+        // Update the API view in place: no rebuild per attempt.
+        {
+            let next_check = prost_types::Timestamp::from(
+                self.origin_wall + slot.due.saturating_duration_since(origin),
+            );
+            let mut targets = self.shared.write();
+            if let Some(t) = targets.get_mut(&spec.id) {
+                t.verdict = verdict(slot.machine.is_up()) as i32;
+                t.last_result.clone_from(&slot.last);
+                t.consecutive_failures = slot.machine.consecutive_failures();
+                t.next_check = Some(next_check);
+                t.dynamic_weight = slot.weight;
+                if changed.is_some() {
+                    t.verdict_since = Some(prost_types::Timestamp::from(slot.verdict_since));
+                }
+            }
+        }
         if let Some(up) = changed {
             self.refresh_real_server(&spec.real_server_key());
             let view = self.view(index);
@@ -586,9 +631,12 @@ impl Engine {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                Some(done) = self.rx.recv() => self.complete(done),
+                Some(done) = self.rx.recv() => {
+                    self.complete(done);
+                    self.drain_waiting();
+                }
                 Some(expired) = self.queue.next(), if !self.queue.is_empty() => {
-                    self.launch(expired.into_inner());
+                    self.due(expired.into_inner());
                 }
                 changed = reloads.changed() => {
                     if changed.is_err() {

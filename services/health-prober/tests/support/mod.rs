@@ -234,6 +234,24 @@ pub async fn next_change(
     }
 }
 
+/// Like [`next_change`], with the event's envelope.
+pub async fn next_change_with_header(
+    stream: &mut WatchStream<v1::HealthEvent>,
+    within: Duration,
+) -> (v1::EventHeader, v1::VerdictChange) {
+    let deadline = Instant::now() + within;
+    loop {
+        let event = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("no verdict change in time")
+            .expect("stream ended")
+            .expect("stream error");
+        if let Some(Payload::VerdictChanged(change)) = event.payload {
+            return (event.header.unwrap_or_default(), change);
+        }
+    }
+}
+
 /// Waits until `target` has received `n` attempts (or panics after `within`).
 pub async fn wait_hits(target: &HttpTarget, n: usize, within: Duration) -> Vec<Instant> {
     let deadline = Instant::now() + within;
