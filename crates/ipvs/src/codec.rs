@@ -240,6 +240,10 @@ fn pad(buf: &mut Vec<u8>) {
 }
 
 /// Appends an attribute with the given payload, padded to 4 bytes.
+///
+/// # Panics
+/// If the payload exceeds 65,531 bytes (an attribute length is 16 bits); IPVS payloads are at
+/// most 16 bytes.
 pub fn put_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     let len = u16::try_from(4 + payload.len()).expect("attribute payloads here are small");
     buf.extend_from_slice(&len.to_ne_bytes());
@@ -280,6 +284,9 @@ pub fn nest_start(buf: &mut Vec<u8>, ty: u16) -> usize {
 }
 
 /// Closes the nested attribute opened at `start`.
+///
+/// # Panics
+/// If the nest grew beyond 65,535 bytes; IPVS nests stay under 200.
 pub fn nest_end(buf: &mut [u8], start: usize) {
     let len = u16::try_from(buf.len() - start).expect("nested attributes here are small");
     buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
