@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Conf, DR1, DR2, Topology, VIP6, Which};
+use common::{Conf, DR1, DR2, Topology, V6, VIP6, Which};
 use keepalived_api::v1::VrrpState;
 use keepalived_testlab::wait_until;
 
@@ -160,19 +160,28 @@ enum Peer {
     Keepalived,
 }
 
-/// DR1 (priority 99) runs `high`, DR2 (priority 90) the other implementation, both
-/// VRRPv3 over IPv6.
-fn interop(tag: &str, high: Peer) {
-    if !common::prerequisites(tag, &["keepalived", "ping"]) {
+/// DR1 (priority 99) runs `high`, DR2 (priority 90) `low`, both VRRPv3 over IPv6;
+/// `unicast`: adverts go from each director's 2001:db8:: address to the other's
+/// (`unicast_src_ip` / `unicast_peer`) instead of to ff02::12.
+fn interop(tag: &str, high: Peer, low: Peer, unicast: bool) {
+    if !common::prerequisites(tag, &["keepalived", "ping", "nft"]) {
         return;
     }
-    let low = if high == Peer::Ours {
-        Peer::Keepalived
-    } else {
-        Peer::Ours
-    };
     let mut t = Topology::new_v6(tag);
-    let (c1, c2) = (conf("R1", 99), conf("R2", 90));
+    let (mut c1, mut c2) = (conf("R1", 99), conf("R2", 90));
+    if unicast {
+        c1.unicast = Some((V6[0].to_owned(), vec![V6[1].to_owned()]));
+        c2.unicast = Some((V6[1].to_owned(), vec![V6[0].to_owned()]));
+        // No multicast at all: the bridge drops it, so only unicast can elect.
+        let sw = t.lab.switch_netns().to_owned();
+        t.lab
+            .nft(
+                &sw,
+                "table bridge nomc {\n chain c {\n  type filter hook forward priority 0;\n  \
+                 ip6 daddr ff02::12 drop\n }\n}\n",
+            )
+            .expect("nft");
+    }
     let start = |t: &mut Topology, which: Which, who: Peer, c: &Conf| match who {
         Peer::Ours => t.start(which, c),
         Peer::Keepalived => t.start_keepalived(which, c),
@@ -220,10 +229,20 @@ fn interop(tag: &str, high: Peer) {
 
 #[test]
 fn interop_v3_ipv6_ours_master() {
-    interop("vci6m1", Peer::Ours);
+    interop("vci6m1", Peer::Ours, Peer::Keepalived, false);
 }
 
 #[test]
 fn interop_v3_ipv6_keepalived_master() {
-    interop("vci6m2", Peer::Keepalived);
+    interop("vci6m2", Peer::Keepalived, Peer::Ours, false);
+}
+
+#[test]
+fn ipv6_unicast_ours_both() {
+    interop("vc6u0", Peer::Ours, Peer::Ours, true);
+}
+
+#[test]
+fn interop_v3_ipv6_unicast_keepalived_master() {
+    interop("vci6u2", Peer::Keepalived, Peer::Ours, true);
 }
