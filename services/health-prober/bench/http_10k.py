@@ -31,7 +31,7 @@ def status(pid, key):
     return 0.0
 
 def metrics():
-    text = urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=30).read().decode()
     buckets, values = {}, {}
     for line in text.splitlines():
         m = re.match(r'keepalived_prober_check_lateness_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
