@@ -110,7 +110,13 @@ for p in out err; do exec 3<>"$CTL/$p.out"; exec 3>&-; done
 wait "$cat_out" "$cat_err" 2>/dev/null || true
 t1=$(date +%s.%N)
 if [[ "${KRS_VM_VERBOSE:-}" == 1 ]]; then
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "run.sh: VM wall time %.2f s\n", b - a }' >&2
+    # `times` line 2: user and system CPU of this shell's waited-for children (qemu, mostly).
+    # On a busy host the ratio CPU/wall shows how much of a core the emulation actually got.
+    # (Not inside $(…): a subshell has children times of its own.)
+    times >"$CTL/times"
+    cpu=$(awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }' "$CTL/times")
+    awk -v a="$t0" -v b="$t1" -v c="$cpu" \
+        'BEGIN { printf "run.sh: VM wall time %.2f s, qemu CPU time %.2f s\n", b - a, c }' >&2
 fi
 if [[ ! -s "$CTL/rc" ]]; then
     echo "run.sh: the VM ended without an exit status (qemu status $qrc); console:" >&2
