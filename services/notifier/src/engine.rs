@@ -314,9 +314,10 @@ impl Engine {
             store.put(record);
             ops.extend(store.prune(self.inner.options.spool_max));
         }
-        let spool = self.inner.spool.clone();
+        // Queued now, in lane order; only the wait for the sync is detached.
+        let synced = self.inner.spool.enqueue(ops);
         tokio::spawn(async move {
-            if let Err(error) = spool.commit(ops).await {
+            if let Err(error) = synced.await {
                 tracing::error!(%error, "cannot journal a delivery's state");
             }
         });

@@ -173,23 +173,37 @@ impl Spool {
         Ok(Self { tx })
     }
 
+    /// Queues `ops` for the journal at once (so operations are journalled in
+    /// the order they were queued) and returns a future that resolves once
+    /// they are synced to disk.
+    pub fn enqueue(
+        &self,
+        ops: Vec<Op>,
+    ) -> impl std::future::Future<Output = Result<(), SpoolError>> + Send + 'static {
+        let empty = ops.is_empty();
+        let (done, wait) = oneshot::channel();
+        let queued = empty || self.tx.send(Commit { ops, done }).is_ok();
+        async move {
+            if empty {
+                return Ok(());
+            }
+            if !queued {
+                return Err(SpoolError::Closed);
+            }
+            match wait.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(SpoolError::Io {
+                    path: PathBuf::from("journal"),
+                    error: std::io::Error::other(error),
+                }),
+                Err(_) => Err(SpoolError::Closed),
+            }
+        }
+    }
+
     /// Appends `ops` durably; returns once they are synced to disk.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), SpoolError> {
-        if ops.is_empty() {
-            return Ok(());
-        }
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Commit { ops, done })
-            .map_err(|_| SpoolError::Closed)?;
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(SpoolError::Io {
-                path: PathBuf::from("journal"),
-                error: std::io::Error::other(error),
-            }),
-            Err(_) => Err(SpoolError::Closed),
-        }
+        self.enqueue(ops).await
     }
 }
 
