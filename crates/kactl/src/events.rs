@@ -199,7 +199,7 @@ impl Describe for v1::IpvsEvent {
                 )
             }
             Some(Payload::QuorumChanged(q)) => {
-                let quorum = q.quorum.clone().unwrap_or_default();
+                let quorum = q.quorum.unwrap_or_default();
                 format!(
                     "quorum of {} {} (alive weight {}, quorum {})",
                     vs_key(q.key.as_ref()).replace("  ", " "),

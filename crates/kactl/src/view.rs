@@ -238,7 +238,7 @@ pub struct RealServerView {
 
 impl From<&v1::RealServer> for RealServerView {
     fn from(r: &v1::RealServer) -> Self {
-        let stats = r.stats.clone().unwrap_or_default();
+        let stats = r.stats.unwrap_or_default();
         Self {
             address: address_port(r.address.as_ref()),
             forward: forward_name(r.method).into(),
