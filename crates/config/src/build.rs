@@ -1477,6 +1477,7 @@ impl Builder<'_> {
             connect_timeout: None,
             warmup: None,
             smtp_alert: None,
+            virtualhost: None,
             checkers: Vec::new(),
         };
         let mut checker_nodes = Vec::new();
@@ -1494,6 +1495,7 @@ impl Builder<'_> {
                 "connect_timeout" => rs.connect_timeout = self.time(n),
                 "warmup" => rs.warmup = self.time(n),
                 "smtp_alert" => rs.smtp_alert = self.flag(n),
+                "virtualhost" => rs.virtualhost = self.string(n),
                 "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "SMTP_CHECK"
                 | "DNS_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => checker_nodes.push(n),
                 _ => self.unknown(Ctx::RealServer, n),
@@ -1625,14 +1627,17 @@ impl Builder<'_> {
             }
             _ => {}
         }
+        let delay_loop = c.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
         // keepalived 2.2 per-checker defaults: MISC_CHECK retries 0 times with no delay,
-        // HTTP_GET/SSL_GET wait 3 s between retries, others 1 retry and 1 s.
+        // HTTP_GET/SSL_GET wait 3 s between retries, DNS_CHECK retries 3 times
+        // `delay_loop` apart (its default delay_before_retry of 0 means delay_loop),
+        // others 1 retry and 1 s.
         let (def_retry, def_dbr) = match kind {
             CheckerKind::MiscCheck(_) => (0, TimeUs(0)),
             CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, TimeUs::from_secs(3)),
+            CheckerKind::DnsCheck(_) => (3, delay_loop),
             _ => (1, TimeUs::from_secs(1)),
         };
-        let delay_loop = c.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
         c.timing = CheckerTiming {
             delay_loop,
             connect_timeout: c

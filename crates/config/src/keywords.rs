@@ -178,7 +178,6 @@ pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
         Ctx::RealServer => &[
             "uthreshold",
             "lthreshold",
-            "virtualhost",
             "BFD_CHECK",
             "tunnel_encap",
             "tunnel_dport",
@@ -364,6 +363,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "connect_timeout",
             "warmup",
             "smtp_alert",
+            "virtualhost",
             "HTTP_GET",
             "SSL_GET",
             "TCP_CHECK",

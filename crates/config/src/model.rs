@@ -615,6 +615,10 @@ pub struct RealServer {
     pub warmup: Option<TimeUs>,
     /// Mails for this server.
     pub smtp_alert: Option<bool>,
+    /// `virtualhost`: the HTTP `Host` of this server's HTTP_GET/SSL_GET checks
+    /// when neither the url nor the checker names one (keepalived's order:
+    /// url → checker → real server → virtual server).
+    pub virtualhost: Option<String>,
     /// Health checkers.
     pub checkers: Vec<Checker>,
 }

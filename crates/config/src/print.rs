@@ -495,6 +495,7 @@ impl Config {
             w.opt("connect_timeout", &rs.connect_timeout);
             w.opt("warmup", &rs.warmup);
             w.tri("smtp_alert", rs.smtp_alert);
+            w.opt_s("virtualhost", &rs.virtualhost);
             for c in &rs.checkers {
                 print_checker(w, c);
             }

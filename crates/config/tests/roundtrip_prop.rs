@@ -532,9 +532,10 @@ fn real_server(v6fam: bool, files: Vec<String>) -> impl Strategy<Value = RealSer
             proptest::option::of(time()),
         ),
         proptest::collection::vec(checker(files), 0..3),
+        proptest::option::of("[a-z]{1,8}\\.example\\.com"),
     )
         .prop_map(
-            |(ip, port, weight, lvs_method, s, t, checkers)| RealServer {
+            |(ip, port, weight, lvs_method, s, t, checkers, virtualhost)| RealServer {
                 ip,
                 port,
                 weight,
@@ -549,6 +550,7 @@ fn real_server(v6fam: bool, files: Vec<String>) -> impl Strategy<Value = RealSer
                 delay_before_retry: t.2,
                 connect_timeout: t.3,
                 warmup: t.4,
+                virtualhost,
                 checkers,
             },
         )

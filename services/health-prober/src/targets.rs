@@ -42,8 +42,10 @@ pub struct TargetSpec {
     pub connect: SocketAddr,
     /// `tcp`, `udp` or `sctp`: the virtual server's protocol, as keepalived prints it.
     pub protocol: &'static str,
-    /// The virtual server's `virtualhost` (HTTP Host fallback).
-    pub vs_virtualhost: Option<String>,
+    /// The real server's `virtualhost`, else the virtual server's: the HTTP
+    /// Host when neither the url nor the checker names one (keepalived's
+    /// order url → checker → real server → virtual server).
+    pub server_virtualhost: Option<String>,
     /// FILE_CHECK's file.
     pub file: Option<TrackedFile>,
     /// The virtual servers this target serves, in file order.
@@ -101,7 +103,7 @@ struct IdentityParts<'a> {
     checker: &'a Checker,
     real_server: SocketAddr,
     protocol: &'static str,
-    vs_virtualhost: &'a Option<String>,
+    server_virtualhost: Option<&'a String>,
     file: &'a Option<TrackedFile>,
 }
 
@@ -140,7 +142,7 @@ pub fn build(config: &Config) -> Vec<TargetSpec> {
                     checker,
                     real_server,
                     protocol,
-                    vs_virtualhost: &vs.virtualhost,
+                    server_virtualhost: rs.virtualhost.as_ref().or(vs.virtualhost.as_ref()),
                     file: &file,
                 })
                 .unwrap_or_default();
@@ -165,7 +167,7 @@ pub fn build(config: &Config) -> Vec<TargetSpec> {
                     real_server,
                     connect,
                     protocol,
-                    vs_virtualhost: vs.virtualhost.clone(),
+                    server_virtualhost: rs.virtualhost.clone().or_else(|| vs.virtualhost.clone()),
                     file,
                     virtual_servers: vec![vs_ref.clone()],
                     identity,
@@ -255,5 +257,40 @@ virtual_server 198.51.100.20 80 {
         let a = build(&load(TWO_VS));
         let b = build(&load(TWO_VS));
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn host_falls_back_to_the_real_servers_then_the_virtual_servers_virtualhost() {
+        let config = load(
+            r#"
+virtual_server 198.51.100.10 80 {
+    virtualhost vs.example.com
+    real_server 203.0.113.11 80 {
+        virtualhost rs.example.com
+        HTTP_GET {
+            url {
+                path /
+            }
+        }
+    }
+    real_server 203.0.113.12 80 {
+        HTTP_GET {
+            url {
+                path /
+            }
+        }
+    }
+}
+"#,
+        );
+        let targets = build(&config);
+        assert_eq!(
+            targets[0].server_virtualhost.as_deref(),
+            Some("rs.example.com")
+        );
+        assert_eq!(
+            targets[1].server_virtualhost.as_deref(),
+            Some("vs.example.com")
+        );
     }
 }

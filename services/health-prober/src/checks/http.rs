@@ -76,11 +76,11 @@ fn parse_digest(hex: &str) -> Result<[u8; 16], BadDigest> {
 }
 
 impl HttpProbe {
-    /// Builds the probe: Host from the url's, the checker's, then the
-    /// virtual server's `virtualhost`.
+    /// Builds the probe: Host from the url's, the checker's, then the real
+    /// server's or virtual server's `virtualhost`.
     pub fn new(
         check: &HttpCheck,
-        vs_virtualhost: Option<&str>,
+        server_virtualhost: Option<&str>,
         dst: std::net::SocketAddr,
         tls: bool,
     ) -> Result<Self, BadDigest> {
@@ -90,7 +90,7 @@ impl HttpProbe {
                 .virtualhost
                 .as_deref()
                 .or(check.virtualhost.as_deref())
-                .or(vs_virtualhost);
+                .or(server_virtualhost);
             urls.push(UrlProbe {
                 request: request(&url.path, check.http_protocol.as_deref(), vhost, dst),
                 status: url.status_code.clone(),
@@ -100,7 +100,7 @@ impl HttpProbe {
         let tls = tls.then(|| {
             let sni = check
                 .enable_sni
-                .then(|| check.virtualhost.as_deref().or(vs_virtualhost))
+                .then(|| check.virtualhost.as_deref().or(server_virtualhost))
                 .flatten()
                 .and_then(|name| ServerName::try_from(name.to_owned()).ok());
             // Without SNI rustls is given the IP, for which it sends no SNI.

@@ -83,7 +83,7 @@ impl Probe {
             fwmark: c.fwmark,
             timeout: c.timing.connect_timeout.as_duration(),
         };
-        let vhost = spec.vs_virtualhost.as_deref();
+        let vhost = spec.server_virtualhost.as_deref();
         let kind = match &c.kind {
             CheckerKind::HttpGet(h) => {
                 Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, false)?)
