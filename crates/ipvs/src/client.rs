@@ -220,7 +220,14 @@ impl Ipvs {
             }
             codec::add_msg_flags(&mut self.tx, last_start, NLM_F_ACK);
             let last_seq = self.seq;
-            self.apply_batch(first_seq, last_seq)
+            if let Err(e) = self.sock.send(&self.tx) {
+                return Err(ApplyError {
+                    index: first,
+                    sent: first,
+                    source: e.into(),
+                });
+            }
+            self.collect_batch(first_seq, last_seq)
                 .map_err(|(offset, source)| ApplyError {
                     index: first + offset,
                     sent: next,
@@ -230,10 +237,9 @@ impl Ipvs {
         Ok(())
     }
 
-    /// Sends the batch in `self.tx` (sequences `first_seq..=last_seq`) and waits for the final
-    /// ACK. Returns the offset within the batch of the first failure.
-    fn apply_batch(&mut self, first_seq: u32, last_seq: u32) -> Result<(), (usize, IpvsError)> {
-        self.sock.send(&self.tx).map_err(|e| (0, e.into()))?;
+    /// Reads the replies to the batch just sent (sequences `first_seq..=last_seq`) until the
+    /// final ACK. Returns the offset within the batch of the first failure.
+    fn collect_batch(&mut self, first_seq: u32, last_seq: u32) -> Result<(), (usize, IpvsError)> {
         let count = last_seq.wrapping_sub(first_seq);
         let mut failure: Option<(usize, IpvsError)> = None;
         loop {

@@ -60,8 +60,9 @@ impl IpvsError {
 pub struct ApplyError {
     /// Index (into the slice given to `apply`) of the first failed operation.
     pub index: usize,
-    /// Number of operations handed to the kernel (`index < sent <= ops.len()`, or `sent ==
-    /// index` when the failure happened before sending, e.g. an invalid name).
+    /// Number of operations handed to the kernel: `index < sent <= ops.len()` for a kernel
+    /// refusal; `sent == index` when the datagram holding op `index` could not be sent; `0`
+    /// when validation refused op `index` before anything was sent.
     pub sent: usize,
     /// What went wrong.
     #[source]
