@@ -173,6 +173,8 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
 struct DropLog {
     last: Option<Instant>,
     suppressed: u64,
+    /// The instance's span, entered only for a line actually written.
+    span: tracing::Span,
 }
 
 impl DropLog {
@@ -185,6 +187,7 @@ impl DropLog {
             self.suppressed += 1;
             return;
         }
+        let _entered = self.span.enter();
         if self.suppressed > 0 {
             tracing::info!(
                 "{line} ({} more dropped packets not logged)",
@@ -312,11 +315,15 @@ pub async fn start(
         drops: DropLog {
             last: None,
             suppressed: 0,
+            span: span.clone(),
         },
         span: span.clone(),
     };
     task.refresh_view();
-    let join = tokio::spawn(async move { task.run(rx).await }.instrument(span));
+    // The task is not instrumented with its span: entering a span on every poll (an
+    // OpenTelemetry layer times each entry) was the largest single cost of a master's
+    // steady state. The span is entered where something is logged or published.
+    let join = tokio::spawn(async move { task.run(rx).await });
     Ok((
         Handle {
             name,
@@ -356,7 +363,7 @@ impl Task {
                     match msg {
                         Control::Packet(packet) => self.packet(packet).await,
                         Control::Maintenance(on, reply) => {
-                            tracing::info!("({}) maintenance {}", self.spec.params.name, if on { "on" } else { "off" });
+                            self.span.in_scope(|| tracing::info!("({}) maintenance {}", self.spec.params.name, if on { "on" } else { "off" }));
                             let a = self.inst.handle(self.shared.clock.now(), Input::Maintenance(on));
                             self.execute(a).await;
                             self.refresh_view();
@@ -372,7 +379,8 @@ impl Task {
                             self.execute(a).await;
                             // Whatever the state, none of our VIPs stays behind.
                             if self.io.vips.iter().any(|v| v.present) {
-                                self.remove_vips().await;
+                                let span = self.span.clone();
+                                self.remove_vips().instrument(span).await;
                             }
                             let _ = reply.send(());
                             return;
@@ -423,7 +431,8 @@ impl Task {
                 .or(self.fault_cause)
         };
         if !link_up && !self.own_fault.load(std::sync::atomic::Ordering::Relaxed) {
-            tracing::info!("Netlink reports {} down", self.spec.interface);
+            self.span
+                .in_scope(|| tracing::info!("Netlink reports {} down", self.spec.interface));
         }
         self.own_fault
             .store(fault, std::sync::atomic::Ordering::Relaxed);
