@@ -9,6 +9,8 @@ apt_packages=(
     tcpdump         # captures in topology tests
     curl            # HTTP through the VIP
     keepalived      # Debian's keepalived 2.2.7 as the interop peer (never started in the root namespace)
+    qemu-system-x86 # the VM with Debian's stock kernel for the IPVS tests (tests/vm)
+    xz-utils        # tests/vm/build.sh unpacks the guest kernel
 )
 missing=()
 for package in "${apt_packages[@]}"; do
