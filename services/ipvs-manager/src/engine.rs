@@ -194,6 +194,9 @@ impl Engine {
             producer,
             metrics,
         };
+        if let Some(c) = config {
+            engine.timeouts(c);
+        }
         if config.is_some_and(|c| c.global_defs.lvs_flush) {
             tracing::warn!(
                 "lvs_flush is set but not honoured: ipvs-manager adopts the kernel table instead of flushing it (flushing at start would drop every connection)"
@@ -207,6 +210,21 @@ impl Engine {
         );
         engine.reconcile(Cause::Start);
         Ok(engine)
+    }
+
+    /// `lvs_timeouts`, when configured.
+    fn timeouts(&mut self, config: &Config) {
+        let t = config.global_defs.lvs_timeouts;
+        if t.tcp.is_none() && t.tcpfin.is_none() && t.udp.is_none() {
+            return;
+        }
+        if let Err(e) = self.backend.set_timeouts(
+            t.tcp.map(|s| s.0),
+            t.tcpfin.map(|s| s.0),
+            t.udp.map(|s| s.0),
+        ) {
+            tracing::error!("{e}");
+        }
     }
 
     /// What the kernel says about each planned real server (used at start so
@@ -287,6 +305,7 @@ impl Engine {
                     tracing::error!("{e}");
                 }
                 self.flush_on_stop = config.global_defs.lvs_flush_on_stop;
+                self.timeouts(&config);
                 self.scope.extend(plan.service_keys());
                 self.plan = plan;
                 self.reconcile(Cause::Reload);
@@ -635,26 +654,31 @@ impl Engine {
             ),
             _ => (String::new(), String::new()),
         };
-        let sorry = if r.is_none() { "sorry server " } else { "" };
+        // keepalived: "Adding sorry server [IP]:tcp:80 to VS …", "Adding service …".
+        let sorry = if r.is_none() {
+            "sorry server"
+        } else {
+            "service"
+        };
         let kind = match (before, after) {
             (None, Some(0)) if !alive => {
-                tracing::info!("Disabling {sorry}service {rs} of VS {name}");
+                tracing::info!("Disabling {sorry} {rs} of VS {name}");
                 K::Disabled
             }
             (None, Some(_)) => {
-                tracing::info!("Adding {sorry}service {rs} to VS {name}");
+                tracing::info!("Adding {sorry} {rs} to VS {name}");
                 K::Added
             }
             (Some(_), None) => {
-                tracing::info!("Removing {sorry}service {rs} from VS {name}");
+                tracing::info!("Removing {sorry} {rs} from VS {name}");
                 K::Removed
             }
             (Some(a), Some(0)) if a > 0 && !alive => {
-                tracing::info!("Disabling {sorry}service {rs} of VS {name}");
+                tracing::info!("Disabling {sorry} {rs} of VS {name}");
                 K::Disabled
             }
             (Some(0), Some(b)) if b > 0 && (inhibit || r.is_none()) => {
-                tracing::info!("Enabling {sorry}service {rs} of VS {name}");
+                tracing::info!("Enabling {sorry} {rs} of VS {name}");
                 K::Enabled
             }
             (Some(a), Some(b)) => {
@@ -729,6 +753,11 @@ impl Engine {
     fn shutdown(&mut self) {
         if self.flush_on_stop == LvsFlushOnStop::None {
             tracing::info!("Stopping: kernel table left in place (lvs_flush_on_stop not set)");
+            if self.plan.virtual_servers.iter().any(|v| v.omega) {
+                tracing::warn!(
+                    "omega has no effect without lvs_flush_on_stop: the real servers stay in the table"
+                );
+            }
             return;
         }
         for vs in &self.last_desired.virtual_servers {
@@ -753,6 +782,30 @@ impl Engine {
         };
         if let Err(e) = self.backend.remove_services(&keys) {
             tracing::error!("cannot remove the virtual servers at stop: {e}");
+            return;
+        }
+        // omega: the real servers of a virtual server taken down are
+        // announced down, so the notifier runs their notify_down scripts.
+        for vs in self
+            .last_desired
+            .virtual_servers
+            .iter()
+            .filter(|v| v.plan.omega)
+        {
+            for r in &vs.real_servers {
+                if let Some(w) = view::kernel_weight(&vs.plan, &self.observed, r.plan.key) {
+                    self.publish_rs(
+                        &vs.plan.name,
+                        r.plan.key,
+                        v1::RealServerChangeKind::Removed,
+                        w,
+                        0,
+                        "shutting down (omega)",
+                        "",
+                        None,
+                    );
+                }
+            }
         }
     }
 }

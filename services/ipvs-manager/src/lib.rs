@@ -247,18 +247,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     });
 
-    runtime.add_service(IpvsServer::new(api::IpvsApi::new(
-        view,
-        producer,
-        tx.clone(),
-    )));
+    // SIGTERM: the engine stops while the server is in its grace period, so
+    // the events of a flush at stop still reach the watchers.
+    let api_tx = tx.clone();
+    let shutdown = runtime.signals.shutdown.clone();
+    let stopper = tokio::spawn(async move {
+        shutdown.cancelled().await;
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        if tx.send(Input::Shutdown(done_tx)).is_ok() {
+            let _ = done_rx.await;
+        }
+    });
+    runtime.add_service(IpvsServer::new(api::IpvsApi::new(view, producer, api_tx)));
     runtime.readiness.set(true).await;
     let served = runtime.serve().await;
-
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    if tx.send(Input::Shutdown(done_tx)).is_ok() {
-        let _ = done_rx.await;
-    }
+    let _ = stopper.await;
     let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     served
 }

@@ -89,6 +89,9 @@ pub struct VsPlan {
     pub quorum: u32,
     /// `hysteresis`.
     pub hysteresis: u32,
+    /// `omega`: when the virtual server is taken down, its real servers are
+    /// announced down (the notifier runs their notify_down).
+    pub omega: bool,
 }
 
 /// The whole plan.
@@ -308,6 +311,7 @@ pub fn build(config: &Config) -> (Plan, Vec<String>) {
             sorry,
             quorum: vs.quorum,
             hysteresis: vs.hysteresis,
+            omega: vs.omega,
         });
     }
     (plan, errors)

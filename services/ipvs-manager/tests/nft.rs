@@ -92,6 +92,16 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
     if !prerequisites_met("nat_round_robin", TOOLS) {
         return;
     }
+    // Real span ids in this process, so the fake prober's events carry a
+    // trace (the guard keeps the tracer provider alive).
+    let _telemetry = keepalived_telemetry::init(
+        "nft-test",
+        &keepalived_telemetry::LogOptions {
+            console: false,
+            detail: false,
+            no_syslog: true,
+        },
+    );
     let mut t = nat_lab("ipnat");
     let prober = FakeProber::start(&t.dir, "pa", &["203.0.113.11", "203.0.113.12"]);
     let conf = config("NAT", &t.real_servers, "");
@@ -141,7 +151,8 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    prober.set("203.0.113.12", false);
+    let cause = prober.set("203.0.113.12", false);
+    assert!(keepalived_telemetry::trace_id_of(&cause).is_some());
     wait_api(&m, "rs2 out of the kernel", |vs| {
         !rs(vs, "203.0.113.12").in_kernel
     })
@@ -170,6 +181,13 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
         {
             assert_eq!(c.checker, "TCP_CHECK");
             assert_eq!(c.reason, "TCP connection failed");
+            // One trace: the prober's check → ipvs-manager's change.
+            let trace = event.header.and_then(|h| h.trace).unwrap_or_default();
+            assert_eq!(
+                keepalived_telemetry::trace_id_of(&trace),
+                keepalived_telemetry::trace_id_of(&cause),
+                "the kernel change is not in the trace of the verdict"
+            );
             removed = true;
             break;
         }
@@ -460,4 +478,104 @@ async fn sigterm_leaves_the_table_unless_lvs_flush_on_stop() {
         "{}",
         m.log()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_only_the_difference() {
+    if !prerequisites_met("sighup_reload", TOOLS) {
+        return;
+    }
+    let mut t = nat_lab("iphup");
+    let prober = FakeProber::start(&t.dir, "pa", &["203.0.113.11", "203.0.113.12"]);
+    let dr = t.directors[0].netns.clone();
+    let conf = config("NAT", &t.real_servers, "");
+    let m = start_manager(&mut t, &dr, "m1", &conf, &[&prober.socket], &[]).await;
+    wait_serving(&t);
+
+    // rs1's weight changes and a second virtual server appears.
+    let second = "virtual_server 198.51.100.10 8080 {\n    lb_algo rr\n    lb_kind NAT\n\
+        real_server 203.0.113.12 80 {\n        weight 1\n    }\n}\n";
+    let changed = format!("{}{second}", conf.replacen("weight 1", "weight 2", 1));
+    std::fs::write(t.dir.join("m1.conf"), &changed).unwrap();
+    t.lab.signal(m.pid, "HUP").unwrap();
+    assert!(wait_ruleset(&t, &dr, |r| r.contains("tcp dport 8080")));
+    assert!(wait_until(Duration::from_secs(10), || m.log().contains(
+        "Changing weight from 1 to 2 for service [203.0.113.11]:tcp:80 of VS [198.51.100.10]:tcp:80"
+    )));
+    let log = m.log();
+    assert!(
+        log.contains("Adding Virtual Server [198.51.100.10]:tcp:8080"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Removing"),
+        "a reload removed something: {log}"
+    );
+    // Weights become slots: rs1 now has two of three.
+    let pages: Vec<String> = (0..6).map(|_| get(&t, None).unwrap()).collect();
+    assert_eq!(pages.iter().filter(|p| *p == "rs1").count(), 4, "{pages:?}");
+
+    // Back to the first configuration: the second virtual server goes.
+    std::fs::write(t.dir.join("m1.conf"), &conf).unwrap();
+    t.lab.signal(m.pid, "HUP").unwrap();
+    assert!(wait_ruleset(&t, &dr, |r| !r.contains("tcp dport 8080")));
+    assert!(wait_until(Duration::from_secs(10), || m
+        .log()
+        .contains("Removing Virtual Server [198.51.100.10]:tcp:8080")));
+    assert!(
+        m.log()
+            .contains("Removing service [203.0.113.12]:tcp:80 from VS [198.51.100.10]:tcp:8080")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_quorum_brings_in_the_sorry_server_and_gaining_it_takes_it_out() {
+    if !prerequisites_met("sorry_server", TOOLS) {
+        return;
+    }
+    let mut t = nat_lab("ipsry");
+    let prober = FakeProber::start(&t.dir, "pa", &["203.0.113.11"]);
+    let dr = t.directors[0].netns.clone();
+    // rs2 serves only as the sorry server.
+    let conf = config(
+        "NAT",
+        &t.real_servers[..1],
+        "    sorry_server 203.0.113.12 80\n",
+    );
+    let m = start_manager(&mut t, &dr, "m1", &conf, &[&prober.socket], &[]).await;
+    wait_serving(&t);
+    assert!((0..3).all(|_| get(&t, None).unwrap() == "rs1"));
+
+    prober.set("203.0.113.11", false);
+    wait_api(&m, "sorry server in", |vs| rs(vs, "203.0.113.12").in_kernel).await;
+    let log = m.log();
+    for line in [
+        "Removing service [203.0.113.11]:tcp:80 from VS [198.51.100.10]:tcp:80",
+        "Lost quorum 1-0=1 > 0 for VS [198.51.100.10]:tcp:80",
+        "Adding sorry server [203.0.113.12]:tcp:80 to VS [198.51.100.10]:tcp:80",
+    ] {
+        assert!(log.contains(line), "no {line:?} in {log}");
+    }
+    assert!(rs(&m.vs().await, "203.0.113.12").sorry_server);
+    assert!((0..3).all(|_| get(&t, None).unwrap() == "rs2"));
+
+    prober.set("203.0.113.11", true);
+    wait_api(&m, "sorry server out", |vs| {
+        !rs(vs, "203.0.113.12").in_kernel
+    })
+    .await;
+    // Once at start, once now.
+    assert_eq!(
+        m.log()
+            .matches("Gained quorum 1+0=1 <= 1 for VS [198.51.100.10]:tcp:80")
+            .count(),
+        2,
+        "{}",
+        m.log()
+    );
+    assert!(
+        m.log()
+            .contains("Removing sorry server [203.0.113.12]:tcp:80 from VS [198.51.100.10]:tcp:80")
+    );
+    assert!((0..3).all(|_| get(&t, None).unwrap() == "rs1"));
 }

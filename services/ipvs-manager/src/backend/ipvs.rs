@@ -242,6 +242,22 @@ impl Backend for IpvsBackend {
         Ok(observed)
     }
 
+    fn set_timeouts(
+        &mut self,
+        tcp: Option<u32>,
+        tcpfin: Option<u32>,
+        udp: Option<u32>,
+    ) -> Result<(), BackendError> {
+        // The kernel leaves a timeout unchanged when it is sent as 0.
+        self.ipvs
+            .set_timeouts(&k::Timeouts {
+                tcp: tcp.unwrap_or(0),
+                tcp_fin: tcpfin.unwrap_or(0),
+                udp: udp.unwrap_or(0),
+            })
+            .map_err(|e| BackendError::Refused(format!("lvs_timeouts: {e}")))
+    }
+
     fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError> {
         let ops: Vec<k::Op> = changes.iter().map(op_to).collect();
         self.ipvs

@@ -65,6 +65,20 @@ pub trait Backend: Send {
     /// either all of them are in the kernel afterwards or none.
     fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError>;
 
+    /// Sets the connection timeouts (`lvs_timeouts tcp N tcpfin N udp N`;
+    /// `None` leaves one unchanged). An error names what cannot be done.
+    fn set_timeouts(
+        &mut self,
+        tcp: Option<u32>,
+        tcpfin: Option<u32>,
+        udp: Option<u32>,
+    ) -> Result<(), BackendError> {
+        let _ = (tcp, tcpfin, udp);
+        Err(BackendError::Unsupported(
+            "lvs_timeouts is not implemented by this data plane".into(),
+        ))
+    }
+
     /// Removes the services in `keys` (`lvs_flush_on_stop`).
     fn remove_services(&mut self, keys: &[ServiceKey]) -> Result<(), BackendError> {
         let observed = self.observe()?;

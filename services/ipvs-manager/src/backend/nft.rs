@@ -134,6 +134,18 @@ impl Backend for NftBackend {
         Ok(observed)
     }
 
+    fn set_timeouts(
+        &mut self,
+        _tcp: Option<u32>,
+        _tcpfin: Option<u32>,
+        _udp: Option<u32>,
+    ) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported(
+            "lvs_timeouts is not implemented by the nft backend (conntrack timeouts are the host's)"
+                .into(),
+        ))
+    }
+
     fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError> {
         if changes.is_empty() {
             return Ok(());
@@ -276,9 +288,12 @@ fn parse_record(comment: &str) -> Option<(ServiceKey, ServiceSpec)> {
     ))
 }
 
-/// Smooth weighted round robin (the interleaving IPVS `wrr` and nginx use):
-/// `total` slots, each backend appearing in proportion to its weight and
-/// spread out rather than in runs.
+/// Weighted round robin slots, interleaved the way IPVS `wrr` walks its
+/// servers: rounds with a falling current weight `cw` (from the largest
+/// weight down by their gcd), each round taking every server whose weight is
+/// at least `cw`. Each server appears `weight / gcd` times. Servers sorted by
+/// weight make each round a prefix, so the cost is the number of slots, not
+/// slots × servers (10,000 equal servers: 10,000 steps).
 fn weighted_slots(weights: &[u32]) -> Vec<usize> {
     const MAX_SLOTS: u64 = 65521;
     let g = weights
@@ -296,22 +311,16 @@ fn weighted_slots(weights: &[u32]) -> Vec<usize> {
             }
         }
     }
-    let total: i64 = w.iter().map(|x| *x as i64).sum();
-    let mut current = vec![0i64; w.len()];
-    let mut out = Vec::with_capacity(total as usize);
-    for _ in 0..total {
-        let mut best = usize::MAX;
-        for i in 0..w.len() {
-            if w[i] == 0 {
-                continue;
-            }
-            current[i] += w[i] as i64;
-            if best == usize::MAX || current[i] > current[best] {
-                best = i;
-            }
+    let mut order: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(w[i]), i));
+    let max = order.first().map(|&i| w[i]).unwrap_or(0);
+    let mut out = Vec::with_capacity(w.iter().sum::<u64>() as usize);
+    let mut prefix = 0;
+    for cw in (1..=max).rev() {
+        while prefix < order.len() && w[order[prefix]] >= cw {
+            prefix += 1;
         }
-        current[best] -= total;
-        out.push(best);
+        out.extend_from_slice(&order[..prefix]);
     }
     out
 }
@@ -656,13 +665,15 @@ mod tests {
     }
 
     #[test]
-    fn smooth_weighted_slots_interleave_and_follow_weights() {
+    fn weighted_slots_follow_weights_like_ipvs_wrr() {
         assert_eq!(weighted_slots(&[1, 1]), vec![0, 1]);
         assert_eq!(weighted_slots(&[2, 2]), vec![0, 1], "gcd reduced");
+        assert_eq!(weighted_slots(&[1, 3, 0, 2]), vec![1, 1, 3, 1, 3, 0]);
         let s = weighted_slots(&[5, 1, 1]);
         assert_eq!(s.len(), 7);
         assert_eq!(s.iter().filter(|&&i| i == 0).count(), 5);
-        assert_ne!(s[..3], [0, 0, 0], "spread, not a run");
+        let equal = weighted_slots(&vec![1; 10_000]);
+        assert_eq!(equal, (0..10_000).collect::<Vec<_>>());
     }
 
     #[test]

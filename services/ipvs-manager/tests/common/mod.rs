@@ -450,8 +450,9 @@ impl FakeProber {
         }
     }
 
-    /// Publishes a verdict transition for `rs`.
-    pub fn set(&self, rs: &str, up: bool) {
+    /// Publishes a verdict transition for `rs`; returns the trace context
+    /// the event carried (empty unless telemetry is initialised).
+    pub fn set(&self, rs: &str, up: bool) -> v1::TraceContext {
         let t = target(rs, up);
         let from = self
             .targets
@@ -462,6 +463,7 @@ impl FakeProber {
             .unwrap_or(0);
         let span = tracing::info_span!("fake_check");
         let _g = span.enter();
+        let trace = keepalived_telemetry::current_trace_context();
         self.producer.publish(v1::HealthEvent {
             header: None,
             payload: Some(v1::health_event::Payload::VerdictChanged(
@@ -479,6 +481,7 @@ impl FakeProber {
                 },
             )),
         });
+        trace
     }
 
     /// Stops serving (the manager sees the prober as unreachable).

@@ -1,0 +1,284 @@
+//! Table-apply benchmark (not a timed test): how long ipvs-manager takes to
+//! put 10,000 real servers into the kernel, and to apply one change inside a
+//! 10,000-server table — our own time (desired state, diff, rendering)
+//! separately from the data plane's (`nft -f`, or the IPVS netlink batch).
+//!
+//! Run through `bench/run.sh` (a fresh network namespace for nft; the VM of
+//! tests/vm for IPVS). Arguments: `nft` or `ipvs`, then the repetitions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ipvs_manager::backend::Backend;
+use ipvs_manager::backend::nft::{self, NftBackend};
+use ipvs_manager::desired::{self, Overrides};
+use ipvs_manager::health::{Policy, VerdictBook};
+use ipvs_manager::plan::{Plan, RsPlan, VsName, VsPlan};
+use ipvs_manager::reconcile::diff;
+use ipvs_manager::table::{Change, DestKey, Method, Proto, ServiceKey, ServiceSpec, TableState};
+
+fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) -> Plan {
+    let mut p = Plan::default();
+    for s in 0..services {
+        let vip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10));
+        let port = 1000 + s as u16;
+        let name = VsName::Addr {
+            proto: Proto::Tcp,
+            ip: vip,
+            port,
+        };
+        let real_servers = (0..per_service)
+            .map(|i| RsPlan {
+                key: DestKey {
+                    ip: IpAddr::V4(Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8)),
+                    port: 80,
+                },
+                weight: 1,
+                method,
+                inhibit: false,
+                checked: true,
+                alpha: false,
+            })
+            .collect();
+        p.virtual_servers.push(VsPlan {
+            name,
+            services: vec![ServiceKey::Addr {
+                proto: Proto::Tcp,
+                ip: vip,
+                port,
+            }],
+            spec: ServiceSpec {
+                scheduler: scheduler.into(),
+                persistence: None,
+                ops: false,
+            },
+            method,
+            real_servers,
+            sorry: None,
+            quorum: 1,
+            hysteresis: 0,
+            omega: false,
+        });
+    }
+    p
+}
+
+fn compute(p: &Plan, overrides: &Overrides) -> TableState {
+    desired::compute(
+        p,
+        &VerdictBook::default(),
+        Policy::Majority,
+        overrides,
+        &mut HashMap::new(),
+    )
+    .table
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn stats(v: &mut [f64]) -> String {
+    v.sort_by(f64::total_cmp);
+    format!(
+        "min {:8.1}  median {:8.1}  max {:8.1} ms",
+        v[0],
+        v[v.len() / 2],
+        v[v.len() - 1]
+    )
+}
+
+fn nft_load(text: &str) -> Duration {
+    let t = Instant::now();
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("nft");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "nft refused the ruleset");
+    t.elapsed()
+}
+
+/// The change of one real server's weight (operator override) in the first service.
+fn one_weight_change(p: &Plan) -> Overrides {
+    let vs = &p.virtual_servers[0];
+    let mut o = Overrides::default();
+    o.insert(
+        (vs.name.clone(), vs.real_servers[0].key),
+        desired::Override {
+            weight: Some(2),
+            drained: false,
+        },
+    );
+    o
+}
+
+struct Row {
+    ours: Vec<f64>,
+    plane: Vec<f64>,
+    changes: usize,
+    bytes: usize,
+}
+
+fn bench_nft(label: &str, p: &Plan, reps: usize) {
+    let scope = BTreeSet::new();
+    let mut full = Row {
+        ours: vec![],
+        plane: vec![],
+        changes: 0,
+        bytes: 0,
+    };
+    let mut one = Row {
+        ours: vec![],
+        plane: vec![],
+        changes: 0,
+        bytes: 0,
+    };
+    for _ in 0..reps {
+        // Start from an empty kernel table.
+        nft_load(&nft::render(&TableState::default(), "lo").unwrap());
+        let t = Instant::now();
+        let want = compute(p, &Overrides::default());
+        let changes = diff(&want, &TableState::default(), &scope);
+        let mut next = TableState::default();
+        next.apply(&changes).unwrap();
+        let text = nft::render(&next, "lo").unwrap();
+        full.ours.push(ms(t.elapsed()));
+        full.plane.push(ms(nft_load(&text)));
+        full.changes = changes.len();
+        full.bytes = text.len();
+
+        let t = Instant::now();
+        let changed = compute(p, &one_weight_change(p));
+        let changes = diff(&changed, &next, &scope);
+        let mut after = next.clone();
+        after.apply(&changes).unwrap();
+        let text = nft::render(&after, "lo").unwrap();
+        one.ours.push(ms(t.elapsed()));
+        one.plane.push(ms(nft_load(&text)));
+        one.changes = changes.len();
+        one.bytes = text.len();
+    }
+    // The backend's own read-back of the big table (adoption at start).
+    let mut backend = NftBackend::new("nft", "lo");
+    let t = Instant::now();
+    let observed = backend.observe().expect("observe");
+    let observe_ms = ms(t.elapsed());
+    assert_eq!(
+        observed
+            .table
+            .services
+            .values()
+            .map(|s| s.dests.len())
+            .sum::<usize>(),
+        p.virtual_servers
+            .iter()
+            .map(|v| v.real_servers.len())
+            .sum::<usize>()
+    );
+    println!("nft {label}");
+    println!(
+        "  full apply   ({:>5} changes, {:>8} bytes of nft): ours {}",
+        full.changes,
+        full.bytes,
+        stats(&mut full.ours)
+    );
+    println!("{:57}nft  {}", "", stats(&mut full.plane));
+    println!(
+        "  one change   ({:>5} change,  {:>8} bytes of nft): ours {}",
+        one.changes,
+        one.bytes,
+        stats(&mut one.ours)
+    );
+    println!("{:57}nft  {}", "", stats(&mut one.plane));
+    println!("  observe (nft -j list + parse) of the whole table: {observe_ms:.1} ms");
+}
+
+fn bench_ipvs(label: &str, p: &Plan, reps: usize) {
+    let mut b = ipvs_manager::backend::ipvs::IpvsBackend::open().expect("IPVS");
+    let scope: BTreeSet<ServiceKey> = p.service_keys();
+    let (mut ours_full, mut plane_full, mut ours_one, mut plane_one) =
+        (vec![], vec![], vec![], vec![]);
+    let mut n = (0, 0);
+    for _ in 0..reps {
+        let keys: Vec<_> = b.observe().unwrap().table.services.into_keys().collect();
+        b.remove_services(&keys).unwrap();
+        let t = Instant::now();
+        let want = compute(p, &Overrides::default());
+        let changes = diff(&want, &TableState::default(), &scope);
+        ours_full.push(ms(t.elapsed()));
+        let t = Instant::now();
+        b.apply(&changes).unwrap();
+        plane_full.push(ms(t.elapsed()));
+        n.0 = changes.len();
+
+        let t = Instant::now();
+        let changed = compute(p, &one_weight_change(p));
+        let changes: Vec<Change> = diff(&changed, &want, &scope);
+        ours_one.push(ms(t.elapsed()));
+        let t = Instant::now();
+        b.apply(&changes).unwrap();
+        plane_one.push(ms(t.elapsed()));
+        n.1 = changes.len();
+    }
+    let t = Instant::now();
+    let observed = b.observe().unwrap();
+    let observe_ms = ms(t.elapsed());
+    let keys: Vec<_> = observed.table.services.into_keys().collect();
+    b.remove_services(&keys).unwrap();
+    println!("ipvs {label}");
+    println!(
+        "  full apply ({:>5} changes): ours {}   netlink {}",
+        n.0,
+        stats(&mut ours_full),
+        stats(&mut plane_full)
+    );
+    println!(
+        "  one change ({:>5} change):  ours {}   netlink {}",
+        n.1,
+        stats(&mut ours_one),
+        stats(&mut plane_one)
+    );
+    println!("  observe (dump services and destinations): {observe_ms:.1} ms");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let plane = args.first().map(String::as_str).unwrap_or("nft");
+    let reps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let cases: BTreeMap<&str, Plan> = BTreeMap::from([
+        (
+            "1. NAT rr, 1 VS x 10,000 RS (numgen over 10,000 slots)",
+            plan(1, 10_000, Method::Nat, "rr"),
+        ),
+        (
+            "2. DR, 1 VS x 10,000 RS (Maglev, 65,521 slots)",
+            plan(1, 10_000, Method::Dr, "rr"),
+        ),
+        (
+            "3. NAT rr, 1,000 VS x 10 RS",
+            plan(1000, 10, Method::Nat, "rr"),
+        ),
+    ]);
+    println!(
+        "{reps} repetitions each; 'ours' = desired state + diff (+ nft text), the rest = the data plane"
+    );
+    for (label, p) in &cases {
+        match plane {
+            "ipvs" => bench_ipvs(label, p, reps),
+            _ => bench_nft(label, p, reps),
+        }
+    }
+}
