@@ -260,11 +260,11 @@ fn main() {
     let reps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
     let cases: BTreeMap<&str, Plan> = BTreeMap::from([
         (
-            "1. NAT rr, 1 VS x 10,000 RS (numgen over 10,000 slots)",
+            "1. NAT rr, 1 VS x 10,000 RS (nft: numgen over 10,000 slots)",
             plan(1, 10_000, Method::Nat, "rr"),
         ),
         (
-            "2. DR, 1 VS x 10,000 RS (Maglev, 65,521 slots)",
+            "2. DR rr, 1 VS x 10,000 RS (nft: Maglev, 65,521 slots)",
             plan(1, 10_000, Method::Dr, "rr"),
         ),
         (

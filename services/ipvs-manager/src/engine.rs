@@ -287,6 +287,10 @@ impl Engine {
                         upstream = %update.upstream,
                         "health-prober unreachable; keeping its last verdicts (stale), the table stays as it is"
                     ),
+                    BookChange::Unreachable => tracing::warn!(
+                        upstream = %update.upstream,
+                        "health-prober not reachable yet; its real servers keep their start-up state (up, or down with alpha)"
+                    ),
                     BookChange::Removed => tracing::info!(
                         upstream = %update.upstream,
                         "health-prober left DNS; its verdicts no longer count"

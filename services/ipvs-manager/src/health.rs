@@ -95,6 +95,8 @@ pub enum BookChange {
     Verdicts,
     /// The prober became unreachable; its verdicts are kept, stale.
     Stale,
+    /// A prober never reached yet cannot be reached (no verdicts to keep).
+    Unreachable,
     /// The prober left DNS; its verdicts are dropped.
     Removed,
 }
@@ -172,12 +174,13 @@ impl VerdictBook {
                 }
                 BookChange::Verdicts
             }
-            Update::Disconnected { .. } => {
-                if let Some(p) = self.probers.get_mut(&update.upstream) {
+            Update::Disconnected { .. } => match self.probers.get_mut(&update.upstream) {
+                Some(p) => {
                     p.stale = true;
+                    BookChange::Stale
                 }
-                BookChange::Stale
-            }
+                None => BookChange::Unreachable,
+            },
             Update::Removed => {
                 self.probers.remove(&update.upstream);
                 BookChange::Removed

@@ -721,6 +721,37 @@ mod tests {
     }
 
     #[test]
+    fn persistence_and_fwmark_render_what_nft_accepts() {
+        // Both rule shapes were loaded by nft 1.0.6 as written here.
+        let (k, mut s) = service(Method::Nat, &[(11, 1), (12, 1)], "rr");
+        s.spec.persistence = Some(Persistence {
+            timeout: 300,
+            netmask: Some("255.255.255.0".parse().unwrap()),
+        });
+        let mut t = TableState::default();
+        t.services.insert(k, s.clone());
+        let text = render(&t, "eth0").unwrap();
+        assert!(
+            text.contains(
+                "dnat ip addr . port to jhash ip saddr & 255.255.255.0 mod 1021 seed 0x5eed map"
+            ),
+            "{text}"
+        );
+        let fw = ServiceKey::Fwmark {
+            family: Family::Inet,
+            mark: 7,
+        };
+        s.spec.persistence = None;
+        let mut t = TableState::default();
+        t.services.insert(fw, s);
+        let text = render(&t, "eth0").unwrap();
+        assert!(
+            text.contains("meta mark 0x7 meta l4proto { tcp, udp } counter dnat ip addr . port to numgen inc mod 2 map"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn tun_and_mixed_methods_are_refused_by_name() {
         let (k, s) = service(Method::Tun, &[(11, 1)], "rr");
         assert!(supports(&k, &s).unwrap_err().contains("TUN"));
