@@ -30,6 +30,20 @@ impl std::fmt::Debug for IpvsApi {
     }
 }
 
+/// A key as the configuration means it: `protocol` unset on an address or
+/// group key is TCP (keepalived's default), and a fwmark has no protocol.
+fn normalize(mut key: v1::VirtualServerKey) -> v1::VirtualServerKey {
+    use v1::virtual_server_key::Kind;
+    match key.kind {
+        Some(Kind::Fwmark(_)) => key.protocol = v1::Protocol::Unspecified as i32,
+        _ if key.protocol == v1::Protocol::Unspecified as i32 => {
+            key.protocol = v1::Protocol::Tcp as i32
+        }
+        _ => {}
+    }
+    key
+}
+
 /// The producer of the Ipvs bus, whose snapshot is the current view.
 pub fn producer(
     identity: String,
@@ -109,11 +123,11 @@ impl Ipvs for IpvsApi {
         &self,
         request: Request<v1::GetVirtualServerRequest>,
     ) -> Result<Response<v1::VirtualServer>, Status> {
-        let key = request.get_ref().key.as_ref();
+        let key = request.get_ref().key.clone().map(normalize);
         let view = self.view.read().unwrap_or_else(|e| e.into_inner());
         view.virtual_servers
             .iter()
-            .find(|vs| vs.key.as_ref() == key)
+            .find(|vs| vs.key.clone().map(normalize) == key)
             .cloned()
             .map(Response::new)
             .ok_or_else(|| Status::not_found("no such virtual server configured"))

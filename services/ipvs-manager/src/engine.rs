@@ -490,10 +490,12 @@ impl Engine {
                 );
             }
         }
+        // The view first: a Watch snapshot taken after an event's seq must
+        // already include that event's change.
+        self.refresh_view(&desired);
         self.announce(&desired, &changes, &quorum);
         self.quorum = quorum;
         self.last_desired = desired;
-        self.refresh_view();
         true
     }
 
@@ -738,10 +740,9 @@ impl Engine {
         });
     }
 
-    fn refresh_view(&self) {
+    fn refresh_view(&self, desired: &Desired) {
         let backend = self.backend.kind() as i32;
-        let list = self
-            .last_desired
+        let list = desired
             .virtual_servers
             .iter()
             .map(|v| view::virtual_server(v, &self.observed, backend))

@@ -128,6 +128,36 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
         m.log()
             .contains("Gained quorum 1+0=1 <= 2 for VS [198.51.100.10]:tcp:80")
     );
+    // Counters from the rule (the nat hook sees each connection's first packet), read at resync.
+    wait_api(&m, "counters of 8 connections", |vs| {
+        vs.stats.as_ref().is_some_and(|s| s.in_packets >= 8)
+    })
+    .await;
+    // A key without protocol means TCP, as in keepalived.conf.
+    let got = m
+        .client()
+        .await
+        .unwrap()
+        .get_virtual_server(v1::GetVirtualServerRequest {
+            key: Some(v1::VirtualServerKey {
+                kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+                    address: VIP.into(),
+                    port: 80,
+                })),
+                protocol: v1::Protocol::Unspecified as i32,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (got.scheduler.as_str(), got.backend, got.method),
+        (
+            "rr",
+            v1::Backend::Nft as i32,
+            v1::ForwardingMethod::Nat as i32
+        )
+    );
 
     // A connection held open across the change keeps working.
     let held_out = t.dir.join("held.out");
