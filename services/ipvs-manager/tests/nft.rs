@@ -422,7 +422,12 @@ async fn majority_ignores_one_false_down_and_a_killed_prober_changes_nothing() {
         "m1",
         &conf,
         &[&a.socket, &b.socket],
-        &["--verdict-policy", "majority"],
+        &[
+            "--verdict-policy",
+            "majority",
+            "--metrics-listen",
+            "127.0.0.1:9552",
+        ],
     )
     .await;
     wait_api(&m, "two sources each", |vs| {
@@ -459,6 +464,15 @@ async fn majority_ignores_one_false_down_and_a_killed_prober_changes_nothing() {
     assert!(vs.real_servers.iter().all(|r| r.in_kernel));
     assert_eq!(table, without_counters(&ruleset(&t, &dr)));
     assert!(m.log().contains("keeping its last verdicts (stale)"));
+    let metrics = t
+        .lab
+        .exec(&dr, &["curl", "-s", "http://127.0.0.1:9552/metrics"])
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        metrics.contains("keepalived_ipvs_health_probers_stale 1"),
+        "{metrics}"
+    );
     assert!(!m.log().contains("Removing service"), "{}", m.log());
 }
 
