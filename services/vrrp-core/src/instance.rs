@@ -346,6 +346,17 @@ impl Task {
             forward(r.clone(), changed.clone(), stop.clone());
         }
         forward(self.link.clone(), changed.clone(), stop.clone());
+        // See `wait_deadline`; without a timerfd, tokio's timer alone.
+        #[allow(deprecated)] // AsyncFd::new: TimerFd owns its descriptor (see socket.rs).
+        let precise = crate::sys::TimerFd::new()
+            .and_then(tokio::io::unix::AsyncFd::new)
+            .inspect_err(|error| {
+                tracing::warn!(
+                    "({}) no timerfd ({error}): timers have millisecond resolution",
+                    self.spec.params.name
+                );
+            })
+            .ok();
         // Initial priority and fault state before Startup (so a failed tracker starts
         // the instance in FAULT, as keepalived does).
         self.apply_trackers().await;
@@ -388,7 +399,10 @@ impl Task {
                     }
                 }
                 () = changed.notified() => self.apply_trackers().await,
-                () = sleep_until(deadline) => {
+                () = wait_deadline(
+                    deadline,
+                    precise.as_ref().filter(|_| self.inst.state() == State::Backup),
+                ) => {
                     let a = self.inst.handle(self.shared.clock.now(), Input::Timer);
                     self.execute(a).await;
                     self.publish_counters();
@@ -835,9 +849,44 @@ fn forward<T: Send + Sync + 'static>(
     });
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+/// How long before a deadline the timerfd takes over from tokio's timer.
+const PRECISE_LEAD: Duration = Duration::from_millis(3);
+
+/// Waits for `deadline`. With `precise` (a backup: its next deadline is the
+/// Master_Down_Timer, which bounds the failover time, RFC 5798 §6.4.2) tokio's timer,
+/// which rounds up to whole milliseconds, sleeps until [`PRECISE_LEAD`] before it and a
+/// timerfd the rest of the way, to the microsecond. In the steady state a backup's
+/// deadline is pushed back by every advert long before it gets that close, so the
+/// timerfd is armed only when the master has actually gone quiet.
+async fn wait_deadline(
+    deadline: Option<Instant>,
+    precise: Option<&tokio::io::unix::AsyncFd<crate::sys::TimerFd>>,
+) {
+    let Some(deadline) = deadline else {
+        return std::future::pending().await;
+    };
+    let Some(timer) = precise else {
+        return tokio::time::sleep_until(deadline).await;
+    };
+    if let Some(lead) = deadline.checked_sub(PRECISE_LEAD) {
+        tokio::time::sleep_until(lead).await;
+    }
+    let now = Instant::now();
+    if deadline <= now {
+        return;
+    }
+    if timer.get_ref().arm(deadline - now).is_err() {
+        return tokio::time::sleep_until(deadline).await;
+    }
+    loop {
+        let Ok(mut guard) = timer.readable().await else {
+            return tokio::time::sleep_until(deadline).await;
+        };
+        match guard.try_io(|t| t.get_ref().consume()) {
+            Ok(Ok(())) => return,
+            Ok(Err(_)) => return tokio::time::sleep_until(deadline).await,
+            // A stale readiness (an expiry re-arming discarded): wait on.
+            Err(_would_block) => {}
+        }
     }
 }

@@ -4,7 +4,8 @@
 //!   (gratuitous ARP, unsolicited NA) out of one interface;
 //! - `recvmsg`/`sendmsg` with ancillary data on the raw IPv6 socket (RFC 3542 §6):
 //!   `IPV6_PKTINFO` (destination on receive, source and interface on send) and
-//!   `IPV6_HOPLIMIT` (the hop limit RFC 5798 §7.1 requires to be 255).
+//!   `IPV6_HOPLIMIT` (the hop limit RFC 5798 §7.1 requires to be 255);
+//! - inotify for `track_file`, and a `timerfd` for microsecond-exact timer expiry.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -357,6 +358,93 @@ fn parse_inotify(buf: &[u8], name: &[u8]) -> FileEvents {
     out
 }
 
+/// A one-shot `timerfd` on CLOCK_MONOTONIC (timerfd_create(2)): the kernel wakes the
+/// reactor at the microsecond, where tokio's timer wheel rounds every deadline up to the
+/// next millisecond and parks for whole milliseconds. Used for the last stretch before a
+/// backup's Master_Down_Timer expires (RFC 5798 §6.4.2), which bounds the failover time.
+#[derive(Debug)]
+pub struct TimerFd {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl TimerFd {
+    /// A disarmed, non-blocking, close-on-exec timer.
+    pub fn new() -> io::Result<Self> {
+        use std::os::fd::FromRawFd as _;
+        // SAFETY: timerfd_create takes a clock id and flags and returns a new descriptor
+        // or -1.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a descriptor we just opened and own exclusively.
+        Ok(Self {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) },
+        })
+    }
+
+    /// Arms the timer to expire once, `after` from now (at least 1 ns: zero would
+    /// disarm it). Re-arming discards an expiry not yet read.
+    pub fn arm(&self, after: std::time::Duration) -> io::Result<()> {
+        let after = after.max(std::time::Duration::from_nanos(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                tv_nsec: libc::c_long::from(after.subsec_nanos()),
+            },
+        };
+        // SAFETY: `fd` is an open timerfd; `spec` is a valid itimerspec alive for the
+        // call; the old value is not asked for (null).
+        let rc = unsafe {
+            libc::timerfd_settime(
+                std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+                0,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Consumes an expiry; `WouldBlock` when the timer has not expired since it was armed.
+    pub fn consume(&self) -> io::Result<()> {
+        let mut ticks = [0u8; 8];
+        // SAFETY: `fd` is open and `ticks` is writable for its 8 bytes, the size a
+        // timerfd read needs.
+        let n = unsafe {
+            libc::read(
+                std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+                ticks.as_mut_ptr().cast(),
+                ticks.len(),
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl std::os::fd::AsRawFd for TimerFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,5 +476,35 @@ mod tests {
             }
         );
         assert!(parse_inotify(&event(libc::IN_IGNORED, ""), b"prio").ended);
+    }
+
+    #[test]
+    fn timerfd_expires_once_after_arming_and_rearming_discards_an_unread_expiry() {
+        let timer = TimerFd::new().unwrap();
+        assert_eq!(
+            timer.consume().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "disarmed"
+        );
+        let started = std::time::Instant::now();
+        timer.arm(std::time::Duration::from_millis(5)).unwrap();
+        while timer.consume().is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            std::thread::yield_now();
+        }
+        assert!(started.elapsed() >= std::time::Duration::from_millis(5));
+        // One-shot: nothing more to read.
+        assert_eq!(
+            timer.consume().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        timer.arm(std::time::Duration::from_millis(1)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        timer.arm(std::time::Duration::from_secs(60)).unwrap();
+        assert_eq!(
+            timer.consume().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "the expiry before re-arming must not count"
+        );
     }
 }
