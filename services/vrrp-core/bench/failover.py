@@ -70,6 +70,14 @@ def start(impl, name, prio, n=1):
     if impl == "ours":
         argv = [BIN, "-f", path, "-G", "--listen", "unix:%s/%s.sock" % (DIR, name)]
     else:
+        # A killed keepalived leaves its pid files behind, and the killed child may still
+        # be an unreaped zombie: keepalived would then refuse to start ("daemon is
+        # already running"). Remove them, as a service manager would.
+        for f in "prcb":
+            try:
+                os.unlink("%s/%s-%s.pid" % (DIR, name, f))
+            except OSError:
+                pass
         argv = ["keepalived", "--vrrp", "-n", "-l", "-G", "-f", path] + sum(
             (["-" + f, "%s/%s-%s.pid" % (DIR, name, f)] for f in "prcb"), [])
     return subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=log, stderr=log)
@@ -82,7 +90,10 @@ def stop(impl, name, proc, sig):
         proc.send_signal(signal.SIGSTOP)
         child = int(open("%s/%s-r.pid" % (DIR, name)).read())
         at = time.time()
-        os.kill(child, signal.SIGKILL)
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         while os.path.exists("/proc/%d" % child):
             try:
                 if open("/proc/%d/stat" % child).read().rsplit(")", 1)[1].split()[0] == "Z":
@@ -149,8 +160,9 @@ def summary(xs):
     xs = sorted(x for x in xs if x is not None)
     if not xs:
         return "no data"
-    return "n=%d min %.3f median %.3f p90 %.3f max %.3f s" % (
-        len(xs), xs[0], statistics.median(xs), xs[min(len(xs) - 1, int(0.9 * len(xs)))], xs[-1])
+    ms = lambda x: x * 1000.0
+    return "n=%d min %.1f median %.1f p90 %.1f max %.1f ms" % (
+        len(xs), ms(xs[0]), ms(statistics.median(xs)), ms(xs[min(len(xs) - 1, int(0.9 * len(xs)))]), ms(xs[-1]))
 
 def failover(impl):
     dr2 = start(impl, "dr2", 90)
