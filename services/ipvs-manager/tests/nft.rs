@@ -623,3 +623,43 @@ async fn losing_quorum_brings_in_the_sorry_server_and_gaining_it_takes_it_out() 
     );
     assert!((0..3).all(|_| get(&t, None).unwrap() == "rs1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inhibit_on_failure_keeps_a_down_server_at_weight_zero() {
+    if !prerequisites_met("inhibit_on_failure", TOOLS) {
+        return;
+    }
+    let mut t = nat_lab("ipinh");
+    let prober = FakeProber::start(&t.dir, "pa", &["203.0.113.11", "203.0.113.12"]);
+    let dr = t.directors[0].netns.clone();
+    let conf = config("NAT", &t.real_servers, "    inhibit_on_failure\n");
+    let m = start_manager(&mut t, &dr, "m1", &conf, &[&prober.socket], &[]).await;
+    wait_serving(&t);
+
+    prober.set("203.0.113.12", false);
+    wait_api(&m, "rs2 at weight 0", |vs| {
+        let r = rs(vs, "203.0.113.12");
+        r.in_kernel && r.kernel_weight == 0 && r.health == v1::RealServerHealth::Down as i32
+    })
+    .await;
+    assert!(
+        m.log()
+            .contains("Disabling service [203.0.113.12]:tcp:80 of VS [198.51.100.10]:tcp:80"),
+        "{}",
+        m.log()
+    );
+    // Still in the record, weight 0 (mark 0x1 = weight 0, NAT), out of the slots.
+    let table = ruleset(&t, &dr);
+    assert!(table.contains("203.0.113.12 . 80 . 0x00000001"), "{table}");
+    assert!((0..4).all(|_| get(&t, None).unwrap() == "rs1"));
+
+    prober.set("203.0.113.12", true);
+    wait_api(&m, "rs2 enabled", |vs| {
+        rs(vs, "203.0.113.12").kernel_weight == 1
+    })
+    .await;
+    assert!(
+        m.log()
+            .contains("Enabling service [203.0.113.12]:tcp:80 of VS [198.51.100.10]:tcp:80")
+    );
+}
