@@ -4,12 +4,15 @@
 # while DR1 stops; prints the failed requests and the gap (last success
 # before → first success after). A benchmark, not a test: it prints figures.
 #
-#   deploy/compose/failover-bench.sh [stop|kill] [SECONDS]
+#   deploy/compose/failover-bench.sh [stop|kill|host] [SECONDS]
 #
 #   stop  SIGTERM to dr1's vrrp-core, ipvs-manager and notifier (graceful:
 #         VRRP priority 0, VIP removed) — `docker-compose stop`
-#   kill  SIGKILL to dr1's vrrp-core only (the VIP stays on dr1's interface;
-#         dr2 takes over after Master_Down_Interval)
+#   kill  SIGKILL to dr1's vrrp-core only (the VIP stays on dr1's interface
+#         and its nft table keeps forwarding; dr2 takes over after
+#         Master_Down_Interval)
+#   host  SIGKILL to all of dr1 including dr1-net, whose network namespace
+#         holds the interface: the director vanishes as if powered off
 #
 # Needs the lab up with DR1 master (docker-compose -p kalab up -d). Restores
 # DR1 afterwards. Env: KRS_COMPOSE_CMD (docker-compose), KRS_COMPOSE_PROJECT (kalab).
@@ -47,15 +50,22 @@ sleep 5
 echo "t=5s: DR1 $mode"
 if [ "$mode" = kill ]; then
     "${dc[@]}" kill -s KILL dr1-vrrp-core >/dev/null 2>&1
+elif [ "$mode" = host ]; then
+    "${dc[@]}" kill -s KILL dr1-net dr1-vrrp-core dr1-ipvs-manager dr1-notifier >/dev/null 2>&1
 else
     "${dc[@]}" stop -t 10 dr1-notifier dr1-ipvs-manager dr1-vrrp-core >/dev/null 2>&1
 fi
 wait "$loader"
 awk -v mode="$mode" '
+    NR > 1 { d = $1 - prev; if (d > maxint) maxint = d } { prev = $1 }
     { n++; if ($2 == 1) { ok++; if (failing) { gap = $1 - last_ok; failing = 0; if (gap > maxgap) maxgap = gap } last_ok = $1; srv[$3]++ }
       else { fail++; failing = 1 } }
-    END { printf "mode=%s requests=%d ok=%d failed=%d longest_gap=%.3fs\n", mode, n, ok, fail, maxgap;
+    END { printf "mode=%s requests=%d ok=%d failed=%d longest_gap=%.3fs longest_interval=%.3fs\n", mode, n, ok, fail, maxgap, maxint;
           for (s in srv) printf "  %s: %d\n", s, srv[s] }' "$out"
 echo "(raw samples: $out)"
-"${dc[@]}" up -d dr1-vrrp-core dr1-ipvs-manager dr1-notifier >/dev/null 2>&1
+if [ "$mode" = host ]; then
+    "${dc[@]}" up -d --force-recreate dr1-net dr1-vrrp-core dr1-ipvs-manager dr1-notifier >/dev/null 2>&1
+else
+    "${dc[@]}" up -d dr1-vrrp-core dr1-ipvs-manager dr1-notifier >/dev/null 2>&1
+fi
 echo "DR1 restarted"
