@@ -162,7 +162,11 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         let changes = diff(&changed, &next, &scope);
         let mut after = next.clone();
         after.apply(&changes).unwrap();
-        let text = nft::render(&after, "lo").unwrap();
+        // What the backend sends: element updates when the rules stay, else a rewrite.
+        let text = match nft::incremental(&next, &after, &changes, "lo") {
+            Some(text) => text,
+            None => nft::render(&after, "lo").unwrap(),
+        };
         one.ours.push(ms(t.elapsed()));
         one.plane.push(ms(nft_load(&text)));
         one.changes = changes.len();

@@ -286,8 +286,21 @@ async fn dr_flow_hash_moves_only_the_flows_of_a_server_marked_down() {
         "the same flow, the same server"
     );
 
+    // A rewritten table gets a new table handle (rule handles restart and would not tell).
+    let handle = |r: &str| {
+        r.lines()
+            .find(|l| l.starts_with("table netdev keepalived_rs_dr"))
+            .map(str::to_owned)
+    };
+    let rule_before = handle(&ruleset(&t, &dr));
     prober.set("198.51.100.23", false);
     wait_api(&m, "rs3 out", |vs| !rs(vs, "198.51.100.23").in_kernel).await;
+    // The same Maglev table size: only rs3's slots were rewritten, the rule stayed.
+    assert_eq!(
+        handle(&ruleset(&t, &dr)),
+        rule_before,
+        "the rule was replaced"
+    );
     let after = flows(&t, 41000..41040);
     for (port, page) in &before {
         if page == "rs3" {
