@@ -219,10 +219,12 @@ impl Notice {
     }
 }
 
-/// The notice a vrrp-core delta carries, if any.
+/// The notice a vrrp-core delta carries, if any. Nothing is notified about
+/// entering INIT or a "transition" to the same state (keepalived notifies on
+/// entering MASTER, BACKUP, FAULT and STOP only).
 pub fn from_vrrp(event: &v1::VrrpEvent) -> Option<Notice> {
     use v1::vrrp_event::Payload;
-    match event.payload.as_ref()? {
+    let notice = match event.payload.as_ref()? {
         Payload::Transition(t) => Some(Notice::Instance {
             name: t.instance.clone(),
             from: State::from_proto(t.from).unwrap_or(State::Init),
@@ -235,6 +237,14 @@ pub fn from_vrrp(event: &v1::VrrpEvent) -> Option<Notice> {
             to: State::from_proto(t.to)?,
         }),
         _ => None,
+    }?;
+    match &notice {
+        Notice::Instance { from, to, .. } | Notice::Group { from, to, .. }
+            if *to == State::Init || from == to =>
+        {
+            None
+        }
+        _ => Some(notice),
     }
 }
 
@@ -346,6 +356,30 @@ mod tests {
             )),
             None
         );
+    }
+
+    #[test]
+    fn entering_init_or_staying_put_notifies_nothing() {
+        let t = |from: v1::VrrpState, to: v1::VrrpState| v1::VrrpEvent {
+            header: None,
+            payload: Some(v1::vrrp_event::Payload::Transition(
+                v1::InstanceTransition {
+                    instance: "VI_1".into(),
+                    from: from as i32,
+                    to: to as i32,
+                    ..Default::default()
+                },
+            )),
+        };
+        assert_eq!(
+            from_vrrp(&t(v1::VrrpState::Backup, v1::VrrpState::Init)),
+            None
+        );
+        assert_eq!(
+            from_vrrp(&t(v1::VrrpState::Master, v1::VrrpState::Master)),
+            None
+        );
+        assert!(from_vrrp(&t(v1::VrrpState::Init, v1::VrrpState::Backup)).is_some());
     }
 
     #[test]

@@ -275,3 +275,75 @@ async fn a_killed_notifier_delivers_pending_mail_after_restart_exactly_once() {
         "keepalived's log lines: {log}"
     );
 }
+
+/// Kills the aiosmtpd child this test started (by its own pid).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_smtp_server_aiosmtpd_accepts_the_alert() {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        eprintln!("skipped: aiosmtpd is not installed (pip install aiosmtpd; .ci/run does)");
+        return;
+    }
+    let port = free_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("aiosmtpd.out");
+    let _server = Child(
+        std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .env("PYTHONUNBUFFERED", "1")
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    eventually(Duration::from_secs(20), "aiosmtpd listening", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+    let settings = settings(dir.path(), &config(port, ""));
+    let up = Upstreams::start(64).await;
+    let engine = start_engine(settings, options(&dir.path().join("spool")), &up);
+    up.wait_watchers(1).await;
+    up.ipvs.publish(rs_change(
+        "203.0.113.12",
+        Rs::Removed,
+        "HTTP request failed",
+    ));
+    eventually(
+        Duration::from_secs(20),
+        "aiosmtpd to print the mail",
+        || std::fs::read_to_string(&out).is_ok_and(|t| t.contains("CHECK failed on service")),
+    )
+    .await;
+    let text = std::fs::read_to_string(&out).unwrap();
+    for line in [
+        "From: keepalived@localhost",
+        "Subject: [keepalivedR1] Realserver [203.0.113.12]:tcp:80 of virtual server [198.51.100.10]:tcp:80 - DOWN",
+        "X-Mailer: Keepalived",
+        "To: root@localhost",
+        "=> CHECK failed on service : HTTP request failed <=",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let store = engine.store();
+    eventually(Duration::from_secs(10), "delivered", || {
+        store
+            .lock()
+            .unwrap()
+            .records()
+            .all(|r| r.to_proto().state == v1::DeliveryState::Delivered as i32)
+    })
+    .await;
+}

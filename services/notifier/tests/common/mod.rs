@@ -13,7 +13,6 @@ use keepalived_bus::{BusMetrics, Producer, WatchStream};
 use notifier::{Engine, Options, Settings};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// Mock vrrp-core: Watch from a producer, everything else empty.
 #[derive(Clone)]
@@ -140,13 +139,13 @@ impl Upstreams {
             tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
                     .add_service(v1::vrrp_server::VrrpServer::new(VrrpMock(v)))
-                    .serve_with_incoming(TcpListenerStream::new(vl))
+                    .serve_with_incoming(keepalived_runtime::no_delay(vl))
                     .await;
             }),
             tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
                     .add_service(v1::ipvs_server::IpvsServer::new(IpvsMock(i)))
-                    .serve_with_incoming(TcpListenerStream::new(il))
+                    .serve_with_incoming(keepalived_runtime::no_delay(il))
                     .await;
             }),
         ];
