@@ -80,7 +80,7 @@ build_binaries() {
     log "binaries: cargo build --release into $target/release"
     local args=()
     for b in "${bins[@]}"; do args+=(-p "$b"); done
-    CARGO_TARGET_DIR="$target" cargo build --release --locked "${args[@]}"
+    CARGO_TARGET_DIR="$target" cargo build --release "${args[@]}"
 }
 
 build_images() {
