@@ -65,6 +65,13 @@ impl ServiceProcess {
         let unix = dir.join(format!("{name}.sock"));
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("log file");
+        // The notifier's spool defaults to /var/lib; each test gets its own.
+        let spool = dir.join(format!("{name}-spool"));
+        let spool_args: Vec<std::ffi::OsString> = if name == "notifier" {
+            vec!["--spool-dir".into(), spool.into()]
+        } else {
+            Vec::new()
+        };
         let child = Command::new(bin_path(name))
             .arg("-l")
             .arg("-G")
@@ -73,6 +80,7 @@ impl ServiceProcess {
             .arg("--listen")
             .arg(format!("unix:{}", unix.display()))
             .args(["--listen", "tcp://127.0.0.1:0"])
+            .args(spool_args)
             .args(args)
             // Only what the test passes decides about trace export.
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
