@@ -259,7 +259,10 @@ fn master_answers_lower_priority_advert_at_once_with_its_own() {
     // keepalived re-announces the VIPs (garp_lower_prio_repeat, default 5).
     assert_eq!(
         effects(&out),
-        [Action::SendAdvert { priority: 99 }, Action::SendGarp { count: 5 }]
+        [
+            Action::SendAdvert { priority: 99 },
+            Action::SendGarp { count: 5 }
+        ]
     );
     assert_eq!(i.state(), State::Master);
 }
@@ -312,7 +315,10 @@ fn equal_priority_is_won_by_the_higher_primary_address() {
     let out = i.handle(t, advert(10, 99));
     assert_eq!(
         effects(&out),
-        [Action::SendAdvert { priority: 99 }, Action::SendGarp { count: 5 }]
+        [
+            Action::SendAdvert { priority: 99 },
+            Action::SendGarp { count: 5 }
+        ]
     );
     assert_eq!(i.state(), State::Master);
 }
