@@ -246,3 +246,41 @@ fn ipv6_unicast_ours_both() {
 fn interop_v3_ipv6_unicast_keepalived_master() {
     interop("vci6u2", Peer::Keepalived, Peer::Ours, true);
 }
+
+#[test]
+fn ipv6_interface_down_on_master_is_fault_and_up_again_recovers() {
+    if !common::prerequisites("ipv6 interface fault", &[]) {
+        return;
+    }
+    let mut t = Topology::new_v6("vc6if");
+    t.start(Which::Dr1, &conf("R1", 99));
+    t.start(Which::Dr2, &conf("R2", 90));
+    t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
+    let dr1_ns = t.dr1.host.netns.clone();
+    t.lab
+        .exec(&dr1_ns, &["ip", "link", "set", "eth0", "down"])
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || t.instance(Which::Dr1).state
+            == VrrpState::Fault as i32),
+        "DR1 not in FAULT\n{}",
+        t.logs()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || t.has_vip(Which::Dr2)),
+        "{}",
+        t.logs()
+    );
+    // Up again: the link-local address comes back (the kernel removed it with the
+    // link), DR1 adverts from it again and preempts.
+    t.lab
+        .exec(&dr1_ns, &["ip", "link", "set", "eth0", "up"])
+        .unwrap();
+    t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
+    assert!(
+        !wait_until(Duration::from_millis(800), || t.has_vip(Which::Dr2)
+            || !t.has_vip(Which::Dr1)),
+        "no stable single master after recovery\n{}",
+        t.logs()
+    );
+}
