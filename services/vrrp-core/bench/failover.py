@@ -225,3 +225,6 @@ if __name__ == "__main__":
                 cpu_rss(impl)
     finally:
         teardown()
+        if not os.environ.get("KEEP_BENCH_DIR"):
+            import shutil
+            shutil.rmtree(DIR, ignore_errors=True)
