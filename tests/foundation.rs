@@ -283,7 +283,13 @@ async fn mtls_client_certificate_authorises_and_plain_tls_does_not() {
     };
     let request = || v1::DrainRealServerRequest {
         key: Some(v1::RealServerKey {
-            virtual_server: None,
+            virtual_server: Some(v1::VirtualServerKey {
+                kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+                    address: "198.51.100.10".into(),
+                    port: 80,
+                })),
+                protocol: v1::Protocol::Tcp as i32,
+            }),
             real_server: Some(v1::AddressPort {
                 address: "203.0.113.11".into(),
                 port: 80,
