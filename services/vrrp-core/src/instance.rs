@@ -545,6 +545,9 @@ impl Task {
                 Action::RemoveVips => self.remove_vips().await,
                 Action::SendGarp { count } => self.send_garps(count),
                 Action::Transition { from, to, reason } => {
+                    // The protocol's Shutdown ends in Initialize; on the bus it is
+                    // keepalived's STOP, which runs notify_stop (and mails nothing).
+                    let stopping = matches!(reason, keepalived_vrrp::state::Reason::Shutdown);
                     let (r, detail) = view::reason(&reason, self.fault_cause);
                     self.state_since = view::now();
                     self.state_reason = r;
@@ -557,7 +560,11 @@ impl Task {
                         payload: Some(Payload::Transition(v1::InstanceTransition {
                             instance: self.spec.params.name.clone(),
                             from: view::state(from) as i32,
-                            to: view::state(to) as i32,
+                            to: if stopping {
+                                v1::VrrpState::Stop as i32
+                            } else {
+                                view::state(to) as i32
+                            },
                             reason: r as i32,
                             detail,
                             priority: u32::from(self.inst.effective_priority()),
