@@ -101,7 +101,8 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     pub retry_max_ms: u64,
     /// A webhook: `URL[,events=vrrp,sync_group,realserver,quorum][,secret-file=PATH]`
-    /// (repeatable). keepalived.conf has no keyword for webhooks yet.
+    /// (repeatable), in addition to the `keepalived_rs { webhook NAME { … } }`
+    /// blocks of the configuration.
     #[arg(long, value_name = "SPEC")]
     pub webhook: Vec<webhook::WebhookSpec>,
 }
@@ -140,7 +141,15 @@ fn settings(runtime: &Runtime, webhooks: &[webhook::WebhookSpec]) -> anyhow::Res
             ..Settings::default()
         },
     };
-    settings.webhooks = webhooks.to_vec();
+    // Webhooks from `keepalived_rs { webhook … }` first, then the flags'.
+    settings.webhooks = Vec::new();
+    for webhook in config.iter().flat_map(|c| &c.keepalived_rs.webhooks) {
+        match webhook::WebhookSpec::from_config(webhook) {
+            Ok(spec) => settings.webhooks.push(spec),
+            Err(error) => tracing::warn!("webhook {}: {error}; not used", webhook.name),
+        }
+    }
+    settings.webhooks.extend_from_slice(webhooks);
     Ok(settings)
 }
 

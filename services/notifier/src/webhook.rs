@@ -93,6 +93,22 @@ impl std::str::FromStr for WebhookSpec {
 }
 
 impl WebhookSpec {
+    /// The endpoint a `keepalived_rs { webhook NAME { … } }` block names.
+    pub fn from_config(webhook: &keepalived_config::Webhook) -> Result<Self, SpecError> {
+        if !webhook.url.starts_with("http://") {
+            return Err(SpecError::Scheme(webhook.url.clone()));
+        }
+        Ok(Self {
+            url: webhook.url.clone(),
+            events: webhook
+                .events
+                .iter()
+                .map(|kind| kind.as_str().to_owned())
+                .collect(),
+            secret_file: webhook.secret_file.clone(),
+        })
+    }
+
     /// Whether this endpoint takes notices of `kind`.
     pub fn wants(&self, kind: &str) -> bool {
         self.events.is_empty() || self.events.iter().any(|k| k == kind)
@@ -343,5 +359,37 @@ mod tests {
         assert_eq!(value["router_id"], "R1");
         assert_eq!(value["trace_id"], "0af7651916cd43dd8448eb211c80319c");
         assert_eq!(value["cause"]["seq"], 7);
+    }
+
+    #[test]
+    fn a_config_webhook_becomes_a_spec_with_the_same_event_kinds() {
+        let webhook = keepalived_config::Webhook {
+            name: "ops".into(),
+            url: "http://198.51.100.50:8080/hook".into(),
+            secret_file: Some("/etc/keepalived/hook.secret".into()),
+            events: vec![
+                keepalived_config::WebhookEvent::Vrrp,
+                keepalived_config::WebhookEvent::Realserver,
+            ],
+        };
+        let spec = WebhookSpec::from_config(&webhook).unwrap();
+        assert_eq!(spec.url, "http://198.51.100.50:8080/hook");
+        assert_eq!(spec.events, ["vrrp", "realserver"]);
+        assert_eq!(
+            spec.secret_file.as_deref(),
+            Some("/etc/keepalived/hook.secret")
+        );
+        // The config's kinds are exactly the notifier's.
+        for (_, keyword) in keepalived_config::WebhookEvent::ALL {
+            assert!(EVENT_KINDS.contains(&keyword), "{keyword}");
+        }
+        let https = keepalived_config::Webhook {
+            url: "https://198.51.100.50/hook".into(),
+            ..webhook
+        };
+        assert!(matches!(
+            WebhookSpec::from_config(&https),
+            Err(SpecError::Scheme(_))
+        ));
     }
 }
