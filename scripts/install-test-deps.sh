@@ -11,6 +11,7 @@ apt_packages=(
     keepalived      # Debian's keepalived 2.2.7 as the interop peer (never started in the root namespace)
     qemu-system-x86 # the VM with Debian's stock kernel for the IPVS tests (tests/vm)
     xz-utils        # tests/vm/build.sh unpacks the guest kernel
+    debootstrap     # the compose lab's base image, built from Debian packages (no registry)
 )
 missing=()
 for package in "${apt_packages[@]}"; do
