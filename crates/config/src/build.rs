@@ -17,7 +17,7 @@ pub(crate) struct Builder<'a> {
 }
 
 /// The keyword of a node after alias resolution (with the deprecation warning).
-fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node) -> &'n str {
+fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node<'_>) -> &'n str {
     let k = n.kw.text.as_str();
     same_line_keyword(b, ctx, n);
     if let Some(new) = alias(ctx, k) {
@@ -55,16 +55,22 @@ const FREE_TEXT: &[&str] = &[
 /// `path /` and never sees `status_code 200`, and `auth_pass` above is never set. We read the
 /// line the same way — a keepalived-rs node must not use a password its keepalived peer
 /// ignores — and say that the second keyword has no effect.
-fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node) {
-    if n.args.is_empty() || FREE_TEXT.contains(&n.kw.text.as_str()) {
+fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node<'_>) {
+    if n.args.is_empty() {
         return;
     }
+    // Every keyword starts with an ASCII letter (`keyword_tables_start_with_letters`), so
+    // addresses, numbers and paths skip the table scans.
     let is_keyword = |w: &str| {
-        implemented(ctx).contains(&w)
-            || unimplemented(ctx).contains(&w)
-            || alias_table(ctx).iter().any(|(old, _)| *old == w)
+        w.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && (implemented(ctx).contains(&w)
+                || unimplemented(ctx).contains(&w)
+                || alias_table(ctx).iter().any(|(old, _)| *old == w))
     };
-    if let Some(t) = n.args.iter().find(|t| !t.quoted && is_keyword(&t.text)) {
+    // FREE_TEXT is checked last: most statements have no keyword among their arguments.
+    if let Some(t) = n.args.iter().find(|t| !t.quoted && is_keyword(&t.text))
+        && !FREE_TEXT.contains(&n.kw.text.as_str())
+    {
         b.d.warn(
             t.pos,
             format!(
@@ -77,7 +83,7 @@ fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node) {
 }
 
 impl Builder<'_> {
-    fn unknown(&mut self, ctx: Ctx, n: &Node) {
+    fn unknown(&mut self, ctx: Ctx, n: &Node<'_>) {
         let k = n.kw.text.as_str();
         if unimplemented(ctx).contains(&k) {
             self.d.warn(
@@ -116,7 +122,7 @@ impl Builder<'_> {
         );
     }
 
-    fn block<'n>(&mut self, n: &'n Node) -> &'n [Node] {
+    fn block<'n>(&mut self, n: &'n Node<'n>) -> &'n [Node<'n>] {
         match &n.block {
             Some(b) => b,
             None => {
@@ -127,7 +133,7 @@ impl Builder<'_> {
         }
     }
 
-    fn no_block(&mut self, n: &Node) {
+    fn no_block(&mut self, n: &Node<'_>) {
         if n.block.is_some() {
             self.d.error(
                 n.kw.pos,
@@ -136,7 +142,7 @@ impl Builder<'_> {
         }
     }
 
-    fn arg<'n>(&mut self, n: &'n Node) -> Option<&'n Tok> {
+    fn arg<'n>(&mut self, n: &'n Node<'n>) -> Option<&'n Tok<'n>> {
         self.no_block(n);
         let a = n.args.first();
         if a.is_none() {
@@ -146,11 +152,11 @@ impl Builder<'_> {
         a
     }
 
-    fn string(&mut self, n: &Node) -> Option<String> {
-        self.arg(n).map(|t| t.text.clone())
+    fn string(&mut self, n: &Node<'_>) -> Option<String> {
+        self.arg(n).map(|t| t.text.owned())
     }
 
-    fn int_tok(&mut self, t: &Tok, lo: i64, hi: i64, what: &str) -> Option<i64> {
+    fn int_tok(&mut self, t: &Tok<'_>, lo: i64, hi: i64, what: &str) -> Option<i64> {
         match t.text.parse::<i64>() {
             Ok(v) if (lo..=hi).contains(&v) => Some(v),
             Ok(v) => {
@@ -166,12 +172,12 @@ impl Builder<'_> {
         }
     }
 
-    fn int(&mut self, n: &Node, lo: i64, hi: i64) -> Option<i64> {
+    fn int(&mut self, n: &Node<'_>, lo: i64, hi: i64) -> Option<i64> {
         let t = self.arg(n)?;
         self.int_tok(t, lo, hi, &n.kw.text)
     }
 
-    fn time_tok(&mut self, t: &Tok, what: &str) -> Option<TimeUs> {
+    fn time_tok(&mut self, t: &Tok<'_>, what: &str) -> Option<TimeUs> {
         let v = TimeUs::parse(&t.text);
         if v.is_none() {
             self.d.error(
@@ -182,12 +188,12 @@ impl Builder<'_> {
         v
     }
 
-    fn time(&mut self, n: &Node) -> Option<TimeUs> {
+    fn time(&mut self, n: &Node<'_>) -> Option<TimeUs> {
         let t = self.arg(n)?;
         self.time_tok(t, &n.kw.text)
     }
 
-    fn ip_tok(&mut self, t: &Tok) -> Option<IpAddr> {
+    fn ip_tok(&mut self, t: &Tok<'_>) -> Option<IpAddr> {
         let v = t.text.parse::<IpAddr>().ok();
         if v.is_none() {
             self.d
@@ -196,17 +202,17 @@ impl Builder<'_> {
         v
     }
 
-    fn ip(&mut self, n: &Node) -> Option<IpAddr> {
+    fn ip(&mut self, n: &Node<'_>) -> Option<IpAddr> {
         let t = self.arg(n)?;
         self.ip_tok(t)
     }
 
-    fn port_tok(&mut self, t: &Tok) -> Option<u16> {
+    fn port_tok(&mut self, t: &Tok<'_>) -> Option<u16> {
         self.int_tok(t, 0, 65535, "port").map(|v| v as u16)
     }
 
     /// `keyword [true|false|yes|no|on|off]`: no value means true.
-    fn flag(&mut self, n: &Node) -> Option<bool> {
+    fn flag(&mut self, n: &Node<'_>) -> Option<bool> {
         self.no_block(n);
         let Some(t) = n.args.first() else {
             return Some(true);
@@ -229,14 +235,14 @@ impl Builder<'_> {
 
     /// A script: a quoted command may be followed by user and group; an unquoted command line
     /// is joined back with spaces.
-    fn script(&mut self, n: &Node) -> Option<Script> {
+    fn script(&mut self, n: &Node<'_>) -> Option<Script> {
         self.no_block(n);
         let first = self.arg(n)?;
         if first.quoted || n.args.len() == 1 {
             Some(Script {
-                command: first.text.clone(),
-                user: n.args.get(1).map(|t| t.text.clone()),
-                group: n.args.get(2).map(|t| t.text.clone()),
+                command: first.text.owned(),
+                user: n.args.get(1).map(|t| t.text.owned()),
+                group: n.args.get(2).map(|t| t.text.owned()),
             })
         } else {
             let command = n
@@ -254,18 +260,18 @@ impl Builder<'_> {
     }
 
     /// Each word of each line of a block (notification_email, group).
-    fn words(&mut self, n: &Node) -> Vec<String> {
+    fn words(&mut self, n: &Node<'_>) -> Vec<String> {
         let mut v = Vec::new();
         for c in self.block(n) {
-            v.push(c.kw.text.clone());
-            v.extend(c.args.iter().map(|t| t.text.clone()));
+            v.push(c.kw.text.owned());
+            v.extend(c.args.iter().map(|t| t.text.owned()));
         }
         v
     }
 
-    fn name(&mut self, n: &Node) -> String {
+    fn name(&mut self, n: &Node<'_>) -> String {
         match n.args.first() {
-            Some(t) => t.text.clone(),
+            Some(t) => t.text.owned(),
             None => {
                 self.d
                     .error(n.kw.pos, format!("'{}' needs a name", n.kw.text));
@@ -275,11 +281,11 @@ impl Builder<'_> {
     }
 
     /// `name [weight N [reverse]]` lines of a track block.
-    fn track_list(&mut self, n: &Node, wmin: i64, wmax: i64) -> Vec<TrackRef> {
+    fn track_list(&mut self, n: &Node<'_>, wmin: i64, wmax: i64) -> Vec<TrackRef> {
         let mut out = Vec::new();
         for c in self.block(n) {
             let mut r = TrackRef {
-                name: c.kw.text.clone(),
+                name: c.kw.text.owned(),
                 weight: None,
                 reverse: false,
             };
@@ -313,7 +319,7 @@ impl Builder<'_> {
 
     // ----------------------------------------------------------------- global_defs
 
-    pub fn global(&mut self, nodes: &[&Node]) -> GlobalDefs {
+    pub fn global(&mut self, nodes: &[&Node<'_>]) -> GlobalDefs {
         let mut g = GlobalDefs {
             router_id: self.host.clone(),
             notification_email: Vec::new(),
@@ -408,7 +414,7 @@ impl Builder<'_> {
                     }
                     "script_user" => {
                         g.script_user = self.string(n);
-                        g.script_group = n.args.get(1).map(|t| t.text.clone());
+                        g.script_group = n.args.get(1).map(|t| t.text.owned());
                     }
                     "enable_script_security" => {
                         g.enable_script_security = self.flag(n).unwrap_or(true)
@@ -495,7 +501,7 @@ impl Builder<'_> {
 
     // ----------------------------------------------------------------- vrrp_script
 
-    pub fn vrrp_script(&mut self, node: &Node) -> VrrpScript {
+    pub fn vrrp_script(&mut self, node: &Node<'_>) -> VrrpScript {
         let mut s = VrrpScript {
             name: self.name(node),
             script: String::new(),
@@ -555,7 +561,7 @@ impl Builder<'_> {
                 "rise" => s.rise = self.int(n, 1, u32::MAX as i64).map_or(s.rise, |v| v as u32),
                 "user" => {
                     s.user = self.string(n);
-                    s.group = n.args.get(1).map(|t| t.text.clone());
+                    s.group = n.args.get(1).map(|t| t.text.owned());
                 }
                 "init_fail" => s.init_fail = self.flag(n).unwrap_or(true),
                 _ => self.unknown(Ctx::VrrpScript, n),
@@ -577,10 +583,10 @@ impl Builder<'_> {
 
     // ----------------------------------------------------------------- vrrp_instance
 
-    fn vip_list(&mut self, n: &Node) -> Vec<VirtualIp> {
+    fn vip_list(&mut self, n: &Node<'_>) -> Vec<VirtualIp> {
         let mut out: Vec<VirtualIp> = Vec::new();
         for c in self.block(n) {
-            let words: Vec<&Tok> = std::iter::once(&c.kw).chain(&c.args).collect();
+            let words: Vec<&Tok<'_>> = std::iter::once(&c.kw).chain(&c.args).collect();
             if let Some(v) = self.vip(&words) {
                 if let Some(first) = out.first()
                     && first.address.is_ipv4() != v.address.is_ipv4()
@@ -600,7 +606,7 @@ impl Builder<'_> {
         out
     }
 
-    fn vip(&mut self, w: &[&Tok]) -> Option<VirtualIp> {
+    fn vip(&mut self, w: &[&Tok<'_>]) -> Option<VirtualIp> {
         let (addr, prefix) = match w[0].text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (w[0].text.as_str(), None),
@@ -653,17 +659,17 @@ impl Builder<'_> {
                 }
                 "dev" => {
                     need(self);
-                    v.dev = val.map(|t| t.text.clone());
+                    v.dev = val.map(|t| t.text.owned());
                     i += 1;
                 }
                 "scope" => {
                     need(self);
-                    v.scope = val.map(|t| t.text.clone());
+                    v.scope = val.map(|t| t.text.owned());
                     i += 1;
                 }
                 "label" => {
                     need(self);
-                    v.label = val.map(|t| t.text.clone());
+                    v.label = val.map(|t| t.text.owned());
                     i += 1;
                 }
                 "peer" => {
@@ -672,7 +678,7 @@ impl Builder<'_> {
                     i += 1;
                 }
                 "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" | "no_track" => {
-                    v.flags.push(k.text.clone())
+                    v.flags.push(k.text.owned())
                 }
                 // keepalived takes one address per line; a second one is an unknown option.
                 o if o
@@ -697,7 +703,7 @@ impl Builder<'_> {
         Some(v)
     }
 
-    fn route(&mut self, c: &Node) -> VirtualRoute {
+    fn route(&mut self, c: &Node<'_>) -> VirtualRoute {
         let mut w = vec![c.kw.clone()];
         w.extend(c.args.iter().cloned());
         let mut r = VirtualRoute {
@@ -722,14 +728,14 @@ impl Builder<'_> {
                     match k {
                         "src" => r.src = self.ip_tok(val),
                         "via" | "gw" => r.via = self.ip_tok(val),
-                        "dev" => r.dev = Some(val.text.clone()),
+                        "dev" => r.dev = Some(val.text.owned()),
                         "metric" => {
                             r.metric = self
                                 .int_tok(val, 0, u32::MAX as i64, "metric")
                                 .map(|v| v as u32)
                         }
-                        "table" => r.table = Some(val.text.clone()),
-                        _ => r.to = val.text.clone(),
+                        "table" => r.table = Some(val.text.owned()),
+                        _ => r.to = val.text.owned(),
                     }
                     i += 2;
                 }
@@ -750,7 +756,7 @@ impl Builder<'_> {
         r
     }
 
-    pub fn vrrp_instance(&mut self, node: &Node, g: &GlobalDefs) -> VrrpInstance {
+    pub fn vrrp_instance(&mut self, node: &Node<'_>, g: &GlobalDefs) -> VrrpInstance {
         let mut v = VrrpInstance {
             name: self.name(node),
             state: VrrpState::Backup,
@@ -851,7 +857,7 @@ impl Builder<'_> {
                             }
                             "auth_pass" => {
                                 if let Some(t) = self.arg(a) {
-                                    let mut p = t.text.clone();
+                                    let mut p = t.text.owned();
                                     if p.chars().count() > 8 {
                                         // VRRPv2 carries 8 octets of password (RFC 2338 §5.3.10).
                                         self.d.warn(
@@ -976,7 +982,7 @@ impl Builder<'_> {
                 "use_vmac" => {
                     self.no_block(n);
                     v.use_vmac = Some(UseVmac {
-                        name: n.args.first().map(|t| t.text.clone()),
+                        name: n.args.first().map(|t| t.text.owned()),
                     });
                 }
                 "virtual_routes" => {
@@ -1085,7 +1091,7 @@ impl Builder<'_> {
         v
     }
 
-    pub fn sync_group(&mut self, node: &Node) -> VrrpSyncGroup {
+    pub fn sync_group(&mut self, node: &Node<'_>) -> VrrpSyncGroup {
         let mut s = VrrpSyncGroup {
             name: self.name(node),
             group: Vec::new(),
@@ -1131,7 +1137,7 @@ impl Builder<'_> {
         s
     }
 
-    pub fn track_file(&mut self, node: &Node) -> TrackFile {
+    pub fn track_file(&mut self, node: &Node<'_>) -> TrackFile {
         let mut t = TrackFile {
             name: self.name(node),
             file: String::new(),
@@ -1177,7 +1183,7 @@ impl Builder<'_> {
 
     // ----------------------------------------------------------------- LVS
 
-    pub fn vs_group(&mut self, node: &Node) -> VirtualServerGroup {
+    pub fn vs_group(&mut self, node: &Node<'_>) -> VirtualServerGroup {
         let mut g = VirtualServerGroup {
             name: self.name(node),
             entries: Vec::new(),
@@ -1238,7 +1244,7 @@ impl Builder<'_> {
         g
     }
 
-    fn method(&mut self, n: &Node) -> Option<LvsMethod> {
+    fn method(&mut self, n: &Node<'_>) -> Option<LvsMethod> {
         let t = self.arg(n)?;
         match t.text.as_str() {
             "NAT" => Some(LvsMethod::Nat),
@@ -1254,7 +1260,7 @@ impl Builder<'_> {
         }
     }
 
-    pub fn virtual_server(&mut self, node: &Node) -> Option<VirtualServer> {
+    pub fn virtual_server(&mut self, node: &Node<'_>) -> Option<VirtualServer> {
         let key = match node.args.first().map(|t| t.text.as_str()) {
             Some("fwmark") => {
                 let t = node.args.get(1).cloned();
@@ -1271,7 +1277,7 @@ impl Builder<'_> {
             }
             Some("group") => match node.args.get(1) {
                 Some(t) => VsKey::Group {
-                    name: t.text.clone(),
+                    name: t.text.owned(),
                 },
                 None => {
                     self.d
@@ -1443,7 +1449,12 @@ impl Builder<'_> {
         Some(vs)
     }
 
-    fn real_server(&mut self, node: &Node, vs: &VirtualServer, vs_port: u16) -> Option<RealServer> {
+    fn real_server(
+        &mut self,
+        node: &Node<'_>,
+        vs: &VirtualServer,
+        vs_port: u16,
+    ) -> Option<RealServer> {
         let Some(ipt) = node.args.first() else {
             self.d.error(node.kw.pos, "real_server needs IP [PORT]");
             return None;
@@ -1509,7 +1520,7 @@ impl Builder<'_> {
         Some(rs)
     }
 
-    fn checker(&mut self, node: &Node, vs: &VirtualServer, rs: &RealServer) -> Option<Checker> {
+    fn checker(&mut self, node: &Node<'_>, vs: &VirtualServer, rs: &RealServer) -> Option<Checker> {
         let k: &'static str = match node.kw.text.as_str() {
             "HTTP_GET" => "HTTP_GET",
             "SSL_GET" => "SSL_GET",
@@ -1658,7 +1669,7 @@ impl Builder<'_> {
         Some(c)
     }
 
-    fn checker_specific(&mut self, kind: &mut CheckerKind, n: &Node) {
+    fn checker_specific(&mut self, kind: &mut CheckerKind, n: &Node<'_>) {
         match kind {
             CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => match n.kw.text.as_str() {
                 "url" => {
@@ -1670,7 +1681,7 @@ impl Builder<'_> {
                     if let Some(t) = self.arg(n) {
                         match t.text.as_str() {
                             "1.0" | "1.1" | "1.0C" | "1.0K" => {
-                                h.http_protocol = Some(t.text.clone())
+                                h.http_protocol = Some(t.text.owned())
                             }
                             o => self.d.error(
                                 t.pos,
@@ -1688,7 +1699,7 @@ impl Builder<'_> {
                 "misc_dynamic" => m.misc_dynamic = self.flag(n).unwrap_or(true),
                 _ => {
                     m.user = self.string(n);
-                    m.group = n.args.get(1).map(|t| t.text.clone());
+                    m.group = n.args.get(1).map(|t| t.text.owned());
                 }
             },
             CheckerKind::SmtpCheck(s) => match n.kw.text.as_str() {
@@ -1770,7 +1781,7 @@ impl Builder<'_> {
         }
     }
 
-    fn hex(&mut self, n: &Node) -> Option<String> {
+    fn hex(&mut self, n: &Node<'_>) -> Option<String> {
         let t = self.arg(n)?;
         let s = t.text.to_ascii_lowercase();
         if s.len() % 2 == 0 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -1784,7 +1795,7 @@ impl Builder<'_> {
         }
     }
 
-    fn url(&mut self, node: &Node) -> Option<Url> {
+    fn url(&mut self, node: &Node<'_>) -> Option<Url> {
         let mut u = Url {
             path: String::new(),
             digest: None,
@@ -1857,7 +1868,7 @@ impl Builder<'_> {
     // ----------------------------------------------------------------- keepalived_rs
 
     /// `keepalived_rs { … }`, merged into `x` (several blocks add up, like `global_defs`).
-    fn keepalived_rs(&mut self, node: &Node, x: &mut KeepalivedRs) {
+    fn keepalived_rs(&mut self, node: &Node<'_>, x: &mut KeepalivedRs) {
         if !node.args.is_empty() {
             self.d.error(
                 node.args[0].pos,
@@ -1905,7 +1916,7 @@ impl Builder<'_> {
                                 t.text
                             ),
                         );
-                    } else if x.health_probers.contains(&t.text) {
+                    } else if x.health_probers.iter().any(|p| *p == t.text.as_str()) {
                         self.d
                             .error(t.pos, format!("health_prober '{}' listed twice", t.text));
                     } else if x.health_prober_dns.is_some() {
@@ -1915,7 +1926,7 @@ impl Builder<'_> {
                             "health_prober and health_prober_dns cannot both be set",
                         );
                     } else {
-                        x.health_probers.push(t.text.clone());
+                        x.health_probers.push(t.text.owned());
                     }
                 }
                 "health_prober_dns" => {
@@ -1931,7 +1942,7 @@ impl Builder<'_> {
                             "health_prober and health_prober_dns cannot both be set",
                         );
                     } else {
-                        x.health_prober_dns = Some(t.text.clone());
+                        x.health_prober_dns = Some(t.text.owned());
                     }
                 }
                 _ => self.unknown(Ctx::KeepalivedRs, n),
@@ -1940,7 +1951,7 @@ impl Builder<'_> {
     }
 
     /// `webhook NAME { url …  secret_file …  events … }`.
-    fn webhook(&mut self, node: &Node) -> Option<Webhook> {
+    fn webhook(&mut self, node: &Node<'_>) -> Option<Webhook> {
         let name = self.name(node);
         let mut w = Webhook {
             name,
@@ -1957,7 +1968,7 @@ impl Builder<'_> {
                             .strip_prefix("http://")
                             .or_else(|| t.text.strip_prefix("https://"));
                         if host.is_some_and(|h| !h.is_empty() && !h.starts_with('/')) {
-                            w.url = t.text.clone();
+                            w.url = t.text.owned();
                         } else {
                             self.d.error(
                                 t.pos,
@@ -1977,7 +1988,7 @@ impl Builder<'_> {
                             .error(n.kw.pos, "events needs at least one event kind");
                     }
                     for t in &n.args {
-                        match WebhookEvent::ALL.iter().find(|(_, k)| *k == t.text) {
+                        match WebhookEvent::ALL.iter().find(|(_, k)| *k == t.text.as_str()) {
                             Some((e, _)) if !w.events.contains(e) => w.events.push(*e),
                             Some(_) => {}
                             None => self.d.error(
@@ -2002,12 +2013,12 @@ impl Builder<'_> {
     }
 }
 
-pub(crate) fn build(nodes: &[Node], d: &mut Diags, host: &str) -> Config {
+pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
     let mut b = Builder {
         d,
         host: host.to_string(),
     };
-    let globals: Vec<&Node> = nodes
+    let globals: Vec<&Node<'_>> = nodes
         .iter()
         .filter(|n| n.kw.text == "global_defs")
         .collect();

@@ -523,3 +523,52 @@ pub(crate) fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Webhook => "webhook",
     }
 }
+
+#[cfg(test)]
+mod first_letter_tests {
+    use super::*;
+
+    /// `same_line_keyword` skips words that do not start with a letter.
+    #[test]
+    fn keyword_tables_start_with_letters() {
+        let checkers = [
+            "HTTP_GET",
+            "SSL_GET",
+            "TCP_CHECK",
+            "MISC_CHECK",
+            "SMTP_CHECK",
+            "DNS_CHECK",
+            "UDP_CHECK",
+            "PING_CHECK",
+            "FILE_CHECK",
+        ];
+        let mut ctxs = vec![
+            Ctx::Top,
+            Ctx::Global,
+            Ctx::VrrpScript,
+            Ctx::VrrpInstance,
+            Ctx::SyncGroup,
+            Ctx::TrackFile,
+            Ctx::VirtualServer,
+            Ctx::RealServer,
+            Ctx::Url,
+            Ctx::SmtpHost,
+            Ctx::Authentication,
+            Ctx::KeepalivedRs,
+            Ctx::Webhook,
+        ];
+        ctxs.extend(checkers.iter().map(|k| Ctx::Checker(k)));
+        for ctx in ctxs {
+            let words = implemented(ctx)
+                .iter()
+                .chain(unimplemented(ctx))
+                .chain(alias_table(ctx).iter().map(|(old, _)| old));
+            for w in words {
+                assert!(
+                    w.as_bytes().first().is_some_and(u8::is_ascii_alphabetic),
+                    "{w}"
+                );
+            }
+        }
+    }
+}

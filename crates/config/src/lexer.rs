@@ -2,16 +2,75 @@
 //! after comments, line continuation, `@id` conditionals, `$PARAM` definitions and use,
 //! `~SEQ`/`~LST` repetition and `include` have been applied, as keepalived's `read_line` does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diags, Pos};
 use crate::glob;
 
+/// A token's text: a slice of the main file's source when it is a plain word, an owned string
+/// only when quoting, escapes, `$PARAM` substitution or an included file produced the text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Text<'t>(Cow<'t, str>);
+
+impl<'t> Text<'t> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The text as an owned `String` (for values copied into the model).
+    pub fn owned(&self) -> String {
+        self.0.as_ref().to_owned()
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl From<&'static str> for Text<'_> {
+    fn from(s: &'static str) -> Self {
+        Text(Cow::Borrowed(s))
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, o: &str) -> bool {
+        *self.0 == *o
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, o: &&str) -> bool {
+        *self.0 == **o
+    }
+}
+
 /// One token, with the position of its first character.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Tok {
-    pub text: String,
+pub(crate) struct Tok<'t> {
+    pub text: Text<'t>,
     /// Whether any part of it was in double quotes (so `"{"` is not a block opener).
     pub quoted: bool,
     pub pos: Pos,
@@ -19,8 +78,8 @@ pub(crate) struct Tok {
 
 /// The preprocessor's output.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Item {
-    Tok(Tok),
+pub(crate) enum Item<'t> {
+    Tok(Tok<'t>),
     /// An unquoted `{` (kept apart from `Tok` so the most common tokens cost no allocation).
     Open(Pos),
     /// An unquoted `}`.
@@ -112,9 +171,9 @@ impl Out {
 }
 
 /// The preprocessor state for one load.
-pub(crate) struct Pre<'d> {
+pub(crate) struct Pre<'d, 't> {
     pub diags: &'d mut Diags,
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'t>>,
     params: HashMap<String, Vec<String>>,
     config_id: String,
     instance: String,
@@ -124,7 +183,7 @@ pub(crate) struct Pre<'d> {
     aborted: bool,
 }
 
-impl<'d> Pre<'d> {
+impl<'d, 't> Pre<'d, 't> {
     pub fn new(diags: &'d mut Diags, config_id: String, instance: String) -> Self {
         // Seed from the std hasher's random keys: no extra dependency for ${_RANDOM}.
         use std::hash::{BuildHasher, Hasher};
@@ -152,7 +211,16 @@ impl<'d> Pre<'d> {
     }
 
     /// Registers a file in the table and preprocesses its text.
-    pub fn run_file(&mut self, path: &Path, text: &str) {
+    pub fn run_file(&mut self, path: &Path, text: &'t str) {
+        self.run_file_with(path, text, Cow::Borrowed);
+    }
+
+    /// `lift` turns a slice of `text` into token text: borrowed for the main file, which
+    /// outlives the tokens, copied for an included file read here.
+    fn run_file_with<'s, F>(&mut self, path: &Path, text: &'s str, lift: F)
+    where
+        F: Fn(&'s str) -> Cow<'t, str> + Copy,
+    {
         // About one item per 5 bytes of config text; avoids repeated regrowth of a large Vec.
         self.items.reserve(text.len() / 5);
         let idx = self.diags.files.len() as u32;
@@ -160,13 +228,16 @@ impl<'d> Pre<'d> {
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.stack.push(canon);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        self.process_text(text, idx, &dir);
+        self.process_text(text, idx, &dir, lift);
         self.stack.pop();
     }
 
-    fn process_text(&mut self, text: &str, file: u32, dir: &Path) {
+    fn process_text<'s, F>(&mut self, text: &'s str, file: u32, dir: &Path, lift: F)
+    where
+        F: Fn(&'s str) -> Cow<'t, str> + Copy,
+    {
         // Segments of the current logical line: (line number, text without comment and `\`).
-        let mut segs: Vec<(u32, &str)> = Vec::new();
+        let mut segs: Vec<(u32, &'s str)> = Vec::new();
         for (n, raw) in text.split('\n').enumerate() {
             if self.aborted {
                 return;
@@ -181,15 +252,18 @@ impl<'d> Pre<'d> {
             }
             segs.push((line_no, content));
             // Reuse the buffer: taking it would allocate a new one for each of ~500k lines.
-            self.logical_line(&segs, file, dir);
+            self.logical_line(&segs, file, dir, lift);
             segs.clear();
         }
         if !segs.is_empty() {
-            self.logical_line(&segs, file, dir);
+            self.logical_line(&segs, file, dir, lift);
         }
     }
 
-    fn logical_line(&mut self, segs: &[(u32, &str)], file: u32, dir: &Path) {
+    fn logical_line<'s, F>(&mut self, segs: &[(u32, &'s str)], file: u32, dir: &Path, lift: F)
+    where
+        F: Fn(&'s str) -> Cow<'t, str> + Copy,
+    {
         // Trim before copying: most lines are indented, and blank lines cost nothing.
         let raw = segs[0].1;
         let body = raw.trim_start();
@@ -208,7 +282,7 @@ impl<'d> Pre<'d> {
                 offset: (raw.len() - body.len()) as u32,
             };
             let before = self.items.len();
-            tokenize_into(body.trim_end(), &map, self.diags, &mut self.items);
+            tokenize_into(body.trim_end(), &map, self.diags, &mut self.items, lift);
             if self.items.len() > before {
                 self.ntoks += self.items.len() - before;
                 self.items.push(Item::Eol);
@@ -365,7 +439,7 @@ impl<'d> Pre<'d> {
                     s: arg.s[..end].to_string(),
                     map: arg.map.clone(),
                 };
-                let mut toks = vec![Tok {
+                let mut toks: Vec<Tok<'_>> = vec![Tok {
                     text: "include".into(),
                     quoted: false,
                     pos: t.pos(0),
@@ -378,7 +452,7 @@ impl<'d> Pre<'d> {
                         pat.s.clone()
                     };
                     toks.push(Tok {
-                        text,
+                        text: text.into(),
                         quoted,
                         pos: pat.pos(0),
                     });
@@ -391,7 +465,9 @@ impl<'d> Pre<'d> {
             t
         };
         let before = self.items.len();
-        tokenize_into(&lt.s, &lt.map, self.diags, &mut self.items);
+        tokenize_into(&lt.s, &lt.map, self.diags, &mut self.items, |x: &str| {
+            Cow::Owned(x.to_owned())
+        });
         if self.items.len() == before {
             return;
         }
@@ -406,7 +482,7 @@ impl<'d> Pre<'d> {
         }
     }
 
-    fn include(&mut self, toks: &[Tok], dir: &Path) {
+    fn include(&mut self, toks: &[Tok<'_>], dir: &Path) {
         let Some(pat) = toks.get(1) else {
             self.diags
                 .error(toks[0].pos, "include needs a file name or pattern");
@@ -416,10 +492,10 @@ impl<'d> Pre<'d> {
             self.diags.error(pat.pos, "include nesting too deep");
             return;
         }
-        let pattern = if Path::new(&pat.text).is_absolute() {
-            PathBuf::from(&pat.text)
+        let pattern = if Path::new(pat.text.as_str()).is_absolute() {
+            PathBuf::from(pat.text.as_str())
         } else {
-            dir.join(&pat.text)
+            dir.join(pat.text.as_str())
         };
         let pattern_s = pattern.to_string_lossy().into_owned();
         let is_glob = glob::has_magic(&pattern_s);
@@ -458,7 +534,7 @@ impl<'d> Pre<'d> {
             match std::fs::read(&path) {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
-                    self.run_file(&path, &text);
+                    self.run_file_with(&path, &text, |x: &str| Cow::Owned(x.to_owned()));
                 }
                 Err(e) => self.diags.warn(
                     pat.pos,
@@ -782,7 +858,15 @@ fn unbrace(s: &str) -> Vec<String> {
 /// Splits an expanded line into tokens. `{` and `}` outside quotes are tokens of their own;
 /// double quotes group, with keepalived's escapes, and join adjacent text into one token.
 /// Appends `Item`s to `out`, positions from `map`.
-fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) {
+fn tokenize_into<'s, 't, F>(
+    s: &'s str,
+    map: &PosMap,
+    diags: &mut Diags,
+    out: &mut Vec<Item<'t>>,
+    lift: F,
+) where
+    F: Fn(&'s str) -> Cow<'t, str>,
+{
     let lt = LTextRef { map };
     let b = s.as_bytes();
     let toks = out;
@@ -804,6 +888,8 @@ fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) 
             continue;
         }
         let mut text = String::new();
+        // The whole token when it is one unquoted run (the common case): no copy.
+        let mut plain: Option<&'s str> = None;
         let mut quoted = false;
         while i < b.len() {
             let c = b[i];
@@ -811,6 +897,9 @@ fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) 
                 break;
             }
             if c == b'"' {
+                if let Some(p) = plain.take() {
+                    text.push_str(p);
+                }
                 quoted = true;
                 i += 1;
                 let mut closed = false;
@@ -839,11 +928,18 @@ fn tokenize_into(s: &str, map: &PosMap, diags: &mut Diags, out: &mut Vec<Item>) 
             let j = s[i..]
                 .find(|ch: char| ch.is_ascii_whitespace() || ch == '{' || ch == '}' || ch == '"')
                 .map_or(s.len(), |k| k + i);
-            text.push_str(&s[i..j]);
+            if i == start {
+                plain = Some(&s[i..j]);
+            } else {
+                text.push_str(&s[i..j]);
+            }
             i = j;
         }
         toks.push(Item::Tok(Tok {
-            text,
+            text: Text(match plain {
+                Some(p) => lift(p),
+                None => Cow::Owned(text),
+            }),
             quoted,
             pos: lt.pos(start),
         }));
@@ -944,7 +1040,7 @@ mod tests {
         let mut out = vec![vec![]];
         for it in items {
             match it {
-                Item::Tok(t) => out.last_mut().unwrap().push(t.text),
+                Item::Tok(t) => out.last_mut().unwrap().push(t.text.owned()),
                 Item::Open(_) => out.last_mut().unwrap().push("{".into()),
                 Item::Close(_) => out.last_mut().unwrap().push("}".into()),
                 Item::Eol => out.push(vec![]),
@@ -973,7 +1069,7 @@ mod tests {
             .items
             .iter()
             .filter_map(|i| match i {
-                Item::Tok(t) => Some((t.text.clone(), t.pos.line, t.pos.col)),
+                Item::Tok(t) => Some((t.text.owned(), t.pos.line, t.pos.col)),
                 Item::Open(p) => Some(("{".into(), p.line, p.col)),
                 Item::Close(p) => Some(("}".into(), p.line, p.col)),
                 Item::Eol => None,
@@ -1109,7 +1205,7 @@ mod tests {
             .iter()
             .filter_map(|i| {
                 if let Item::Tok(t) = i {
-                    Some(t.text.clone())
+                    Some(t.text.owned())
                 } else {
                     None
                 }

@@ -10,19 +10,60 @@ use crate::lexer::{Item, Tok};
 
 /// One statement: `keyword args… [{ children }]`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub kw: Tok,
-    pub args: Vec<Tok>,
-    pub block: Option<Vec<Node>>,
+pub(crate) struct Node<'t> {
+    pub kw: Tok<'t>,
+    pub args: Args<'t>,
+    pub block: Option<Vec<Node<'t>>>,
+}
+
+/// A statement's arguments; up to two (nearly every statement) without a heap allocation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Args<'t> {
+    Zero,
+    One([Tok<'t>; 1]),
+    Two([Tok<'t>; 2]),
+    Many(Vec<Tok<'t>>),
+}
+
+impl<'t> std::ops::Deref for Args<'t> {
+    type Target = [Tok<'t>];
+    fn deref(&self) -> &[Tok<'t>] {
+        match self {
+            Args::Zero => &[],
+            Args::One(a) => a,
+            Args::Two(a) => a,
+            Args::Many(v) => v,
+        }
+    }
+}
+
+impl<'a, 't> IntoIterator for &'a Args<'t> {
+    type Item = &'a Tok<'t>;
+    type IntoIter = std::slice::Iter<'a, Tok<'t>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Moves the token at `items[*i]` out (leaving `Eol`) and steps past it.
+fn take_tok<'t>(items: &mut [Item<'t>], i: &mut usize) -> Tok<'t> {
+    let Item::Tok(t) = std::mem::replace(&mut items[*i], Item::Eol) else {
+        unreachable!("only called on a token")
+    };
+    *i += 1;
+    t
 }
 
 /// Parses the whole stream; unbalanced braces are errors.
 /// Tokens are moved out of `items` (replaced by `Eol`) rather than cloned.
-pub(crate) fn parse(items: &mut [Item], diags: &mut Diags) -> Vec<Node> {
+pub(crate) fn parse<'t>(items: &mut [Item<'t>], diags: &mut Diags) -> Vec<Node<'t>> {
     let mut i = 0;
     let mut top = Vec::new();
+    // Nodes of the blocks being read, innermost last: each block is copied out at its end
+    // into a Vec of exactly its size, instead of each block's Vec growing by doubling.
+    let mut stack = Vec::new();
     loop {
-        let nodes = parse_block(items, &mut i, diags, None, 0);
+        let nodes = parse_block(items, &mut i, diags, &mut stack, None, 0);
         top.extend(nodes);
         match items.get(i) {
             None => break,
@@ -39,28 +80,30 @@ pub(crate) fn parse(items: &mut [Item], diags: &mut Diags) -> Vec<Node> {
 /// Deep nesting only happens in hostile input; keepalived's own grammar nests 5 levels.
 const MAX_NESTING: u32 = 64;
 
-fn parse_block(
-    items: &mut [Item],
+fn parse_block<'t>(
+    items: &mut [Item<'t>],
     i: &mut usize,
     diags: &mut Diags,
+    stack: &mut Vec<Node<'t>>,
     open: Option<Pos>,
     depth: u32,
-) -> Vec<Node> {
-    let mut nodes = Vec::new();
+) -> Vec<Node<'t>> {
+    let base = stack.len();
+    let take = |stack: &mut Vec<Node<'t>>| stack.drain(base..).collect::<Vec<_>>();
     loop {
         match items.get(*i) {
             None => {
                 if let Some(p) = open {
                     diags.error(p, "block opened here is never closed (missing '}')");
                 }
-                return nodes;
+                return take(stack);
             }
             Some(Item::Eol) => *i += 1,
             Some(Item::Close(_)) => {
                 if open.is_some() {
                     *i += 1;
                 }
-                return nodes;
+                return take(stack);
             }
             Some(Item::Open(p)) => {
                 let p = *p;
@@ -69,15 +112,22 @@ fn parse_block(
                 if depth >= MAX_NESTING {
                     skip_block(items, i);
                 } else {
-                    let _ = parse_block(items, i, diags, Some(p), depth + 1);
+                    let _ = parse_block(items, i, diags, stack, Some(p), depth + 1);
                 }
             }
             Some(Item::Tok(_)) => {
-                let Item::Tok(kw) = std::mem::replace(&mut items[*i], Item::Eol) else {
-                    unreachable!("matched a token above")
+                let kw = take_tok(items, i);
+                // The arguments: every token up to the end of the line, `{` or `}`.
+                let n = items[*i..]
+                    .iter()
+                    .take_while(|it| matches!(it, Item::Tok(_)))
+                    .count();
+                let args = match n {
+                    0 => Args::Zero,
+                    1 => Args::One([take_tok(items, i)]),
+                    2 => Args::Two([take_tok(items, i), take_tok(items, i)]),
+                    _ => Args::Many((0..n).map(|_| take_tok(items, i)).collect()),
                 };
-                *i += 1;
-                let mut args = Vec::new();
                 let mut block = None;
                 loop {
                     match items.get(*i) {
@@ -89,17 +139,14 @@ fn parse_block(
                                 skip_block(items, i);
                                 block = Some(Vec::new());
                             } else {
-                                block = Some(parse_block(items, i, diags, Some(p), depth + 1));
+                                block =
+                                    Some(parse_block(items, i, diags, stack, Some(p), depth + 1));
                             }
                             break;
                         }
-                        Some(Item::Close(_)) | None => break,
-                        Some(Item::Tok(_)) => {
-                            if let Item::Tok(t) = std::mem::replace(&mut items[*i], Item::Eol) {
-                                args.push(t);
-                            }
-                            *i += 1;
-                        }
+                        // All tokens of the line were taken above; a token here starts the
+                        // next statement.
+                        Some(Item::Close(_) | Item::Tok(_)) | None => break,
                         Some(Item::Eol) => {
                             // keepalived also accepts the opening brace on the next line.
                             let mut j = *i;
@@ -114,13 +161,13 @@ fn parse_block(
                         }
                     }
                 }
-                nodes.push(Node { kw, args, block });
+                stack.push(Node { kw, args, block });
             }
         }
     }
 }
 
-fn skip_block(items: &[Item], i: &mut usize) {
+fn skip_block(items: &[Item<'_>], i: &mut usize) {
     let mut depth = 1usize;
     while let Some(it) = items.get(*i) {
         *i += 1;
@@ -143,7 +190,7 @@ mod tests {
     use crate::lexer::Pre;
     use std::path::Path;
 
-    fn tree(text: &str) -> (Vec<Node>, Diags) {
+    fn tree(text: &str) -> (Vec<Node<'_>>, Diags) {
         let mut d = Diags::default();
         let items = {
             let mut p = Pre::new(&mut d, "h".into(), String::new());
@@ -155,10 +202,10 @@ mod tests {
         (n, d)
     }
 
-    fn shape(n: &[Node]) -> String {
+    fn shape(n: &[Node<'_>]) -> String {
         n.iter()
             .map(|n| {
-                let mut s = n.kw.text.clone();
+                let mut s = n.kw.text.owned();
                 for a in &n.args {
                     s.push(' ');
                     s.push_str(&a.text);
