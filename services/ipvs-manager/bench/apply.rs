@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use ipvs_manager::backend::Backend;
 use ipvs_manager::backend::nft::{self, NftBackend};
-use ipvs_manager::desired::{self, Overrides};
+use ipvs_manager::desired::{self, Desired, Overrides};
 use ipvs_manager::health::{Policy, VerdictBook};
 use ipvs_manager::plan::{Plan, RsPlan, VsName, VsPlan};
-use ipvs_manager::reconcile::diff;
+use ipvs_manager::reconcile::{diff, diff_services};
 use ipvs_manager::table::{Change, DestKey, Method, Proto, ServiceKey, ServiceSpec, TableState};
 
 fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) -> Plan {
@@ -66,15 +66,35 @@ fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) ->
     p
 }
 
-fn compute(p: &Plan, overrides: &Overrides) -> TableState {
+fn compute(p: &Plan, overrides: &Overrides, quorum: &mut HashMap<VsName, bool>) -> Desired {
     desired::compute(
         p,
         &VerdictBook::default(),
         Policy::Majority,
         overrides,
-        &mut HashMap::new(),
+        quorum,
     )
-    .table
+}
+
+/// What the engine does for an operator override: recompute the one virtual
+/// server (index 0) in place and diff its services only.
+fn one_change(
+    p: &Plan,
+    want: &mut Desired,
+    quorum: &mut HashMap<VsName, bool>,
+    observed: &TableState,
+    scope: &BTreeSet<ServiceKey>,
+) -> Vec<Change> {
+    let touched = desired::update_vs(
+        want,
+        p,
+        0,
+        &VerdictBook::default(),
+        Policy::Majority,
+        &one_weight_change(p),
+        quorum,
+    );
+    diff_services(&want.table, observed, scope, &touched)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -137,6 +157,8 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         changes: 0,
         bytes: 0,
     };
+    // Of "ours" for one change: the desired state of the virtual server and its diff.
+    let mut one_split = vec![];
     let mut one = Row {
         ours: vec![],
         plane: vec![],
@@ -144,30 +166,34 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         bytes: 0,
     };
     for _ in 0..reps {
+        // The backend's memo of slot rules, as it is after the full apply.
+        let mut memo = nft::SlotMemo::default();
         // Start from an empty kernel table.
         nft_load(&nft::render(&TableState::default(), "lo").unwrap());
         let t = Instant::now();
-        let want = compute(p, &Overrides::default());
-        let changes = diff(&want, &TableState::default(), &scope);
+        let mut quorum = HashMap::new();
+        let mut want = compute(p, &Overrides::default(), &mut quorum);
+        let changes = diff(&want.table, &TableState::default(), &scope);
         let mut next = TableState::default();
         next.apply(&changes).unwrap();
-        let text = nft::render(&next, "lo").unwrap();
+        let text = nft::render_memo(&mut memo, &next, "lo").unwrap();
         full.ours.push(ms(t.elapsed()));
         full.plane.push(ms(nft_load(&text)));
         full.changes = changes.len();
         full.bytes = text.len();
 
         let t = Instant::now();
-        let changed = compute(p, &one_weight_change(p));
-        let changes = diff(&changed, &next, &scope);
+        let changes = one_change(p, &mut want, &mut quorum, &next, &scope);
+        let t_diff = t.elapsed();
         let mut after = next.clone();
         after.apply(&changes).unwrap();
         // What the backend sends: element updates when the rules stay, else a rewrite.
-        let text = match nft::incremental(&next, &after, &changes, "lo") {
+        let text = match nft::incremental_memo(&mut memo, &next, &after, &changes, "lo") {
             Some(text) => text,
-            None => nft::render(&after, "lo").unwrap(),
+            None => nft::render_memo(&mut memo, &after, "lo").unwrap(),
         };
         one.ours.push(ms(t.elapsed()));
+        one_split.push(ms(t_diff));
         one.plane.push(ms(nft_load(&text)));
         one.changes = changes.len();
         one.bytes = text.len();
@@ -204,6 +230,11 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         stats(&mut one.ours)
     );
     println!("{:57}nft  {}", "", stats(&mut one.plane));
+    println!(
+        "{:38}of ours, desired + diff: {}",
+        "",
+        stats(&mut one_split)
+    );
     println!("  observe (nft -j list + parse) of the whole table: {observe_ms:.1} ms");
 }
 
@@ -217,17 +248,18 @@ fn bench_ipvs(label: &str, p: &Plan, reps: usize) {
         let keys: Vec<_> = b.observe().unwrap().table.services.into_keys().collect();
         b.remove_services(&keys).unwrap();
         let t = Instant::now();
-        let want = compute(p, &Overrides::default());
-        let changes = diff(&want, &TableState::default(), &scope);
+        let mut quorum = HashMap::new();
+        let mut want = compute(p, &Overrides::default(), &mut quorum);
+        let changes = diff(&want.table, &TableState::default(), &scope);
         ours_full.push(ms(t.elapsed()));
         let t = Instant::now();
         b.apply(&changes).unwrap();
         plane_full.push(ms(t.elapsed()));
         n.0 = changes.len();
 
+        let observed = want.table.clone();
         let t = Instant::now();
-        let changed = compute(p, &one_weight_change(p));
-        let changes: Vec<Change> = diff(&changed, &want, &scope);
+        let changes = one_change(p, &mut want, &mut quorum, &observed, &scope);
         ours_one.push(ms(t.elapsed()));
         let t = Instant::now();
         b.apply(&changes).unwrap();

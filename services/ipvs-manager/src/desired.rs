@@ -2,11 +2,11 @@
 //! overrides turned into services and destinations, with keepalived's
 //! quorum, sorry-server, inhibit and alpha rules. Pure: no I/O, no clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::health::{Policy, Source, VerdictBook, combine};
 use crate::plan::{Plan, RsPlan, VsName, VsPlan};
-use crate::table::{Dest, DestKey, Service, TableState};
+use crate::table::{Dest, DestKey, Service, ServiceKey, TableState};
 
 /// Combined health of a real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,76 @@ pub fn compute(
 ) -> Desired {
     let mut desired = Desired::default();
     for vs in &plan.virtual_servers {
-        let mut rs_out = Vec::new();
+        let (outcome, dests) = outcome(vs, book, policy, overrides, quorum);
+        for key in &vs.services {
+            desired.table.services.insert(
+                *key,
+                Service {
+                    spec: vs.spec.clone(),
+                    dests: dests.clone(),
+                },
+            );
+        }
+        desired.virtual_servers.push(outcome);
+    }
+    desired
+}
+
+/// Recomputes only the virtual server `index` of `plan` in `desired`, which
+/// [`compute`] made from the same plan: afterwards `desired` (and `quorum`)
+/// are what `compute` would give when only this virtual server's inputs
+/// changed (an operator override of one of its real servers). Returns the
+/// kernel services it may have changed. Cost: that virtual server only.
+#[allow(clippy::too_many_arguments)]
+pub fn update_vs(
+    desired: &mut Desired,
+    plan: &Plan,
+    index: usize,
+    book: &VerdictBook,
+    policy: Policy,
+    overrides: &Overrides,
+    quorum: &mut HashMap<VsName, bool>,
+) -> BTreeSet<ServiceKey> {
+    let vs = &plan.virtual_servers[index];
+    let (outcome, dests) = outcome(vs, book, policy, overrides, quorum);
+    let mut touched = BTreeSet::new();
+    for key in &vs.services {
+        // In `compute` a later virtual server with the same service wins.
+        if plan.virtual_servers[index + 1..]
+            .iter()
+            .any(|v| v.services.contains(key))
+        {
+            continue;
+        }
+        desired.table.services.insert(
+            *key,
+            Service {
+                spec: vs.spec.clone(),
+                dests: dests.clone(),
+            },
+        );
+        touched.insert(*key);
+    }
+    desired.virtual_servers[index] = outcome;
+    touched
+}
+
+/// One virtual server's outcome and the destinations of its services.
+fn outcome(
+    vs: &VsPlan,
+    book: &VerdictBook,
+    policy: Policy,
+    overrides: &Overrides,
+    quorum: &mut HashMap<VsName, bool>,
+) -> (VsOutcome, BTreeMap<DestKey, Dest>) {
+    {
+        // The overrides of this virtual server (few), looked up by real server.
+        let mine: HashMap<DestKey, Override> = overrides
+            .iter()
+            .filter(|((name, _), _)| *name == vs.name)
+            .map(|((_, rs), o)| (*rs, *o))
+            .collect();
+        let mut rs_out = Vec::with_capacity(vs.real_servers.len());
         for rs in &vs.real_servers {
             let sources = book.sources(&vs.name, rs.key);
             let combined = combine(policy, sources.iter().map(|s| s.up));
@@ -126,10 +195,7 @@ pub fn compute(
                 Health::Down => false,
                 Health::Unknown => !rs.alpha,
             };
-            let ov = overrides
-                .get(&(vs.name.clone(), rs.key))
-                .copied()
-                .unwrap_or_default();
+            let ov = mine.get(&rs.key).copied().unwrap_or_default();
             // misc_dynamic weight, when every up prober agrees on one, replaces the configured one.
             let dynamic = sources.iter().filter_map(|s| s.dynamic_weight).min();
             let weight = if ov.drained {
@@ -177,44 +243,52 @@ pub fn compute(
             };
             (s, entry)
         });
-        let mut dests = BTreeMap::new();
-        for r in &rs_out {
-            if let Some(weight) = r.entry {
-                dests.insert(
-                    r.plan.key,
-                    Dest {
-                        method: r.plan.method,
-                        weight,
-                    },
-                );
+        // Collected, sorted and built in one go (instead of an insert per
+        // server); a later entry with the same key wins, as with `insert`.
+        let mut entries: Vec<(DestKey, Dest)> = rs_out
+            .iter()
+            .filter_map(|r| {
+                r.entry.map(|weight| {
+                    (
+                        r.plan.key,
+                        Dest {
+                            method: r.plan.method,
+                            weight,
+                        },
+                    )
+                })
+            })
+            .chain(sorry.as_ref().and_then(|(s, entry)| {
+                entry.map(|weight| {
+                    (
+                        s.key,
+                        Dest {
+                            method: s.method,
+                            weight,
+                        },
+                    )
+                })
+            }))
+            .collect();
+        entries.sort_by_key(|e| e.0);
+        let mut kept: Vec<(DestKey, Dest)> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match kept.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => kept.push(e),
             }
         }
-        if let Some((s, Some(weight))) = &sorry {
-            dests.insert(
-                s.key,
-                Dest {
-                    method: s.method,
-                    weight: *weight,
-                },
-            );
-        }
-        for key in &vs.services {
-            desired.table.services.insert(
-                *key,
-                Service {
-                    spec: vs.spec.clone(),
-                    dests: dests.clone(),
-                },
-            );
-        }
-        desired.virtual_servers.push(VsOutcome {
-            plan: vs.clone(),
-            real_servers: rs_out,
-            sorry,
-            quorum: QuorumState { up, alive_weight },
-        });
+        let dests: BTreeMap<DestKey, Dest> = kept.into_iter().collect();
+        (
+            VsOutcome {
+                plan: vs.clone(),
+                real_servers: rs_out,
+                sorry,
+                quorum: QuorumState { up, alive_weight },
+            },
+            dests,
+        )
     }
-    desired
 }
 
 #[cfg(test)]
@@ -303,5 +377,119 @@ mod tests {
         assert_eq!(vs.sorry.as_ref().unwrap().1, Some(1));
         let service = d.table.services.values().next().unwrap();
         assert_eq!(service.dests.len(), 2, "sorry server + inhibited server");
+    }
+}
+
+#[cfg(test)]
+mod incremental_tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::plan::RsPlan;
+    use crate::table::{Method, Proto, ServiceSpec};
+
+    fn rs(last: u8, weight: u32, flags: u8) -> RsPlan {
+        RsPlan {
+            key: DestKey {
+                ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, last)),
+                port: 80,
+            },
+            weight,
+            method: Method::Nat,
+            inhibit: flags & 1 != 0,
+            checked: true,
+            alpha: flags & 2 != 0,
+        }
+    }
+
+    /// Virtual servers of random real servers, quorum (at least 1: quorum 0
+    /// with no alive weight flips at every computation), hysteresis and
+    /// sorry server; the last two share a service, as a misconfiguration may.
+    fn arb_plan() -> impl Strategy<Value = Plan> {
+        let vs = (
+            proptest::collection::btree_map(1u8..12, (0u32..4, 0u8..4), 0..6),
+            1u32..5,
+            0u32..2,
+            proptest::option::of(0u8..4),
+        );
+        proptest::collection::vec(vs, 1..5).prop_map(|list| {
+            let n = list.len();
+            Plan {
+                virtual_servers: list
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (rss, quorum, hysteresis, sorry))| {
+                        let port = if i + 1 == n && n > 1 {
+                            80
+                        } else {
+                            80 + i as u16
+                        };
+                        let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10));
+                        VsPlan {
+                            name: VsName::Addr {
+                                proto: Proto::Tcp,
+                                ip,
+                                port: 80 + i as u16,
+                            },
+                            services: vec![ServiceKey::Addr {
+                                proto: Proto::Tcp,
+                                ip,
+                                port,
+                            }],
+                            spec: ServiceSpec {
+                                scheduler: "rr".into(),
+                                persistence: None,
+                                ops: false,
+                            },
+                            method: Method::Nat,
+                            real_servers: rss
+                                .into_iter()
+                                .map(|(last, (w, flags))| rs(last, w, flags))
+                                .collect(),
+                            sorry: sorry.map(|f| rs(99, 1, f)),
+                            quorum,
+                            hysteresis,
+                            omega: false,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn updating_one_virtual_server_gives_what_a_full_computation_gives(
+            plan in arb_plan(),
+            vs_pick in 0usize..8,
+            rs_pick in 0usize..8,
+            weight in proptest::option::of(0u32..4),
+            drained in any::<bool>(),
+            previous in proptest::option::of(any::<bool>()),
+        ) {
+            let index = vs_pick % plan.virtual_servers.len();
+            let vs = &plan.virtual_servers[index];
+            prop_assume!(!vs.real_servers.is_empty());
+            let key = vs.real_servers[rs_pick % vs.real_servers.len()].key;
+            let book = VerdictBook::default();
+            let mut quorum = HashMap::new();
+            if let Some(p) = previous {
+                quorum.insert(vs.name.clone(), p);
+            }
+            let mut desired = compute(&plan, &book, Policy::Majority, &Overrides::default(), &mut quorum);
+            let mut overrides = Overrides::default();
+            overrides.insert((vs.name.clone(), key), Override { weight, drained });
+
+            let mut full_quorum = quorum.clone();
+            let full = compute(&plan, &book, Policy::Majority, &overrides, &mut full_quorum);
+            let touched = update_vs(&mut desired, &plan, index, &book, Policy::Majority, &overrides, &mut quorum);
+            prop_assert_eq!(&desired, &full);
+            prop_assert_eq!(&quorum, &full_quorum);
+            for k in &vs.services {
+                prop_assert!(touched.contains(k) || plan.virtual_servers[index + 1..].iter().any(|v| v.services.contains(k)));
+            }
+        }
     }
 }

@@ -145,6 +145,9 @@ pub struct Engine {
     /// lines describe.
     logical: BTreeMap<(VsName, DestKey), Option<u32>>,
     last_desired: Desired,
+    /// The last apply succeeded and `observed` is what it left: every
+    /// service not touched since matches `last_desired`.
+    in_step: bool,
     reported: HashSet<String>,
     view: Arc<RwLock<View>>,
     producer: Producer<v1::IpvsEvent>,
@@ -189,6 +192,7 @@ impl Engine {
             observed,
             logical: BTreeMap::new(),
             last_desired: Desired::default(),
+            in_step: false,
             reported: HashSet::new(),
             view,
             producer,
@@ -377,7 +381,13 @@ impl Engine {
         let mut next = previous;
         change(&mut next);
         self.overrides.insert((name.clone(), key), next);
-        if !self.reconcile(Cause::Operator) {
+        let index = self
+            .plan
+            .virtual_servers
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or_default();
+        if !self.reconcile_vs(index) {
             self.overrides.insert((name.clone(), key), previous);
             return Err(tonic::Status::unavailable(
                 "the kernel refused the change; see the ipvs-manager log",
@@ -433,53 +443,14 @@ impl Engine {
                 }
             });
         for vs in &desired.virtual_servers {
-            if let Some(key) = vs.plan.services.first() {
-                let persistent = vs.plan.spec.persistence.is_some();
-                let (_, approx) = crate::sched::nft_strategy(&vs.plan.spec.scheduler, persistent);
-                let note = format!(
-                    "VS {}: scheduler {}{} is approximated by the nft backend (round robin or a consistent source hash)",
-                    vs.plan.name,
-                    vs.plan.spec.scheduler,
-                    if persistent { " with persistence" } else { "" }
-                );
-                if approx
-                    && self.backend.kind() == v1::Backend::Nft
-                    && desired.table.services.contains_key(key)
-                    && self.reported.insert(note.clone())
-                {
-                    tracing::warn!("{note}");
-                }
-            }
+            self.approximation_note(vs, &desired);
         }
-        let mut scope = self.scope.clone();
-        scope.extend(self.plan.service_keys());
-        if self.backend.kind() == v1::Backend::Nft {
-            // The nft tables are ours alone: anything in them is ours to remove.
-            scope.extend(self.observed.table.services.keys().copied());
-        }
+        let scope = self.scope_now();
         let changes = reconcile::diff(&desired.table, &self.observed.table, &scope);
-        if !changes.is_empty() {
-            if let Err(e) = self.backend.apply(&changes) {
-                self.metrics.apply_errors.inc();
-                tracing::error!(
-                    "cannot apply {} change(s) to the kernel table: {e}; will retry at the next resync",
-                    changes.len()
-                );
-                // IPVS batches are not transactions: part may have been
-                // applied, so the next diff starts from a fresh read.
-                match self.backend.observe() {
-                    Ok(o) => self.observed = o,
-                    Err(e) => tracing::error!("cannot re-read the kernel table: {e}"),
-                }
-                return false;
-            }
-            self.metrics.changes.inc_by(changes.len() as u64);
-            if let Err(e) = self.observed.table.apply(&changes) {
-                tracing::warn!("kernel table out of step after apply ({e}); re-reading it");
-                if let Ok(o) = self.backend.observe() {
-                    self.observed = o;
-                }
-            }
+        // The full diff brings every service in step (unless the apply says otherwise).
+        self.in_step = true;
+        if !self.apply_changes(&changes) {
+            return false;
         }
         if cause == Cause::Resync && !changes.is_empty() {
             self.metrics.drift_repairs.inc();
@@ -499,6 +470,151 @@ impl Engine {
         true
     }
 
+    /// Applies `changes` to the kernel and to `observed`. False when the
+    /// kernel refused (observed re-read).
+    fn apply_changes(&mut self, changes: &[Change]) -> bool {
+        if !changes.is_empty() {
+            if let Err(e) = self.backend.apply(changes) {
+                self.metrics.apply_errors.inc();
+                tracing::error!(
+                    "cannot apply {} change(s) to the kernel table: {e}; will retry at the next resync",
+                    changes.len()
+                );
+                // IPVS batches are not transactions: part may have been
+                // applied, so the next diff starts from a fresh read.
+                match self.backend.observe() {
+                    Ok(o) => self.observed = o,
+                    Err(e) => tracing::error!("cannot re-read the kernel table: {e}"),
+                }
+                self.in_step = false;
+                return false;
+            }
+            self.metrics.changes.inc_by(changes.len() as u64);
+            if let Err(e) = self.observed.table.apply(changes) {
+                tracing::warn!("kernel table out of step after apply ({e}); re-reading it");
+                self.in_step = false;
+                if let Ok(o) = self.backend.observe() {
+                    self.observed = o;
+                }
+            }
+        }
+        true
+    }
+
+    /// The operator changed an override of virtual server `index` only: what
+    /// [`Self::reconcile`] does, computed, diffed, viewed and announced for
+    /// that virtual server alone (a single change in a 10,000-server table
+    /// costs that virtual server, not the table). Falls back to the full
+    /// reconcile when the rest is not known to be in step with the kernel (a
+    /// failed apply, a drifted read) or some virtual server's quorum changes
+    /// at every computation by itself (quorum + hysteresis 0 with nothing alive).
+    fn reconcile_vs(&mut self, index: usize) -> bool {
+        if !self.in_step
+            || self.last_desired.virtual_servers.len() != self.plan.virtual_servers.len()
+            || self
+                .plan
+                .virtual_servers
+                .iter()
+                .any(|v| v.quorum.saturating_add(v.hysteresis) == 0)
+        {
+            return self.reconcile(Cause::Operator);
+        }
+        let mut quorum = self.quorum.clone();
+        let mut desired = std::mem::take(&mut self.last_desired);
+        let saved_vs = desired.virtual_servers[index].clone();
+        let saved: Vec<(ServiceKey, Option<crate::table::Service>)> = self.plan.virtual_servers
+            [index]
+            .services
+            .iter()
+            .map(|k| (*k, desired.table.services.get(k).cloned()))
+            .collect();
+        let touched = desired::update_vs(
+            &mut desired,
+            &self.plan,
+            index,
+            &self.book,
+            self.settings.policy,
+            &self.overrides,
+            &mut quorum,
+        );
+        for key in &touched {
+            if let Some(service) = desired.table.services.get(key)
+                && let Err(why) = self.backend.supports(key, service)
+            {
+                if self.reported.insert(why.clone()) {
+                    tracing::error!("{why}; this virtual server is not programmed");
+                }
+                desired.table.services.remove(key);
+            }
+        }
+        self.approximation_note(&desired.virtual_servers[index], &desired);
+        let scope = self.scope_now();
+        let changes =
+            reconcile::diff_services(&desired.table, &self.observed.table, &scope, &touched);
+        if !self.apply_changes(&changes) {
+            desired.virtual_servers[index] = saved_vs;
+            for (key, service) in saved {
+                match service {
+                    Some(s) => desired.table.services.insert(key, s),
+                    None => desired.table.services.remove(&key),
+                };
+            }
+            self.last_desired = desired;
+            return false;
+        }
+        self.refresh_view_vs(&desired, index);
+        for c in &changes {
+            match c {
+                Change::AddService { key, .. } => self.vs_changed(key, true),
+                Change::DelService { key } => self.vs_changed(key, false),
+                _ => {}
+            }
+        }
+        let mut logical = BTreeMap::new();
+        self.announce_vs(
+            &desired,
+            &desired.virtual_servers[index],
+            &quorum,
+            &mut logical,
+        );
+        self.logical.extend(logical);
+        self.quorum = quorum;
+        self.last_desired = desired;
+        true
+    }
+
+    /// Services this process may change now.
+    fn scope_now(&self) -> BTreeSet<ServiceKey> {
+        let mut scope = self.scope.clone();
+        scope.extend(self.plan.service_keys());
+        if self.backend.kind() == v1::Backend::Nft {
+            // The nft tables are ours alone: anything in them is ours to remove.
+            scope.extend(self.observed.table.services.keys().copied());
+        }
+        scope
+    }
+
+    /// Says once that the nft backend approximates this virtual server's scheduler.
+    fn approximation_note(&mut self, vs: &desired::VsOutcome, desired: &Desired) {
+        if let Some(key) = vs.plan.services.first() {
+            let persistent = vs.plan.spec.persistence.is_some();
+            let (_, approx) = crate::sched::nft_strategy(&vs.plan.spec.scheduler, persistent);
+            let note = format!(
+                "VS {}: scheduler {}{} is approximated by the nft backend (round robin or a consistent source hash)",
+                vs.plan.name,
+                vs.plan.spec.scheduler,
+                if persistent { " with persistence" } else { "" }
+            );
+            if approx
+                && self.backend.kind() == v1::Backend::Nft
+                && desired.table.services.contains_key(key)
+                && self.reported.insert(note.clone())
+            {
+                tracing::warn!("{note}");
+            }
+        }
+    }
+
     /// Logs keepalived's lines and publishes the events for what changed.
     fn announce(&mut self, desired: &Desired, changes: &[Change], quorum: &HashMap<VsName, bool>) {
         for c in changes {
@@ -510,6 +626,39 @@ impl Engine {
         }
         let mut logical = BTreeMap::new();
         for vs in &desired.virtual_servers {
+            self.announce_vs(desired, vs, quorum, &mut logical);
+        }
+        // Real servers of virtual servers that left the configuration.
+        for ((name, key), before) in &self.logical {
+            if !logical.contains_key(&(name.clone(), *key))
+                && let Some(w) = before
+            {
+                tracing::info!("Removing service {} from VS {name}", fmt_rs(name, *key));
+                self.publish_rs(
+                    name,
+                    *key,
+                    v1::RealServerChangeKind::Removed,
+                    *w,
+                    0,
+                    "virtual server removed from the configuration",
+                    "",
+                    None,
+                );
+            }
+        }
+        self.logical = logical;
+    }
+
+    /// [`Self::announce`] for one virtual server: its lines and events, its
+    /// entries into `logical`.
+    fn announce_vs(
+        &self,
+        desired: &Desired,
+        vs: &desired::VsOutcome,
+        quorum: &HashMap<VsName, bool>,
+        logical: &mut BTreeMap<(VsName, DestKey), Option<u32>>,
+    ) {
+        {
             // A virtual server the data plane cannot carry has no entries.
             let programmed = vs
                 .plan
@@ -573,25 +722,6 @@ impl Engine {
                 });
             }
         }
-        // Real servers of virtual servers that left the configuration.
-        for ((name, key), before) in &self.logical {
-            if !logical.contains_key(&(name.clone(), *key))
-                && let Some(w) = before
-            {
-                tracing::info!("Removing service {} from VS {name}", fmt_rs(name, *key));
-                self.publish_rs(
-                    name,
-                    *key,
-                    v1::RealServerChangeKind::Removed,
-                    *w,
-                    0,
-                    "virtual server removed from the configuration",
-                    "",
-                    None,
-                );
-            }
-        }
-        self.logical = logical;
     }
 
     fn vs_changed(&self, key: &ServiceKey, added: bool) {
@@ -738,6 +868,19 @@ impl Engine {
                 real_server,
             })),
         });
+    }
+
+    /// [`Self::refresh_view`] for virtual server `index` only.
+    fn refresh_view_vs(&self, desired: &Desired, index: usize) {
+        let backend = self.backend.kind() as i32;
+        let one = view::virtual_server(&desired.virtual_servers[index], &self.observed, backend);
+        let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+        if view.backend == backend && view.virtual_servers.len() == desired.virtual_servers.len() {
+            view.virtual_servers[index] = one;
+            return;
+        }
+        drop(view);
+        self.refresh_view(desired);
     }
 
     fn refresh_view(&self, desired: &Desired) {

@@ -49,14 +49,21 @@ fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
-/// The name a backend is hashed by: its address and port.
-fn name(ip: IpAddr, port: u16) -> Vec<u8> {
-    let mut v = match ip {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
+/// The name a backend is hashed by: its address and port (bytes `..len`).
+fn name(ip: IpAddr, port: u16) -> ([u8; 18], usize) {
+    let mut v = [0u8; 18];
+    let n = match ip {
+        IpAddr::V4(a) => {
+            v[..4].copy_from_slice(&a.octets());
+            4
+        }
+        IpAddr::V6(a) => {
+            v[..16].copy_from_slice(&a.octets());
+            16
+        }
     };
-    v.extend_from_slice(&port.to_be_bytes());
-    v
+    v[n..n + 2].copy_from_slice(&port.to_be_bytes());
+    (v, n + 2)
 }
 
 /// A backend of the table.
@@ -88,9 +95,10 @@ pub fn build(backends: &[Backend], size: usize) -> Vec<usize> {
     let prefs: Vec<(u64, u64)> = order
         .iter()
         .map(|&i| {
-            let n = name(backends[i].ip, backends[i].port);
-            let offset = fnv1a(0x5eed, &n) % m;
-            let skip = fnv1a(0xb0b5_1ed5, &n) % (m - 1) + 1;
+            let (buf, len) = name(backends[i].ip, backends[i].port);
+            let n = &buf[..len];
+            let offset = fnv1a(0x5eed, n) % m;
+            let skip = fnv1a(0xb0b5_1ed5, n) % (m - 1) + 1;
             (offset, skip)
         })
         .collect();
@@ -99,24 +107,34 @@ pub fn build(backends: &[Backend], size: usize) -> Vec<usize> {
         .map(|&i| u64::from(backends[i].weight))
         .max()
         .unwrap_or(1);
-    let mut next = vec![0u64; order.len()];
+    // `pos[j]` is backend j's current preferred slot, `offset + next * skip`
+    // mod `m` kept by addition (no division per probe: a 65,521-slot table
+    // of 10,000 backends probes ~700,000 times).
+    let mut pos: Vec<u64> = prefs.iter().map(|&(offset, _)| offset).collect();
     let mut credit = vec![0u64; order.len()];
-    let mut slots = vec![usize::MAX; size];
+    // u32 owners (half the memory of usize: the fill probes it at random).
+    let mut slots = vec![u32::MAX; size];
     let mut filled = 0;
     'fill: loop {
         for (j, &i) in order.iter().enumerate() {
             credit[j] += u64::from(backends[i].weight);
             while credit[j] >= max_weight {
                 credit[j] -= max_weight;
-                let (offset, skip) = prefs[j];
+                let skip = prefs[j].1;
                 // The next preferred slot that is still free.
-                let mut c = (offset + next[j] * skip) % m;
-                while slots[c as usize] != usize::MAX {
-                    next[j] += 1;
-                    c = (offset + next[j] * skip) % m;
+                let mut c = pos[j];
+                while slots[c as usize] != u32::MAX {
+                    c += skip;
+                    if c >= m {
+                        c -= m;
+                    }
                 }
-                slots[c as usize] = i;
-                next[j] += 1;
+                slots[c as usize] = i as u32;
+                c += skip;
+                if c >= m {
+                    c -= m;
+                }
+                pos[j] = c;
                 filled += 1;
                 if filled == size {
                     break 'fill;
@@ -124,7 +142,7 @@ pub fn build(backends: &[Backend], size: usize) -> Vec<usize> {
             }
         }
     }
-    slots
+    slots.into_iter().map(|s| s as usize).collect()
 }
 
 #[cfg(test)]
@@ -184,7 +202,75 @@ mod tests {
         assert!(build(&backends(2, |_| 0), 1021).is_empty());
     }
 
+    /// The table as first written (offset + next * skip, modulo per probe):
+    /// the faster fill must give the same slots, or two directors running
+    /// different versions would disagree.
+    fn reference(backends: &[Backend], size: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..backends.len())
+            .filter(|&i| backends[i].weight > 0)
+            .collect();
+        if order.is_empty() {
+            return Vec::new();
+        }
+        order.sort_by_key(|&i| (backends[i].ip, backends[i].port));
+        let m = size as u64;
+        let prefs: Vec<(u64, u64)> = order
+            .iter()
+            .map(|&i| {
+                let n = [
+                    match backends[i].ip {
+                        IpAddr::V4(a) => a.octets().to_vec(),
+                        IpAddr::V6(a) => a.octets().to_vec(),
+                    },
+                    backends[i].port.to_be_bytes().to_vec(),
+                ]
+                .concat();
+                (fnv1a(0x5eed, &n) % m, fnv1a(0xb0b5_1ed5, &n) % (m - 1) + 1)
+            })
+            .collect();
+        let max_weight = order
+            .iter()
+            .map(|&i| u64::from(backends[i].weight))
+            .max()
+            .unwrap_or(1);
+        let mut next = vec![0u64; order.len()];
+        let mut credit = vec![0u64; order.len()];
+        let mut slots = vec![usize::MAX; size];
+        let mut filled = 0;
+        'fill: loop {
+            for (j, &i) in order.iter().enumerate() {
+                credit[j] += u64::from(backends[i].weight);
+                while credit[j] >= max_weight {
+                    credit[j] -= max_weight;
+                    let (offset, skip) = prefs[j];
+                    let mut c = (offset + next[j] * skip) % m;
+                    while slots[c as usize] != usize::MAX {
+                        next[j] += 1;
+                        c = (offset + next[j] * skip) % m;
+                    }
+                    slots[c as usize] = i;
+                    next[j] += 1;
+                    filled += 1;
+                    if filled == size {
+                        break 'fill;
+                    }
+                }
+            }
+        }
+        slots
+    }
+
     proptest! {
+        #[test]
+        fn the_fill_matches_the_reference_table(
+            n in 1usize..300,
+            weights in proptest::collection::vec(0u32..5, 300),
+        ) {
+            let b = backends(n, |i| weights[i]);
+            let size = table_size(n).unwrap();
+            prop_assert_eq!(build(&b, size), reference(&b, size));
+        }
+
         #[test]
         fn removing_one_backend_moves_little_more_than_its_own_slots(
             n in 3usize..40,

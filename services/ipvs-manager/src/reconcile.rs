@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::table::{Change, ServiceKey, TableState};
+use crate::table::{Change, Service, ServiceKey, TableState};
 
 /// The changes that turn `observed` into `desired` for every service in
 /// `desired` or in `scope` (the services this process owns, e.g. those of
@@ -20,12 +20,49 @@ pub fn diff(
     observed: &TableState,
     scope: &BTreeSet<ServiceKey>,
 ) -> Vec<Change> {
+    diff_of(
+        desired.services.iter(),
+        observed.services.iter(),
+        desired,
+        observed,
+        scope,
+    )
+}
+
+/// [`diff`] restricted to the services in `keys`: the same changes, in the
+/// same order, as `diff` filtered to those services, at a cost proportional
+/// to those services only. For a change known to touch only them (one
+/// virtual server's real servers); start-up, reloads and resyncs use `diff`.
+pub fn diff_services(
+    desired: &TableState,
+    observed: &TableState,
+    scope: &BTreeSet<ServiceKey>,
+    keys: &BTreeSet<ServiceKey>,
+) -> Vec<Change> {
+    diff_of(
+        keys.iter()
+            .filter_map(|k| desired.services.get_key_value(k)),
+        keys.iter()
+            .filter_map(|k| observed.services.get_key_value(k)),
+        desired,
+        observed,
+        scope,
+    )
+}
+
+fn diff_of<'a>(
+    wanted: impl Iterator<Item = (&'a ServiceKey, &'a Service)>,
+    held: impl Iterator<Item = (&'a ServiceKey, &'a Service)>,
+    desired: &TableState,
+    observed: &TableState,
+    scope: &BTreeSet<ServiceKey>,
+) -> Vec<Change> {
     let mut removals = Vec::new();
     let mut edits = Vec::new();
     let mut additions = Vec::new();
 
     // Services that are no longer wanted: their destinations first, then them.
-    for (key, service) in &observed.services {
+    for (key, service) in held {
         if desired.services.contains_key(key) || !scope.contains(key) {
             continue;
         }
@@ -38,7 +75,7 @@ pub fn diff(
         removals.push(Change::DelService { key: *key });
     }
 
-    for (key, want) in &desired.services {
+    for (key, want) in wanted {
         match observed.services.get(key) {
             None => {
                 additions.push(Change::AddService {
@@ -61,30 +98,40 @@ pub fn diff(
                     });
                 }
                 // Removals before additions inside a service, so that a
-                // weight sum never exceeds what either table allows.
-                for dest in have.dests.keys() {
-                    if !want.dests.contains_key(dest) {
-                        edits.push(Change::DelDest {
+                // weight sum never exceeds what either table allows. One
+                // walk over both sorted maps (no lookup per destination).
+                let mut gone = Vec::new();
+                let mut rest = Vec::new();
+                let mut have_it = have.dests.iter().peekable();
+                for (dest, spec) in &want.dests {
+                    while let Some((h, _)) = have_it.next_if(|(h, _)| *h < dest) {
+                        gone.push(Change::DelDest {
                             service: *key,
-                            dest: *dest,
+                            dest: *h,
                         });
                     }
-                }
-                for (dest, spec) in &want.dests {
-                    match have.dests.get(dest) {
-                        Some(current) if current == spec => {}
-                        Some(_) => edits.push(Change::EditDest {
+                    match have_it.next_if(|(h, _)| *h == dest) {
+                        Some((_, current)) if current == spec => {}
+                        Some(_) => rest.push(Change::EditDest {
                             service: *key,
                             dest: *dest,
                             spec: *spec,
                         }),
-                        None => edits.push(Change::AddDest {
+                        None => rest.push(Change::AddDest {
                             service: *key,
                             dest: *dest,
                             spec: *spec,
                         }),
                     }
                 }
+                for (h, _) in have_it {
+                    gone.push(Change::DelDest {
+                        service: *key,
+                        dest: *h,
+                    });
+                }
+                edits.extend(gone);
+                edits.extend(rest);
             }
         }
     }
@@ -272,6 +319,25 @@ mod tests {
             }
             // Once applied, nothing is left to do.
             prop_assert!(diff(&desired, &result, &scope).is_empty());
+        }
+
+        #[test]
+        fn the_diff_of_some_services_is_the_full_diff_restricted_to_them(
+            desired in arb_table(),
+            observed in arb_table(),
+            unmanaged in proptest::collection::btree_set(0u8..5, 0..5),
+            picked in proptest::collection::btree_set(0u8..6, 0..4),
+        ) {
+            let scope: BTreeSet<ServiceKey> = (0u8..5)
+                .filter(|s| !unmanaged.contains(s))
+                .map(svc)
+                .collect();
+            let keys: BTreeSet<ServiceKey> = picked.into_iter().map(svc).collect();
+            let full: Vec<Change> = diff(&desired, &observed, &scope)
+                .into_iter()
+                .filter(|c| keys.contains(c.service()))
+                .collect();
+            prop_assert_eq!(diff_services(&desired, &observed, &scope, &keys), full);
         }
 
         #[test]
