@@ -12,19 +12,7 @@ use keepalived_bus::{Backoff, BusMetrics, Connector, Producer, Subscriber, Updat
 use keepalived_tests::{ServiceProcess, minimal_config, serve_health_producer};
 
 fn health_connector() -> Arc<dyn Connector<v1::HealthEvent>> {
-    Arc::new(|upstream: String| async move {
-        let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
-        let channel = keepalived_bus::addr::connect(&address)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        v1::health_client::HealthClient::new(channel)
-            .watch(v1::WatchRequest {
-                consumer: "bus-test".into(),
-            })
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| format!("watch: {s}"))
-    })
+    keepalived_bus::watch_connector("bus-test")
 }
 
 async fn next_update(sub: &mut Subscriber<v1::HealthEvent>) -> Update<v1::HealthEvent> {

@@ -65,13 +65,15 @@ impl ServiceProcess {
         let unix = dir.join(format!("{name}.sock"));
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("log file");
-        // The notifier's spool defaults to /var/lib; each test gets its own.
+        // The notifier's spool defaults to /var/lib; each test gets its own
+        // unless it names one.
         let spool = dir.join(format!("{name}-spool"));
-        let spool_args: Vec<std::ffi::OsString> = if name == "notifier" {
-            vec!["--spool-dir".into(), spool.into()]
-        } else {
-            Vec::new()
-        };
+        let spool_args: Vec<std::ffi::OsString> =
+            if name == "notifier" && !args.contains(&"--spool-dir") {
+                vec!["--spool-dir".into(), spool.into()]
+            } else {
+                Vec::new()
+            };
         let child = Command::new(bin_path(name))
             .arg("-l")
             .arg("-G")

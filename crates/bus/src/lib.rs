@@ -17,6 +17,7 @@ mod backoff;
 mod consumer;
 mod metrics;
 mod producer;
+mod watch;
 
 pub use backoff::Backoff;
 pub use consumer::{
@@ -24,3 +25,4 @@ pub use consumer::{
 };
 pub use metrics::BusMetrics;
 pub use producer::{DEFAULT_CAPACITY, Producer, WatchStream};
+pub use watch::{Watchable, watch_connector};

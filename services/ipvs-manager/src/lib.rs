@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use keepalived_api::v1;
 use keepalived_api::v1::ipvs_server::IpvsServer;
 use keepalived_bus::addr::Address;
-use keepalived_bus::{Backoff, BusMetrics, Connector, Subscriber, Upstreams};
+use keepalived_bus::{Backoff, BusMetrics, Subscriber, Upstreams};
 use keepalived_runtime::{CommonArgs, Runtime, ServiceSpec};
 
 use crate::backend::Backend;
@@ -137,24 +137,6 @@ pub fn open_backend(cli: &Cli) -> anyhow::Result<Box<dyn Backend>> {
     }
 }
 
-/// Opens Health.Watch on one prober replica.
-pub fn health_connector(consumer: String) -> Arc<dyn Connector<v1::HealthEvent>> {
-    Arc::new(move |upstream: String| {
-        let consumer = consumer.clone();
-        async move {
-            let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
-            let channel = keepalived_bus::addr::connect(&address)
-                .await
-                .map_err(|e| format!("connect: {e}"))?;
-            v1::health_client::HealthClient::new(channel)
-                .watch(v1::WatchRequest { consumer })
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| format!("watch: {s}"))
-        }
-    })
-}
-
 /// Runs ipvs-manager until SIGTERM.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut runtime = Runtime::start(SPEC, cli.common.clone()).await?;
@@ -215,7 +197,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let mut subscriber = Subscriber::start(
         upstreams,
-        health_connector(runtime.identity()),
+        keepalived_bus::watch_connector::<v1::HealthEvent>(runtime.identity()),
         Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
     );
     let health_tx = tx.clone();

@@ -2,53 +2,14 @@
 //! whose updates are handed to the engine in batches (one durable commit per
 //! batch).
 
-use std::sync::Arc;
-
 use keepalived_api::v1;
-use keepalived_bus::addr::Address;
-use keepalived_bus::{Backoff, Connector, Subscriber, Update, UpstreamUpdate, Upstreams};
+use keepalived_bus::{Backoff, Subscriber, Update, UpstreamUpdate, Upstreams};
 
 use crate::engine::{Engine, Incoming};
 use crate::notice;
 
 /// Most updates handled in one batch.
 const BATCH: usize = 512;
-
-/// Opens `Vrrp.Watch` on an upstream.
-pub fn vrrp_connector(consumer: String) -> Arc<dyn Connector<v1::VrrpEvent>> {
-    Arc::new(move |upstream: String| {
-        let consumer = consumer.clone();
-        async move {
-            let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
-            let channel = keepalived_bus::addr::connect(&address)
-                .await
-                .map_err(|e| format!("connect: {e}"))?;
-            v1::vrrp_client::VrrpClient::new(channel)
-                .watch(v1::WatchRequest { consumer })
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| format!("watch: {s}"))
-        }
-    })
-}
-
-/// Opens `Ipvs.Watch` on an upstream.
-pub fn ipvs_connector(consumer: String) -> Arc<dyn Connector<v1::IpvsEvent>> {
-    Arc::new(move |upstream: String| {
-        let consumer = consumer.clone();
-        async move {
-            let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;
-            let channel = keepalived_bus::addr::connect(&address)
-                .await
-                .map_err(|e| format!("connect: {e}"))?;
-            v1::ipvs_client::IpvsClient::new(channel)
-                .watch(v1::WatchRequest { consumer })
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| format!("watch: {s}"))
-        }
-    })
-}
 
 fn incoming<E>(
     update: UpstreamUpdate<E>,
@@ -75,12 +36,12 @@ fn incoming<E>(
 pub async fn follow(engine: Engine, vrrp: String, ipvs: String, consumer: String) {
     let mut vrrp = Subscriber::start(
         Upstreams::Static(vec![vrrp]),
-        vrrp_connector(consumer.clone()),
+        keepalived_bus::watch_connector::<v1::VrrpEvent>(consumer.clone()),
         Backoff::default(),
     );
     let mut ipvs = Subscriber::start(
         Upstreams::Static(vec![ipvs]),
-        ipvs_connector(consumer),
+        keepalived_bus::watch_connector::<v1::IpvsEvent>(consumer),
         Backoff::default(),
     );
     let vrrp_in = |u| incoming(u, |e: &v1::VrrpEvent| e.header.clone(), notice::from_vrrp);
