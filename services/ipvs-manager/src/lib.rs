@@ -78,7 +78,8 @@ pub struct Cli {
     pub backend: BackendChoice,
 
     /// A health-prober replica to follow (`tcp://HOST:PORT` or `unix:PATH`).
-    /// Repeat for several. Default: tcp://127.0.0.1:50053.
+    /// Repeat for several. Default: the config's `keepalived_rs {
+    /// health_prober … }` or `health_prober_dns`, else tcp://127.0.0.1:50053.
     #[arg(long = "health-prober", value_name = "ADDR")]
     pub health_prober: Vec<Address>,
 
@@ -93,9 +94,10 @@ pub struct Cli {
 
     /// How the verdicts of several probers combine: `majority` (down when
     /// more than half of the probers with a verdict say down), `any-down`,
-    /// `all-down`.
-    #[arg(long = "verdict-policy", value_enum, default_value = "majority")]
-    pub verdict_policy: Policy,
+    /// `all-down`. Default: the config's `keepalived_rs { verdict_policy }`,
+    /// else majority.
+    #[arg(long = "verdict-policy", value_enum)]
+    pub verdict_policy: Option<Policy>,
 
     /// Seconds between re-reads of the kernel table (repairs changes made by hand).
     #[arg(long = "resync-interval", value_name = "SECONDS", default_value = "5")]
@@ -137,6 +139,45 @@ pub fn open_backend(cli: &Cli) -> anyhow::Result<Box<dyn Backend>> {
     }
 }
 
+/// The verdict policy: the flag, else `keepalived_rs { verdict_policy }`.
+fn verdict_policy(cli: &Cli, config: Option<&keepalived_config::Config>) -> Policy {
+    use keepalived_config::VerdictPolicy as V;
+    cli.verdict_policy.unwrap_or_else(|| {
+        match config
+            .map(|c| c.keepalived_rs.verdict_policy)
+            .unwrap_or_default()
+        {
+            V::Majority => Policy::Majority,
+            V::AnyDown => Policy::AnyDown,
+            V::AllDown => Policy::AllDown,
+        }
+    })
+}
+
+/// The prober replicas to follow: the flags, else the config's
+/// `keepalived_rs { health_prober … | health_prober_dns … }`, else the
+/// local prober's default address.
+fn health_upstreams(cli: &Cli, config: Option<&keepalived_config::Config>) -> Upstreams {
+    let dns = |name: &str| Upstreams::Dns {
+        name: name.to_owned(),
+        refresh: Duration::from_secs(5),
+    };
+    if let Some(name) = &cli.health_prober_dns {
+        return dns(name);
+    }
+    if !cli.health_prober.is_empty() {
+        return Upstreams::Static(cli.health_prober.iter().map(|a| a.to_string()).collect());
+    }
+    let ours = config.map(|c| &c.keepalived_rs);
+    if let Some(name) = ours.and_then(|k| k.health_prober_dns.as_deref()) {
+        return dns(name);
+    }
+    match ours.map(|k| &k.health_probers) {
+        Some(list) if !list.is_empty() => Upstreams::Static(list.clone()),
+        _ => Upstreams::Static(vec!["tcp://127.0.0.1:50053".into()]),
+    }
+}
+
 /// Runs ipvs-manager until SIGTERM.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut runtime = Runtime::start(SPEC, cli.common.clone()).await?;
@@ -157,9 +198,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
     let backend = open_backend(&cli)?;
     let settings = Settings {
-        policy: cli.verdict_policy,
+        policy: verdict_policy(&cli, config.as_ref()),
         resync: Duration::from_secs_f64(cli.resync_interval.max(0.1)),
     };
+    let upstreams = health_upstreams(&cli, config.as_ref());
     // Adoption: read the kernel and reconcile by difference before serving.
     let engine = {
         let view = view.clone();
@@ -185,16 +227,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .context("cannot start the engine thread")?;
 
     // Health input from every prober replica.
-    let upstreams = match &cli.health_prober_dns {
-        Some(name) => Upstreams::Dns {
-            name: name.clone(),
-            refresh: Duration::from_secs(5),
-        },
-        None if cli.health_prober.is_empty() => {
-            Upstreams::Static(vec!["tcp://127.0.0.1:50053".into()])
-        }
-        None => Upstreams::Static(cli.health_prober.iter().map(|a| a.to_string()).collect()),
-    };
     let mut subscriber = Subscriber::start(
         upstreams,
         keepalived_bus::watch_connector::<v1::HealthEvent>(runtime.identity()),
@@ -246,4 +278,58 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let _ = stopper.await;
     let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn config(text: &str) -> keepalived_config::Config {
+        keepalived_config::load_str(
+            text,
+            std::path::Path::new("/tmp/k.conf"),
+            &Default::default(),
+        )
+        .unwrap()
+        .config
+    }
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::parse_from(std::iter::once("ipvs-manager").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn prober_replicas_and_policy_come_from_flags_then_the_keepalived_rs_block() {
+        let ours = config(
+            "keepalived_rs {\n    verdict_policy any_down\n    health_prober tcp://198.51.100.31:50053\n    health_prober tcp://198.51.100.32:50053\n}\n",
+        );
+        let none = cli(&[]);
+        assert_eq!(verdict_policy(&none, Some(&ours)), Policy::AnyDown);
+        assert_eq!(verdict_policy(&none, None), Policy::Majority);
+        assert_eq!(
+            verdict_policy(&cli(&["--verdict-policy", "all-down"]), Some(&ours)),
+            Policy::AllDown
+        );
+        match health_upstreams(&none, Some(&ours)) {
+            Upstreams::Static(list) => assert_eq!(
+                list,
+                ["tcp://198.51.100.31:50053", "tcp://198.51.100.32:50053"]
+            ),
+            other => panic!("{other:?}"),
+        }
+        match health_upstreams(&cli(&["--health-prober-dns", "probers:50053"]), Some(&ours)) {
+            Upstreams::Dns { name, .. } => assert_eq!(name, "probers:50053"),
+            other => panic!("{other:?}"),
+        }
+        match health_upstreams(&none, None) {
+            Upstreams::Static(list) => assert_eq!(list, ["tcp://127.0.0.1:50053"]),
+            other => panic!("{other:?}"),
+        }
+        let dns = config("keepalived_rs {\n    health_prober_dns probers:50053\n}\n");
+        assert!(matches!(
+            health_upstreams(&none, Some(&dns)),
+            Upstreams::Dns { .. }
+        ));
+    }
 }
