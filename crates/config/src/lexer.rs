@@ -1107,12 +1107,13 @@ mod tests {
 
     #[test]
     fn params_simple_braced_recursive_and_undefined() {
-        let text = "$IP=10.0.0.1\n$PORT = 80\n$VS=$IP ${PORT}\nvirtual_server $VS\nx $1 $UNDEF\n";
+        let text =
+            "$IP=198.51.100.1\n$PORT = 80\n$VS=$IP ${PORT}\nvirtual_server $VS\nx $1 $UNDEF\n";
         let (ls, _) = lines(text, "h");
         assert_eq!(
             ls,
             vec![
-                l(&["virtual_server", "10.0.0.1", "80"]),
+                l(&["virtual_server", "198.51.100.1", "80"]),
                 l(&["x", "$1", "$UNDEF"])
             ]
         );

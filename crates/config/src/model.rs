@@ -312,7 +312,7 @@ pub struct TrackRef {
 /// One `virtual_routes` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VirtualRoute {
-    /// Destination prefix (`default`, `10.0.0.0/8`, …), preceded by `to` optionally.
+    /// Destination prefix (`default`, `203.0.113.0/24`, …), preceded by `to` optionally.
     pub to: String,
     /// `via GW` / `gw GW`.
     pub via: Option<IpAddr>,

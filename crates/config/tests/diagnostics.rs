@@ -359,7 +359,7 @@ fn keepalived_rs_defaults_when_the_block_is_absent_and_prints_nothing() {
 #[test]
 fn keepalived_rs_values_are_checked_at_file_line_col() {
     let e = errors(
-        "keepalived_rs {\n    verdict_policy most\n    health_prober 10.0.0.1:50053\n    \
+        "keepalived_rs {\n    verdict_policy most\n    health_prober 203.0.113.1:50053\n    \
          webhook a {\n        url ftp://x/\n        events vrrp reboot\n    }\n    \
          webhook b {\n    }\n    verdict_polcy majority\n}\n",
     );
@@ -371,7 +371,7 @@ fn keepalived_rs_values_are_checked_at_file_line_col() {
                 "{f}:2:20: error: verdict_policy must be majority, any_down or all_down, got 'most'"
             ),
             format!(
-                "{f}:3:19: error: health_prober '10.0.0.1:50053' is not tcp://HOST:PORT or unix:PATH"
+                "{f}:3:19: error: health_prober '203.0.113.1:50053' is not tcp://HOST:PORT or unix:PATH"
             ),
             format!(
                 "{f}:5:13: error: webhook url 'ftp://x/' is not http://HOST/… or https://HOST/…"
@@ -423,21 +423,21 @@ fn undefined_track_script_in_a_sync_group_is_a_warning_and_dropped() {
 fn duplicate_virtual_server_is_an_error_but_other_protocol_is_not() {
     let vs = |proto: &str| {
         format!(
-            "virtual_server 192.0.2.1 80 {{\n    protocol {proto}\n    real_server 10.0.0.1 80 {{\n    }}\n}}\n"
+            "virtual_server 198.51.100.1 80 {{\n    protocol {proto}\n    real_server 203.0.113.1 80 {{\n    }}\n}}\n"
         )
     };
     let e = errors(&format!("{}{}", vs("TCP"), vs("TCP")));
     assert_eq!(
         e,
         vec![
-            "/etc/keepalived/keepalived.conf:6:1: error: virtual_server 192.0.2.1 80 (TCP) is defined twice"
+            "/etc/keepalived/keepalived.conf:6:1: error: virtual_server 198.51.100.1 80 (TCP) is defined twice"
         ]
     );
     let (cfg, _) = warnings(&format!("{}{}", vs("TCP"), vs("UDP")));
     assert_eq!(cfg.virtual_servers.len(), 2);
     let e = errors(
-        "virtual_server fwmark 7 {\n    real_server 10.0.0.1 80 {\n    }\n}\n\
-         virtual_server fwmark 7 {\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+        "virtual_server fwmark 7 {\n    real_server 203.0.113.1 80 {\n    }\n}\n\
+         virtual_server fwmark 7 {\n    real_server 203.0.113.2 80 {\n    }\n}\n",
     );
     assert_eq!(
         e,
@@ -452,10 +452,10 @@ fn real_server_inherits_inhibit_on_failure_unless_it_sets_its_own() {
     // The virtual server's keyword comes after the real servers: keepalived resolves it after
     // reading the whole block, so it still applies.
     let (cfg, _) = warnings(
-        "virtual_server 192.0.2.1 80 {\n    real_server 10.0.0.1 80 {\n    }\n    \
-         real_server 10.0.0.2 80 {\n        inhibit_on_failure off\n    }\n    \
-         inhibit_on_failure\n}\nvirtual_server 192.0.2.2 80 {\n    \
-         real_server 10.0.0.3 80 {\n    }\n    real_server 10.0.0.4 80 {\n        \
+        "virtual_server 198.51.100.1 80 {\n    real_server 203.0.113.1 80 {\n    }\n    \
+         real_server 203.0.113.2 80 {\n        inhibit_on_failure off\n    }\n    \
+         inhibit_on_failure\n}\nvirtual_server 198.51.100.2 80 {\n    \
+         real_server 203.0.113.3 80 {\n    }\n    real_server 203.0.113.4 80 {\n        \
          inhibit_on_failure\n    }\n}\n",
     );
     let vs = &cfg.virtual_servers;

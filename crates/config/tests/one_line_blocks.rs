@@ -33,7 +33,7 @@ const F: &str = "/etc/keepalived/keepalived.conf";
 
 fn http_vs(checker: &str) -> String {
     format!(
-        "virtual_server 192.0.2.1 80 {{\n    real_server 10.0.0.1 80 {{\n{checker}\n    }}\n}}\n"
+        "virtual_server 198.51.100.1 80 {{\n    real_server 203.0.113.1 80 {{\n{checker}\n    }}\n}}\n"
     )
 }
 

@@ -10,7 +10,7 @@
 //! the current network namespace: do not run it on a director in service.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,12 @@ use keepalived_ipvs::{Dest, Forward, Ipvs, Op, Protocol, Service, ServiceKey};
 const N: u32 = 10_000;
 const RUNS: usize = 3;
 
+/// The `i`th destination, 2001:db8:64::i: 10,000 distinct destinations fit
+/// only in IPv6's documentation range (the IPv4 test ranges hold 512).
 fn dest_addr(i: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::from(0x0a64_0000 + i))
+    IpAddr::V6(Ipv6Addr::from(
+        0x2001_0db8_0064_0000_0000_0000_0000_0000_u128 + u128::from(i),
+    ))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -59,7 +63,7 @@ fn ipvsadm(args: &[&str], stdin: Option<&[u8]>) -> Duration {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sched = std::env::args().nth(1).unwrap_or_else(|| "rr".into());
-    let vip: IpAddr = "10.40.0.1".parse()?;
+    let vip: IpAddr = "2001:db8:40::1".parse()?;
     let key = ServiceKey::Addr {
         protocol: Protocol::Tcp,
         addr: vip,
@@ -70,9 +74,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The same table through ipvsadm (libipvs over the same generic netlink, one ACK per
     // message), including its process start-up as an operator or keepalived would pay it.
-    let mut rules = format!("-A -t {vip}:80 -s {sched}\n");
+    let service = SocketAddr::new(vip, 80);
+    let mut rules = format!("-A -t {service} -s {sched}\n");
     for i in 0..N {
-        rules.push_str(&format!("-a -t {vip}:80 -r {}:80 -g -w 1\n", dest_addr(i)));
+        rules.push_str(&format!(
+            "-a -t {service} -r {} -g -w 1\n",
+            SocketAddr::new(dest_addr(i), 80)
+        ));
     }
 
     // Runs alternate between the contenders so that a busy host slows them alike.
@@ -116,10 +124,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut ipvsadm_edit = Vec::new();
     for i in 0..5u32 {
-        let r = format!("{}:80", dest_addr(i * 1999));
+        let r = SocketAddr::new(dest_addr(i * 1999), 80).to_string();
         let w = (3 + i).to_string();
         ipvsadm_edit.push(ipvsadm(
-            &["-e", "-t", &format!("{vip}:80"), "-r", &r, "-g", "-w", &w],
+            &[
+                "-e",
+                "-t",
+                &SocketAddr::new(vip, 80).to_string(),
+                "-r",
+                &r,
+                "-g",
+                "-w",
+                &w,
+            ],
             None,
         ));
     }

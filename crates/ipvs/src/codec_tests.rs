@@ -17,7 +17,7 @@ fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
 fn tcp_key() -> ServiceKey {
     ServiceKey::Addr {
         protocol: Protocol::Tcp,
-        addr: v4(10, 0, 0, 1),
+        addr: v4(198, 51, 100, 1),
         port: 80,
     }
 }
@@ -34,11 +34,11 @@ fn header(len: u32, flags: u16, seq: u32, cmd: u8) -> Vec<u8> {
     v
 }
 
-/// The key attributes of TCP 10.0.0.1:80.
+/// The key attributes of TCP 198.51.100.1:80.
 const TCP_KEY_ATTRS: [u8; 32] = [
     0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, // AF = AF_INET
     0x06, 0x00, 0x02, 0x00, 0x06, 0x00, 0x00, 0x00, // PROTOCOL = 6
-    0x08, 0x00, 0x03, 0x00, 10, 0, 0, 1, // ADDR
+    0x08, 0x00, 0x03, 0x00, 198, 51, 100, 1, // ADDR
     0x06, 0x00, 0x04, 0x00, 0x00, 0x50, 0x00, 0x00, // PORT = 80, big-endian
 ];
 
@@ -120,7 +120,7 @@ fn v6_service_prefix_and_pe_bytes() {
 
 #[test]
 fn add_dest_route_bytes() {
-    let d = Dest::new(v4(192, 168, 1, 10), 8080, Forward::Route).weight(5);
+    let d = Dest::new(v4(203, 0, 113, 10), 8080, Forward::Route).weight(5);
     let mut buf = Vec::new();
     encode_op(&mut buf, FAM, 9, NLM_F_REQUEST, &Op::AddDest(tcp_key(), d)).unwrap();
     let mut want = header(116, 0x1, 9, 5);
@@ -128,7 +128,7 @@ fn add_dest_route_bytes() {
     want.extend_from_slice(&TCP_KEY_ATTRS);
     want.extend_from_slice(&[0x3c, 0x00, 0x02, 0x80]); // nested CMD_ATTR_DEST, 60 bytes
     want.extend_from_slice(&[
-        0x08, 0x00, 0x01, 0x00, 192, 168, 1, 10, // ADDR
+        0x08, 0x00, 0x01, 0x00, 203, 0, 113, 10, // ADDR
         0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00, // PORT 8080 be
         0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00, // ADDR_FAMILY AF_INET
         0x08, 0x00, 0x03, 0x00, 0x03, 0, 0, 0, // FWD_METHOD DROUTE
@@ -141,7 +141,7 @@ fn add_dest_route_bytes() {
 
 #[test]
 fn edit_dest_tunnel_gue_bytes() {
-    let mut d = Dest::new(v4(192, 168, 1, 11), 80, Forward::Tunnel).weight(2);
+    let mut d = Dest::new(v4(203, 0, 113, 11), 80, Forward::Tunnel).weight(2);
     d.upper_threshold = 1000;
     d.lower_threshold = 10;
     d.tunnel = Tunnel {
@@ -156,7 +156,7 @@ fn edit_dest_tunnel_gue_bytes() {
     want.extend_from_slice(&TCP_KEY_ATTRS);
     want.extend_from_slice(&[0x54, 0x00, 0x02, 0x80]); // 84 bytes
     want.extend_from_slice(&[
-        0x08, 0x00, 0x01, 0x00, 192, 168, 1, 11, // ADDR
+        0x08, 0x00, 0x01, 0x00, 203, 0, 113, 11, // ADDR
         0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00, // PORT 80
         0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00, // ADDR_FAMILY
         0x08, 0x00, 0x03, 0x00, 0x02, 0, 0, 0, // FWD_METHOD TUNNEL
@@ -178,7 +178,7 @@ fn del_dest_and_fwmark_del_service_and_flush_bytes() {
         FAM,
         4,
         NLM_F_REQUEST,
-        &Op::DelDest(tcp_key(), v4(192, 168, 1, 10), 8080),
+        &Op::DelDest(tcp_key(), v4(203, 0, 113, 10), 8080),
     )
     .unwrap();
     let mut want = header(16 + 4 + 36 + 28, 0x1, 4, 7);
@@ -186,7 +186,7 @@ fn del_dest_and_fwmark_del_service_and_flush_bytes() {
     want.extend_from_slice(&TCP_KEY_ATTRS);
     want.extend_from_slice(&[0x1c, 0x00, 0x02, 0x80]);
     want.extend_from_slice(&[
-        0x08, 0x00, 0x01, 0x00, 192, 168, 1, 10, //
+        0x08, 0x00, 0x01, 0x00, 203, 0, 113, 10, //
         0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00, //
         0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00,
     ]);
@@ -289,7 +289,7 @@ fn decode_kernel_service_dump() {
     let mut nest = Vec::new();
     nest.extend_from_slice(&[0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00]);
     nest.extend_from_slice(&[0x06, 0x00, 0x02, 0x00, 0x06, 0x00, 0x00, 0x00]);
-    nest.extend_from_slice(&[0x14, 0x00, 0x03, 0x00, 10, 0, 0, 1]);
+    nest.extend_from_slice(&[0x14, 0x00, 0x03, 0x00, 198, 51, 100, 1]);
     nest.extend_from_slice(&[0; 12]);
     nest.extend_from_slice(&[0x06, 0x00, 0x04, 0x00, 0x01, 0xbb, 0x00, 0x00]); // 443
     nest.extend_from_slice(&[0x08, 0x00, 0x06, 0x00, b'w', b'r', b'r', 0]);
@@ -320,7 +320,7 @@ fn decode_kernel_service_dump() {
         s.key,
         ServiceKey::Addr {
             protocol: Protocol::Tcp,
-            addr: v4(10, 0, 0, 1),
+            addr: v4(198, 51, 100, 1),
             port: 443
         }
     );
@@ -372,13 +372,13 @@ fn decode_dest_dump_v6_in_v4_service_and_default_family() {
 
     // Without ADDR_FAMILY (kernels before 4.x) the service's family applies.
     let mut old = Vec::new();
-    old.extend_from_slice(&[0x14, 0x00, 0x01, 0x00, 10, 1, 1, 1]);
+    old.extend_from_slice(&[0x14, 0x00, 0x01, 0x00, 203, 0, 113, 1]);
     old.extend_from_slice(&[0; 12]);
     old.extend_from_slice(&[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00]);
     old.extend_from_slice(&[0x08, 0x00, 0x03, 0x00, 0, 0, 0, 0]);
     old.extend_from_slice(&[0x08, 0x00, 0x04, 0x00, 1, 0, 0, 0]);
     let d = decode_dest(&old, Family::V4).unwrap();
-    assert_eq!((d.addr, d.forward), (v4(10, 1, 1, 1), Forward::Masq));
+    assert_eq!((d.addr, d.forward), (v4(203, 0, 113, 1), Forward::Masq));
 
     let mut bad = old.clone();
     bad[8 + 20 + 4] = 7; // forwarding method 7 does not exist

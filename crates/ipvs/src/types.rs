@@ -114,7 +114,7 @@ impl ServiceKey {
 }
 
 impl fmt::Display for ServiceKey {
-    /// ipvsadm's notation: `TCP 10.0.0.1:80`, `UDP [2001:db8::1]:53`, `FWM 5`, `FWM 5 IPv6`.
+    /// ipvsadm's notation: `TCP 198.51.100.1:80`, `UDP [2001:db8::1]:53`, `FWM 5`, `FWM 5 IPv6`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServiceKey::Addr {

@@ -47,6 +47,13 @@ fn ip4(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// The `i`th of many destinations: 2001:db8:64::i.
+fn many_dest(i: u32) -> IpAddr {
+    IpAddr::V6(std::net::Ipv6Addr::from(
+        0x2001_0db8_0064_0000_0000_0000_0000_0000_u128 + u128::from(i),
+    ))
+}
+
 fn tcp(addr: &str, port: u16) -> ServiceKey {
     ServiceKey::Addr {
         protocol: Protocol::Tcp,
@@ -181,19 +188,19 @@ fn every_scheduler_and_forwarding_method() {
     let (_g, mut ipvs) = setup();
     let mut ops = Vec::new();
     for (i, sched) in SCHEDULERS.iter().enumerate() {
-        let key = tcp(&format!("10.10.0.{}", i + 1), 80);
+        let key = tcp(&format!("198.51.100.{}", 101 + i), 80);
         ops.push(Op::AddService(Service::new(key, *sched)));
         ops.push(Op::AddDest(
             key,
-            Dest::new(ip4("192.168.10.1"), 8080, Forward::Masq).weight(1),
+            Dest::new(ip4("198.51.100.161"), 8080, Forward::Masq).weight(1),
         ));
         ops.push(Op::AddDest(
             key,
-            Dest::new(ip4("192.168.10.2"), 80, Forward::Tunnel).weight(2),
+            Dest::new(ip4("198.51.100.162"), 80, Forward::Tunnel).weight(2),
         ));
         ops.push(Op::AddDest(
             key,
-            Dest::new(ip4("192.168.10.3"), 80, Forward::Route).weight(3),
+            Dest::new(ip4("198.51.100.163"), 80, Forward::Route).weight(3),
         ));
     }
     ipvs.apply(&ops).unwrap();
@@ -201,7 +208,7 @@ fn every_scheduler_and_forwarding_method() {
     let services = ipvs.services().unwrap();
     assert_eq!(services.len(), SCHEDULERS.len());
     for (i, sched) in SCHEDULERS.iter().enumerate() {
-        let key = tcp(&format!("10.10.0.{}", i + 1), 80);
+        let key = tcp(&format!("198.51.100.{}", 101 + i), 80);
         let s = services.iter().find(|s| s.key == key).expect("service");
         assert_eq!(s.scheduler, *sched);
         assert_eq!(s.flags, ServiceFlags::NONE);
@@ -216,9 +223,9 @@ fn every_scheduler_and_forwarding_method() {
         assert_eq!(
             got,
             [
-                (ip4("192.168.10.1"), 8080, Forward::Masq, 1),
-                (ip4("192.168.10.2"), 80, Forward::Tunnel, 2),
-                (ip4("192.168.10.3"), 80, Forward::Route, 3),
+                (ip4("198.51.100.161"), 8080, Forward::Masq, 1),
+                (ip4("198.51.100.162"), 80, Forward::Tunnel, 2),
+                (ip4("198.51.100.163"), 80, Forward::Route, 3),
             ]
         );
         assert_eq!(dests[1].tunnel, Tunnel::default());
@@ -226,11 +233,11 @@ fn every_scheduler_and_forwarding_method() {
     assert_matches_ipvsadm(&mut ipvs);
 
     // "twos" only exists from 6.4; 6.1 answers ENOENT, reported at the right index.
-    let key = tcp("10.10.1.1", 80);
+    let key = tcp("198.51.100.201", 80);
     let err = ipvs
         .apply(&[
             Op::AddService(Service::new(key, "rr")),
-            Op::AddService(Service::new(tcp("10.10.1.2", 80), "twos")),
+            Op::AddService(Service::new(tcp("198.51.100.202", 80), "twos")),
         ])
         .unwrap_err();
     assert_eq!((err.index, err.sent), (1, 2));
@@ -242,7 +249,7 @@ fn every_scheduler_and_forwarding_method() {
 fn weights_persistence_fwmark_udp_v6_flags() {
     let (_g, mut ipvs) = setup();
     let persistent = {
-        let mut s = Service::new(tcp("10.20.0.1", 443), "wrr").persistent(600);
+        let mut s = Service::new(tcp("198.51.100.211", 443), "wrr").persistent(600);
         s.netmask = 0xffff_ff00;
         s
     };
@@ -273,7 +280,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
     let udp = {
         let key = ServiceKey::Addr {
             protocol: Protocol::Udp,
-            addr: ip4("10.20.0.2"),
+            addr: ip4("198.51.100.212"),
             port: 53,
         };
         let mut s = Service::new(key, "sh");
@@ -283,7 +290,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
     let mh = {
         let key = ServiceKey::Addr {
             protocol: Protocol::Sctp,
-            addr: ip4("10.20.0.3"),
+            addr: ip4("198.51.100.213"),
             port: 5060,
         };
         let mut s = Service::new(key, "mh");
@@ -293,7 +300,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
     let sip = {
         let key = ServiceKey::Addr {
             protocol: Protocol::Udp,
-            addr: ip4("10.20.0.4"),
+            addr: ip4("198.51.100.214"),
             port: 5060,
         };
         let mut s = Service::new(key, "rr").persistent(30);
@@ -301,7 +308,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         s
     };
     let gue = {
-        let mut d = Dest::new(ip4("192.168.20.6"), 5060, Forward::Tunnel).weight(2);
+        let mut d = Dest::new(ip4("198.51.100.176"), 5060, Forward::Tunnel).weight(2);
         d.tunnel = Tunnel {
             kind: TunnelType::Gue,
             port: 6080,
@@ -310,22 +317,22 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         d
     };
     let gre = {
-        let mut d = Dest::new(ip4("192.168.20.7"), 5060, Forward::Tunnel).weight(3);
+        let mut d = Dest::new(ip4("198.51.100.177"), 5060, Forward::Tunnel).weight(3);
         d.tunnel.kind = TunnelType::Gre;
         d
     };
-    let mut thresholds = Dest::new(ip4("192.168.20.3"), 443, Forward::Route).weight(100);
+    let mut thresholds = Dest::new(ip4("198.51.100.173"), 443, Forward::Route).weight(100);
     thresholds.upper_threshold = 500;
     thresholds.lower_threshold = 50;
     let ops = vec![
         Op::AddService(persistent.clone()),
         Op::AddDest(
             persistent.key,
-            Dest::new(ip4("192.168.20.1"), 443, Forward::Route).weight(0),
+            Dest::new(ip4("198.51.100.171"), 443, Forward::Route).weight(0),
         ),
         Op::AddDest(
             persistent.key,
-            Dest::new(ip4("192.168.20.2"), 443, Forward::Route).weight(65535),
+            Dest::new(ip4("198.51.100.172"), 443, Forward::Route).weight(65535),
         ),
         Op::AddDest(persistent.key, thresholds.clone()),
         Op::AddService(v6.clone()),
@@ -336,12 +343,12 @@ fn weights_persistence_fwmark_udp_v6_flags() {
         // A v4 real server behind a v6 service: allowed for tunnelling only.
         Op::AddDest(
             v6.key,
-            Dest::new(ip4("192.168.20.9"), 80, Forward::Tunnel).weight(1),
+            Dest::new(ip4("198.51.100.179"), 80, Forward::Tunnel).weight(1),
         ),
         Op::AddService(fwm4.clone()),
         Op::AddDest(
             fwm4.key,
-            Dest::new(ip4("192.168.20.4"), 0, Forward::Route).weight(2),
+            Dest::new(ip4("198.51.100.174"), 0, Forward::Route).weight(2),
         ),
         Op::AddService(fwm6.clone()),
         Op::AddDest(
@@ -349,7 +356,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
             Dest::new("2001:db8:1::2".parse().unwrap(), 0, Forward::Route),
         ),
         Op::AddService(udp.clone()),
-        Op::AddDest(udp.key, Dest::new(ip4("192.168.20.5"), 53, Forward::Masq)),
+        Op::AddDest(udp.key, Dest::new(ip4("198.51.100.175"), 53, Forward::Masq)),
         Op::AddService(mh.clone()),
         Op::AddService(sip.clone()),
         Op::AddDest(sip.key, gue.clone()),
@@ -385,7 +392,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
     assert_eq!(d6.len(), 2);
     assert!(
         d6.iter()
-            .any(|d| d.addr == ip4("192.168.20.9") && d.forward == Forward::Tunnel)
+            .any(|d| d.addr == ip4("198.51.100.179") && d.forward == Forward::Tunnel)
     );
     // Tunnel encapsulation (GUE port and checksum flag, GRE) reads back as sent.
     let mut tun = ipvs.dests(&sip.key).unwrap();
@@ -400,7 +407,7 @@ fn weights_persistence_fwmark_udp_v6_flags() {
     let err = ipvs
         .apply(&[Op::AddDest(
             v6.key,
-            Dest::new(ip4("192.168.20.10"), 80, Forward::Route),
+            Dest::new(ip4("198.51.100.180"), 80, Forward::Route),
         )])
         .unwrap_err();
     assert_eq!(err.source.errno(), Some(libc::EINVAL), "{err}");
@@ -410,9 +417,9 @@ fn weights_persistence_fwmark_udp_v6_flags() {
 #[ignore = "needs IPVS: run inside the VM (tests/vm/run.sh)"]
 fn edit_and_delete() {
     let (_g, mut ipvs) = setup();
-    let key = tcp("10.30.0.1", 80);
-    let a = ip4("192.168.30.1");
-    let b = ip4("192.168.30.2");
+    let key = tcp("198.51.100.221", 80);
+    let a = ip4("198.51.100.181");
+    let b = ip4("198.51.100.182");
     ipvs.apply(&[
         Op::AddService(Service::new(key, "rr")),
         Op::AddDest(key, Dest::new(a, 80, Forward::Route)),
@@ -451,12 +458,12 @@ fn edit_and_delete() {
 
     // Errors: each reported at its index, with the kernel's errno; the batch continues in the
     // kernel, so the valid op after the failing one is applied (see ApplyError).
-    let c = ip4("192.168.30.3");
+    let c = ip4("198.51.100.183");
     let err = ipvs
         .apply(&[
             Op::AddDest(key, Dest::new(c, 80, Forward::Route)),
             Op::AddService(Service::new(key, "rr")),
-            Op::DelDest(key, ip4("192.168.30.99"), 80),
+            Op::DelDest(key, ip4("198.51.100.189"), 80),
         ])
         .unwrap_err();
     assert_eq!((err.index, err.sent), (1, 3));
@@ -464,10 +471,10 @@ fn edit_and_delete() {
     assert_eq!(ipvs.dests(&key).unwrap().len(), 2);
 
     let err = ipvs
-        .apply(&[Op::DelDest(key, ip4("192.168.30.99"), 80)])
+        .apply(&[Op::DelDest(key, ip4("198.51.100.189"), 80)])
         .unwrap_err();
     assert!(err.source.is_not_found(), "{err}");
-    let missing = tcp("10.30.9.9", 80);
+    let missing = tcp("198.51.100.229", 80);
     let err = ipvs.apply(&[Op::DelService(missing)]).unwrap_err();
     assert!(err.source.is_not_found(), "{err}");
     // The kernel's destination dump cannot tell "no such service" from "no destinations".
@@ -492,10 +499,12 @@ fn edit_and_delete() {
 #[ignore = "needs IPVS: run inside the VM (tests/vm/run.sh)"]
 fn batched_apply_of_10000_destinations() {
     let (_g, mut ipvs) = setup();
-    let key = tcp("10.40.0.1", 80);
+    // 10,000 distinct destinations fit only in IPv6's documentation range
+    // (2001:db8::/32); the IPv4 test ranges hold 512 addresses.
+    let key = tcp("2001:db8:40::1", 80);
     let mut ops = vec![Op::AddService(Service::new(key, "rr"))];
     for i in 0..10_000u32 {
-        let addr = IpAddr::V4(Ipv4Addr::from(0x0a64_0000 + i)); // 10.100.x.y
+        let addr = many_dest(i);
         ops.push(Op::AddDest(key, Dest::new(addr, 80, Forward::Route)));
     }
     let t = Instant::now();
@@ -513,7 +522,7 @@ fn batched_apply_of_10000_destinations() {
     let t = Instant::now();
     ipvs.apply(&[Op::EditDest(
         key,
-        Dest::new(ip4("10.100.19.15"), 80, Forward::Route).weight(9),
+        Dest::new(many_dest(0x130f), 80, Forward::Route).weight(9),
     )])
     .unwrap();
     let edit = t.elapsed();
@@ -521,7 +530,7 @@ fn batched_apply_of_10000_destinations() {
         .dests(&key)
         .unwrap()
         .into_iter()
-        .find(|d| d.addr == ip4("10.100.19.15"))
+        .find(|d| d.addr == many_dest(0x130f))
         .unwrap();
     assert_eq!(edited.weight, 9);
 
@@ -550,15 +559,15 @@ fn batched_apply_of_10000_destinations() {
 #[ignore = "needs IPVS: run inside the VM (tests/vm/run.sh)"]
 fn ipvsadm_changes_are_visible() {
     let (_g, mut ipvs) = setup();
-    sh("ipvsadm -A -t 10.50.0.1:8080 -s wlc -p 30 -M 255.255.255.0");
-    sh("ipvsadm -a -t 10.50.0.1:8080 -r 192.168.50.1:8080 -m -w 7");
-    sh("ipvsadm -a -t 10.50.0.1:8080 -r 192.168.50.2:8080 -i -w 3 -x 100 -y 10");
+    sh("ipvsadm -A -t 198.51.100.241:8080 -s wlc -p 30 -M 255.255.255.0");
+    sh("ipvsadm -a -t 198.51.100.241:8080 -r 198.51.100.191:8080 -m -w 7");
+    sh("ipvsadm -a -t 198.51.100.241:8080 -r 198.51.100.192:8080 -i -w 3 -x 100 -y 10");
     sh("ipvsadm -A -f 99 -s rr");
     sh("ipvsadm -A -u [2001:db8::50]:53 -s dh");
     let mut s = ipvs.services().unwrap();
     s.sort_by_key(|s| s.key);
     assert_eq!(s.len(), 3);
-    let key = tcp("10.50.0.1", 8080);
+    let key = tcp("198.51.100.241", 8080);
     let svc = s.iter().find(|s| s.key == key).expect("ipvsadm's service");
     assert_eq!(
         (svc.scheduler.as_str(), svc.timeout, svc.netmask),
@@ -587,9 +596,9 @@ fn ipvsadm_changes_are_visible() {
         [(Forward::Masq, 7, 0, 0), (Forward::Tunnel, 3, 100, 10)]
     );
 
-    sh("ipvsadm -e -t 10.50.0.1:8080 -r 192.168.50.1:8080 -g -w 1");
+    sh("ipvsadm -e -t 198.51.100.241:8080 -r 198.51.100.191:8080 -g -w 1");
     let d = ipvs.dests(&key).unwrap();
-    let one = d.iter().find(|d| d.addr == ip4("192.168.50.1")).unwrap();
+    let one = d.iter().find(|d| d.addr == ip4("198.51.100.191")).unwrap();
     assert_eq!((one.forward, one.weight), (Forward::Route, 1));
     assert_matches_ipvsadm(&mut ipvs);
 }
@@ -639,10 +648,10 @@ fn stats_are_readable() {
     let (_g, mut ipvs) = setup();
     // Locally generated packets to a VIP on lo are scheduled by IPVS (LOCAL_OUT hook); the
     // real server need not exist for the counters to move.
-    sh("ip addr replace 10.60.0.1/32 dev lo");
+    sh("ip addr replace 198.51.100.251/32 dev lo");
     let key = ServiceKey::Addr {
         protocol: Protocol::Udp,
-        addr: ip4("10.60.0.1"),
+        addr: ip4("198.51.100.251"),
         port: 9000,
     };
     ipvs.apply(&[
@@ -652,7 +661,7 @@ fn stats_are_readable() {
     .unwrap();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     for _ in 0..10 {
-        sock.send_to(b"0123456789", "10.60.0.1:9000").unwrap();
+        sock.send_to(b"0123456789", "198.51.100.251:9000").unwrap();
     }
     // Counters are folded in by the kernel's 2-second estimator: poll.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -683,7 +692,7 @@ fn stats_are_readable() {
         [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes],
         "{line}"
     );
-    sh("ip addr del 10.60.0.1/32 dev lo");
+    sh("ip addr del 198.51.100.251/32 dev lo");
 }
 
 /// LVS-DR end to end: client → director (the VM's own namespace, programmed by this client) →
@@ -713,7 +722,7 @@ fn bypass_lab(forward: Forward) {
         "modprobe ipip
         for i in 1 2; do
             ip -n rs$i link set tunl0 up
-            ip -n rs$i addr add 10.0.0.10/32 dev tunl0
+            ip -n rs$i addr add 198.51.100.10/32 dev tunl0
             ip netns exec rs$i sysctl -qw net.ipv4.conf.all.rp_filter=0 \
                 net.ipv4.conf.tunl0.rp_filter=0 net.ipv4.conf.default.rp_filter=0
         done"
@@ -728,8 +737,8 @@ fn bypass_lab(forward: Forward) {
         ip -n sw link set br0 up
         ip link add dr0 type veth peer name p-dr netns sw
         ip -n sw link set p-dr master br0 up
-        ip addr add 10.0.0.1/24 dev dr0
-        ip addr add 10.0.0.10/32 dev dr0
+        ip addr add 198.51.100.1/24 dev dr0
+        ip addr add 198.51.100.10/32 dev dr0
         ip link set dr0 up
         for h in c rs1 rs2; do
             ip netns add $h
@@ -738,10 +747,10 @@ fn bypass_lab(forward: Forward) {
             ip -n $h link set lo up
             ip -n $h link set eth0 up
         done
-        ip -n c addr add 10.0.0.100/24 dev eth0
+        ip -n c addr add 198.51.100.100/24 dev eth0
         for i in 1 2; do
-            ip -n rs$i addr add 10.0.0.1$i/24 dev eth0
-            ip -n rs$i addr add 10.0.0.10/32 dev lo
+            ip -n rs$i addr add 198.51.100.1$i/24 dev eth0
+            ip -n rs$i addr add 198.51.100.10/32 dev lo
             ip netns exec rs$i sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
                 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.lo.arp_ignore=1 \
                 net.ipv4.conf.lo.arp_announce=2
@@ -751,18 +760,18 @@ fn bypass_lab(forward: Forward) {
         done
         {tun}"
     ));
-    let key = tcp("10.0.0.10", 80);
+    let key = tcp("198.51.100.10", 80);
     ipvs.apply(&[
         Op::AddService(Service::new(key, "rr")),
-        Op::AddDest(key, Dest::new(ip4("10.0.0.11"), 80, forward)),
-        Op::AddDest(key, Dest::new(ip4("10.0.0.12"), 80, forward)),
+        Op::AddDest(key, Dest::new(ip4("198.51.100.11"), 80, forward)),
+        Op::AddDest(key, Dest::new(ip4("198.51.100.12"), 80, forward)),
     ])
     .unwrap();
 
     let mut answers = Vec::new();
     for _ in 0..6 {
         let out = sh(&format!(
-            "ip netns exec c {bb} timeout 10 {bb} wget -q -O - http://10.0.0.10/"
+            "ip netns exec c {bb} timeout 10 {bb} wget -q -O - http://198.51.100.10/"
         ));
         answers.push(out.trim().to_string());
     }
@@ -817,9 +826,9 @@ fn nat_end_to_end() {
         ip link add ndr0 type veth peer name p-dr netns nsw
         ip -n nsw link set p-dr master br0 up
         sysctl -qw net.ipv4.conf.ndr0.send_redirects=0
-        ip addr add 10.2.0.1/24 dev ndr0
-        ip addr add 10.3.0.1/24 dev ndr0
-        ip addr add 10.3.0.10/32 dev ndr0
+        ip addr add 203.0.113.1/25 dev ndr0
+        ip addr add 203.0.113.129/25 dev ndr0
+        ip addr add 203.0.113.138/32 dev ndr0
         ip link set ndr0 up
         for h in nc nrs1 nrs2; do
             ip netns add $h
@@ -828,27 +837,27 @@ fn nat_end_to_end() {
             ip -n $h link set lo up
             ip -n $h link set eth0 up
         done
-        ip -n nc addr add 10.3.0.100/24 dev eth0
+        ip -n nc addr add 203.0.113.228/25 dev eth0
         for i in 1 2; do
-            ip -n nrs$i addr add 10.2.0.1$i/24 dev eth0
-            ip -n nrs$i route add default via 10.2.0.1
+            ip -n nrs$i addr add 203.0.113.1$i/25 dev eth0
+            ip -n nrs$i route add default via 203.0.113.1
             mkdir -p /tmp/www-nrs$i
             echo nrs$i >/tmp/www-nrs$i/index.html
             ip netns exec nrs$i {bb} httpd -p 8080 -h /tmp/www-nrs$i
         done"
     ));
-    let key = tcp("10.3.0.10", 80);
+    let key = tcp("203.0.113.138", 80);
     ipvs.apply(&[
         Op::AddService(Service::new(key, "rr")),
-        Op::AddDest(key, Dest::new(ip4("10.2.0.11"), 8080, Forward::Masq)),
-        Op::AddDest(key, Dest::new(ip4("10.2.0.12"), 8080, Forward::Masq)),
+        Op::AddDest(key, Dest::new(ip4("203.0.113.11"), 8080, Forward::Masq)),
+        Op::AddDest(key, Dest::new(ip4("203.0.113.12"), 8080, Forward::Masq)),
     ])
     .unwrap();
 
     let mut answers = Vec::new();
     for _ in 0..4 {
         let out = sh(&format!(
-            "ip netns exec nc {bb} timeout 10 {bb} wget -q -O - http://10.3.0.10/"
+            "ip netns exec nc {bb} timeout 10 {bb} wget -q -O - http://203.0.113.138/"
         ));
         answers.push(out.trim().to_string());
     }

@@ -400,7 +400,7 @@ vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 3
     priority 99
-    virtual_ipaddress { 192.0.2.120/24 }
+    virtual_ipaddress { 198.51.100.120/24 }
     notify_master "/etc/keepalived/notify.sh master"
     notify_backup "/etc/keepalived/notify.sh backup"
     notify_fault "/etc/keepalived/notify.sh fault"

@@ -27,7 +27,7 @@ vrrp_instance VI_1 {{
     interface lo
     virtual_router_id 3
     priority 99
-    virtual_ipaddress {{ 192.0.2.120/24 }}
+    virtual_ipaddress {{ 198.51.100.120/24 }}
 }}
 virtual_server 198.51.100.10 80 {{
     protocol TCP
