@@ -6,7 +6,9 @@
 pub mod otlp;
 mod producer_api;
 
-pub use producer_api::{HealthProducerApi, serve_health_producer};
+pub use producer_api::{
+    HealthProducerApi, IpvsProducerApi, VrrpProducerApi, serve_health_producer,
+};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

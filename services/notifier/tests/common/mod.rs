@@ -9,86 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use keepalived_api::v1;
-use keepalived_bus::{BusMetrics, Producer, WatchStream};
+use keepalived_bus::{BusMetrics, Producer};
+use keepalived_tests::{IpvsProducerApi, VrrpProducerApi};
 use notifier::{Engine, Options, Settings};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
-
-/// Mock vrrp-core: Watch from a producer, everything else empty.
-#[derive(Clone)]
-pub struct VrrpMock(pub Producer<v1::VrrpEvent>);
-
-#[tonic::async_trait]
-impl v1::vrrp_server::Vrrp for VrrpMock {
-    async fn list_instances(
-        &self,
-        _: tonic::Request<v1::ListInstancesRequest>,
-    ) -> Result<tonic::Response<v1::ListInstancesResponse>, tonic::Status> {
-        Ok(tonic::Response::new(Default::default()))
-    }
-    async fn get_instance(
-        &self,
-        _: tonic::Request<v1::GetInstanceRequest>,
-    ) -> Result<tonic::Response<v1::Instance>, tonic::Status> {
-        Err(tonic::Status::not_found("mock"))
-    }
-    type WatchStream = WatchStream<v1::VrrpEvent>;
-    async fn watch(
-        &self,
-        request: tonic::Request<v1::WatchRequest>,
-    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-        Ok(tonic::Response::new(
-            self.0.watch(&request.get_ref().consumer),
-        ))
-    }
-    async fn set_maintenance(
-        &self,
-        _: tonic::Request<v1::SetMaintenanceRequest>,
-    ) -> Result<tonic::Response<v1::Instance>, tonic::Status> {
-        Err(tonic::Status::unimplemented("mock"))
-    }
-}
-
-/// Mock ipvs-manager.
-#[derive(Clone)]
-pub struct IpvsMock(pub Producer<v1::IpvsEvent>);
-
-#[tonic::async_trait]
-impl v1::ipvs_server::Ipvs for IpvsMock {
-    async fn list_virtual_servers(
-        &self,
-        _: tonic::Request<v1::ListVirtualServersRequest>,
-    ) -> Result<tonic::Response<v1::ListVirtualServersResponse>, tonic::Status> {
-        Ok(tonic::Response::new(Default::default()))
-    }
-    async fn get_virtual_server(
-        &self,
-        _: tonic::Request<v1::GetVirtualServerRequest>,
-    ) -> Result<tonic::Response<v1::VirtualServer>, tonic::Status> {
-        Err(tonic::Status::not_found("mock"))
-    }
-    type WatchStream = WatchStream<v1::IpvsEvent>;
-    async fn watch(
-        &self,
-        request: tonic::Request<v1::WatchRequest>,
-    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-        Ok(tonic::Response::new(
-            self.0.watch(&request.get_ref().consumer),
-        ))
-    }
-    async fn set_real_server_weight(
-        &self,
-        _: tonic::Request<v1::SetRealServerWeightRequest>,
-    ) -> Result<tonic::Response<v1::RealServer>, tonic::Status> {
-        Err(tonic::Status::unimplemented("mock"))
-    }
-    async fn drain_real_server(
-        &self,
-        _: tonic::Request<v1::DrainRealServerRequest>,
-    ) -> Result<tonic::Response<v1::RealServer>, tonic::Status> {
-        Err(tonic::Status::unimplemented("mock"))
-    }
-}
 
 /// Both mock upstreams, served on loopback.
 pub struct Upstreams {
@@ -138,13 +63,13 @@ impl Upstreams {
         let tasks = vec![
             tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
-                    .add_service(v1::vrrp_server::VrrpServer::new(VrrpMock(v)))
+                    .add_service(v1::vrrp_server::VrrpServer::new(VrrpProducerApi(v)))
                     .serve_with_incoming(keepalived_runtime::no_delay(vl))
                     .await;
             }),
             tokio::spawn(async move {
                 let _ = tonic::transport::Server::builder()
-                    .add_service(v1::ipvs_server::IpvsServer::new(IpvsMock(i)))
+                    .add_service(v1::ipvs_server::IpvsServer::new(IpvsProducerApi(i)))
                     .serve_with_incoming(keepalived_runtime::no_delay(il))
                     .await;
             }),
