@@ -78,9 +78,8 @@ impl Runtime {
         Self::with_parts(spec, args, signals, Some(telemetry)).await
     }
 
-    /// Like [`Runtime::start`] with given signals and no global telemetry
-    /// (for tests that run several services in one process).
-    pub async fn with_parts(
+    /// The part of [`Runtime::start`] after telemetry and signals.
+    async fn with_parts(
         spec: ServiceSpec,
         args: CommonArgs,
         signals: Signals,

@@ -42,18 +42,6 @@ impl Signals {
         Ok(Self { shutdown, reload })
     }
 
-    /// Signals driven by hand (tests, embedding).
-    pub fn manual() -> (Self, watch::Sender<u64>) {
-        let (tx, reload) = watch::channel(0);
-        (
-            Self {
-                shutdown: CancellationToken::new(),
-                reload,
-            },
-            tx,
-        )
-    }
-
     /// A receiver that changes once per SIGHUP (`changed().await`).
     pub fn reloads(&self) -> watch::Receiver<u64> {
         self.reload.clone()

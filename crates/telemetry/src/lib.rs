@@ -56,11 +56,6 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
-    /// Whether spans are exported over OTLP (an endpoint is configured).
-    pub fn exporting(&self) -> bool {
-        self.exporting
-    }
-
     /// Flushes spans not yet exported.
     pub fn flush(&self) {
         if self.exporting {
