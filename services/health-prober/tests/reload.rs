@@ -46,6 +46,13 @@ async fn unchanged_checkers_keep_state_and_schedule_across_a_reload() {
     let second = wait_hits(&kept, 2, Duration::from_secs(5)).await[1];
     assert_about(second - first, 3.0, "delay_loop");
     kept.set(200, b"ok");
+    // The target saw the request before the prober read the 500: wait for
+    // the prober to count it (well inside the 1 s until the retry).
+    let counted = tokio::time::Instant::now() + Duration::from_millis(800);
+    while prober.target(&kept_id).consecutive_failures != 1 && tokio::time::Instant::now() < counted
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(prober.target(&kept_id).consecutive_failures, 1);
     let mut watch = prober.watch();
     // Reload half-way to the kept target's retry (due 1 s after `second`).
