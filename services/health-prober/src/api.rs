@@ -55,14 +55,8 @@ impl Health for HealthApi {
         request: Request<v1::GetTargetRequest>,
     ) -> Result<Response<v1::Target>, Status> {
         let id = &request.get_ref().id;
-        let targets = self
-            .shared
-            .targets
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        targets
+        self.shared
             .get(id)
-            .cloned()
             .map(Response::new)
             .ok_or_else(|| Status::not_found(format!("no check target {id:?}")))
     }

@@ -4,7 +4,7 @@
 //! [`Machine`]. Transitions are logged in keepalived's words and published on
 //! the bus inside a tracing span covering the attempts that led to them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -30,24 +30,64 @@ use crate::targets::TargetSpec;
 use crate::words;
 
 /// The API's view of all targets, shared with the gRPC service.
+///
+/// Stored by the engine's slot index, so the per-attempt update is an index,
+/// not a lookup by id; the id index serves `GetTarget`.
 #[derive(Debug, Default)]
 pub struct Shared {
-    /// Targets by id.
-    pub targets: RwLock<BTreeMap<String, v1::Target>>,
+    views: RwLock<Views>,
+}
+
+#[derive(Debug, Default)]
+struct Views {
+    by_slot: Vec<Option<v1::Target>>,
+    by_id: HashMap<String, usize>,
+}
+
+impl Views {
+    fn set(&mut self, slot: usize, view: v1::Target) {
+        if self.by_slot.len() <= slot {
+            self.by_slot.resize(slot + 1, None);
+        }
+        self.clear(slot);
+        self.by_id.insert(view.id.clone(), slot);
+        self.by_slot[slot] = Some(view);
+    }
+
+    fn clear(&mut self, slot: usize) -> Option<v1::Target> {
+        let old = self.by_slot.get_mut(slot)?.take()?;
+        if self.by_id.get(&old.id) == Some(&slot) {
+            self.by_id.remove(&old.id);
+        }
+        Some(old)
+    }
+
+    fn get_mut(&mut self, slot: usize) -> Option<&mut v1::Target> {
+        self.by_slot.get_mut(slot)?.as_mut()
+    }
 }
 
 impl Shared {
     /// All targets, in id order.
     pub fn list(&self) -> Vec<v1::Target> {
-        self.read().values().cloned().collect()
+        let mut all: Vec<v1::Target> = self.read().by_slot.iter().flatten().cloned().collect();
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, v1::Target>> {
-        self.targets.read().unwrap_or_else(|e| e.into_inner())
+    /// The target with this id.
+    pub fn get(&self, id: &str) -> Option<v1::Target> {
+        let views = self.read();
+        let slot = *views.by_id.get(id)?;
+        views.by_slot.get(slot)?.clone()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, v1::Target>> {
-        self.targets.write().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Views> {
+        self.views.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Views> {
+        self.views.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -268,13 +308,12 @@ impl Engine {
             }
         }
         // Ids may have shifted: rebuild the API view from the slots.
-        let views: BTreeMap<String, v1::Target> = (0..self.slots.len())
-            .filter(|&i| self.slots[i].is_some())
-            .map(|i| {
-                let view = self.view(i);
-                (view.id.clone(), view)
-            })
-            .collect();
+        let mut views = Views::default();
+        for index in 0..self.slots.len() {
+            if self.slots[index].is_some() {
+                views.set(index, self.view(index));
+            }
+        }
         *self.shared.write() = views;
         self.by_real_server.clear();
         for (index, slot) in self.slots.iter().enumerate() {
@@ -327,7 +366,7 @@ impl Engine {
         });
         self.by_identity.insert(identity, index);
         let view = self.view(index);
-        self.shared.write().insert(view.id.clone(), view.clone());
+        self.shared.write().set(index, view.clone());
         if !initial {
             self.publish_change(v1::VerdictChange {
                 from: v1::Verdict::Unspecified as i32,
@@ -348,7 +387,7 @@ impl Engine {
         }
         self.by_identity.remove(&slot.spec.identity);
         self.free.push(index);
-        let view = self.shared.write().remove(&slot.spec.id);
+        let view = self.shared.write().clear(index);
         tracing::info!("Removing healthchecker for service {}", slot.spec.fmt_rs());
         if let Some(view) = view {
             self.publish_change(v1::VerdictChange {
@@ -391,7 +430,10 @@ impl Engine {
             real_server_verdict: self
                 .shared
                 .read()
-                .get(&spec.id)
+                .by_slot
+                .get(index)
+                .and_then(Option::as_ref)
+                .filter(|t| t.id == spec.id)
                 .map(|t| t.real_server_verdict)
                 .unwrap_or(v1::Verdict::Unspecified as i32),
         }
@@ -409,11 +451,9 @@ impl Engine {
                 .filter_map(|&i| self.slots[i].as_ref())
                 .map(|s| s.machine.is_up()),
         );
-        let mut targets = self.shared.write();
+        let mut views = self.shared.write();
         for &i in members {
-            if let Some(slot) = self.slots[i].as_ref()
-                && let Some(t) = targets.get_mut(&slot.spec.id)
-            {
+            if let Some(t) = views.get_mut(i) {
                 t.real_server_verdict = verdict(up) as i32;
             }
         }
@@ -458,40 +498,42 @@ impl Engine {
         let due = slot.due;
         let lateness = self.metrics.lateness.clone();
         // Attempts get their own span only inside an episode: a healthy
-        // target costs no span per check.
-        let span = match &slot.episode {
-            Some(episode) => tracing::info_span!(
+        // target costs no span (and no span bookkeeping) per check.
+        let span = slot.episode.as_ref().map(|episode| {
+            tracing::info_span!(
                 parent: &episode.span,
                 "check_attempt",
                 target = %slot.spec.id,
                 success = tracing::field::Empty,
                 reason = tracing::field::Empty,
-            ),
-            None => tracing::Span::none(),
-        };
-        tokio::spawn(
-            async move {
-                let started = Instant::now();
-                lateness.observe(started.saturating_duration_since(due).as_secs_f64());
-                let outcome = probe.run().await;
-                let ended = Instant::now();
-                let current = tracing::Span::current();
-                current.record("success", outcome.success());
+            )
+        });
+        let record = span.clone();
+        let attempt = async move {
+            let started = Instant::now();
+            lateness.observe(started.saturating_duration_since(due).as_secs_f64());
+            let outcome = probe.run().await;
+            let ended = Instant::now();
+            if let Some(span) = record {
+                span.record("success", outcome.success());
                 if let Some(f) = &outcome.failure {
-                    current.record("reason", f.detail());
+                    span.record("reason", f.detail());
                 }
-                // The permit is free before the engine hears of the result.
-                drop(permit);
-                let _ = tx.send(Done {
-                    slot: index,
-                    generation,
-                    started,
-                    ended,
-                    outcome,
-                });
             }
-            .instrument(span),
-        );
+            // The permit is free before the engine hears of the result.
+            drop(permit);
+            let _ = tx.send(Done {
+                slot: index,
+                generation,
+                started,
+                ended,
+                outcome,
+            });
+        };
+        match span {
+            Some(span) => tokio::spawn(attempt.instrument(span)),
+            None => tokio::spawn(attempt),
+        };
     }
 
     fn complete(&mut self, done: Done) {
@@ -580,8 +622,8 @@ impl Engine {
             let next_check = prost_types::Timestamp::from(
                 self.origin_wall + slot.due.saturating_duration_since(origin),
             );
-            let mut targets = self.shared.write();
-            if let Some(t) = targets.get_mut(&spec.id) {
+            let mut views = self.shared.write();
+            if let Some(t) = views.get_mut(index) {
                 t.verdict = verdict(slot.machine.is_up()) as i32;
                 t.last_result.clone_from(&slot.last);
                 t.consecutive_failures = slot.machine.consecutive_failures();

@@ -83,19 +83,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     metrics.register(&mut runtime.registry);
     let shared = std::sync::Arc::new(engine::Shared::default());
     let api = HealthApi::new(identity, bus_metrics, shared.clone());
-    let mut engine =
-        engine::Engine::new(shared, api.producer(), metrics, cli.max_concurrent_checks);
-    engine.apply(specs, true);
-    runtime.add_service(HealthServer::new(api));
+    runtime.add_service(HealthServer::new(api.clone()));
+    // Every check runs on one thread of its own (a current-thread runtime, as
+    // keepalived's checker is one process with one event loop): attempts,
+    // their sockets and timers never wake another thread, and the gRPC side
+    // keeps the process's other threads.
+    let (scheduled_tx, scheduled_rx) = tokio::sync::oneshot::channel();
+    let shutdown = runtime.signals.shutdown.clone();
+    let reloads = runtime.signals.reloads();
+    let args = runtime.args.clone();
+    let max_concurrent = cli.max_concurrent_checks;
+    let checker = std::thread::Builder::new().name("checker".into()).spawn(
+        move || -> anyhow::Result<()> {
+            let events = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            events.block_on(async move {
+                let mut engine =
+                    engine::Engine::new(shared, api.producer(), metrics, max_concurrent);
+                engine.apply(specs, true);
+                let _ = scheduled_tx.send(());
+                engine
+                    .run(shutdown, reloads, move || load_targets(&args))
+                    .await;
+            });
+            Ok(())
+        },
+    )?;
+    if scheduled_rx.await.is_err() {
+        // The thread ended before scheduling anything: say why.
+        return match checker.join() {
+            Ok(Err(error)) => Err(error.context("cannot start the checker thread")),
+            _ => anyhow::bail!("the checker thread ended before scheduling the targets"),
+        };
+    }
     // Targets are scheduled: ready.
     runtime.readiness.set(true).await;
-    let args = runtime.args.clone();
-    let engine_task = tokio::spawn(engine.run(
-        runtime.signals.shutdown.clone(),
-        runtime.signals.reloads(),
-        move || load_targets(&args),
-    ));
+    let shutdown = runtime.signals.shutdown.clone();
     let served = runtime.serve().await;
-    engine_task.abort();
+    // However serving ended, the checker stops too.
+    shutdown.cancel();
+    match tokio::task::spawn_blocking(move || checker.join()).await {
+        Ok(Ok(result)) => result?,
+        _ => anyhow::bail!("the checker thread panicked"),
+    }
     served
 }

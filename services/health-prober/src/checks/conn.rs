@@ -70,11 +70,9 @@ impl ConnOpts {
             TcpSocket::from_std_stream(std::net::TcpStream::from(raw))
         };
         match tokio::time::timeout(self.timeout, socket.connect(self.dst)).await {
-            Ok(Ok(stream)) => {
-                // One request per connection: no Nagle delay on it.
-                let _ = stream.set_nodelay(true);
-                Ok(stream)
-            }
+            // No TCP_NODELAY here: a plain request is the first segment on a
+            // fresh connection, which Nagle never holds back (TLS sets it).
+            Ok(Ok(stream)) => Ok(stream),
             Ok(Err(e)) => Err(Failure::from_io(&e)),
             Err(_) => Err(Failure::ConnectTimeout),
         }

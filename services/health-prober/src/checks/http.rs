@@ -124,6 +124,9 @@ impl HttpProbe {
         match &self.tls {
             None => exchange(stream, conn, url).await,
             Some(name) => {
+                // TLS writes its Finished and then the request back to back:
+                // without this Nagle would hold the request for the ACK.
+                let _ = stream.set_nodelay(true);
                 let connector = tokio_rustls::TlsConnector::from(super::tls::client_config());
                 let tls = match tokio::time::timeout(
                     conn.timeout,
@@ -157,9 +160,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     )
     .await?;
     let mut response = Response::new(url.digest.is_some());
-    let mut buf = vec![0u8; 4096];
+    // Not zeroed: read_buf fills the spare capacity.
+    let mut buf = Vec::with_capacity(4096);
     loop {
-        let n = match tokio::time::timeout(conn.timeout, stream.read(&mut buf)).await {
+        buf.clear();
+        let n = match tokio::time::timeout(conn.timeout, stream.read_buf(&mut buf)).await {
             Err(_) => return Err(Failure::ReadTimeout),
             Ok(Ok(n)) => n,
             // A TLS peer that closes without close_notify still sent a full reply.
@@ -199,26 +204,30 @@ impl Response {
     /// Feeds received bytes.
     pub fn feed(&mut self, mut data: &[u8]) {
         if self.status.is_none() {
-            let before = self.header.len();
-            self.header.extend_from_slice(data);
-            let Some(end) = find(&self.header, b"\r\n\r\n") else {
-                if self.header.len() > MAX_HEADER {
-                    self.header.truncate(MAX_HEADER);
-                }
-                return;
+            // The usual case: the whole header in the first read, parsed in place.
+            let (head, body) = if self.header.is_empty()
+                && let Some(end) = find(data, b"\r\n\r\n")
+            {
+                (&data[..end], &data[end + 4..])
+            } else {
+                let before = self.header.len();
+                self.header.extend_from_slice(data);
+                let Some(end) = find(&self.header, b"\r\n\r\n") else {
+                    if self.header.len() > MAX_HEADER {
+                        self.header.truncate(MAX_HEADER);
+                    }
+                    return;
+                };
+                let body_start = (end + 4).saturating_sub(before).min(data.len());
+                self.header.truncate(end);
+                (&self.header[..], &data[body_start..])
             };
-            let head = String::from_utf8_lossy(&self.header[..end]).into_owned();
-            self.status = Some(parse_status(&head).unwrap_or(0));
-            self.content_length = head.lines().skip(1).find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.trim()
-                    .eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())
-                    .flatten()
-            });
-            let body_start = end + 4 - before;
-            data = &data[body_start.min(data.len())..];
-            self.header.truncate(end);
+            self.status = Some(parse_status(head).unwrap_or(0));
+            // Only the digest needs to know where the body ends.
+            if self.md5.is_some() {
+                self.content_length = content_length(head);
+            }
+            data = body;
         }
         let take = match self.content_length {
             Some(len) => data.len().min(len.saturating_sub(self.body_seen)),
@@ -257,14 +266,27 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// `HTTP/1.x NNN …` → NNN.
-fn parse_status(head: &str) -> Option<u16> {
-    let line = head.lines().next()?;
-    let mut parts = line.split_whitespace();
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/") {
+fn parse_status(head: &[u8]) -> Option<u16> {
+    let line = head.split(|&b| b == b'\n').next()?;
+    let mut parts = line
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|part| !part.is_empty());
+    if !parts.next()?.starts_with(b"HTTP/") {
         return None;
     }
-    parts.next()?.parse().ok()
+    std::str::from_utf8(parts.next()?).ok()?.parse().ok()
+}
+
+/// The `Content-Length` header's value, if any.
+fn content_length(head: &[u8]) -> Option<usize> {
+    head.split(|&b| b == b'\n').skip(1).find_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        name.trim_ascii()
+            .eq_ignore_ascii_case(b"content-length")
+            .then(|| std::str::from_utf8(value.trim_ascii()).ok()?.parse().ok())
+            .flatten()
+    })
 }
 
 /// Keeps a probe shareable between attempts.
