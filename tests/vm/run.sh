@@ -15,7 +15,8 @@
 # KRS_VM_SHARE=dir1:dir2). Exit status 125 means the VM itself failed (console log printed).
 #
 # Environment: KRS_VM_CACHE (image dir, default /var/cache/keepalived-rs-vm), KRS_VM_MEM (MiB,
-# default 1024), KRS_VM_TIMEOUT (seconds, default 1800), KRS_VM_VERBOSE=1 (boot/run timing).
+# default 1024), KRS_VM_SMP (vCPUs, default 1), KRS_VM_TIMEOUT (seconds, default 1800),
+# KRS_VM_VERBOSE=1 (boot/run timing).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -90,7 +91,7 @@ cat_err=$!
 
 t0=$(date +%s.%N)
 timeout -k 5 "${KRS_VM_TIMEOUT:-1800}" qemu-system-x86_64 \
-    -accel tcg -M pc -cpu max -m "${KRS_VM_MEM:-1024}" -smp 1 \
+    -accel tcg -M pc -cpu max -m "${KRS_VM_MEM:-1024}" -smp "${KRS_VM_SMP:-1}" \
     -nodefaults -no-user-config -display none -no-reboot -nic none \
     -kernel "$CACHE/vmlinux" -initrd "$CACHE/initramfs.cpio" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off rodata=off init_on_alloc=0 audit=0 lsm=capability cryptomgr.notests tsc=reliable" \

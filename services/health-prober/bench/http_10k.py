@@ -54,8 +54,6 @@ def percentile(b0, b1, q):
     return float("inf")
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-p", "health-prober", "--bin", "health-prober",
-                    "--example", "bench_targets"], check=True)
     workdir = tempfile.mkdtemp(prefix="prober-bench-")
     conf = os.path.join(workdir, "keepalived.conf")
     with open(conf, "w") as f:
