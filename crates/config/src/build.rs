@@ -1540,6 +1540,7 @@ impl Builder<'_> {
                     http_protocol: None,
                     virtualhost: None,
                     enable_sni: false,
+                    fast_recovery: false,
                 };
                 if k == "HTTP_GET" {
                     CheckerKind::HttpGet(h)
@@ -1691,6 +1692,7 @@ impl Builder<'_> {
                     }
                 }
                 "virtualhost" => h.virtualhost = self.string(n),
+                "fast_recovery" => h.fast_recovery = self.flag(n).unwrap_or(true),
                 _ => h.enable_sni = self.flag(n).unwrap_or(true),
             },
             CheckerKind::MiscCheck(m) => match n.kw.text.as_str() {

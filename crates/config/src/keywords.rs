@@ -185,7 +185,7 @@ pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
             "tunnel_csum",
             "tunnel_remcsum",
         ],
-        Ctx::Checker("HTTP_GET") | Ctx::Checker("SSL_GET") => &["fast_recovery", "tls_compliant"],
+        Ctx::Checker("HTTP_GET") | Ctx::Checker("SSL_GET") => &["tls_compliant"],
         Ctx::Url => &[
             "regex",
             "regex_no_match",
@@ -380,6 +380,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
                 "http_protocol",
                 "virtualhost",
                 "enable_sni",
+                "fast_recovery",
                 "connect_ip",
                 "connect_port",
                 "bindto",

@@ -736,6 +736,10 @@ pub struct HttpCheck {
     pub virtualhost: Option<String>,
     /// Send SNI (SSL_GET).
     pub enable_sni: bool,
+    /// `fast_recovery`: while the server is down and no URL is marked failed
+    /// (and before the first complete check), check again at once instead
+    /// of after `delay_loop`.
+    pub fast_recovery: bool,
 }
 
 /// `url { … }`.

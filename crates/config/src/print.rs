@@ -531,6 +531,7 @@ fn print_checker(w: &mut W, c: &Checker) {
             w.opt_s("http_protocol", &h.http_protocol);
             w.opt_s("virtualhost", &h.virtualhost);
             w.flag("enable_sni", h.enable_sni);
+            w.flag("fast_recovery", h.fast_recovery);
         }
         CheckerKind::MiscCheck(m) => {
             w.line(format!("misc_path {}", qq(&m.misc_path)));

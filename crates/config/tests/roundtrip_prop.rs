@@ -374,13 +374,17 @@ fn checker(files: Vec<String>) -> impl Strategy<Value = Checker> {
         proptest::option::of(select(vec!["1.0", "1.1", "1.0C", "1.0K"])),
         proptest::option::of(ident()),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(urls, p, virtualhost, enable_sni)| HttpCheck {
-            urls,
-            http_protocol: p.map(str::to_string),
-            virtualhost,
-            enable_sni,
-        })
+        .prop_map(
+            |(urls, p, virtualhost, enable_sni, fast_recovery)| HttpCheck {
+                urls,
+                http_protocol: p.map(str::to_string),
+                virtualhost,
+                enable_sni,
+                fast_recovery,
+            },
+        )
         .boxed();
     let nfiles = files.len();
     let kind = prop_oneof![

@@ -168,6 +168,10 @@ fn timing_of(spec: &TargetSpec) -> Timing {
         warmup: t.warmup.as_duration(),
         alpha: t.alpha,
         log_all_failures: spec.checker.log_all_failures,
+        fast_recovery: match &spec.checker.kind {
+            CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => h.fast_recovery,
+            _ => false,
+        },
     }
 }
 
@@ -206,6 +210,8 @@ struct Slot {
 struct Done {
     slot: usize,
     generation: u64,
+    /// The HTTP url the attempt fetched (index).
+    url: usize,
     started: Instant,
     ended: Instant,
     outcome: Outcome,
@@ -342,7 +348,11 @@ impl Engine {
         for vs in &spec.virtual_servers {
             tracing::info!("{}", words::activating(&spec, &vs.label));
         }
-        let machine = Machine::new(flavor(&spec.checker.kind), timing_of(&spec));
+        let urls = match &spec.checker.kind {
+            CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => h.urls.len(),
+            _ => 1,
+        };
+        let machine = Machine::new(flavor(&spec.checker.kind), timing_of(&spec)).with_urls(urls);
         let first = machine.first_check_at(Duration::ZERO, rand::random::<f64>());
         let due = now + first;
         self.generation += 1;
@@ -496,6 +506,7 @@ impl Engine {
         let tx = self.tx.clone();
         let generation = slot.generation;
         let due = slot.due;
+        let url = slot.machine.current_url();
         let lateness = self.metrics.lateness.clone();
         // Attempts get their own span only inside an episode: a healthy
         // target costs no span (and no span bookkeeping) per check.
@@ -512,7 +523,7 @@ impl Engine {
         let attempt = async move {
             let started = Instant::now();
             lateness.observe(started.saturating_duration_since(due).as_secs_f64());
-            let outcome = probe.run().await;
+            let outcome = probe.run(url).await;
             let ended = Instant::now();
             if let Some(span) = record {
                 span.record("success", outcome.success());
@@ -525,6 +536,7 @@ impl Engine {
             let _ = tx.send(Done {
                 slot: index,
                 generation,
+                url,
                 started,
                 ended,
                 outcome,
@@ -597,7 +609,9 @@ impl Engine {
         }
         slot.last = Some(result);
         for note in &step.notes {
-            if let Some(line) = words::line(&slot.spec, *note, done.outcome.failure.as_ref()) {
+            if let Some(line) =
+                words::line(&slot.spec, *note, done.outcome.failure.as_ref(), done.url)
+            {
                 tracing::info!("{line}");
             }
         }

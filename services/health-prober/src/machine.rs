@@ -12,7 +12,13 @@
 //!   While a URL is marked failed, attempts run every `max(delay_before_retry,
 //!   delay_loop)`. The first success clears the failed mark (logged only as
 //!   `HTTP status code success`), the next success `delay_loop` later brings
-//!   the checker UP: hence two successes to recover.
+//!   the checker UP: hence two successes to recover. An attempt fetches ONE
+//!   url; a success moves on to the next url `delay_loop` later, and the
+//!   check is complete (UP) when the last url answers in turn. With
+//!   `fast_recovery` the attempt after a success follows at once while the
+//!   checker is down with no url marked failed, and before the first complete
+//!   check (keepalived also skips the wait after a failure there, a busy loop
+//!   against a refusing server; we keep `delay_before_retry` after failures).
 //! - [`Flavor::Tcp`] (TCP_CHECK; also used for UDP_CHECK, PING_CHECK and
 //!   FILE_CHECK, whose epilogs were not verified against keepalived's source): one success brings it UP; the retry counter also
 //!   cycles while down (`retry` attempts `delay_before_retry` apart, then one
@@ -61,6 +67,8 @@ pub struct Timing {
     pub alpha: bool,
     /// Log every failed attempt while up.
     pub log_all_failures: bool,
+    /// HTTP `fast_recovery` (see the module docs).
+    pub fast_recovery: bool,
 }
 
 /// The first check comes 1 s after start plus a random share of `warmup`
@@ -105,8 +113,12 @@ pub struct Machine {
     is_up: bool,
     has_run: bool,
     retry_it: u32,
-    /// HTTP: a URL is marked failed (set when retries are exhausted).
+    /// HTTP: a URL is marked failed (set when retries are exhausted); it is
+    /// then the current one.
     failed_url: bool,
+    /// HTTP: how many urls the checker has, and the one the next attempt fetches.
+    urls: usize,
+    url_it: usize,
     /// MISC: the first success has been reported.
     initial_reported: bool,
     consecutive_failures: u32,
@@ -127,9 +139,22 @@ impl Machine {
                 timing.retry
             },
             failed_url: false,
+            urls: 1,
+            url_it: 0,
             initial_reported: false,
             consecutive_failures: 0,
         }
+    }
+
+    /// An HTTP checker with `count` urls (one by default).
+    pub fn with_urls(mut self, count: usize) -> Self {
+        self.urls = count.max(1);
+        self
+    }
+
+    /// The url (index into the checker's urls) the next attempt fetches.
+    pub fn current_url(&self) -> usize {
+        self.url_it
     }
 
     /// When the first attempt is due after a start at `now`; `share` in
@@ -195,17 +220,28 @@ impl Machine {
             if !self.is_up {
                 notes.push(Note::SuccessWhileDown);
             }
+            // epilog(REGISTER_CHECKER_NEW): on to the next url.
+            self.url_it += 1;
             self.retry_it = 0;
-            if self.failed_url {
-                // The failed URL answers again: check all URLs once more
+            if self.url_it >= self.urls && !self.failed_url {
+                // Every url answered in turn: the check is complete.
+                if !self.is_up || !self.has_run {
+                    notes.push(Note::Up);
+                    self.is_up = true;
+                    self.has_run = true;
+                }
+                self.url_it = 0;
+            } else if self.failed_url {
+                // The failed url answers again: check all urls once more
                 // before declaring the server up.
                 self.failed_url = false;
-            } else if !self.is_up || !self.has_run {
-                notes.push(Note::Up);
-                self.is_up = true;
-                self.has_run = true;
+                self.url_it = 0;
             }
-            return (ended + t.delay_loop, notes);
+            if !self.has_run {
+                // Before the first complete check one failure is enough.
+                self.retry_it = t.retry;
+            }
+            return (ended + self.http_delay(t.delay_loop), notes);
         }
         if self.is_up || !self.has_run {
             if t.log_all_failures {
@@ -218,6 +254,7 @@ impl Machine {
                     notes.push(self.down_note());
                     self.is_up = false;
                 }
+                // The current url is the failed one: it is probed until it answers.
                 self.failed_url = true;
             }
         }
@@ -226,7 +263,19 @@ impl Machine {
         } else {
             t.delay_before_retry
         };
+        // keepalived's epilog would also skip this wait under fast_recovery,
+        // which against a refusing server is a busy loop: the retry delay stays.
         (ended + delay, notes)
+    }
+
+    /// `fast_recovery` after a success: no wait while down with no url
+    /// marked failed, nor before the first complete check.
+    fn http_delay(&self, delay: Duration) -> Duration {
+        if self.timing.fast_recovery && (!self.has_run || (!self.is_up && !self.failed_url)) {
+            Duration::ZERO
+        } else {
+            delay
+        }
     }
 
     /// `check_tcp.c` `tcp_epilog`.

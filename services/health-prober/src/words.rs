@@ -86,9 +86,14 @@ fn misc_script(kind: &CheckerKind) -> &str {
 }
 
 /// The log line keepalived writes for `note`, if any. `failure` is the
-/// attempt's failure; `url` the HTTP path checked; `digest` whether the URL
-/// has a digest (the success line then says `MD5 digest`).
-pub fn line(spec: &TargetSpec, note: Note, failure: Option<&Failure>) -> Option<String> {
+/// attempt's failure; `url` the index of the HTTP url the attempt fetched
+/// (its path is logged, and a url with a digest says `MD5 digest`).
+pub fn line(
+    spec: &TargetSpec,
+    note: Note,
+    failure: Option<&Failure>,
+    url: usize,
+) -> Option<String> {
     let chk = spec.fmt_chk();
     let kind = &spec.checker.kind;
     let name = check_name(kind);
@@ -102,7 +107,7 @@ pub fn line(spec: &TargetSpec, note: Note, failure: Option<&Failure>) -> Option<
                 failure.map(|f| format!("{} server {chk}.", http_failure_words(f)))
             }
             Note::SuccessWhileDown => {
-                let url = h.urls.first();
+                let url = h.urls.get(url).or(h.urls.first());
                 let what = if url.is_some_and(|u| u.digest.is_some()) {
                     "MD5 digest"
                 } else {
@@ -321,6 +326,6 @@ mod tests {
     }
 
     fn words_of(s: &TargetSpec, note: Note, failure: Option<&Failure>) -> String {
-        line(s, note, failure).unwrap()
+        line(s, note, failure, 0).unwrap()
     }
 }

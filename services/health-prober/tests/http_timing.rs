@@ -168,3 +168,57 @@ async fn warmup_spreads_first_checks_over_one_second_plus_warmup() {
         - firsts.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread > 0.2, "first checks not spread: {firsts:?}");
 }
+
+/// keepalived checks one url per attempt, in turn, `delay_loop` apart; a
+/// failure is retried on the same url and the verdict names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_urls_are_checked_one_per_attempt_in_turn() {
+    let target = HttpTarget::start().await;
+    let body = "        HTTP_GET {
+            url {
+                path /first
+            }
+            url {
+                path /second
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }";
+    let prober = Prober::start(&config(
+        "    delay_loop 1\n    warmup 0",
+        &[(target.port, body)],
+    ));
+    let hits = wait_hits(&target, 4, Duration::from_secs(8)).await;
+    let paths: Vec<String> = target
+        .requests()
+        .iter()
+        .take(4)
+        .map(|r| {
+            let line = String::from_utf8_lossy(r);
+            line.split_whitespace().nth(1).unwrap_or("").to_owned()
+        })
+        .collect();
+    assert_eq!(paths, ["/first", "/second", "/first", "/second"]);
+    for pair in hits[..4].windows(2) {
+        assert_about(pair[1] - pair[0], 1.0, "one url per delay_loop");
+    }
+    // Both urls now fail: two attempts (retry 1) on the url in turn, DOWN.
+    let mut watch = prober.watch();
+    target.set(500, b"");
+    let seen = target.hits().len();
+    let (_, change) = next_change(&mut watch, Duration::from_secs(8)).await;
+    assert_eq!(change.to, Verdict::Down as i32);
+    let failing: Vec<String> = target.requests()[seen..]
+        .iter()
+        .map(|r| {
+            let line = String::from_utf8_lossy(r);
+            line.split_whitespace().nth(1).unwrap_or("").to_owned()
+        })
+        .collect();
+    assert_eq!(failing.len(), 2, "retry 1: two attempts, {failing:?}");
+    assert_eq!(
+        failing[0], failing[1],
+        "a failed url is retried, not the next one"
+    );
+}

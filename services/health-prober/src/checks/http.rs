@@ -109,42 +109,50 @@ impl HttpProbe {
         Ok(Self { urls, tls })
     }
 
-    /// One attempt: every URL in order, each on a new connection.
-    pub async fn run(&self, conn: &ConnOpts) -> Outcome {
-        for url in &self.urls {
-            if let Err(failure) = self.fetch(conn, url).await {
-                return Outcome::failed(failure);
-            }
+    /// One attempt: url number `url` (the machine walks them in turn), on a
+    /// new connection.
+    pub async fn run(&self, conn: &ConnOpts, url: usize) -> Outcome {
+        // The config refuses an HTTP checker without url.
+        let Some(probe) = self.urls.get(url).or(self.urls.first()) else {
+            return Outcome::failed(Failure::Protocol("no url to check".into()));
+        };
+        match self.fetch(conn, probe).await {
+            Ok(()) => Outcome::ok(),
+            Err(failure) => Outcome::failed(failure),
         }
-        Outcome::ok()
     }
 
     async fn fetch(&self, conn: &ConnOpts, url: &UrlProbe) -> Result<(), Failure> {
         let stream = conn.tcp().await?;
         match &self.tls {
             None => exchange(stream, conn, url).await,
-            Some(name) => {
-                // TLS writes its Finished and then the request back to back:
-                // without this Nagle would hold the request for the ACK.
-                let _ = stream.set_nodelay(true);
-                let connector = tokio_rustls::TlsConnector::from(super::tls::client_config());
-                let tls = match tokio::time::timeout(
-                    conn.timeout,
-                    connector.connect(name.clone(), stream),
-                )
-                .await
-                {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => return Err(Failure::Tls(e.to_string())),
-                    Err(_) => return Err(Failure::ConnectTimeout),
-                };
-                exchange(tls, conn, url).await.map_err(|f| match f {
-                    Failure::Network(e) => Failure::Tls(e),
-                    other => other,
-                })
-            }
+            // Boxed: the TLS handshake's state is large, and would otherwise
+            // make every plain HTTP attempt's task as large.
+            Some(name) => Box::pin(fetch_tls(stream, name, conn, url)).await,
         }
     }
+}
+
+async fn fetch_tls(
+    stream: tokio::net::TcpStream,
+    name: &ServerName<'static>,
+    conn: &ConnOpts,
+    url: &UrlProbe,
+) -> Result<(), Failure> {
+    // TLS writes its Finished and then the request back to back: without
+    // this Nagle would hold the request for the ACK.
+    let _ = stream.set_nodelay(true);
+    let connector = tokio_rustls::TlsConnector::from(super::tls::client_config());
+    let tls =
+        match tokio::time::timeout(conn.timeout, connector.connect(name.clone(), stream)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return Err(Failure::Tls(e.to_string())),
+            Err(_) => return Err(Failure::ConnectTimeout),
+        };
+    exchange(tls, conn, url).await.map_err(|f| match f {
+        Failure::Network(e) => Failure::Tls(e),
+        other => other,
+    })
 }
 
 /// Sends the request and judges the response.

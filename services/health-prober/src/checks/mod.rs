@@ -129,10 +129,11 @@ impl Probe {
         Ok(Self { kind, conn })
     }
 
-    /// Runs one attempt.
-    pub async fn run(&self) -> Outcome {
+    /// Runs one attempt; `url` picks the HTTP url it fetches (keepalived
+    /// checks one url per attempt, in turn).
+    pub async fn run(&self, url: usize) -> Outcome {
         match &self.kind {
-            Kind::Http(p) => p.run(&self.conn).await,
+            Kind::Http(p) => p.run(&self.conn, url).await,
             Kind::Tcp => match self.conn.tcp().await {
                 Ok(_stream) => Outcome::ok(),
                 Err(f) => Outcome::failed(f),

@@ -17,6 +17,7 @@ fn timing(delay_loop: u32, retry: u32, dbr: u32) -> Timing {
         warmup: S * delay_loop,
         alpha: false,
         log_all_failures: false,
+        fast_recovery: false,
     }
 }
 
@@ -354,4 +355,114 @@ fn smtp_retries_each_cycle_from_zero_and_logs_the_last_failure() {
         (step.changed, step.notes.clone()),
         (Some(true), vec![Note::Up])
     );
+}
+
+/// Like [`drive`], for an HTTP checker whose answer depends on the url.
+fn drive_urls(
+    machine: &mut Machine,
+    first: Duration,
+    until: Duration,
+    healthy: impl Fn(Duration, usize) -> bool,
+) -> Vec<(usize, Seen)> {
+    let mut seen = Vec::new();
+    let mut at = first;
+    while at < until {
+        let url = machine.current_url();
+        let step = machine.on_attempt(at, at, healthy(at, url));
+        seen.push((
+            url,
+            Seen {
+                started: at,
+                step: step.clone(),
+            },
+        ));
+        at = step.next_at;
+    }
+    seen
+}
+
+#[test]
+fn http_checks_one_url_per_attempt_in_turn_and_comes_up_after_the_last() {
+    let mut m = Machine::new(Flavor::Http, timing(2, 1, 1)).with_urls(3);
+    let seen = drive_urls(&mut m, S, secs(13.0), |_, _| true);
+    let urls: Vec<usize> = seen.iter().map(|(u, _)| *u).collect();
+    assert_eq!(urls, vec![0, 1, 2, 0, 1, 2]);
+    for pair in seen.windows(2) {
+        assert_eq!(pair[1].1.started - pair[0].1.started, 2 * S);
+    }
+    // keepalived logs "succeed on service" when the last url of the first
+    // pass answers, not before.
+    let notes: Vec<&Vec<Note>> = seen.iter().map(|(_, s)| &s.step.notes).collect();
+    assert_eq!(notes[0], &Vec::<Note>::new());
+    assert_eq!(notes[1], &Vec::<Note>::new());
+    assert_eq!(notes[2], &vec![Note::Up]);
+    assert!(notes[3..].iter().all(|n| n.is_empty()));
+}
+
+#[test]
+fn a_failing_url_is_retried_alone_and_recovery_walks_every_url_again() {
+    let mut m = Machine::new(Flavor::Http, timing(2, 1, 1)).with_urls(3);
+    // url 1 fails from t=10 to t=20.
+    let broken = |t: Duration, url: usize| !(url == 1 && t >= secs(10.0) && t < secs(20.0));
+    let seen = drive_urls(&mut m, S, secs(40.0), broken);
+    let down = seen
+        .iter()
+        .position(|(_, s)| s.step.changed == Some(false))
+        .unwrap();
+    // retry 1: two attempts on url 1, then DOWN.
+    assert_eq!(seen[down].0, 1);
+    assert_eq!(seen[down - 1].0, 1);
+    assert!(!seen[down - 1].1.step.notes.contains(&Note::Up));
+    // While down only url 1 is probed, until it answers at t >= 20.
+    let back = seen
+        .iter()
+        .position(|(u, s)| *u == 1 && s.started >= secs(20.0))
+        .unwrap();
+    assert!(seen[down + 1..back].iter().all(|(u, _)| *u == 1));
+    // Its success restarts the pass at url 0; UP when url 2 answers.
+    let after: Vec<usize> = seen[back..back + 4].iter().map(|(u, _)| *u).collect();
+    assert_eq!(after, vec![1, 0, 1, 2]);
+    assert_eq!(seen[back + 3].1.step.changed, Some(true));
+    assert!(
+        seen[back..back + 3]
+            .iter()
+            .all(|(_, s)| s.step.changed.is_none())
+    );
+    assert_eq!(
+        seen[back + 1].1.started - seen[back].1.started,
+        2 * S,
+        "without fast_recovery the pass waits delay_loop"
+    );
+}
+
+#[test]
+fn fast_recovery_checks_again_at_once_while_recovering_but_not_after_a_failure() {
+    let mut t = timing(5, 1, 2);
+    t.fast_recovery = true;
+    let mut m = Machine::new(Flavor::Http, t).with_urls(2);
+    // At start, before the first complete check: url 0 answers, url 1 at once.
+    let first = m.on_attempt(S, S, true);
+    assert_eq!(
+        first.next_at, S,
+        "fast_recovery: no wait before the first complete check"
+    );
+    let up = m.on_attempt(S, S, true);
+    assert_eq!(up.notes, vec![Note::Up]);
+    assert_eq!(up.next_at, S + 5 * S, "once up, delay_loop");
+    // Down on url 0 (two failures), then probed every max(dbr, delay_loop).
+    m.on_attempt(secs(6.0), secs(6.0), false);
+    let down = m.on_attempt(secs(8.0), secs(8.0), false);
+    assert_eq!(down.changed, Some(false));
+    assert_eq!(down.next_at, secs(13.0));
+    // The failed url answers: the pass over every url follows at once.
+    let cleared = m.on_attempt(secs(13.0), secs(13.0), true);
+    assert_eq!(cleared.next_at, secs(13.0));
+    // A failure in that pass keeps delay_before_retry (no busy loop).
+    let failed = m.on_attempt(secs(13.0), secs(13.0), false);
+    assert_eq!(failed.next_at, secs(15.0));
+    let ok0 = m.on_attempt(secs(15.0), secs(15.0), true);
+    assert_eq!(ok0.next_at, secs(15.0));
+    let ok1 = m.on_attempt(secs(15.0), secs(15.0), true);
+    assert_eq!(ok1.changed, Some(true));
+    assert_eq!(ok1.next_at, secs(20.0));
 }
