@@ -11,11 +11,21 @@ pub fn is_valid(name: &str) -> bool {
     SCHEDULERS.contains(&name)
 }
 
+/// Whether the kernel scheduler `name` ignores weights above 0: `rr`
+/// (ip_vs_rr.c gives every server with a weight one turn), `lc` (least
+/// connections, not divided by weight) and `dh` (hash buckets dealt in turn).
+/// Weight 0 still takes a server out. The nft layouts give such servers one
+/// equal share each, so a weight change there moves no flow.
+pub fn ignores_weights(name: &str) -> bool {
+    matches!(name, "rr" | "lc" | "dh")
+}
+
 /// How the nftables data plane realises a scheduler (it has no connection
 /// counts, so only round robin and hashing are exact).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NftStrategy {
-    /// `numgen inc` over weighted slots: exact for `rr`/`wrr`.
+    /// `numgen inc` over slots, weighted unless [`ignores_weights`]: exact
+    /// for `rr`/`wrr`.
     RoundRobin,
     /// A consistent hash of the source (`sh`, `mh`, persistence).
     SourceHash,
@@ -43,6 +53,16 @@ mod tests {
         }
         assert!(!is_valid("roundrobin"));
         assert!(!is_valid("RR"));
+    }
+
+    #[test]
+    fn only_the_unweighted_kernel_schedulers_ignore_weights() {
+        for name in ["rr", "lc", "dh"] {
+            assert!(ignores_weights(name), "{name}");
+        }
+        for name in ["wrr", "wlc", "sh", "mh", "sed", "nq", "lblc", "fo", "ovf"] {
+            assert!(!ignores_weights(name), "{name}");
+        }
     }
 
     #[test]

@@ -568,9 +568,14 @@ async fn sighup_applies_only_the_difference() {
         !log.contains("Removing"),
         "a reload removed something: {log}"
     );
-    // Weights become slots: rs1 now has two of three.
+    // lb_algo rr ignores weights, as IPVS's rr does: rs1 at weight 2 still
+    // gets one turn in two (wrr would give it two in three).
+    wait_api(&m, "rs1 at weight 2", |vs| {
+        rs(vs, "203.0.113.11").kernel_weight == 2
+    })
+    .await;
     let pages: Vec<String> = (0..6).map(|_| get(&t, None).unwrap()).collect();
-    assert_eq!(pages.iter().filter(|p| *p == "rs1").count(), 4, "{pages:?}");
+    assert_eq!(pages.iter().filter(|p| *p == "rs1").count(), 3, "{pages:?}");
 
     // Back to the first configuration: the second virtual server goes.
     std::fs::write(t.dir.join("m1.conf"), &conf).unwrap();

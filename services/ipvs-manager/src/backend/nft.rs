@@ -11,8 +11,10 @@
 //!   in the mark. It is the authoritative copy `observe()` reads back, so a
 //!   restarted ipvs-manager adopts the table instead of flushing it. NAT
 //!   services get a DNAT rule in chain `prerouting` (nat hook): `numgen inc`
-//!   over weighted slots for round robin, a Maglev slot table behind
-//!   `jhash ip saddr` for source hashing and persistence.
+//!   over slots for round robin (one per server under `rr`, `lc`, `dh`,
+//!   which ignore weights as the kernel's do; weighted for the others), a
+//!   Maglev slot table behind `jhash ip saddr` for source hashing and
+//!   persistence.
 //! - `table netdev keepalived_rs_dr`: DR services, forwarded at ingress of
 //!   the director's interface with `fwd ip to jhash ip saddr . tcp sport mod
 //!   M seed 0x5eed map {…}` over a Maglev table (see [`crate::maglev`]), so
@@ -65,11 +67,29 @@ pub struct NftBackend {
 #[derive(Debug, Clone, Default)]
 pub struct SlotMemo(BTreeMap<ServiceKey, MemoEntry>);
 
+/// A rule and what it was computed from: the service's number, spec and
+/// destinations (as a vector: copied and compared several times faster
+/// than the map of 10,000).
 #[derive(Debug, Clone)]
 struct MemoEntry {
     index: usize,
-    service: Service,
+    spec: ServiceSpec,
+    dests: Vec<(DestKey, Dest)>,
     rule: Option<SlotRule>,
+}
+
+impl MemoEntry {
+    /// Whether this entry was computed for `service` as service number `index`.
+    fn is_for(&self, index: usize, service: &Service) -> bool {
+        self.index == index
+            && self.spec == service.spec
+            && self.dests.len() == service.dests.len()
+            && self
+                .dests
+                .iter()
+                .zip(&service.dests)
+                .all(|((ka, da), (kb, db))| ka == kb && da == db)
+    }
 }
 
 impl SlotMemo {
@@ -82,21 +102,32 @@ impl SlotMemo {
         service: &Service,
         device: &str,
     ) -> Result<&Option<SlotRule>, BackendError> {
-        let fresh = self
-            .0
-            .get(key)
-            .is_some_and(|e| e.index == index && e.service == *service);
+        let fresh = self.0.get(key).is_some_and(|e| e.is_for(index, service));
         if !fresh {
-            let rule = slot_rule(index, key, service, device)?;
-            self.0.insert(
-                *key,
-                MemoEntry {
-                    index,
-                    service: service.clone(),
-                    rule,
-                },
-            );
+            // A stale entry still knows the permutations of the servers that stayed.
+            let stale = self.0.remove(key).and_then(|e| e.rule);
+            self.insert(index, key, service, device, stale.as_ref())?;
         }
+        Ok(&self.0[key].rule)
+    }
+
+    /// Computes the rule of `service` (reusing what `previous` knows) and keeps it.
+    fn insert(
+        &mut self,
+        index: usize,
+        key: &ServiceKey,
+        service: &Service,
+        device: &str,
+        previous: Option<&SlotRule>,
+    ) -> Result<&Option<SlotRule>, BackendError> {
+        let rule = slot_rule(index, key, service, device, previous)?;
+        let entry = MemoEntry {
+            index,
+            spec: service.spec.clone(),
+            dests: service.dests.iter().map(|(k, d)| (*k, *d)).collect(),
+            rule,
+        };
+        self.0.insert(*key, entry);
         Ok(&self.0[key].rule)
     }
 
@@ -109,8 +140,14 @@ impl SlotMemo {
         device: &str,
     ) -> Result<Option<SlotRule>, BackendError> {
         match self.0.remove(key) {
-            Some(e) if e.index == index && e.service == *service => Ok(e.rule),
-            _ => slot_rule(index, key, service, device),
+            Some(e) if e.is_for(index, service) => Ok(e.rule),
+            stale => slot_rule(
+                index,
+                key,
+                service,
+                device,
+                stale.and_then(|e| e.rule).as_ref(),
+            ),
         }
     }
 }
@@ -230,32 +267,39 @@ impl Backend for NftBackend {
 
 /// Whether nft can carry this service (see the module comment).
 pub fn supports(key: &ServiceKey, service: &Service) -> Result<(), String> {
-    let ipv6 = match key {
+    let mut ipv6 = match key {
         ServiceKey::Addr { ip, .. } => ip.is_ipv6(),
         ServiceKey::Fwmark { family, .. } => *family == Family::Inet6,
     };
-    if ipv6 || service.dests.keys().any(|d| d.ip.is_ipv6()) {
+    // One pass over the destinations (this runs at every change of a
+    // 10,000-server service): which methods occur, by `method_code`.
+    let mut methods = [false; 3];
+    let mut active = 0;
+    for (k, d) in &service.dests {
+        ipv6 |= k.ip.is_ipv6();
+        methods[method_code(d.method) as usize] = true;
+        active += usize::from(d.weight > 0);
+    }
+    if ipv6 {
         return Err(format!(
             "{key}: IPv6 virtual servers are not implemented by the nft backend"
         ));
     }
-    let methods: BTreeSet<Method> = service.dests.values().map(|d| d.method).collect();
-    if methods.contains(&Method::Tun) {
+    if methods[method_code(Method::Tun) as usize] {
         return Err(format!(
             "{key}: lvs_method TUN is not implemented by the nft backend (nft cannot encapsulate)"
         ));
     }
-    if methods.len() > 1 {
+    if methods.iter().filter(|&&m| m).count() > 1 {
         return Err(format!(
             "{key}: real servers with different lvs_method in one virtual server are not implemented by the nft backend"
         ));
     }
-    if matches!(key, ServiceKey::Fwmark { .. }) && methods.contains(&Method::Dr) {
+    if matches!(key, ServiceKey::Fwmark { .. }) && methods[method_code(Method::Dr) as usize] {
         return Err(format!(
             "{key}: fwmark virtual servers with lvs_method DR are not implemented by the nft backend (the mark is set after the ingress hook)"
         ));
     }
-    let active = service.dests.values().filter(|d| d.weight > 0).count();
     if maglev::table_size(active).is_none() {
         return Err(format!(
             "{key}: more than {} real servers",
@@ -362,7 +406,7 @@ fn parse_record(comment: &str) -> Option<(ServiceKey, ServiceSpec)> {
 /// at least `cw`. Each server appears `weight / gcd` times. Servers sorted by
 /// weight make each round a prefix, so the cost is the number of slots, not
 /// slots × servers (10,000 equal servers: 10,000 steps).
-fn weighted_slots(weights: &[u32]) -> Vec<usize> {
+fn weighted_slots(weights: &[u32]) -> Vec<u32> {
     const MAX_SLOTS: u64 = 65521;
     let g = weights
         .iter()
@@ -379,13 +423,13 @@ fn weighted_slots(weights: &[u32]) -> Vec<usize> {
             }
         }
     }
-    let mut order: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(w[i]), i));
-    let max = order.first().map(|&i| w[i]).unwrap_or(0);
+    let mut order: Vec<u32> = (0..w.len() as u32).filter(|&i| w[i as usize] > 0).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(w[i as usize]), i));
+    let max = order.first().map(|&i| w[i as usize]).unwrap_or(0);
     let mut out = Vec::with_capacity(w.iter().sum::<u64>() as usize);
     let mut prefix = 0;
     for cw in (1..=max).rev() {
-        while prefix < order.len() && w[order[prefix]] >= cw {
+        while prefix < order.len() && w[order[prefix] as usize] >= cw {
             prefix += 1;
         }
         out.extend_from_slice(&order[..prefix]);
@@ -476,13 +520,53 @@ struct SlotRule {
     value_type: &'static str,
     /// The rule, referencing `@vsN_slots`.
     rule: String,
-    /// Slot `n` sends to `slots[n]` (address, and port for NAT with ports);
-    /// rendered only where written out.
-    slots: Vec<SlotTarget>,
+    /// Where each destination with a weight sends (address, and port for
+    /// NAT with ports), in destination order.
+    targets: Vec<SlotTarget>,
+    /// Slot `n` sends to `targets[owners[n]]` (indices, not targets: a
+    /// 65,521-slot table is built, kept and compared at every change).
+    owners: Vec<u32>,
+    /// For a Maglev table: each destination's permutation, kept for the next
+    /// build of this service.
+    permutations: Option<Permutations>,
+}
+
+/// The Maglev permutations of a service's destinations with a weight, in
+/// destination order, for a table of `size` slots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Permutations {
+    size: usize,
+    of: Vec<(DestKey, maglev::Permutation)>,
+}
+
+impl Permutations {
+    /// The permutations of `active` (sorted by key), taking those `known`
+    /// already holds for the same table size: hashing 10,000 servers costs
+    /// more than walking the two sorted lists side by side.
+    fn of(active: &[(&DestKey, &Dest)], size: usize, known: Option<&Permutations>) -> Self {
+        let known = known
+            .filter(|k| k.size == size)
+            .map_or(&[][..], |k| k.of.as_slice());
+        let mut j = 0;
+        let of = active
+            .iter()
+            .map(|&(key, _)| {
+                while known.get(j).is_some_and(|(k, _)| k < key) {
+                    j += 1;
+                }
+                let p = match known.get(j) {
+                    Some((k, p)) if k == key => *p,
+                    _ => maglev::Permutation::of(key.ip, key.port, size),
+                };
+                (*key, p)
+            })
+            .collect();
+        Permutations { size, of }
+    }
 }
 
 /// Where one slot sends: an address, with a port when the map carries one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct SlotTarget(IpAddr, Option<u16>);
 
 impl SlotTarget {
@@ -497,12 +581,14 @@ impl SlotTarget {
 }
 
 /// The rule and slots of service number `i`; `None` when no destination has
-/// a weight (the service then has only its record).
+/// a weight (the service then has only its record). `previous`, an earlier
+/// rule of the same service, lends its Maglev permutations.
 fn slot_rule(
     i: usize,
     key: &ServiceKey,
     service: &Service,
     device: &str,
+    previous: Option<&SlotRule>,
 ) -> Result<Option<SlotRule>, BackendError> {
     supports(key, service).map_err(BackendError::Unsupported)?;
     let name = format!("vs{i}");
@@ -513,35 +599,44 @@ fn slot_rule(
     };
     let persistent = service.spec.persistence.is_some();
     let (strategy, _) = sched::nft_strategy(&service.spec.scheduler, persistent);
-    let backends: Vec<maglev::Backend> = active
-        .iter()
-        .map(|(k, d)| maglev::Backend {
-            ip: k.ip,
-            port: k.port,
-            weight: d.weight,
-        })
-        .collect();
+    // rr, lc, dh: every server with a weight gets one equal share, as in the kernel.
+    let unweighted = sched::ignores_weights(&service.spec.scheduler);
+    let weight = |d: &Dest| if unweighted { 1 } else { d.weight };
     let maglev_slots = || {
-        let size = maglev::table_size(backends.len()).unwrap_or(maglev::SIZES[2]);
-        maglev::build(&backends, size)
+        let size = maglev::table_size(active.len()).unwrap_or(maglev::SIZES[2]);
+        let known = previous.and_then(|p| p.permutations.as_ref());
+        let permutations = Permutations::of(&active, size, known);
+        let backends: Vec<maglev::Backend> = active
+            .iter()
+            .map(|(k, d)| maglev::Backend {
+                ip: k.ip,
+                port: k.port,
+                weight: weight(d),
+            })
+            .collect();
+        (
+            maglev::build_with(&backends, |i| permutations.of[i].1, size),
+            Some(permutations),
+        )
     };
     match first.method {
         Method::Nat => {
-            let (pick, slots) = match strategy {
+            let (pick, owners, permutations) = match strategy {
                 NftStrategy::RoundRobin => {
-                    let weights: Vec<u32> = active.iter().map(|(_, d)| d.weight).collect();
-                    let slots = weighted_slots(&weights);
-                    (format!("numgen inc mod {}", slots.len()), slots)
+                    let weights: Vec<u32> = active.iter().map(|(_, d)| weight(d)).collect();
+                    let owners = weighted_slots(&weights);
+                    (format!("numgen inc mod {}", owners.len()), owners, None)
                 }
                 NftStrategy::SourceHash => {
-                    let slots = maglev_slots();
+                    let (owners, permutations) = maglev_slots();
                     (
                         format!(
                             "jhash {} mod {} seed {SEED}",
                             source_expr(service.spec.persistence),
-                            slots.len()
+                            owners.len()
                         ),
-                        slots,
+                        owners,
+                        permutations,
                     )
                 }
             };
@@ -563,13 +658,12 @@ fn slot_rule(
                     match_expr(key),
                     if with_port { "addr . port " } else { "" }
                 ),
-                slots: slots
+                targets: active
                     .iter()
-                    .map(|&s| {
-                        let k = active[s].0;
-                        SlotTarget(k.ip, with_port.then_some(k.port))
-                    })
+                    .map(|(k, _)| SlotTarget(k.ip, with_port.then_some(k.port)))
                     .collect(),
+                owners,
+                permutations,
             }))
         }
         Method::Dr => {
@@ -585,19 +679,18 @@ fn slot_rule(
             } else {
                 format!("ip saddr . {} sport", proto.name())
             };
-            let slots = maglev_slots();
+            let (owners, permutations) = maglev_slots();
             Ok(Some(SlotRule {
                 dr: true,
                 value_type: "ip daddr",
                 rule: format!(
                     "meta pkttype host {} counter fwd ip to jhash {flow} mod {} seed {SEED} map @{name}_slots device \"{device}\" comment \"{name}\"",
                     match_expr(key),
-                    slots.len()
+                    owners.len()
                 ),
-                slots: slots
-                    .iter()
-                    .map(|&s| SlotTarget(active[s].0.ip, None))
-                    .collect(),
+                targets: active.iter().map(|(k, _)| SlotTarget(k.ip, None)).collect(),
+                owners,
+                permutations,
             }))
         }
         Method::Tun => {
@@ -615,13 +708,13 @@ fn slot_map(out: &mut String, i: usize, r: &SlotRule) {
         "  map vs{i}_slots {{\n    typeof numgen inc mod 1 : {}\n    elements = {{ ",
         r.value_type
     );
-    for (n, v) in r.slots.iter().enumerate() {
+    for (n, &owner) in r.owners.iter().enumerate() {
         if n > 0 {
             out.push_str(", ");
         }
         push_decimal(out, n as u64);
         out.push_str(" : ");
-        v.push_to(out);
+        r.targets[owner as usize].push_to(out);
     }
     out.push_str(" }\n  }\n");
 }
@@ -732,31 +825,34 @@ pub fn incremental_memo(
         }
         let old = before.services.get(key)?;
         let a = memo.take(i, key, old, device).ok()?;
-        memo.rule(i, key, new, device).ok()?;
+        memo.insert(i, key, new, device, a.as_ref()).ok()?;
         match (a.as_ref(), memo.0[key].rule.as_ref()) {
             (None, None) => {}
             (Some(a), Some(b))
-                if a.rule == b.rule && a.dr == b.dr && a.slots.len() == b.slots.len() =>
+                if a.rule == b.rule && a.dr == b.dr && a.owners.len() == b.owners.len() =>
             {
                 let (family, table) = if b.dr {
                     ("netdev", DR_TABLE)
                 } else {
                     ("ip", TABLE)
                 };
-                let moved: Vec<usize> = (0..b.slots.len())
-                    .filter(|&n| a.slots[n] != b.slots[n])
-                    .collect();
+                let moved = moved_slots(a, b);
                 if !moved.is_empty() {
                     let _ = write!(out, "delete element {family} {table} vs{i}_slots {{ ");
-                    for (k, n) in moved.iter().enumerate() {
-                        let sep = if k > 0 { ", " } else { "" };
-                        let _ = write!(out, "{sep}{n}");
+                    for (k, &n) in moved.iter().enumerate() {
+                        if k > 0 {
+                            out.push_str(", ");
+                        }
+                        push_decimal(&mut out, n as u64);
                     }
                     let _ = write!(out, " }}\nadd element {family} {table} vs{i}_slots {{ ");
                     for (k, &n) in moved.iter().enumerate() {
-                        let sep = if k > 0 { ", " } else { "" };
-                        let _ = write!(out, "{sep}{n} : ");
-                        b.slots[n].push_to(&mut out);
+                        if k > 0 {
+                            out.push_str(", ");
+                        }
+                        push_decimal(&mut out, n as u64);
+                        out.push_str(" : ");
+                        b.targets[b.owners[n] as usize].push_to(&mut out);
                     }
                     out.push_str(" }\n");
                 }
@@ -807,6 +903,39 @@ pub fn incremental_memo(
         }
     }
     Some(out)
+}
+
+/// The slots that send somewhere else under `b` than under `a` (two rules
+/// with the same number of slots).
+fn moved_slots(a: &SlotRule, b: &SlotRule) -> Vec<usize> {
+    // Each target of `a` → the index of an equal target of `b`, u32::MAX
+    // when gone. Both lists are in destination order, so one merge pairs
+    // them (equal runs, DR servers sharing an address, pair up in order);
+    // then a slot compares two integers instead of two addresses.
+    let mut same = vec![u32::MAX; a.targets.len()];
+    let (mut i, mut j) = (0, 0);
+    while let (Some(t), Some(u)) = (a.targets.get(i), b.targets.get(j)) {
+        match t.cmp(u) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                same[i] = j as u32;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    a.owners
+        .iter()
+        .zip(&b.owners)
+        .enumerate()
+        .filter(|&(_, (&x, &y))| {
+            // A different index may still be an equal target (two DR
+            // servers on one address and different ports).
+            same[x as usize] != y && a.targets[x as usize] != b.targets[y as usize]
+        })
+        .map(|(n, _)| n)
+        .collect()
 }
 
 fn unreachable_tun(key: &ServiceKey) -> Result<(), BackendError> {
@@ -972,6 +1101,8 @@ pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, B
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn service(method: Method, weights: &[(u8, u32)], sched: &str) -> (ServiceKey, Service) {
@@ -1015,7 +1146,7 @@ mod tests {
         assert_eq!(s.len(), 7);
         assert_eq!(s.iter().filter(|&&i| i == 0).count(), 5);
         let equal = weighted_slots(&vec![1; 10_000]);
-        assert_eq!(equal, (0..10_000).collect::<Vec<_>>());
+        assert_eq!(equal, (0..10_000).collect::<Vec<u32>>());
     }
 
     #[test]
@@ -1217,10 +1348,87 @@ mod tests {
         }
     }
 
+    /// `before` with one destination's weight changed, and that change.
+    fn reweighted(
+        before: &TableState,
+        last: u8,
+        method: Method,
+        weight: u32,
+    ) -> (TableState, Change) {
+        let service = *before.services.keys().next().unwrap();
+        let change = Change::EditDest {
+            service,
+            dest: DestKey {
+                ip: format!("203.0.113.{last}").parse().unwrap(),
+                port: 80,
+            },
+            spec: Dest { method, weight },
+        };
+        let mut after = before.clone();
+        after.apply(std::slice::from_ref(&change)).unwrap();
+        (after, change)
+    }
+
+    #[test]
+    fn round_robin_ignores_weights_like_ipvs_rr_and_wrr_follows_them() {
+        // ip_vs_rr.c: one turn per server with a weight, whatever the weight.
+        let (k, s) = service(Method::Nat, &[(11, 1), (12, 5), (13, 0)], "rr");
+        let rr = slot_rule(0, &k, &s, "eth0", None).unwrap().unwrap();
+        assert_eq!(rr.owners, vec![0, 1], "one slot each, none for weight 0");
+        assert!(rr.rule.contains("numgen inc mod 2"), "{}", rr.rule);
+        for sched in ["lc", "dh"] {
+            let (k, s) = service(Method::Nat, &[(11, 1), (12, 5)], sched);
+            let r = slot_rule(0, &k, &s, "eth0", None).unwrap().unwrap();
+            assert_eq!(r.owners.len(), 2, "{sched}");
+        }
+        let (k, s) = service(Method::Nat, &[(11, 1), (12, 5), (13, 0)], "wrr");
+        let wrr = slot_rule(0, &k, &s, "eth0", None).unwrap().unwrap();
+        assert_eq!(wrr.owners.len(), 6, "1 + 5 slots");
+        assert_eq!(wrr.owners.iter().filter(|&&o| o == 1).count(), 5);
+        // Maglev (DR, or persistence) too: equal shares under rr, weighted under wrr.
+        let share = |sched: &str| {
+            let (k, s) = service(Method::Dr, &[(11, 1), (12, 3)], sched);
+            let r = slot_rule(0, &k, &s, "eth0", None).unwrap().unwrap();
+            r.owners.iter().filter(|&&o| o == 1).count() as f64 / r.owners.len() as f64
+        };
+        assert!((share("rr") - 0.5).abs() < 0.05, "{}", share("rr"));
+        assert!((share("wrr") - 0.75).abs() < 0.05, "{}", share("wrr"));
+    }
+
+    #[test]
+    fn a_weight_change_under_rr_updates_only_the_record() {
+        for method in [Method::Nat, Method::Dr] {
+            let mut before = TableState::default();
+            let (k, s) = service(method, &[(11, 1), (12, 1)], "rr");
+            before.services.insert(k, s);
+            let (after, change) = reweighted(&before, 12, method, 2);
+            let text = incremental(&before, &after, &[change], "eth0").expect("element update");
+            let code = method_code(method);
+            assert_eq!(
+                text,
+                format!(
+                    "delete element ip keepalived_rs vs0 {{ 203.0.113.12 . 80 . {:#x} }}\n\
+                     add element ip keepalived_rs vs0 {{ 203.0.113.12 . 80 . {:#x} }}\n",
+                    4 | code,
+                    8 | code
+                ),
+                "{method:?}"
+            );
+            // Weight 0 takes the server's slot out: a new slot count, a rewrite for NAT.
+            let (gone, change) = reweighted(&before, 12, method, 0);
+            let text = incremental(&before, &gone, &[change], "eth0");
+            match method {
+                Method::Nat => assert_eq!(text, None),
+                _ => assert!(text.unwrap().contains("vs0_slots")),
+            }
+            assert!(!render(&gone, "eth0").unwrap().contains(": 203.0.113.12"));
+        }
+    }
+
     #[test]
     fn a_change_of_the_slot_count_needs_a_full_rewrite() {
         let mut before = TableState::default();
-        let (k, s) = service(Method::Nat, &[(11, 1), (12, 1)], "rr");
+        let (k, s) = service(Method::Nat, &[(11, 1), (12, 1)], "wrr");
         before.services.insert(k, s);
         let mut after = before.clone();
         let change = Change::EditDest {
@@ -1288,5 +1496,69 @@ mod tests {
                 .services
                 .is_empty()
         );
+    }
+
+    proptest! {
+        /// A DR service changed one destination at a time: the memo (its
+        /// kept permutations, its integer slot comparison) gives the text a
+        /// fresh computation gives, and the slots it moves are exactly those
+        /// whose address changed. Two servers may share an address (ports
+        /// 80 and 81), so equal targets can have different indices.
+        #[test]
+        fn kept_permutations_and_moved_slots_match_a_fresh_computation(
+            initial in proptest::collection::btree_map((1u8..60, 80u16..82), 0u32..4, 1..40),
+            steps in proptest::collection::vec(((1u8..60, 80u16..82), proptest::option::of(0u32..4)), 1..8),
+            sched in prop_oneof![Just("rr"), Just("wrr")],
+        ) {
+            let key = ServiceKey::Addr {
+                proto: Proto::Tcp,
+                ip: "198.51.100.10".parse().unwrap(),
+                port: 80,
+            };
+            let dest = |(last, port): (u8, u16)| DestKey {
+                ip: format!("203.0.113.{last}").parse().unwrap(),
+                port,
+            };
+            let spec = |weight| Dest { method: Method::Dr, weight };
+            let mut before = TableState::default();
+            before.services.insert(key, Service {
+                spec: ServiceSpec { scheduler: sched.into(), persistence: None, ops: false },
+                dests: initial.iter().map(|(&d, &w)| (dest(d), spec(w))).collect(),
+            });
+            let mut memo = SlotMemo::default();
+            render_memo(&mut memo, &before, "eth0").unwrap();
+            for (d, weight) in steps {
+                let (d, held) = (dest(d), before.services[&key].dests.contains_key(&dest(d)));
+                let change = match (weight, held) {
+                    (Some(w), true) => Change::EditDest { service: key, dest: d, spec: spec(w) },
+                    (Some(w), false) => Change::AddDest { service: key, dest: d, spec: spec(w) },
+                    (None, true) => Change::DelDest { service: key, dest: d },
+                    (None, false) => continue,
+                };
+                let mut after = before.clone();
+                after.apply(std::slice::from_ref(&change)).unwrap();
+                let changes = [change];
+                let text = incremental_memo(&mut memo, &before, &after, &changes, "eth0");
+                prop_assert_eq!(&text, &incremental(&before, &after, &changes, "eth0"));
+                prop_assert_eq!(
+                    render_memo(&mut memo, &after, "eth0").unwrap(),
+                    render(&after, "eth0").unwrap()
+                );
+                let fresh = |t: &TableState| {
+                    slot_rule(0, &key, &t.services[&key], "eth0", None).unwrap()
+                };
+                if let (Some(a), Some(b)) = (fresh(&before), fresh(&after))
+                    && a.owners.len() == b.owners.len()
+                {
+                    let naive: Vec<usize> = (0..a.owners.len())
+                        .filter(|&n| {
+                            a.targets[a.owners[n] as usize] != b.targets[b.owners[n] as usize]
+                        })
+                        .collect();
+                    prop_assert_eq!(moved_slots(&a, &b), naive);
+                }
+                before = after;
+            }
+        }
     }
 }
