@@ -466,3 +466,65 @@ async fn file_check_follows_its_track_file() {
     .await;
     assert_eq!(last_reason(&t).0, FailureReason::File as i32);
 }
+
+/// Past misc_timeout the script's whole process group gets SIGTERM, then
+/// SIGKILL 2 s later: a script that ignores SIGTERM, and what it started,
+/// are gone, and the verdict says it timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misc_check_timeout_terminates_the_script_s_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let child_pid = dir.path().join("child");
+    let script = dir.path().join("stubborn.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "trap '' TERM\nsleep 30 &\necho $! >> {}\nwait\n",
+            child_pid.display()
+        ),
+    )
+    .unwrap();
+    let body = format!(
+        // exec: the process signalled is the script itself, which ignores SIGTERM.
+        "        MISC_CHECK {{\n            misc_path \"exec /bin/sh {}\"\n            misc_timeout 1\n        }}",
+        script.display()
+    );
+    let prober = Prober::start(&config(FAST, &[(1005, &body)]));
+    let started = tokio::time::Instant::now();
+    let t = wait_verdict(
+        &prober,
+        "MISC_CHECK:127.0.0.1:1005",
+        Verdict::Down,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        last_reason(&t),
+        (FailureReason::Timeout as i32, "script timed out".into())
+    );
+    // First run at 1 s, SIGTERM (ignored) at 2 s, SIGKILL at 4 s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(3500),
+        "SIGKILL only after the 2 s grace, not at the timeout: {:?}",
+        started.elapsed()
+    );
+    // The first run's child (later runs append theirs).
+    let pid: u32 = std::fs::read_to_string(&child_pid)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The background child died with the group (gone, or a zombie awaiting its reaper).
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| r.trim().chars().next().unwrap_or('?'))
+        });
+    assert!(
+        matches!(state, None | Some('Z') | Some('X')),
+        "the script's child {pid} survived: state {state:?}"
+    );
+}
