@@ -4,7 +4,9 @@
 //! separately from the data plane's (`nft -f`, or the IPVS netlink batch).
 //!
 //! Run through `bench/run.sh` (a fresh network namespace for nft; the VM of
-//! tests/vm for IPVS). Arguments: `nft` or `ipvs`, then the repetitions.
+//! tests/vm for IPVS). Arguments: the plane (`nft`, `ipvs`, or `ours`: only
+//! our part of the one change, in memory, without root or nft, for `perf
+//! record`), the repetitions, and optionally the one case to run (`2.`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
@@ -16,6 +18,7 @@ use ipvs_manager::backend::Backend;
 use ipvs_manager::backend::nft::{self, NftBackend};
 use ipvs_manager::desired::{self, Desired, Overrides};
 use ipvs_manager::health::{Policy, VerdictBook};
+use ipvs_manager::maglev;
 use ipvs_manager::plan::{Plan, RsPlan, VsName, VsPlan};
 use ipvs_manager::reconcile::{diff, diff_services};
 use ipvs_manager::table::{Change, DestKey, Method, Proto, ServiceKey, ServiceSpec, TableState};
@@ -30,11 +33,13 @@ fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) ->
             ip: vip,
             port,
         };
+        // Distinct (address, port) pairs inside 203.0.113.0/24 (the only
+        // range for real servers here): 250 addresses × 40 ports for 10,000.
         let real_servers = (0..per_service)
             .map(|i| RsPlan {
                 key: DestKey {
-                    ip: IpAddr::V4(Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8)),
-                    port: 80,
+                    ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1 + (i % 250) as u8)),
+                    port: 10_000 + (i / 250) as u16,
                 },
                 weight: 1,
                 method,
@@ -238,6 +243,82 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
     println!("  observe (nft -j list + parse) of the whole table: {observe_ms:.1} ms");
 }
 
+/// Only our own part of bench_nft's one change, in memory (no nft, no root):
+/// many repetitions, for `perf record` and quick comparisons.
+fn bench_ours(label: &str, p: &Plan, reps: usize) {
+    let scope = BTreeSet::new();
+    let mut memo = nft::SlotMemo::default();
+    let mut quorum = HashMap::new();
+    let want = compute(p, &Overrides::default(), &mut quorum);
+    let changes = diff(&want.table, &TableState::default(), &scope);
+    let mut next = TableState::default();
+    next.apply(&changes).unwrap();
+    nft::render_memo(&mut memo, &next, "lo").unwrap();
+    let (mut ours, mut split) = (vec![], vec![]);
+    let mut bytes = 0;
+    for _ in 0..reps {
+        // Each repetition starts from the state after the full apply.
+        let (mut want, mut quorum, mut memo) = (want.clone(), quorum.clone(), memo.clone());
+        let t = Instant::now();
+        let changes = one_change(p, &mut want, &mut quorum, &next, &scope);
+        let t_diff = t.elapsed();
+        let mut after = next.clone();
+        after.apply(&changes).unwrap();
+        let text = match nft::incremental_memo(&mut memo, &next, &after, &changes, "lo") {
+            Some(text) => text,
+            None => nft::render_memo(&mut memo, &after, "lo").unwrap(),
+        };
+        ours.push(ms(t.elapsed()));
+        split.push(ms(t_diff));
+        bytes = text.len();
+    }
+    println!("ours {label}");
+    println!(
+        "  one change ({bytes:>8} bytes of nft): ours {}",
+        stats(&mut ours)
+    );
+    println!("{:27}desired + diff: {}", "", stats(&mut split));
+}
+
+/// The Maglev fill alone, 10,000 backends in 65,521 slots: from scratch,
+/// and with the permutations kept from an earlier build (as the backend's
+/// memo does), equal weights and one weight 2.
+fn bench_maglev(reps: usize) {
+    let size = maglev::SIZES[2];
+    let mut backends: Vec<maglev::Backend> = (0..10_000)
+        .map(|i| maglev::Backend {
+            ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1 + (i % 250) as u8)),
+            port: 10_000 + (i / 250) as u16,
+            weight: 1,
+        })
+        .collect();
+    backends.sort();
+    let perms: Vec<maglev::Permutation> = backends
+        .iter()
+        .map(|b| maglev::Permutation::of(b.ip, b.port, size))
+        .collect();
+    println!("Maglev fill, 10,000 backends, {size} slots");
+    for weighted in [false, true] {
+        backends[0].weight = if weighted { 2 } else { 1 };
+        let (mut scratch, mut kept) = (vec![], vec![]);
+        for _ in 0..reps {
+            let t = Instant::now();
+            std::hint::black_box(maglev::build(&backends, size));
+            scratch.push(ms(t.elapsed()));
+            let t = Instant::now();
+            std::hint::black_box(maglev::build_with(&backends, |i| perms[i], size));
+            kept.push(ms(t.elapsed()));
+        }
+        let what = if weighted {
+            "one weight 2"
+        } else {
+            "equal weights"
+        };
+        println!("  {what:13}  from scratch {}", stats(&mut scratch));
+        println!("  {:13}  permutations kept {}", "", stats(&mut kept));
+    }
+}
+
 fn bench_ipvs(label: &str, p: &Plan, reps: usize) {
     let mut b = ipvs_manager::backend::ipvs::IpvsBackend::open().expect("IPVS");
     let scope: BTreeSet<ServiceKey> = p.service_keys();
@@ -292,16 +373,29 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let plane = args.first().map(String::as_str).unwrap_or("nft");
+    // No default plane: nft run outside a fresh namespace would replace the
+    // host's own keepalived_rs tables.
+    let Some(plane) = args.first().map(String::as_str) else {
+        eprintln!("usage: apply nft|ipvs|ours [REPS] (through bench/run.sh for nft and ipvs)");
+        return;
+    };
+    if !matches!(plane, "nft" | "ipvs" | "ours") {
+        eprintln!("unknown plane {plane:?}: nft, ipvs or ours");
+        std::process::exit(2);
+    }
     let reps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    // Optionally only the case whose label starts with this (`2.`).
+    let only = args.get(2).map(String::as_str).unwrap_or("");
     let cases: BTreeMap<&str, Plan> = BTreeMap::from([
         (
             "1. NAT rr, 1 VS x 10,000 RS (nft: numgen over 10,000 slots)",
             plan(1, 10_000, Method::Nat, "rr"),
         ),
+        // wrr: under rr a weight change leaves the Maglev table as it is
+        // (rr ignores weights), and this case is there to measure a refill.
         (
-            "2. DR rr, 1 VS x 10,000 RS (nft: Maglev, 65,521 slots)",
-            plan(1, 10_000, Method::Dr, "rr"),
+            "2. DR wrr, 1 VS x 10,000 RS (nft: Maglev, 65,521 slots)",
+            plan(1, 10_000, Method::Dr, "wrr"),
         ),
         (
             "3. NAT rr, 1,000 VS x 10 RS",
@@ -311,9 +405,13 @@ fn main() {
     println!(
         "{reps} repetitions each; 'ours' = desired state + diff (+ nft text), the rest = the data plane"
     );
-    for (label, p) in &cases {
+    if plane == "ours" && only.is_empty() {
+        bench_maglev(reps);
+    }
+    for (label, p) in cases.iter().filter(|(label, _)| label.starts_with(only)) {
         match plane {
             "ipvs" => bench_ipvs(label, p, reps),
+            "ours" => bench_ours(label, p, reps),
             _ => bench_nft(label, p, reps),
         }
     }
