@@ -3,6 +3,7 @@
 //! quorum, sorry-server, inhibit and alpha rules. Pure: no I/O, no clock.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::health::{Policy, Source, VerdictBook, combine};
 use crate::plan::{Plan, RsPlan, VsName, VsPlan};
@@ -46,8 +47,9 @@ pub struct RsOutcome {
     pub weight: u32,
     /// In the table with this weight, or absent.
     pub entry: Option<u32>,
-    /// The verdicts combined.
-    pub sources: Vec<Source>,
+    /// The verdicts combined (shared: [`update_vs`] takes them over from the
+    /// previous outcome instead of asking the book again).
+    pub sources: Arc<[Source]>,
     /// The operator's override.
     pub overrides: Override,
 }
@@ -81,6 +83,33 @@ pub struct Desired {
     pub table: TableState,
     /// Per virtual server, in configuration order.
     pub virtual_servers: Vec<VsOutcome>,
+    /// [`VerdictBook::generation`] of the book this was computed with.
+    pub book_generation: u64,
+}
+
+/// What [`update_vs`] replaced, to put back when the kernel refuses the
+/// change (kept instead of a copy made beforehand: a 10,000-server virtual
+/// server is large).
+#[derive(Debug)]
+pub struct Replaced {
+    /// The kernel services the update may have changed.
+    pub touched: BTreeSet<ServiceKey>,
+    index: usize,
+    outcome: VsOutcome,
+    services: Vec<(ServiceKey, Option<Service>)>,
+}
+
+impl Replaced {
+    /// Puts `desired` back as it was before the update.
+    pub fn restore(self, desired: &mut Desired) {
+        desired.virtual_servers[self.index] = self.outcome;
+        for (key, service) in self.services {
+            match service {
+                Some(s) => desired.table.services.insert(key, s),
+                None => desired.table.services.remove(&key),
+            };
+        }
+    }
 }
 
 /// keepalived's `update_quorum_state` (check/ipwrapper.c): quorum is gained
@@ -108,15 +137,25 @@ pub fn compute(
     overrides: &Overrides,
     quorum: &mut HashMap<VsName, bool>,
 ) -> Desired {
-    let mut desired = Desired::default();
+    let mut desired = Desired {
+        book_generation: book.generation(),
+        ..Desired::default()
+    };
     for vs in &plan.virtual_servers {
-        let (outcome, dests) = outcome(vs, book, policy, overrides, quorum);
-        for key in &vs.services {
+        let (outcome, mut dests) = outcome(vs, book, policy, overrides, quorum, None);
+        let mut keys = vs.services.iter().peekable();
+        while let Some(key) = keys.next() {
+            // The last service takes the destinations, the others a copy.
+            let dests = if keys.peek().is_some() {
+                dests.clone()
+            } else {
+                std::mem::take(&mut dests)
+            };
             desired.table.services.insert(
                 *key,
                 Service {
                     spec: vs.spec.clone(),
-                    dests: dests.clone(),
+                    dests,
                 },
             );
         }
@@ -128,8 +167,11 @@ pub fn compute(
 /// Recomputes only the virtual server `index` of `plan` in `desired`, which
 /// [`compute`] made from the same plan: afterwards `desired` (and `quorum`)
 /// are what `compute` would give when only this virtual server's inputs
-/// changed (an operator override of one of its real servers). Returns the
-/// kernel services it may have changed. Cost: that virtual server only.
+/// changed (an operator override of one of its real servers, or verdicts
+/// on its real servers: after updating every virtual server holding a
+/// server of [`VerdictBook::changed_since`], set `book_generation`). Returns
+/// what it replaced, with the kernel services it may have changed. Cost:
+/// that virtual server only, and of its verdicts only those that changed.
 #[allow(clippy::too_many_arguments)]
 pub fn update_vs(
     desired: &mut Desired,
@@ -139,49 +181,81 @@ pub fn update_vs(
     policy: Policy,
     overrides: &Overrides,
     quorum: &mut HashMap<VsName, bool>,
-) -> BTreeSet<ServiceKey> {
+) -> Replaced {
     let vs = &plan.virtual_servers[index];
-    let (outcome, dests) = outcome(vs, book, policy, overrides, quorum);
-    let mut touched = BTreeSet::new();
-    for key in &vs.services {
-        // In `compute` a later virtual server with the same service wins.
-        if plan.virtual_servers[index + 1..]
-            .iter()
-            .any(|v| v.services.contains(key))
-        {
-            continue;
-        }
-        desired.table.services.insert(
+    let known = desired
+        .virtual_servers
+        .get(index)
+        .map(|o| (o, desired.book_generation));
+    let (outcome, mut dests) = outcome(vs, book, policy, overrides, quorum, known);
+    // In `compute` a later virtual server with the same service wins.
+    let touched: BTreeSet<ServiceKey> = vs
+        .services
+        .iter()
+        .filter(|key| {
+            !plan.virtual_servers[index + 1..]
+                .iter()
+                .any(|v| v.services.contains(key))
+        })
+        .copied()
+        .collect();
+    // The last service takes the destinations, the others a copy (most
+    // virtual servers have one service: no copy of 10,000 entries).
+    let mut services = Vec::with_capacity(touched.len());
+    let mut keys = touched.iter().peekable();
+    while let Some(key) = keys.next() {
+        let dests = if keys.peek().is_some() {
+            dests.clone()
+        } else {
+            std::mem::take(&mut dests)
+        };
+        let before = desired.table.services.insert(
             *key,
             Service {
                 spec: vs.spec.clone(),
-                dests: dests.clone(),
+                dests,
             },
         );
-        touched.insert(*key);
+        services.push((*key, before));
     }
-    desired.virtual_servers[index] = outcome;
-    touched
+    Replaced {
+        touched,
+        index,
+        outcome: std::mem::replace(&mut desired.virtual_servers[index], outcome),
+        services,
+    }
 }
 
 /// One virtual server's outcome and the destinations of its services.
+/// `known`: an earlier outcome of this virtual server and the book
+/// generation it was computed at: the verdicts of its real servers the book
+/// has not changed since are taken over.
 fn outcome(
     vs: &VsPlan,
     book: &VerdictBook,
     policy: Policy,
     overrides: &Overrides,
     quorum: &mut HashMap<VsName, bool>,
+    known: Option<(&VsOutcome, u64)>,
 ) -> (VsOutcome, BTreeMap<DestKey, Dest>) {
     {
-        // The overrides of this virtual server (few), looked up by real server.
-        let mine: HashMap<DestKey, Override> = overrides
+        // The overrides of this virtual server (few), looked up by real
+        // server: a BTreeMap of a few entries answers in a comparison or
+        // two, where hashing each of 10,000 keys costs more.
+        let mine: BTreeMap<DestKey, Override> = overrides
             .iter()
             .filter(|((name, _), _)| *name == vs.name)
             .map(|((_, rs), o)| (*rs, *o))
             .collect();
+        let known = known.filter(|(k, _)| k.plan.name == vs.name);
         let mut rs_out = Vec::with_capacity(vs.real_servers.len());
-        for rs in &vs.real_servers {
-            let sources = book.sources(&vs.name, rs.key);
+        for (i, rs) in vs.real_servers.iter().enumerate() {
+            let sources = match known.and_then(|(k, g)| Some((k.real_servers.get(i)?, g))) {
+                Some((r, g)) if r.plan.key == rs.key && book.unchanged_since(rs.key, g) => {
+                    r.sources.clone()
+                }
+                _ => book.sources(&vs.name, rs.key).into(),
+            };
             let combined = combine(policy, sources.iter().map(|s| s.up));
             let health = match (rs.checked, combined) {
                 (false, _) => Health::Unchecked,
@@ -459,7 +533,109 @@ mod incremental_tests {
         })
     }
 
+    /// One prober's verdicts (real server 203.0.113.N:80, up, dynamic weight).
+    fn book_of(verdicts: &[(u8, bool, Option<u32>)]) -> VerdictBook {
+        use keepalived_api::v1;
+        let targets = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, &(last, up, dynamic_weight))| v1::Target {
+                id: format!("t{i}"),
+                checker: "TCP_CHECK".into(),
+                real_server: Some(v1::AddressPort {
+                    address: format!("203.0.113.{last}"),
+                    port: 80,
+                }),
+                verdict: if up {
+                    v1::Verdict::Up
+                } else {
+                    v1::Verdict::Down
+                } as i32,
+                dynamic_weight,
+                ..Default::default()
+            })
+            .collect();
+        let mut book = VerdictBook::default();
+        book.update(&keepalived_bus::UpstreamUpdate {
+            upstream: "unix:prober".into(),
+            update: keepalived_bus::Update::Snapshot(v1::HealthEvent {
+                payload: Some(v1::health_event::Payload::Snapshot(v1::HealthSnapshot {
+                    targets,
+                })),
+                ..Default::default()
+            }),
+        });
+        book
+    }
+
+    /// A prober's changed verdict on target `t{id}`, now on 203.0.113.N:80.
+    fn verdict_change(
+        id: usize,
+        last: u8,
+        up: bool,
+        removed: bool,
+    ) -> keepalived_bus::UpstreamUpdate<keepalived_api::v1::HealthEvent> {
+        use keepalived_api::v1;
+        keepalived_bus::UpstreamUpdate {
+            upstream: "unix:prober".into(),
+            update: keepalived_bus::Update::Delta(v1::HealthEvent {
+                payload: Some(v1::health_event::Payload::VerdictChanged(
+                    v1::VerdictChange {
+                        target: Some(v1::Target {
+                            id: format!("t{id}"),
+                            checker: "TCP_CHECK".into(),
+                            real_server: Some(v1::AddressPort {
+                                address: format!("203.0.113.{last}"),
+                                port: 80,
+                            }),
+                            verdict: if up {
+                                v1::Verdict::Up
+                            } else {
+                                v1::Verdict::Down
+                            } as i32,
+                            ..Default::default()
+                        }),
+                        removed,
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }),
+        }
+    }
+
     proptest! {
+        /// What the engine does for a verdict: only the virtual servers
+        /// holding a real server whose verdicts changed are computed again.
+        #[test]
+        fn updating_the_virtual_servers_of_changed_verdicts_gives_a_full_computation(
+            plan in arb_plan(),
+            verdicts in proptest::collection::vec(
+                (1u8..12, any::<bool>(), proptest::option::of(1u32..3)),
+                0..8,
+            ),
+            changes in proptest::collection::vec((0usize..10, 1u8..12, any::<bool>(), any::<bool>()), 1..4),
+        ) {
+            let mut book = book_of(&verdicts);
+            let mut quorum = HashMap::new();
+            let mut desired = compute(&plan, &book, Policy::Majority, &Overrides::default(), &mut quorum);
+            for (id, last, up, removed) in changes {
+                book.update(&verdict_change(id, last, up, removed));
+            }
+            let changed = book.changed_since(desired.book_generation).expect("deltas only");
+            for (index, vs) in plan.virtual_servers.iter().enumerate() {
+                if vs.real_servers.iter().any(|r| changed.contains(&r.key)) {
+                    update_vs(&mut desired, &plan, index, &book, Policy::Majority, &Overrides::default(), &mut quorum);
+                }
+            }
+            desired.book_generation = book.generation();
+            let mut full_quorum = HashMap::new();
+            compute(&plan, &book_of(&verdicts), Policy::Majority, &Overrides::default(), &mut full_quorum);
+            let full = compute(&plan, &book, Policy::Majority, &Overrides::default(), &mut full_quorum);
+            prop_assert_eq!(&desired, &full);
+            prop_assert_eq!(&quorum, &full_quorum);
+        }
+
         #[test]
         fn updating_one_virtual_server_gives_what_a_full_computation_gives(
             plan in arb_plan(),
@@ -468,12 +644,16 @@ mod incremental_tests {
             weight in proptest::option::of(0u32..4),
             drained in any::<bool>(),
             previous in proptest::option::of(any::<bool>()),
+            verdicts in proptest::collection::vec(
+                (1u8..12, any::<bool>(), proptest::option::of(1u32..3)),
+                0..8,
+            ),
         ) {
             let index = vs_pick % plan.virtual_servers.len();
             let vs = &plan.virtual_servers[index];
             prop_assume!(!vs.real_servers.is_empty());
             let key = vs.real_servers[rs_pick % vs.real_servers.len()].key;
-            let book = VerdictBook::default();
+            let book = book_of(&verdicts);
             let mut quorum = HashMap::new();
             if let Some(p) = previous {
                 quorum.insert(vs.name.clone(), p);
@@ -484,8 +664,13 @@ mod incremental_tests {
 
             let mut full_quorum = quorum.clone();
             let full = compute(&plan, &book, Policy::Majority, &overrides, &mut full_quorum);
-            let touched = update_vs(&mut desired, &plan, index, &book, Policy::Majority, &overrides, &mut quorum);
+            let before = desired.clone();
+            let replaced = update_vs(&mut desired, &plan, index, &book, Policy::Majority, &overrides, &mut quorum);
+            let touched = replaced.touched.clone();
             prop_assert_eq!(&desired, &full);
+            let mut restored = desired.clone();
+            replaced.restore(&mut restored);
+            prop_assert_eq!(&restored, &before);
             prop_assert_eq!(&quorum, &full_quorum);
             for k in &vs.services {
                 prop_assert!(touched.contains(k) || plan.virtual_servers[index + 1..].iter().any(|v| v.services.contains(k)));

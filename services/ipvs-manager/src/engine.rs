@@ -304,7 +304,7 @@ impl Engine {
                 let (known, stale) = self.book.counts();
                 self.metrics.probers.set(known as i64);
                 self.metrics.probers_stale.set(stale as i64);
-                self.reconcile(Cause::Health);
+                self.reconcile_health();
             }
             Input::Reload(config) => {
                 tracing::info!("Reloading: applying the difference of the new configuration");
@@ -387,7 +387,7 @@ impl Engine {
             .iter()
             .position(|p| p.name == name)
             .unwrap_or_default();
-        if !self.reconcile_vs(index) {
+        if !self.reconcile_vss(&[index], Cause::Operator) {
             self.overrides.insert((name.clone(), key), previous);
             return Err(tonic::Status::unavailable(
                 "the kernel refused the change; see the ipvs-manager log",
@@ -501,14 +501,35 @@ impl Engine {
         true
     }
 
-    /// The operator changed an override of virtual server `index` only: what
-    /// [`Self::reconcile`] does, computed, diffed, viewed and announced for
-    /// that virtual server alone (a single change in a 10,000-server table
-    /// costs that virtual server, not the table). Falls back to the full
-    /// reconcile when the rest is not known to be in step with the kernel (a
-    /// failed apply, a drifted read) or some virtual server's quorum changes
-    /// at every computation by itself (quorum + hysteresis 0 with nothing alive).
-    fn reconcile_vs(&mut self, index: usize) -> bool {
+    /// A verdict changed: the virtual servers holding a real server whose
+    /// verdicts changed are computed again ([`Self::reconcile_vss`]); all of
+    /// them when the book cannot say which (a snapshot, a prober stale or
+    /// gone).
+    fn reconcile_health(&mut self) -> bool {
+        let Some(changed) = self.book.changed_since(self.last_desired.book_generation) else {
+            return self.reconcile(Cause::Health);
+        };
+        let changed: BTreeSet<DestKey> = changed.into_iter().collect();
+        let indices: Vec<usize> = self
+            .plan
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .filter(|(_, vs)| vs.real_servers.iter().any(|r| changed.contains(&r.key)))
+            .map(|(i, _)| i)
+            .collect();
+        self.reconcile_vss(&indices, Cause::Health)
+    }
+
+    /// Only the inputs of virtual servers `indices` changed (an operator
+    /// override, verdicts on their real servers): what [`Self::reconcile`]
+    /// does, computed, diffed, viewed and announced for them alone (a single
+    /// change in a 10,000-server table costs that virtual server, not the
+    /// table). Falls back to the full reconcile when the rest is not known to
+    /// be in step with the kernel (a failed apply, a drifted read) or some
+    /// virtual server's quorum changes at every computation by itself
+    /// (quorum + hysteresis 0 with nothing alive).
+    fn reconcile_vss(&mut self, indices: &[usize], cause: Cause) -> bool {
         if !self.in_step
             || self.last_desired.virtual_servers.len() != self.plan.virtual_servers.len()
             || self
@@ -517,26 +538,28 @@ impl Engine {
                 .iter()
                 .any(|v| v.quorum.saturating_add(v.hysteresis) == 0)
         {
-            return self.reconcile(Cause::Operator);
+            return self.reconcile(cause);
         }
         let mut quorum = self.quorum.clone();
         let mut desired = std::mem::take(&mut self.last_desired);
-        let saved_vs = desired.virtual_servers[index].clone();
-        let saved: Vec<(ServiceKey, Option<crate::table::Service>)> = self.plan.virtual_servers
-            [index]
-            .services
-            .iter()
-            .map(|k| (*k, desired.table.services.get(k).cloned()))
-            .collect();
-        let touched = desired::update_vs(
-            &mut desired,
-            &self.plan,
-            index,
-            &self.book,
-            self.settings.policy,
-            &self.overrides,
-            &mut quorum,
-        );
+        let generation = desired.book_generation;
+        let mut replaced = Vec::with_capacity(indices.len());
+        let mut touched = BTreeSet::new();
+        for &index in indices {
+            let r = desired::update_vs(
+                &mut desired,
+                &self.plan,
+                index,
+                &self.book,
+                self.settings.policy,
+                &self.overrides,
+                &mut quorum,
+            );
+            touched.extend(r.touched.iter().copied());
+            replaced.push(r);
+        }
+        // Every virtual server whose verdicts changed is computed again.
+        desired.book_generation = self.book.generation();
         for key in &touched {
             if let Some(service) = desired.table.services.get(key)
                 && let Err(why) = self.backend.supports(key, service)
@@ -547,22 +570,23 @@ impl Engine {
                 desired.table.services.remove(key);
             }
         }
-        self.approximation_note(&desired.virtual_servers[index], &desired);
+        for &index in indices {
+            self.approximation_note(&desired.virtual_servers[index], &desired);
+        }
         let scope = self.scope_now();
         let changes =
             reconcile::diff_services(&desired.table, &self.observed.table, &scope, &touched);
         if !self.apply_changes(&changes) {
-            desired.virtual_servers[index] = saved_vs;
-            for (key, service) in saved {
-                match service {
-                    Some(s) => desired.table.services.insert(key, s),
-                    None => desired.table.services.remove(&key),
-                };
+            for r in replaced.into_iter().rev() {
+                r.restore(&mut desired);
             }
+            desired.book_generation = generation;
             self.last_desired = desired;
             return false;
         }
-        self.refresh_view_vs(&desired, index);
+        for &index in indices {
+            self.refresh_view_vs(&desired, index);
+        }
         for c in &changes {
             match c {
                 Change::AddService { key, .. } => self.vs_changed(key, true),
@@ -571,12 +595,14 @@ impl Engine {
             }
         }
         let mut logical = BTreeMap::new();
-        self.announce_vs(
-            &desired,
-            &desired.virtual_servers[index],
-            &quorum,
-            &mut logical,
-        );
+        for &index in indices {
+            self.announce_vs(
+                &desired,
+                &desired.virtual_servers[index],
+                &quorum,
+                &mut logical,
+            );
+        }
         self.logical.extend(logical);
         self.quorum = quorum;
         self.last_desired = desired;
@@ -780,12 +806,12 @@ impl Engine {
         let alive = r.map(|r| r.alive).unwrap_or(true);
         let down_source = r.and_then(|r| r.sources.iter().find(|s| !s.up));
         let (reason, checker) = match (down_source, r) {
-            (Some(s), _) if !alive => (s.reason.clone(), s.checker.clone()),
+            (Some(s), _) if !alive => (s.reason.to_string(), s.checker.to_string()),
             (_, Some(r)) if alive => (
                 String::new(),
                 r.sources
                     .first()
-                    .map(|s| s.checker.clone())
+                    .map(|s| s.checker.to_string())
                     .unwrap_or_default(),
             ),
             _ => (String::new(), String::new()),

@@ -7,6 +7,8 @@
 //! killing a prober changes nothing in the kernel.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use keepalived_api::v1;
@@ -49,11 +51,14 @@ pub fn combine(policy: Policy, verdicts: impl IntoIterator<Item = bool>) -> Opti
     Some(!is_down)
 }
 
-/// One prober's verdict about one real server of one virtual server.
+/// One prober's verdict about one real server of one virtual server. The
+/// strings are shared with the verdict book (10,000 real servers each get
+/// their sources at every recomputation: a copy of each string would cost
+/// more than the rest of it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
     /// The prober's producer identity (or its address before the first snapshot).
-    pub prober: String,
+    pub prober: Arc<str>,
     /// Up or down.
     pub up: bool,
     /// The prober is unreachable; this is its last known verdict.
@@ -61,32 +66,185 @@ pub struct Source {
     /// When the verdict was received.
     pub received: SystemTime,
     /// Checker type that decided (e.g. `HTTP_CHECK`).
-    pub checker: String,
+    pub checker: Arc<str>,
     /// keepalived's failure reason when down (e.g. `HTTP request failed`).
-    pub reason: String,
+    pub reason: Arc<str>,
     /// `misc_dynamic` weight, when reported.
     pub dynamic_weight: Option<u32>,
 }
 
+/// What the book keeps of one target: what [`VerdictBook::sources`] needs.
 #[derive(Debug, Clone)]
 struct Known {
-    target: v1::Target,
+    verdict: v1::Verdict,
+    dynamic_weight: Option<u32>,
+    checker: Arc<str>,
     received: SystemTime,
-    reason: String,
+    reason: Arc<str>,
+}
+
+impl Known {
+    fn new(target: &v1::Target, received: SystemTime, reason: &str) -> Self {
+        Known {
+            verdict: v1::Verdict::try_from(target.verdict).unwrap_or(v1::Verdict::Unspecified),
+            dynamic_weight: target.dynamic_weight,
+            checker: target.checker.as_str().into(),
+            received,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The targets checking one real server, by id (the order their verdicts
+/// combine in): those naming no virtual server (they count for every one),
+/// and those naming some, under each one they name.
+#[derive(Debug, Clone, Default)]
+struct Checks {
+    any: BTreeMap<String, Known>,
+    by_vs: BTreeMap<VsName, BTreeMap<String, Known>>,
+}
+
+impl Checks {
+    /// The targets that count for `vs`, in id order.
+    fn for_vs<'a>(&'a self, vs: &VsName) -> impl Iterator<Item = &'a Known> + 'a {
+        let mut any = self.any.iter().peekable();
+        let mut named = self.by_vs.get(vs).into_iter().flatten().peekable();
+        // Two id-ordered lists (no id is in both) merged into one.
+        std::iter::from_fn(move || match (any.peek(), named.peek()) {
+            (Some((a, _)), Some((n, _))) if a < n => any.next().map(|(_, k)| k),
+            (_, Some(_)) => named.next().map(|(_, k)| k),
+            (Some(_), None) => any.next().map(|(_, k)| k),
+            (None, None) => None,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.any.is_empty() && self.by_vs.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 struct Prober {
     identity: String,
+    /// How sources name this prober: its identity, or its address before
+    /// the first snapshot.
+    label: Arc<str>,
     stale: bool,
-    targets: BTreeMap<String, Known>,
+    /// Every target's id, and where [`Self::by_real_server`] files it
+    /// (nowhere when its real server cannot match one).
+    ids: BTreeMap<String, Option<(DestKey, Vec<VsName>)>>,
+    /// The targets by the real server they check, then by virtual server:
+    /// the desired state asks for each of 10,000 real servers, one of them
+    /// perhaps in 1,000 virtual servers, and a walk over every target for
+    /// each cost seconds.
+    by_real_server: BTreeMap<DestKey, Checks>,
+}
+
+/// The real server a target checks, when its address and port can match one.
+fn real_server_of(t: &v1::Target) -> Option<DestKey> {
+    let addr = t.real_server.as_ref()?;
+    Some(DestKey {
+        ip: addr.address.parse().ok()?,
+        port: u16::try_from(addr.port).ok()?,
+    })
+}
+
+impl Prober {
+    /// Takes `target`'s latest verdict, replacing what its id said before.
+    fn insert(&mut self, target: &v1::Target, known: Known) {
+        self.remove(&target.id);
+        let place = real_server_of(target).map(|rs| {
+            // Names that cannot be ours (unparsable) are left out; a target
+            // naming only such counts for no virtual server.
+            let named: Vec<VsName> = target
+                .virtual_servers
+                .iter()
+                .filter_map(vs_name_of)
+                .collect();
+            let checks = self.by_real_server.entry(rs).or_default();
+            if target.virtual_servers.is_empty() {
+                checks.any.insert(target.id.clone(), known);
+            } else {
+                for vs in &named {
+                    checks
+                        .by_vs
+                        .entry(vs.clone())
+                        .or_default()
+                        .insert(target.id.clone(), known.clone());
+                }
+            }
+            if checks.is_empty() {
+                self.by_real_server.remove(&rs);
+            }
+            (rs, named)
+        });
+        self.ids.insert(target.id.clone(), place);
+    }
+
+    fn remove(&mut self, id: &str) {
+        let Some(Some((rs, named))) = self.ids.remove(id) else {
+            return;
+        };
+        let Some(checks) = self.by_real_server.get_mut(&rs) else {
+            return;
+        };
+        checks.any.remove(id);
+        for vs in named {
+            if let Some(targets) = checks.by_vs.get_mut(&vs) {
+                targets.remove(id);
+                if targets.is_empty() {
+                    checks.by_vs.remove(&vs);
+                }
+            }
+        }
+        if checks.is_empty() {
+            self.by_real_server.remove(&rs);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.by_real_server.clear();
+    }
+
+    /// Keeps `label` in step with the identity (allocating only on a
+    /// change); true when it changed.
+    fn relabel(&mut self, upstream: &str) -> bool {
+        let name = if self.identity.is_empty() {
+            upstream
+        } else {
+            &self.identity
+        };
+        let changed = *self.label != *name;
+        if changed {
+            self.label = name.into();
+        }
+        changed
+    }
+
+    /// The real server `id` checks, if any.
+    fn real_server(&self, id: &str) -> Option<DestKey> {
+        self.ids.get(id).cloned().flatten().map(|(rs, _)| rs)
+    }
 }
 
 /// The last verdicts of every prober, by upstream address.
 #[derive(Debug, Clone, Default)]
 pub struct VerdictBook {
     probers: BTreeMap<String, Prober>,
+    generation: u64,
+    /// The generation of the last update that may have changed any verdict
+    /// (a snapshot, a prober turning stale or gone).
+    all_changed_at: u64,
+    /// Since then, the generation of the last update that changed the
+    /// verdicts on each real server: a verdict on one server recomputes
+    /// only the virtual servers it is in ([`Self::changed_since`]).
+    changed_at: BTreeMap<DestKey, u64>,
 }
+
+/// Generations of every book of the process, so that two books are at the
+/// same generation only when neither has taken an update (both empty).
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// What an update changed, for logs and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +267,24 @@ fn protocol_of(p: i32) -> Option<Proto> {
     }
 }
 
+/// The virtual server an API key names, if it can name one ([`key_matches`]
+/// is true exactly for it).
+fn vs_name_of(key: &v1::VirtualServerKey) -> Option<VsName> {
+    use v1::virtual_server_key::Kind;
+    match key.kind.as_ref()? {
+        Kind::AddressPort(ap) => Some(VsName::Addr {
+            proto: protocol_of(key.protocol)?,
+            ip: ap.address.parse().ok()?,
+            port: u16::try_from(ap.port).ok()?,
+        }),
+        Kind::Fwmark(mark) => Some(VsName::Fwmark { mark: *mark }),
+        Kind::Group(name) => Some(VsName::Group {
+            proto: protocol_of(key.protocol)?,
+            name: name.clone(),
+        }),
+    }
+}
+
 /// Whether an API virtual-server key names `name`.
 pub fn key_matches(key: &v1::VirtualServerKey, name: &VsName) -> bool {
     use v1::virtual_server_key::Kind;
@@ -127,62 +303,89 @@ pub fn key_matches(key: &v1::VirtualServerKey, name: &VsName) -> bool {
 }
 
 impl VerdictBook {
+    /// Changes at every update: what was computed from the book at one
+    /// generation still holds while it stays.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The real servers whose verdicts changed after `generation`; `None`
+    /// when any may have (everything is to be computed again).
+    pub fn changed_since(&self, generation: u64) -> Option<Vec<DestKey>> {
+        (generation >= self.all_changed_at).then(|| {
+            self.changed_at
+                .iter()
+                .filter(|&(_, &g)| g > generation)
+                .map(|(rs, _)| *rs)
+                .collect()
+        })
+    }
+
+    /// Whether the verdicts on `rs` are those the book had at `generation`.
+    pub fn unchanged_since(&self, rs: DestKey, generation: u64) -> bool {
+        generation == self.generation
+            || (generation >= self.all_changed_at
+                && self.changed_at.get(&rs).is_none_or(|&g| g <= generation))
+    }
+
     /// Takes one update from the subscription.
     pub fn update(&mut self, update: &UpstreamUpdate<v1::HealthEvent>) -> BookChange {
+        let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed) + 1;
+        self.generation = generation;
         let now = SystemTime::now();
         match &update.update {
             Update::Snapshot(event) => {
+                self.all_changed_at = generation;
+                self.changed_at.clear();
                 let prober = self.probers.entry(update.upstream.clone()).or_default();
                 prober.stale = false;
                 if let Some(h) = &event.header {
                     prober.identity.clone_from(&h.producer);
                 }
-                prober.targets.clear();
+                prober.relabel(&update.upstream);
+                prober.clear();
                 if let Some(v1::health_event::Payload::Snapshot(s)) = &event.payload {
                     for t in &s.targets {
-                        prober.targets.insert(
-                            t.id.clone(),
-                            Known {
-                                target: t.clone(),
-                                received: now,
-                                reason: String::new(),
-                            },
-                        );
+                        prober.insert(t, Known::new(t, now, ""));
                     }
                 }
                 BookChange::Verdicts
             }
             Update::Delta(event) => {
                 let prober = self.probers.entry(update.upstream.clone()).or_default();
-                prober.stale = false;
+                // Back from stale, or named anew: every source of it changes.
+                let was_stale = std::mem::replace(&mut prober.stale, false);
+                if prober.relabel(&update.upstream) || was_stale {
+                    self.all_changed_at = generation;
+                }
                 if let Some(v1::health_event::Payload::VerdictChanged(change)) = &event.payload
                     && let Some(t) = &change.target
                 {
+                    // The server it checked and the one it checks now.
+                    let before = prober.real_server(&t.id);
                     // A reload of the prober removed the target: its verdict no longer counts.
                     if change.removed {
-                        prober.targets.remove(&t.id);
-                        return BookChange::Verdicts;
+                        prober.remove(&t.id);
+                    } else {
+                        prober.insert(t, Known::new(t, now, &change.reason));
                     }
-                    prober.targets.insert(
-                        t.id.clone(),
-                        Known {
-                            target: t.clone(),
-                            received: now,
-                            reason: change.reason.clone(),
-                        },
-                    );
+                    for rs in [before, prober.real_server(&t.id)].into_iter().flatten() {
+                        self.changed_at.insert(rs, generation);
+                    }
                 }
                 BookChange::Verdicts
             }
             Update::Disconnected { .. } => match self.probers.get_mut(&update.upstream) {
                 Some(p) => {
                     p.stale = true;
+                    self.all_changed_at = generation;
                     BookChange::Stale
                 }
                 None => BookChange::Unreachable,
             },
             Update::Removed => {
                 self.probers.remove(&update.upstream);
+                self.all_changed_at = generation;
                 BookChange::Removed
             }
         }
@@ -201,24 +404,15 @@ impl VerdictBook {
     /// (keepalived needs every checker to pass), up when all say up.
     pub fn sources(&self, vs: &VsName, rs: DestKey) -> Vec<Source> {
         let mut out = Vec::new();
-        for (upstream, prober) in &self.probers {
+        for prober in self.probers.values() {
             let mut verdict: Option<bool> = None;
             let mut decided: Option<&Known> = None;
             let mut dynamic_weight = None;
-            for known in prober.targets.values() {
-                let t = &known.target;
-                let Some(addr) = &t.real_server else { continue };
-                if addr.address.parse::<std::net::IpAddr>().ok() != Some(rs.ip)
-                    || addr.port != u32::from(rs.port)
-                {
-                    continue;
-                }
-                if !t.virtual_servers.is_empty()
-                    && !t.virtual_servers.iter().any(|k| key_matches(k, vs))
-                {
-                    continue;
-                }
-                match v1::Verdict::try_from(t.verdict).unwrap_or(v1::Verdict::Unspecified) {
+            let Some(checks) = prober.by_real_server.get(&rs) else {
+                continue;
+            };
+            for known in checks.for_vs(vs) {
+                match known.verdict {
                     v1::Verdict::Down => {
                         verdict = Some(false);
                         decided = Some(known);
@@ -228,22 +422,18 @@ impl VerdictBook {
                             verdict = Some(true);
                             decided = Some(known);
                         }
-                        dynamic_weight = dynamic_weight.or(t.dynamic_weight);
+                        dynamic_weight = dynamic_weight.or(known.dynamic_weight);
                     }
                     v1::Verdict::Unspecified => {}
                 }
             }
             if let (Some(up), Some(known)) = (verdict, decided) {
                 out.push(Source {
-                    prober: if prober.identity.is_empty() {
-                        upstream.clone()
-                    } else {
-                        prober.identity.clone()
-                    },
+                    prober: prober.label.clone(),
                     up,
                     stale: prober.stale,
                     received: known.received,
-                    checker: known.target.checker.clone(),
+                    checker: known.checker.clone(),
                     reason: known.reason.clone(),
                     dynamic_weight: if up { dynamic_weight } else { None },
                 });
@@ -255,6 +445,8 @@ impl VerdictBook {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -356,5 +548,238 @@ mod tests {
             port: 443,
         };
         assert!(book.sources(&other, rs).is_empty());
+    }
+
+    fn delta(upstream: &str, t: v1::Target, removed: bool) -> UpstreamUpdate<v1::HealthEvent> {
+        UpstreamUpdate {
+            upstream: upstream.into(),
+            update: Update::Delta(v1::HealthEvent {
+                payload: Some(v1::health_event::Payload::VerdictChanged(
+                    v1::VerdictChange {
+                        target: Some(t),
+                        removed,
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn deltas_that_move_replace_or_remove_a_target_keep_the_index_right() {
+        let vs = VsName::Addr {
+            proto: Proto::Tcp,
+            ip: "198.51.100.10".parse().unwrap(),
+            port: 80,
+        };
+        let at = |last: u8| DestKey {
+            ip: format!("203.0.113.{last}").parse().unwrap(),
+            port: 80,
+        };
+        let moved_to = |mut t: v1::Target, last: u8| {
+            t.real_server = Some(v1::AddressPort {
+                address: format!("203.0.113.{last}"),
+                port: 80,
+            });
+            t
+        };
+        let verdicts = |book: &VerdictBook, last| {
+            book.sources(&vs, at(last))
+                .iter()
+                .map(|s| s.up)
+                .collect::<Vec<_>>()
+        };
+        let mut book = VerdictBook::default();
+        book.update(&snapshot("a", vec![target("t1", true), target("t2", true)]));
+        assert_eq!(verdicts(&book, 11), [true]);
+        // The same id now checks .12: it leaves .11's verdicts, t2 stays.
+        book.update(&delta("a", moved_to(target("t1", false), 12), false));
+        assert_eq!(verdicts(&book, 12), [false]);
+        assert_eq!(verdicts(&book, 11), [true]);
+        // Replaced in place (same server), then removed.
+        book.update(&delta("a", target("t2", false), false));
+        assert_eq!(verdicts(&book, 11), [false]);
+        book.update(&delta("a", target("t2", false), true));
+        assert!(verdicts(&book, 11).is_empty());
+        // A new snapshot replaces everything.
+        book.update(&snapshot("a", vec![target("t3", true)]));
+        assert!(verdicts(&book, 12).is_empty());
+        assert_eq!(verdicts(&book, 11), [true]);
+    }
+
+    #[test]
+    fn a_parsed_key_names_exactly_what_key_matches_accepts() {
+        use v1::virtual_server_key::Kind;
+        let key = |kind, protocol: v1::Protocol| v1::VirtualServerKey {
+            kind: Some(kind),
+            protocol: protocol as i32,
+        };
+        let ap = |address: &str, port| {
+            Kind::AddressPort(v1::AddressPort {
+                address: address.into(),
+                port,
+            })
+        };
+        let keys = [
+            key(ap("198.51.100.10", 80), v1::Protocol::Tcp),
+            key(ap("198.51.100.10", 80), v1::Protocol::Unspecified),
+            key(ap("198.51.100.10", 80), v1::Protocol::Udp),
+            key(ap("198.51.100.10", 70_000), v1::Protocol::Tcp),
+            key(ap("not an address", 80), v1::Protocol::Tcp),
+            key(Kind::Fwmark(5), v1::Protocol::Udp),
+            key(Kind::Group("web".into()), v1::Protocol::Tcp),
+            v1::VirtualServerKey::default(),
+        ];
+        let names = [
+            VsName::Addr {
+                proto: Proto::Tcp,
+                ip: "198.51.100.10".parse().unwrap(),
+                port: 80,
+            },
+            VsName::Addr {
+                proto: Proto::Udp,
+                ip: "198.51.100.10".parse().unwrap(),
+                port: 80,
+            },
+            VsName::Fwmark { mark: 5 },
+            VsName::Group {
+                proto: Proto::Tcp,
+                name: "web".into(),
+            },
+        ];
+        for k in &keys {
+            for n in &names {
+                assert_eq!(
+                    vs_name_of(k).as_ref() == Some(n),
+                    key_matches(k, n),
+                    "{k:?} {n:?}"
+                );
+            }
+        }
+    }
+
+    /// The verdicts of `targets` (one prober) on `rs` of `vs` as first
+    /// written: every target looked at, names compared by `key_matches`.
+    fn reference(
+        targets: &BTreeMap<String, v1::Target>,
+        vs: &VsName,
+        rs: DestKey,
+    ) -> Option<(bool, String, Option<u32>)> {
+        let mut verdict = None;
+        let mut decided: Option<&v1::Target> = None;
+        let mut dynamic_weight = None;
+        for t in targets.values() {
+            let Some(addr) = &t.real_server else { continue };
+            if addr.address.parse::<std::net::IpAddr>().ok() != Some(rs.ip)
+                || addr.port != u32::from(rs.port)
+            {
+                continue;
+            }
+            if !t.virtual_servers.is_empty()
+                && !t.virtual_servers.iter().any(|k| key_matches(k, vs))
+            {
+                continue;
+            }
+            match v1::Verdict::try_from(t.verdict).unwrap_or(v1::Verdict::Unspecified) {
+                v1::Verdict::Down => {
+                    verdict = Some(false);
+                    decided = Some(t);
+                }
+                v1::Verdict::Up => {
+                    if verdict.is_none() {
+                        verdict = Some(true);
+                        decided = Some(t);
+                    }
+                    dynamic_weight = dynamic_weight.or(t.dynamic_weight);
+                }
+                v1::Verdict::Unspecified => {}
+            }
+        }
+        let up = verdict?;
+        Some((
+            up,
+            decided?.checker.clone(),
+            if up { dynamic_weight } else { None },
+        ))
+    }
+
+    fn vs_key(port: u32) -> v1::VirtualServerKey {
+        v1::VirtualServerKey {
+            kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+                address: "198.51.100.10".into(),
+                port,
+            })),
+            protocol: v1::Protocol::Tcp as i32,
+        }
+    }
+
+    proptest! {
+        /// Snapshots and deltas (moving a target to another server or other
+        /// virtual servers, removing it): the index answers what looking at
+        /// every target answers.
+        #[test]
+        fn the_index_answers_what_a_walk_over_every_target_answers(
+            steps in proptest::collection::vec(
+                (
+                    0u8..6,                                        // id
+                    11u8..14,                                      // real server
+                    proptest::collection::vec(79u32..82, 0..3),    // its virtual servers (port 79: none of ours)
+                    0i32..3,                                       // verdict
+                    proptest::option::of(1u32..3),                 // dynamic weight
+                    0u8..8,                                        // 0: removed, 1: a new snapshot
+                ),
+                1..30,
+            ),
+        ) {
+            let mut book = VerdictBook::default();
+            let mut plain: BTreeMap<String, v1::Target> = BTreeMap::new();
+            for (id, last, ports, verdict, dynamic_weight, how) in steps {
+                let t = v1::Target {
+                    id: format!("t{id}"),
+                    checker: format!("CHECK_{id}_{last}"),
+                    real_server: Some(v1::AddressPort {
+                        address: format!("203.0.113.{last}"),
+                        port: 80,
+                    }),
+                    virtual_servers: ports.iter().map(|&p| vs_key(p)).collect(),
+                    verdict,
+                    dynamic_weight,
+                    ..Default::default()
+                };
+                match how {
+                    0 => {
+                        plain.remove(&t.id);
+                        book.update(&delta("a", t, true));
+                    }
+                    1 => {
+                        plain = BTreeMap::from([(t.id.clone(), t.clone())]);
+                        book.update(&snapshot("a", vec![t]));
+                    }
+                    _ => {
+                        plain.insert(t.id.clone(), t.clone());
+                        book.update(&delta("a", t, false));
+                    }
+                }
+                for last in 11u8..14 {
+                    for port in 80u16..82 {
+                        let vs = VsName::Addr {
+                            proto: Proto::Tcp,
+                            ip: "198.51.100.10".parse().unwrap(),
+                            port,
+                        };
+                        let rs = DestKey {
+                            ip: format!("203.0.113.{last}").parse().unwrap(),
+                            port: 80,
+                        };
+                        let got = book.sources(&vs, rs);
+                        let got = got
+                            .first()
+                            .map(|s| (s.up, s.checker.to_string(), s.dynamic_weight));
+                        prop_assert_eq!(got, reference(&plain, &vs, rs));
+                    }
+                }
+            }
+        }
     }
 }

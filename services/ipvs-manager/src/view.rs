@@ -111,7 +111,7 @@ pub fn real_server(vs: &VsPlan, r: &RsOutcome, observed: &ObservedState) -> v1::
             .sources
             .iter()
             .map(|s| v1::VerdictSource {
-                prober: s.prober.clone(),
+                prober: s.prober.to_string(),
                 up: s.up,
                 stale: s.stale,
                 received: Some(prost_types::Timestamp::from(s.received)),
