@@ -22,6 +22,8 @@ use ipvs_manager::maglev;
 use ipvs_manager::plan::{Plan, RsPlan, VsName, VsPlan};
 use ipvs_manager::reconcile::{diff, diff_services};
 use ipvs_manager::table::{Change, DestKey, Method, Proto, ServiceKey, ServiceSpec, TableState};
+use keepalived_api::v1;
+use keepalived_bus::{Update, UpstreamUpdate};
 
 fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) -> Plan {
     let mut p = Plan::default();
@@ -71,35 +73,174 @@ fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) ->
     p
 }
 
-fn compute(p: &Plan, overrides: &Overrides, quorum: &mut HashMap<VsName, bool>) -> Desired {
-    desired::compute(
-        p,
-        &VerdictBook::default(),
-        Policy::Majority,
-        overrides,
-        quorum,
-    )
+/// The prober's target number `n`: a TCP_CHECK of `rs` in `vs`.
+fn target(n: usize, vs: &v1::VirtualServerKey, rs: DestKey, up: bool) -> v1::Target {
+    v1::Target {
+        id: format!("t{n}"),
+        checker: "TCP_CHECK".into(),
+        real_server: Some(v1::AddressPort {
+            address: rs.ip.to_string(),
+            port: u32::from(rs.port),
+        }),
+        virtual_servers: vec![vs.clone()],
+        verdict: if up {
+            v1::Verdict::Up
+        } else {
+            v1::Verdict::Down
+        } as i32,
+        ..Default::default()
+    }
+}
+
+fn vs_key(p: &Plan) -> v1::VirtualServerKey {
+    let VsName::Addr { ip, port, .. } = p.virtual_servers[0].name else {
+        unreachable!("the bench's virtual servers are addresses")
+    };
+    v1::VirtualServerKey {
+        kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+            address: ip.to_string(),
+            port: u32::from(port),
+        })),
+        protocol: v1::Protocol::Tcp as i32,
+    }
+}
+
+/// The prober's verdict on the first real server of the first virtual
+/// server (target t0) turning down.
+fn first_server_down(p: &Plan) -> UpstreamUpdate<v1::HealthEvent> {
+    let rs = p.virtual_servers[0].real_servers[0].key;
+    UpstreamUpdate {
+        upstream: "unix:/run/prober".into(),
+        update: Update::Delta(v1::HealthEvent {
+            payload: Some(v1::health_event::Payload::VerdictChanged(
+                v1::VerdictChange {
+                    target: Some(target(0, &vs_key(p), rs, false)),
+                    reason: "TCP connection failed".into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }),
+    }
+}
+
+/// What one health-prober says of every real server of `p`: up, one
+/// TCP_CHECK each (the engine computes the desired state with it).
+fn verdicts(p: &Plan) -> VerdictBook {
+    let mut targets = vec![];
+    for vs in &p.virtual_servers {
+        let VsName::Addr { ip, port, .. } = vs.name else {
+            continue;
+        };
+        let vs_key = v1::VirtualServerKey {
+            kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+                address: ip.to_string(),
+                port: u32::from(port),
+            })),
+            protocol: v1::Protocol::Tcp as i32,
+        };
+        for rs in &vs.real_servers {
+            targets.push(target(targets.len(), &vs_key, rs.key, true));
+        }
+    }
+    let mut book = VerdictBook::default();
+    book.update(&UpstreamUpdate {
+        upstream: "unix:/run/prober".into(),
+        update: Update::Snapshot(v1::HealthEvent {
+            header: Some(v1::EventHeader {
+                producer: "health-prober@bench".into(),
+                ..Default::default()
+            }),
+            payload: Some(v1::health_event::Payload::Snapshot(v1::HealthSnapshot {
+                targets,
+            })),
+        }),
+    });
+    book
+}
+
+fn compute(
+    p: &Plan,
+    book: &VerdictBook,
+    overrides: &Overrides,
+    quorum: &mut HashMap<VsName, bool>,
+) -> Desired {
+    desired::compute(p, book, Policy::Majority, overrides, quorum)
 }
 
 /// What the engine does for an operator override: recompute the one virtual
 /// server (index 0) in place and diff its services only.
 fn one_change(
     p: &Plan,
+    book: &VerdictBook,
     want: &mut Desired,
     quorum: &mut HashMap<VsName, bool>,
     observed: &TableState,
     scope: &BTreeSet<ServiceKey>,
 ) -> Vec<Change> {
-    let touched = desired::update_vs(
+    let replaced = desired::update_vs(
         want,
         p,
         0,
-        &VerdictBook::default(),
+        book,
         Policy::Majority,
         &one_weight_change(p),
         quorum,
     );
+    diff_services(&want.table, observed, scope, &replaced.touched)
+}
+
+/// What the engine does for a health verdict (`reconcile_health`): the
+/// book takes it, then the virtual servers holding a real server whose
+/// verdicts changed are computed again (their other verdicts taken over)
+/// and diffed.
+fn verdict_change(
+    p: &Plan,
+    book: &mut VerdictBook,
+    want: &mut Desired,
+    quorum: &mut HashMap<VsName, bool>,
+    observed: &TableState,
+    scope: &BTreeSet<ServiceKey>,
+) -> Vec<Change> {
+    book.update(&first_server_down(p));
+    let changed: BTreeSet<DestKey> = book
+        .changed_since(want.book_generation)
+        .expect("a delta")
+        .into_iter()
+        .collect();
+    let mut touched = BTreeSet::new();
+    for (index, vs) in p.virtual_servers.iter().enumerate() {
+        if vs.real_servers.iter().any(|r| changed.contains(&r.key)) {
+            let replaced = desired::update_vs(
+                want,
+                p,
+                index,
+                book,
+                Policy::Majority,
+                &one_weight_change(p),
+                quorum,
+            );
+            touched.extend(replaced.touched.iter().copied());
+        }
+    }
+    want.book_generation = book.generation();
     diff_services(&want.table, observed, scope, &touched)
+}
+
+/// What the nft backend sends for `changes` from `before`: element updates
+/// when the rules stay, else a rewrite. Returns the text and the new table.
+fn nft_text(
+    memo: &mut nft::SlotMemo,
+    before: &TableState,
+    changes: &[Change],
+) -> (String, TableState) {
+    let mut after = before.clone();
+    after.apply(changes).unwrap();
+    let text = match nft::incremental_memo(memo, before, &after, changes, "lo") {
+        Some(text) => text,
+        None => nft::render_memo(memo, &after, "lo").unwrap(),
+    };
+    (text, after)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -154,7 +295,7 @@ struct Row {
     bytes: usize,
 }
 
-fn bench_nft(label: &str, p: &Plan, reps: usize) {
+fn bench_nft(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
     let scope = BTreeSet::new();
     let mut full = Row {
         ours: vec![],
@@ -170,6 +311,16 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         changes: 0,
         bytes: 0,
     };
+    let (mut verdict_split, mut verdict) = (
+        vec![],
+        Row {
+            ours: vec![],
+            plane: vec![],
+            changes: 0,
+            bytes: 0,
+        },
+    );
+    let mut last = TableState::default();
     for _ in 0..reps {
         // The backend's memo of slot rules, as it is after the full apply.
         let mut memo = nft::SlotMemo::default();
@@ -177,7 +328,7 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         nft_load(&nft::render(&TableState::default(), "lo").unwrap());
         let t = Instant::now();
         let mut quorum = HashMap::new();
-        let mut want = compute(p, &Overrides::default(), &mut quorum);
+        let mut want = compute(p, book, &Overrides::default(), &mut quorum);
         let changes = diff(&want.table, &TableState::default(), &scope);
         let mut next = TableState::default();
         next.apply(&changes).unwrap();
@@ -188,37 +339,35 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         full.bytes = text.len();
 
         let t = Instant::now();
-        let changes = one_change(p, &mut want, &mut quorum, &next, &scope);
+        let changes = one_change(p, book, &mut want, &mut quorum, &next, &scope);
         let t_diff = t.elapsed();
-        let mut after = next.clone();
-        after.apply(&changes).unwrap();
-        // What the backend sends: element updates when the rules stay, else a rewrite.
-        let text = match nft::incremental_memo(&mut memo, &next, &after, &changes, "lo") {
-            Some(text) => text,
-            None => nft::render_memo(&mut memo, &after, "lo").unwrap(),
-        };
+        let (text, after) = nft_text(&mut memo, &next, &changes);
         one.ours.push(ms(t.elapsed()));
         one_split.push(ms(t_diff));
         one.plane.push(ms(nft_load(&text)));
         one.changes = changes.len();
         one.bytes = text.len();
+
+        let mut book = book.clone();
+        let t = Instant::now();
+        let changes = verdict_change(p, &mut book, &mut want, &mut quorum, &after, &scope);
+        let t_diff = t.elapsed();
+        let (text, after) = nft_text(&mut memo, &after, &changes);
+        verdict.ours.push(ms(t.elapsed()));
+        verdict_split.push(ms(t_diff));
+        verdict.plane.push(ms(nft_load(&text)));
+        verdict.changes = changes.len();
+        verdict.bytes = text.len();
+        last = after;
     }
     // The backend's own read-back of the big table (adoption at start).
     let mut backend = NftBackend::new("nft", "lo");
     let t = Instant::now();
     let observed = backend.observe().expect("observe");
     let observe_ms = ms(t.elapsed());
-    assert_eq!(
-        observed
-            .table
-            .services
-            .values()
-            .map(|s| s.dests.len())
-            .sum::<usize>(),
-        p.virtual_servers
-            .iter()
-            .map(|v| v.real_servers.len())
-            .sum::<usize>()
+    assert!(
+        observed.table == last,
+        "the table read back is not the one applied"
     );
     println!("nft {label}");
     println!(
@@ -240,44 +389,66 @@ fn bench_nft(label: &str, p: &Plan, reps: usize) {
         "",
         stats(&mut one_split)
     );
+    println!(
+        "  verdict down ({:>5} change,  {:>8} bytes of nft): ours {}",
+        verdict.changes,
+        verdict.bytes,
+        stats(&mut verdict.ours)
+    );
+    println!("{:57}nft  {}", "", stats(&mut verdict.plane));
+    println!(
+        "{:38}of ours, desired + diff: {}",
+        "",
+        stats(&mut verdict_split)
+    );
     println!("  observe (nft -j list + parse) of the whole table: {observe_ms:.1} ms");
 }
 
 /// Only our own part of bench_nft's one change, in memory (no nft, no root):
 /// many repetitions, for `perf record` and quick comparisons.
-fn bench_ours(label: &str, p: &Plan, reps: usize) {
+fn bench_ours(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
     let scope = BTreeSet::new();
     let mut memo = nft::SlotMemo::default();
     let mut quorum = HashMap::new();
-    let want = compute(p, &Overrides::default(), &mut quorum);
+    let want = compute(p, book, &Overrides::default(), &mut quorum);
     let changes = diff(&want.table, &TableState::default(), &scope);
     let mut next = TableState::default();
     next.apply(&changes).unwrap();
     nft::render_memo(&mut memo, &next, "lo").unwrap();
     let (mut ours, mut split) = (vec![], vec![]);
-    let mut bytes = 0;
+    let (mut verdict, mut verdict_split) = (vec![], vec![]);
+    let (mut bytes, mut verdict_bytes) = (0, 0);
     for _ in 0..reps {
         // Each repetition starts from the state after the full apply.
         let (mut want, mut quorum, mut memo) = (want.clone(), quorum.clone(), memo.clone());
         let t = Instant::now();
-        let changes = one_change(p, &mut want, &mut quorum, &next, &scope);
+        let changes = one_change(p, book, &mut want, &mut quorum, &next, &scope);
         let t_diff = t.elapsed();
-        let mut after = next.clone();
-        after.apply(&changes).unwrap();
-        let text = match nft::incremental_memo(&mut memo, &next, &after, &changes, "lo") {
-            Some(text) => text,
-            None => nft::render_memo(&mut memo, &after, "lo").unwrap(),
-        };
+        let (text, after) = nft_text(&mut memo, &next, &changes);
         ours.push(ms(t.elapsed()));
         split.push(ms(t_diff));
         bytes = text.len();
+
+        let mut book = book.clone();
+        let t = Instant::now();
+        let changes = verdict_change(p, &mut book, &mut want, &mut quorum, &after, &scope);
+        let t_diff = t.elapsed();
+        let (text, _) = nft_text(&mut memo, &after, &changes);
+        verdict.push(ms(t.elapsed()));
+        verdict_split.push(ms(t_diff));
+        verdict_bytes = text.len();
     }
     println!("ours {label}");
     println!(
-        "  one change ({bytes:>8} bytes of nft): ours {}",
+        "  one change   ({bytes:>8} bytes of nft): ours {}",
         stats(&mut ours)
     );
-    println!("{:27}desired + diff: {}", "", stats(&mut split));
+    println!("{:29}desired + diff: {}", "", stats(&mut split));
+    println!(
+        "  verdict down ({verdict_bytes:>8} bytes of nft): ours {}",
+        stats(&mut verdict)
+    );
+    println!("{:29}desired + diff: {}", "", stats(&mut verdict_split));
 }
 
 /// The Maglev fill alone, 10,000 backends in 65,521 slots: from scratch,
@@ -319,7 +490,7 @@ fn bench_maglev(reps: usize) {
     }
 }
 
-fn bench_ipvs(label: &str, p: &Plan, reps: usize) {
+fn bench_ipvs(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
     let mut b = ipvs_manager::backend::ipvs::IpvsBackend::open().expect("IPVS");
     let scope: BTreeSet<ServiceKey> = p.service_keys();
     let (mut ours_full, mut plane_full, mut ours_one, mut plane_one) =
@@ -330,7 +501,7 @@ fn bench_ipvs(label: &str, p: &Plan, reps: usize) {
         b.remove_services(&keys).unwrap();
         let t = Instant::now();
         let mut quorum = HashMap::new();
-        let mut want = compute(p, &Overrides::default(), &mut quorum);
+        let mut want = compute(p, book, &Overrides::default(), &mut quorum);
         let changes = diff(&want.table, &TableState::default(), &scope);
         ours_full.push(ms(t.elapsed()));
         let t = Instant::now();
@@ -340,7 +511,7 @@ fn bench_ipvs(label: &str, p: &Plan, reps: usize) {
 
         let observed = want.table.clone();
         let t = Instant::now();
-        let changes = one_change(p, &mut want, &mut quorum, &observed, &scope);
+        let changes = one_change(p, book, &mut want, &mut quorum, &observed, &scope);
         ours_one.push(ms(t.elapsed()));
         let t = Instant::now();
         b.apply(&changes).unwrap();
@@ -409,10 +580,11 @@ fn main() {
         bench_maglev(reps);
     }
     for (label, p) in cases.iter().filter(|(label, _)| label.starts_with(only)) {
+        let book = verdicts(p);
         match plane {
-            "ipvs" => bench_ipvs(label, p, reps),
-            "ours" => bench_ours(label, p, reps),
-            _ => bench_nft(label, p, reps),
+            "ipvs" => bench_ipvs(label, p, &book, reps),
+            "ours" => bench_ours(label, p, &book, reps),
+            _ => bench_nft(label, p, &book, reps),
         }
     }
 }
