@@ -203,14 +203,13 @@ fn verdict_change(
     scope: &BTreeSet<ServiceKey>,
 ) -> Vec<Change> {
     book.update(&first_server_down(p));
-    let changed: BTreeSet<DestKey> = book
-        .changed_since(want.book_generation)
-        .expect("a delta")
-        .into_iter()
-        .collect();
+    let changed = book.changed_since(want.book_generation).expect("a delta");
     let mut touched = BTreeSet::new();
     for (index, vs) in p.virtual_servers.iter().enumerate() {
-        if vs.real_servers.iter().any(|r| changed.contains(&r.key)) {
+        if changed.iter().any(|(rs, name)| {
+            name.as_ref().is_none_or(|n| *n == vs.name)
+                && vs.real_servers.iter().any(|r| r.key == *rs)
+        }) {
             let replaced = desired::update_vs(
                 want,
                 p,

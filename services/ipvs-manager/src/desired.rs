@@ -251,7 +251,9 @@ fn outcome(
         let mut rs_out = Vec::with_capacity(vs.real_servers.len());
         for (i, rs) in vs.real_servers.iter().enumerate() {
             let sources = match known.and_then(|(k, g)| Some((k.real_servers.get(i)?, g))) {
-                Some((r, g)) if r.plan.key == rs.key && book.unchanged_since(rs.key, g) => {
+                Some((r, g))
+                    if r.plan.key == rs.key && book.unchanged_since(rs.key, &vs.name, g) =>
+                {
                     r.sources.clone()
                 }
                 _ => book.sources(&vs.name, rs.key).into(),
@@ -568,14 +570,26 @@ mod incremental_tests {
         book
     }
 
-    /// A prober's changed verdict on target `t{id}`, now on 203.0.113.N:80.
+    /// A prober's changed verdict on target `t{id}`, now on 203.0.113.N:80,
+    /// for virtual server 198.51.100.10:`vs_port` (for every one: `None`).
     fn verdict_change(
         id: usize,
         last: u8,
+        vs_port: Option<u16>,
         up: bool,
         removed: bool,
     ) -> keepalived_bus::UpstreamUpdate<keepalived_api::v1::HealthEvent> {
         use keepalived_api::v1;
+        let virtual_servers = vs_port
+            .map(|port| v1::VirtualServerKey {
+                kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
+                    address: "198.51.100.10".into(),
+                    port: u32::from(port),
+                })),
+                protocol: v1::Protocol::Tcp as i32,
+            })
+            .into_iter()
+            .collect();
         keepalived_bus::UpstreamUpdate {
             upstream: "unix:prober".into(),
             update: keepalived_bus::Update::Delta(v1::HealthEvent {
@@ -593,6 +607,7 @@ mod incremental_tests {
                             } else {
                                 v1::Verdict::Down
                             } as i32,
+                            virtual_servers,
                             ..Default::default()
                         }),
                         removed,
@@ -614,17 +629,23 @@ mod incremental_tests {
                 (1u8..12, any::<bool>(), proptest::option::of(1u32..3)),
                 0..8,
             ),
-            changes in proptest::collection::vec((0usize..10, 1u8..12, any::<bool>(), any::<bool>()), 1..4),
+            changes in proptest::collection::vec(
+                (0usize..10, 1u8..12, proptest::option::of(80u16..86), any::<bool>(), any::<bool>()),
+                1..5,
+            ),
         ) {
             let mut book = book_of(&verdicts);
             let mut quorum = HashMap::new();
             let mut desired = compute(&plan, &book, Policy::Majority, &Overrides::default(), &mut quorum);
-            for (id, last, up, removed) in changes {
-                book.update(&verdict_change(id, last, up, removed));
+            for (id, last, vs_port, up, removed) in changes {
+                book.update(&verdict_change(id, last, vs_port, up, removed));
             }
             let changed = book.changed_since(desired.book_generation).expect("deltas only");
             for (index, vs) in plan.virtual_servers.iter().enumerate() {
-                if vs.real_servers.iter().any(|r| changed.contains(&r.key)) {
+                if changed.iter().any(|(rs, name)| {
+                    name.as_ref().is_none_or(|n| *n == vs.name)
+                        && vs.real_servers.iter().any(|r| r.key == *rs)
+                }) {
                     update_vs(&mut desired, &plan, index, &book, Policy::Majority, &Overrides::default(), &mut quorum);
                 }
             }

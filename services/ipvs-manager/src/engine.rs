@@ -509,13 +509,17 @@ impl Engine {
         let Some(changed) = self.book.changed_since(self.last_desired.book_generation) else {
             return self.reconcile(Cause::Health);
         };
-        let changed: BTreeSet<DestKey> = changed.into_iter().collect();
         let indices: Vec<usize> = self
             .plan
             .virtual_servers
             .iter()
             .enumerate()
-            .filter(|(_, vs)| vs.real_servers.iter().any(|r| changed.contains(&r.key)))
+            .filter(|(_, vs)| {
+                changed.iter().any(|(rs, name)| {
+                    name.as_ref().is_none_or(|n| *n == vs.name)
+                        && vs.real_servers.iter().any(|r| r.key == *rs)
+                })
+            })
             .map(|(i, _)| i)
             .collect();
         self.reconcile_vss(&indices, Cause::Health)

@@ -132,12 +132,20 @@ struct Prober {
     stale: bool,
     /// Every target's id, and where [`Self::by_real_server`] files it
     /// (nowhere when its real server cannot match one).
-    ids: BTreeMap<String, Option<(DestKey, Vec<VsName>)>>,
+    ids: BTreeMap<String, Option<Place>>,
     /// The targets by the real server they check, then by virtual server:
     /// the desired state asks for each of 10,000 real servers, one of them
     /// perhaps in 1,000 virtual servers, and a walk over every target for
     /// each cost seconds.
     by_real_server: BTreeMap<DestKey, Checks>,
+}
+
+/// Where a target is filed: the real server it checks and the virtual
+/// servers it counts for (`None`: every one, it names none).
+#[derive(Debug, Clone)]
+struct Place {
+    rs: DestKey,
+    vss: Option<Vec<VsName>>,
 }
 
 /// The real server a target checks, when its address and port can match one.
@@ -156,49 +164,60 @@ impl Prober {
         let place = real_server_of(target).map(|rs| {
             // Names that cannot be ours (unparsable) are left out; a target
             // naming only such counts for no virtual server.
-            let named: Vec<VsName> = target
-                .virtual_servers
-                .iter()
-                .filter_map(vs_name_of)
-                .collect();
+            let vss = (!target.virtual_servers.is_empty()).then(|| {
+                target
+                    .virtual_servers
+                    .iter()
+                    .filter_map(vs_name_of)
+                    .collect::<Vec<_>>()
+            });
             let checks = self.by_real_server.entry(rs).or_default();
-            if target.virtual_servers.is_empty() {
-                checks.any.insert(target.id.clone(), known);
-            } else {
-                for vs in &named {
-                    checks
-                        .by_vs
-                        .entry(vs.clone())
-                        .or_default()
-                        .insert(target.id.clone(), known.clone());
+            match &vss {
+                None => {
+                    checks.any.insert(target.id.clone(), known);
+                }
+                Some(named) => {
+                    for vs in named {
+                        checks
+                            .by_vs
+                            .entry(vs.clone())
+                            .or_default()
+                            .insert(target.id.clone(), known.clone());
+                    }
                 }
             }
             if checks.is_empty() {
                 self.by_real_server.remove(&rs);
             }
-            (rs, named)
+            Place { rs, vss }
         });
         self.ids.insert(target.id.clone(), place);
     }
 
     fn remove(&mut self, id: &str) {
-        let Some(Some((rs, named))) = self.ids.remove(id) else {
+        let Some(Some(place)) = self.ids.remove(id) else {
             return;
         };
-        let Some(checks) = self.by_real_server.get_mut(&rs) else {
+        let Some(checks) = self.by_real_server.get_mut(&place.rs) else {
             return;
         };
-        checks.any.remove(id);
-        for vs in named {
-            if let Some(targets) = checks.by_vs.get_mut(&vs) {
-                targets.remove(id);
-                if targets.is_empty() {
-                    checks.by_vs.remove(&vs);
+        match place.vss {
+            None => {
+                checks.any.remove(id);
+            }
+            Some(named) => {
+                for vs in named {
+                    if let Some(targets) = checks.by_vs.get_mut(&vs) {
+                        targets.remove(id);
+                        if targets.is_empty() {
+                            checks.by_vs.remove(&vs);
+                        }
+                    }
                 }
             }
         }
         if checks.is_empty() {
-            self.by_real_server.remove(&rs);
+            self.by_real_server.remove(&place.rs);
         }
     }
 
@@ -222,9 +241,9 @@ impl Prober {
         changed
     }
 
-    /// The real server `id` checks, if any.
-    fn real_server(&self, id: &str) -> Option<DestKey> {
-        self.ids.get(id).cloned().flatten().map(|(rs, _)| rs)
+    /// Where target `id` is filed, if anywhere.
+    fn place(&self, id: &str) -> Option<Place> {
+        self.ids.get(id).cloned().flatten()
     }
 }
 
@@ -238,8 +257,16 @@ pub struct VerdictBook {
     all_changed_at: u64,
     /// Since then, the generation of the last update that changed the
     /// verdicts on each real server: a verdict on one server recomputes
-    /// only the virtual servers it is in ([`Self::changed_since`]).
-    changed_at: BTreeMap<DestKey, u64>,
+    /// only the virtual servers it counts for ([`Self::changed_since`]).
+    changed_at: BTreeMap<DestKey, Stamps>,
+}
+
+/// When the verdicts on one real server last changed: for every virtual
+/// server (a target naming none), and for each virtual server named.
+#[derive(Debug, Clone, Default)]
+struct Stamps {
+    any: u64,
+    by_vs: BTreeMap<VsName, u64>,
 }
 
 /// Generations of every book of the process, so that two books are at the
@@ -309,23 +336,47 @@ impl VerdictBook {
         self.generation
     }
 
-    /// The real servers whose verdicts changed after `generation`; `None`
-    /// when any may have (everything is to be computed again).
-    pub fn changed_since(&self, generation: u64) -> Option<Vec<DestKey>> {
+    /// The real servers whose verdicts changed after `generation`, each
+    /// with the virtual server they changed for (`None`: for every one);
+    /// `None` when any may have (everything is to be computed again).
+    pub fn changed_since(&self, generation: u64) -> Option<Vec<(DestKey, Option<VsName>)>> {
         (generation >= self.all_changed_at).then(|| {
-            self.changed_at
-                .iter()
-                .filter(|&(_, &g)| g > generation)
-                .map(|(rs, _)| *rs)
-                .collect()
+            let mut out = Vec::new();
+            for (rs, stamps) in &self.changed_at {
+                if stamps.any > generation {
+                    out.push((*rs, None));
+                }
+                for (vs, &g) in &stamps.by_vs {
+                    if g > generation {
+                        out.push((*rs, Some(vs.clone())));
+                    }
+                }
+            }
+            out
         })
     }
 
-    /// Whether the verdicts on `rs` are those the book had at `generation`.
-    pub fn unchanged_since(&self, rs: DestKey, generation: u64) -> bool {
+    /// Whether the verdicts on `rs` in `vs` are those the book had at
+    /// `generation`.
+    pub fn unchanged_since(&self, rs: DestKey, vs: &VsName, generation: u64) -> bool {
         generation == self.generation
             || (generation >= self.all_changed_at
-                && self.changed_at.get(&rs).is_none_or(|&g| g <= generation))
+                && self.changed_at.get(&rs).is_none_or(|s| {
+                    s.any <= generation && s.by_vs.get(vs).is_none_or(|&g| g <= generation)
+                }))
+    }
+
+    /// Notes that the verdicts filed at `place` changed at `generation`.
+    fn stamp(&mut self, place: &Place, generation: u64) {
+        let stamps = self.changed_at.entry(place.rs).or_default();
+        match &place.vss {
+            None => stamps.any = generation,
+            Some(named) => {
+                for vs in named {
+                    stamps.by_vs.insert(vs.clone(), generation);
+                }
+            }
+        }
     }
 
     /// Takes one update from the subscription.
@@ -361,16 +412,17 @@ impl VerdictBook {
                 if let Some(v1::health_event::Payload::VerdictChanged(change)) = &event.payload
                     && let Some(t) = &change.target
                 {
-                    // The server it checked and the one it checks now.
-                    let before = prober.real_server(&t.id);
+                    // Where it counted and where it counts now.
+                    let before = prober.place(&t.id);
                     // A reload of the prober removed the target: its verdict no longer counts.
                     if change.removed {
                         prober.remove(&t.id);
                     } else {
                         prober.insert(t, Known::new(t, now, &change.reason));
                     }
-                    for rs in [before, prober.real_server(&t.id)].into_iter().flatten() {
-                        self.changed_at.insert(rs, generation);
+                    let after = prober.place(&t.id);
+                    for place in [before, after].iter().flatten() {
+                        self.stamp(place, generation);
                     }
                 }
                 BookChange::Verdicts
