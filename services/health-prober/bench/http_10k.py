@@ -20,9 +20,13 @@ METRICS = "127.0.0.1:19099"
 DELAY_LOOP = os.environ.get("DELAY_LOOP", "1")
 TICK = os.sysconf("SC_CLK_TCK")
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """(user, system) CPU seconds of pid."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+def cpu_seconds(pid):
+    return sum(cpu_split(pid))
 
 def status(pid, key):
     for line in open(f"/proc/{pid}/status"):
@@ -32,16 +36,17 @@ def status(pid, key):
 
 def metrics():
     text = urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=30).read().decode()
-    buckets, values = {}, {}
+    buckets, durations, values = {}, {}, {}
     for line in text.splitlines():
-        m = re.match(r'keepalived_prober_check_lateness_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        m = re.match(r'keepalived_prober_check_(lateness|duration)_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
-            buckets[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
+            into = buckets if m.group(1) == "lateness" else durations
+            into[float("inf") if m.group(2) == "+Inf" else float(m.group(2))] = float(m.group(3))
             continue
         m = re.match(r'(keepalived_prober_\w+?)(?:_total)? (\S+)$', line)
         if m:
             values[m.group(1)] = float(m.group(2))
-    return buckets, values
+    return buckets, durations, values
 
 def percentile(b0, b1, q):
     edges = sorted(b1)
@@ -67,28 +72,37 @@ def main():
     server = subprocess.Popen([f"{TARGET}/release/examples/bench_targets", str(BASE), str(N)],
                               stdout=subprocess.PIPE)
     server.stdout.readline()
-    prober = subprocess.Popen([f"{TARGET}/release/health-prober", "-f", conf, "-G",
+    prober = subprocess.Popen([os.environ.get("PROBER_BIN", f"{TARGET}/release/health-prober"), "-f", conf, "-G",
+                               "--checker-threads", os.environ.get("CHECKER_THREADS", "1"),
                                "--listen", f"unix:{workdir}/prober.sock", "--metrics-listen", METRICS],
                               stderr=open(os.path.join(workdir, "prober.log"), "w"))
     try:
         time.sleep(WARMUP)
-        b0, v0 = metrics()
-        c0, s0, t0 = cpu_seconds(prober.pid), cpu_seconds(server.pid), time.monotonic()
+        b0, d0, v0 = metrics()
+        (u0, k0), s0, t0 = cpu_split(prober.pid), cpu_seconds(server.pid), time.monotonic()
         time.sleep(WINDOW)
-        b1, v1 = metrics()
-        c1, s1, t1 = cpu_seconds(prober.pid), cpu_seconds(server.pid), time.monotonic()
+        b1, d1, v1 = metrics()
+        (u1, k1), s1, t1 = cpu_split(prober.pid), cpu_seconds(server.pid), time.monotonic()
+        c0, c1 = u0 + k0, u1 + k1
         elapsed = t1 - t0
         attempts = v1.get("keepalived_prober_attempts", 0) - v0.get("keepalived_prober_attempts", 0)
         failures = v1.get("keepalived_prober_failures", 0) - v0.get("keepalived_prober_failures", 0)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine skews every figure)")
-        print(f"targets {N} x delay_loop {DELAY_LOOP} s, window {elapsed:.1f} s after {WARMUP:.0f} s warm-up")
+        print(f"targets {N} x delay_loop {DELAY_LOOP} s, window {elapsed:.1f} s after {WARMUP:.0f} s warm-up, "
+              f"--checker-threads {os.environ.get('CHECKER_THREADS', '1')}")
         print(f"checks/s            {attempts / elapsed:8.0f}  (expected just under {N}: interval = delay_loop + check time)")
         print(f"failed checks       {failures:8.0f}")
-        print(f"CPU, % of one core  {100 * (c1 - c0) / elapsed:8.1f}")
+        print(f"CPU, % of one core  {100 * (c1 - c0) / elapsed:8.1f}  (user {100 * (u1 - u0) / elapsed:.1f} + "
+              f"system {100 * (k1 - k0) / elapsed:.1f}; on loopback the system share includes the "
+              "target's side of every TCP connection)")
+        if attempts:
+            print(f"CPU per check, us   {1e6 * (c1 - c0) / attempts:8.1f}")
         print(f"target server CPU   {100 * (s1 - s0) / elapsed:8.1f}  (% of one core, for context)")
         print(f"RSS MiB             {status(prober.pid, 'VmRSS'):8.1f}  (peak {status(prober.pid, 'VmHWM'):.1f})")
         for q in (0.5, 0.9, 0.99, 0.999):
             print(f"lateness p{q * 100:g} <= {percentile(b0, b1, q) * 1000:8.1f} ms")
+        print(f"check duration p50 <= {percentile(d0, d1, 0.5) * 1000:.1f} ms, "
+              f"p99 <= {percentile(d0, d1, 0.99) * 1000:.1f} ms")
     finally:
         prober.terminate()
         server.terminate()

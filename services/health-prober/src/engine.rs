@@ -96,6 +96,8 @@ impl Shared {
 pub struct Metrics {
     /// How late attempts start against their schedule, in seconds.
     pub lateness: Histogram,
+    /// How long attempts take, in seconds.
+    pub duration: Histogram,
     /// Attempts run.
     pub attempts: Counter,
     /// Attempts that failed.
@@ -112,6 +114,7 @@ impl Default for Metrics {
         ];
         Self {
             lateness: Histogram::new(buckets),
+            duration: Histogram::new(buckets),
             attempts: Counter::default(),
             failures: Counter::default(),
             targets: Gauge::default(),
@@ -126,6 +129,11 @@ impl Metrics {
             "prober_check_lateness_seconds",
             "How late check attempts start against their schedule",
             self.lateness.clone(),
+        );
+        registry.register(
+            "prober_check_duration_seconds",
+            "How long check attempts take",
+            self.duration.clone(),
         );
         registry.register(
             "prober_attempts",
@@ -557,6 +565,9 @@ impl Engine {
             return;
         }
         self.metrics.attempts.inc();
+        self.metrics
+            .duration
+            .observe((done.ended - done.started).as_secs_f64());
         if !done.outcome.success() {
             self.metrics.failures.inc();
         }
@@ -689,6 +700,12 @@ impl Engine {
                 () = shutdown.cancelled() => break,
                 Some(done) = self.rx.recv() => {
                     self.complete(done);
+                    // Take every result already there in one go: one result
+                    // per turn of the loop would spend the task's cooperative
+                    // budget on results alone and starve the due queue.
+                    while let Ok(done) = self.rx.try_recv() {
+                        self.complete(done);
+                    }
                     self.drain_waiting();
                 }
                 Some(expired) = self.queue.next(), if !self.queue.is_empty() => {

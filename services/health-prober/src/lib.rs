@@ -56,6 +56,11 @@ pub struct Cli {
     )]
     pub max_concurrent_checks: usize,
 
+    /// Threads that run the checks (1: one event loop, as keepalived's
+    /// checker; more spread the attempts' work over as many cores).
+    #[arg(long = "checker-threads", value_name = "N", default_value_t = 1)]
+    pub checker_threads: usize,
+
     /// Distinguishes replicas on one host: the bus identity becomes
     /// `health-prober@<host>/<ID>`.
     #[arg(long = "replica-id", value_name = "ID")]
@@ -84,20 +89,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let shared = std::sync::Arc::new(engine::Shared::default());
     let api = HealthApi::new(identity, bus_metrics, shared.clone());
     runtime.add_service(HealthServer::new(api.clone()));
-    // Every check runs on one thread of its own (a current-thread runtime, as
-    // keepalived's checker is one process with one event loop): attempts,
-    // their sockets and timers never wake another thread, and the gRPC side
-    // keeps the process's other threads.
+    // Every check runs on a runtime of its own: by default one thread (a
+    // current-thread runtime, as keepalived's checker is one event loop), so
+    // attempts, their sockets and timers never wake another thread; the gRPC
+    // side keeps the process's other threads.
     let (scheduled_tx, scheduled_rx) = tokio::sync::oneshot::channel();
     let shutdown = runtime.signals.shutdown.clone();
     let reloads = runtime.signals.reloads();
     let args = runtime.args.clone();
     let max_concurrent = cli.max_concurrent_checks;
+    let threads = cli.checker_threads.max(1);
     let checker = std::thread::Builder::new().name("checker".into()).spawn(
         move || -> anyhow::Result<()> {
-            let events = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let events = if threads == 1 {
+                tokio::runtime::Builder::new_current_thread()
+            } else {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(threads).thread_name("checker");
+                builder
+            }
+            .enable_all()
+            .build()?;
             events.block_on(async move {
                 let mut engine =
                     engine::Engine::new(shared, api.producer(), metrics, max_concurrent);
