@@ -20,7 +20,7 @@ use ipvs_manager::desired::{self, Desired, Overrides};
 use ipvs_manager::health::{Policy, VerdictBook};
 use ipvs_manager::maglev;
 use ipvs_manager::plan::{Plan, RsPlan, VsName, VsPlan};
-use ipvs_manager::reconcile::{diff, diff_services};
+use ipvs_manager::reconcile::{diff, diff_dests, diff_services};
 use ipvs_manager::table::{Change, DestKey, Method, Proto, ServiceKey, ServiceSpec, TableState};
 use keepalived_api::v1;
 use keepalived_bus::{Update, UpstreamUpdate};
@@ -187,7 +187,22 @@ fn one_change(
         &one_weight_change(p),
         quorum,
     );
-    diff_services(&want.table, observed, scope, &replaced.touched)
+    diff_of(want, observed, scope, &replaced)
+}
+
+/// The diff the engine makes after `update_vs`: of the edited destinations
+/// when it says which, else of the touched services.
+fn diff_of(
+    want: &Desired,
+    observed: &TableState,
+    scope: &BTreeSet<ServiceKey>,
+    replaced: &desired::Replaced,
+) -> Vec<Change> {
+    replaced
+        .dests
+        .as_ref()
+        .and_then(|dests| diff_dests(&want.table, observed, &replaced.touched, dests))
+        .unwrap_or_else(|| diff_services(&want.table, observed, scope, &replaced.touched))
 }
 
 /// What the engine does for a health verdict (`reconcile_health`): the
@@ -204,7 +219,7 @@ fn verdict_change(
 ) -> Vec<Change> {
     book.update(&first_server_down(p));
     let changed = book.changed_since(want.book_generation).expect("a delta");
-    let mut touched = BTreeSet::new();
+    let (mut touched, mut edited) = (BTreeSet::new(), Some(BTreeSet::new()));
     for (index, vs) in p.virtual_servers.iter().enumerate() {
         if changed.iter().any(|(rs, name)| {
             name.as_ref().is_none_or(|n| *n == vs.name)
@@ -220,10 +235,16 @@ fn verdict_change(
                 quorum,
             );
             touched.extend(replaced.touched.iter().copied());
+            edited = edited.and_then(|mut all: BTreeSet<DestKey>| {
+                all.extend(replaced.dests.as_ref()?);
+                Some(all)
+            });
         }
     }
     want.book_generation = book.generation();
-    diff_services(&want.table, observed, scope, &touched)
+    edited
+        .and_then(|dests| diff_dests(&want.table, observed, &touched, &dests))
+        .unwrap_or_else(|| diff_services(&want.table, observed, scope, &touched))
 }
 
 /// What the nft backend sends for `changes` from `before`: element updates

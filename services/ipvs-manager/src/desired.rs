@@ -94,20 +94,51 @@ pub struct Desired {
 pub struct Replaced {
     /// The kernel services the update may have changed.
     pub touched: BTreeSet<ServiceKey>,
+    /// When only destinations of the touched services changed, which ones
+    /// (the diff then looks at them alone: [`crate::reconcile::diff_dests`]);
+    /// `None` when the services were built anew.
+    pub dests: Option<BTreeSet<DestKey>>,
     index: usize,
     outcome: VsOutcome,
-    services: Vec<(ServiceKey, Option<Service>)>,
+    services: Vec<(ServiceKey, Undo)>,
 }
+
+/// How to put one service back.
+#[derive(Debug)]
+enum Undo {
+    /// As it was (absent: `None`).
+    Service(Option<Service>),
+    /// These destinations as they were (absent: `None`).
+    Dests(Vec<(DestKey, Option<Dest>)>),
+}
+
+/// Above this many destinations changed (a quorum lost or gained), the
+/// services are built anew rather than edited.
+const MAX_EDITS: usize = 64;
 
 impl Replaced {
     /// Puts `desired` back as it was before the update.
     pub fn restore(self, desired: &mut Desired) {
         desired.virtual_servers[self.index] = self.outcome;
-        for (key, service) in self.services {
-            match service {
-                Some(s) => desired.table.services.insert(key, s),
-                None => desired.table.services.remove(&key),
-            };
+        for (key, undo) in self.services {
+            match undo {
+                Undo::Service(Some(s)) => {
+                    desired.table.services.insert(key, s);
+                }
+                Undo::Service(None) => {
+                    desired.table.services.remove(&key);
+                }
+                Undo::Dests(dests) => {
+                    if let Some(service) = desired.table.services.get_mut(&key) {
+                        for (dest, before) in dests {
+                            match before {
+                                Some(d) => service.dests.insert(dest, d),
+                                None => service.dests.remove(&dest),
+                            };
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -142,7 +173,8 @@ pub fn compute(
         ..Desired::default()
     };
     for vs in &plan.virtual_servers {
-        let (outcome, mut dests) = outcome(vs, book, policy, overrides, quorum, None);
+        let outcome = outcome(vs, book, policy, overrides, quorum, None);
+        let mut dests = dests_of(&outcome);
         let mut keys = vs.services.iter().peekable();
         while let Some(key) = keys.next() {
             // The last service takes the destinations, the others a copy.
@@ -187,7 +219,7 @@ pub fn update_vs(
         .virtual_servers
         .get(index)
         .map(|o| (o, desired.book_generation));
-    let (outcome, mut dests) = outcome(vs, book, policy, overrides, quorum, known);
+    let outcome = outcome(vs, book, policy, overrides, quorum, known);
     // In `compute` a later virtual server with the same service wins.
     let touched: BTreeSet<ServiceKey> = vs
         .services
@@ -199,6 +231,49 @@ pub fn update_vs(
         })
         .copied()
         .collect();
+    // A few entries changed, the services built from the previous outcome:
+    // edit those destinations in place (sorting and building a map of
+    // 10,000 costs more than the rest of the update).
+    let edits = desired
+        .virtual_servers
+        .get(index)
+        .and_then(|before| changed_dests(before, &outcome))
+        .filter(|_| {
+            touched.iter().all(|k| {
+                desired
+                    .table
+                    .services
+                    .get(k)
+                    .is_some_and(|s| s.spec == vs.spec)
+            })
+        });
+    if let Some(edits) = edits {
+        let mut services = Vec::with_capacity(touched.len());
+        for key in &touched {
+            let Some(service) = desired.table.services.get_mut(key) else {
+                continue;
+            };
+            let undo = edits
+                .iter()
+                .map(|(dest, now)| {
+                    let before = match now {
+                        Some(d) => service.dests.insert(*dest, *d),
+                        None => service.dests.remove(dest),
+                    };
+                    (*dest, before)
+                })
+                .collect();
+            services.push((*key, Undo::Dests(undo)));
+        }
+        return Replaced {
+            touched,
+            dests: Some(edits.keys().copied().collect()),
+            index,
+            outcome: std::mem::replace(&mut desired.virtual_servers[index], outcome),
+            services,
+        };
+    }
+    let mut dests = dests_of(&outcome);
     // The last service takes the destinations, the others a copy (most
     // virtual servers have one service: no copy of 10,000 entries).
     let mut services = Vec::with_capacity(touched.len());
@@ -216,18 +291,18 @@ pub fn update_vs(
                 dests,
             },
         );
-        services.push((*key, before));
+        services.push((*key, Undo::Service(before)));
     }
     Replaced {
         touched,
+        dests: None,
         index,
         outcome: std::mem::replace(&mut desired.virtual_servers[index], outcome),
         services,
     }
 }
 
-/// One virtual server's outcome and the destinations of its services.
-/// `known`: an earlier outcome of this virtual server and the book
+/// One virtual server's outcome. `known`: an earlier outcome of this virtual server and the book
 /// generation it was computed at: the verdicts of its real servers the book
 /// has not changed since are taken over.
 fn outcome(
@@ -237,7 +312,7 @@ fn outcome(
     overrides: &Overrides,
     quorum: &mut HashMap<VsName, bool>,
     known: Option<(&VsOutcome, u64)>,
-) -> (VsOutcome, BTreeMap<DestKey, Dest>) {
+) -> VsOutcome {
     {
         // The overrides of this virtual server (few), looked up by real
         // server: a BTreeMap of a few entries answers in a comparison or
@@ -319,52 +394,103 @@ fn outcome(
             };
             (s, entry)
         });
-        // Collected, sorted and built in one go (instead of an insert per
-        // server); a later entry with the same key wins, as with `insert`.
-        let mut entries: Vec<(DestKey, Dest)> = rs_out
-            .iter()
-            .filter_map(|r| {
-                r.entry.map(|weight| {
-                    (
-                        r.plan.key,
-                        Dest {
-                            method: r.plan.method,
-                            weight,
-                        },
-                    )
-                })
-            })
-            .chain(sorry.as_ref().and_then(|(s, entry)| {
-                entry.map(|weight| {
-                    (
-                        s.key,
-                        Dest {
-                            method: s.method,
-                            weight,
-                        },
-                    )
-                })
-            }))
-            .collect();
-        entries.sort_by_key(|e| e.0);
-        let mut kept: Vec<(DestKey, Dest)> = Vec::with_capacity(entries.len());
-        for e in entries {
-            match kept.last_mut() {
-                Some(last) if last.0 == e.0 => *last = e,
-                _ => kept.push(e),
+        VsOutcome {
+            plan: vs.clone(),
+            real_servers: rs_out,
+            sorry,
+            quorum: QuorumState { up, alive_weight },
+        }
+    }
+}
+
+/// The destinations whose entry differs between two outcomes of one virtual
+/// server, with their value now (`None`: absent), as [`dests_of`] would
+/// give it; `None` when the real servers differ or more than [`MAX_EDITS`]
+/// changed.
+fn changed_dests(before: &VsOutcome, now: &VsOutcome) -> Option<BTreeMap<DestKey, Option<Dest>>> {
+    if before.plan.name != now.plan.name || before.real_servers.len() != now.real_servers.len() {
+        return None;
+    }
+    let dest = |method, weight| Dest { method, weight };
+    let mut changed = BTreeMap::new();
+    for (b, n) in before.real_servers.iter().zip(&now.real_servers) {
+        if b.plan.key != n.plan.key {
+            return None;
+        }
+        if b.entry.map(|w| dest(b.plan.method, w)) != n.entry.map(|w| dest(n.plan.method, w)) {
+            changed.insert(n.plan.key, None);
+            if changed.len() > MAX_EDITS {
+                return None;
             }
         }
-        let dests: BTreeMap<DestKey, Dest> = kept.into_iter().collect();
-        (
-            VsOutcome {
-                plan: vs.clone(),
-                real_servers: rs_out,
-                sorry,
-                quorum: QuorumState { up, alive_weight },
-            },
-            dests,
-        )
     }
+    match (&before.sorry, &now.sorry) {
+        (None, None) => {}
+        (Some((b, be)), Some((n, ne))) if b.key == n.key => {
+            if be.map(|w| dest(b.method, w)) != ne.map(|w| dest(n.method, w)) {
+                changed.insert(n.key, None);
+            }
+        }
+        _ => return None,
+    }
+    if changed.is_empty() {
+        return Some(changed);
+    }
+    // The value of a changed key is that of the last entry with it (a real
+    // server may be listed twice, or be the sorry server too).
+    for r in &now.real_servers {
+        if let (Some(w), Some(v)) = (r.entry, changed.get_mut(&r.plan.key)) {
+            *v = Some(dest(r.plan.method, w));
+        }
+    }
+    if let Some((s, Some(w))) = &now.sorry
+        && let Some(v) = changed.get_mut(&s.key)
+    {
+        *v = Some(dest(s.method, *w));
+    }
+    Some(changed)
+}
+
+/// The destinations of a virtual server's services: its real servers (and
+/// sorry server) with an entry.
+fn dests_of(outcome: &VsOutcome) -> BTreeMap<DestKey, Dest> {
+    let (rs_out, sorry) = (&outcome.real_servers, &outcome.sorry);
+    // Collected, sorted and built in one go (instead of an insert per
+    // server); a later entry with the same key wins, as with `insert`.
+    let mut entries: Vec<(DestKey, Dest)> = rs_out
+        .iter()
+        .filter_map(|r| {
+            r.entry.map(|weight| {
+                (
+                    r.plan.key,
+                    Dest {
+                        method: r.plan.method,
+                        weight,
+                    },
+                )
+            })
+        })
+        .chain(sorry.as_ref().and_then(|(s, entry)| {
+            entry.map(|weight| {
+                (
+                    s.key,
+                    Dest {
+                        method: s.method,
+                        weight,
+                    },
+                )
+            })
+        }))
+        .collect();
+    entries.sort_by_key(|e| e.0);
+    let mut kept: Vec<(DestKey, Dest)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        match kept.last_mut() {
+            Some(last) if last.0 == e.0 => *last = e,
+            _ => kept.push(e),
+        }
+    }
+    kept.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -488,7 +614,8 @@ mod incremental_tests {
             proptest::collection::btree_map(1u8..12, (0u32..4, 0u8..4), 0..6),
             1u32..5,
             0u32..2,
-            proptest::option::of(0u8..4),
+            // The sorry server: its own address, or one of a real server.
+            proptest::option::of((0u8..4, prop_oneof![Just(99u8), 1u8..12])),
         );
         proptest::collection::vec(vs, 1..5).prop_map(|list| {
             let n = list.len();
@@ -524,7 +651,7 @@ mod incremental_tests {
                                 .into_iter()
                                 .map(|(last, (w, flags))| rs(last, w, flags))
                                 .collect(),
-                            sorry: sorry.map(|f| rs(99, 1, f)),
+                            sorry: sorry.map(|(f, last)| rs(last, 1, f)),
                             quorum,
                             hysteresis,
                             omega: false,
@@ -697,5 +824,84 @@ mod incremental_tests {
                 prop_assert!(touched.contains(k) || plan.virtual_servers[index + 1..].iter().any(|v| v.services.contains(k)));
             }
         }
+    }
+
+    /// Losing the quorum takes out every real server (more than
+    /// `MAX_EDITS` changes): the services are built anew, and match.
+    #[test]
+    fn a_quorum_lost_in_a_large_virtual_server_rebuilds_its_services() {
+        let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10));
+        let vs = VsPlan {
+            name: VsName::Addr {
+                proto: Proto::Tcp,
+                ip,
+                port: 80,
+            },
+            services: vec![ServiceKey::Addr {
+                proto: Proto::Tcp,
+                ip,
+                port: 80,
+            }],
+            spec: ServiceSpec {
+                scheduler: "rr".into(),
+                persistence: None,
+                ops: false,
+            },
+            method: Method::Nat,
+            real_servers: (1..=100).map(|last| rs(last, 1, 0)).collect(),
+            sorry: Some(rs(200, 1, 0)),
+            quorum: 100,
+            hysteresis: 0,
+            omega: false,
+        };
+        let plan = Plan {
+            virtual_servers: vec![vs],
+        };
+        let book = VerdictBook::default();
+        let mut quorum = HashMap::new();
+        let mut desired = compute(
+            &plan,
+            &book,
+            Policy::Majority,
+            &Overrides::default(),
+            &mut quorum,
+        );
+        let mut overrides = Overrides::default();
+        let name = plan.virtual_servers[0].name.clone();
+        overrides.insert(
+            (name, plan.virtual_servers[0].real_servers[0].key),
+            Override {
+                weight: Some(0),
+                drained: false,
+            },
+        );
+        let before = desired.clone();
+        let replaced = update_vs(
+            &mut desired,
+            &plan,
+            0,
+            &book,
+            Policy::Majority,
+            &overrides,
+            &mut quorum,
+        );
+        assert!(replaced.dests.is_none(), "rebuilt");
+        let mut full_quorum = HashMap::new();
+        compute(
+            &plan,
+            &book,
+            Policy::Majority,
+            &Overrides::default(),
+            &mut full_quorum,
+        );
+        let full = compute(&plan, &book, Policy::Majority, &overrides, &mut full_quorum);
+        assert_eq!(desired, full);
+        assert_eq!(
+            desired.table.services.values().next().unwrap().dests.len(),
+            1,
+            "the sorry server alone"
+        );
+        replaced.restore(&mut desired);
+        assert_eq!(desired, before);
     }
 }

@@ -577,9 +577,20 @@ impl Engine {
         for &index in indices {
             self.approximation_note(&desired.virtual_servers[index], &desired);
         }
-        let scope = self.scope_now();
-        let changes =
-            reconcile::diff_services(&desired.table, &self.observed.table, &scope, &touched);
+        // The destinations edited, when every update only edited some.
+        let edited: Option<BTreeSet<DestKey>> =
+            replaced.iter().try_fold(BTreeSet::new(), |mut all, r| {
+                all.extend(r.dests.as_ref()?);
+                Some(all)
+            });
+        let changes = edited
+            .and_then(|dests| {
+                reconcile::diff_dests(&desired.table, &self.observed.table, &touched, &dests)
+            })
+            .unwrap_or_else(|| {
+                let scope = self.scope_now();
+                reconcile::diff_services(&desired.table, &self.observed.table, &scope, &touched)
+            });
         if !self.apply_changes(&changes) {
             for r in replaced.into_iter().rev() {
                 r.restore(&mut desired);
