@@ -1271,7 +1271,12 @@ mod tests {
             push_decimal(&mut out, n);
             assert_eq!(out, n.to_string());
         }
-        for ip in ["0.0.0.0", "203.0.113.39", "255.255.255.255", "2001:db8::1"] {
+        for ip in [
+            "203.0.113.0",
+            "203.0.113.39",
+            "198.51.100.255",
+            "2001:db8::1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             let mut out = String::new();
             push_ip(&mut out, ip);
