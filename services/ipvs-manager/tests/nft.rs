@@ -181,6 +181,15 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    // A rewritten table gets a new table handle: a server leaving or joining
+    // round robin is a swap of slots and a new modulus, not a rewrite.
+    let handle = |r: &str| {
+        r.lines()
+            .find(|l| l.starts_with("table ip keepalived_rs "))
+            .map(str::to_owned)
+    };
+    let table_before = handle(&ruleset(&t, &dr));
+    assert!(table_before.is_some());
     let cause = prober.set("203.0.113.12", false);
     assert!(keepalived_telemetry::trace_id_of(&cause).is_some());
     wait_api(&m, "rs2 out of the kernel", |vs| {
@@ -195,6 +204,9 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
     );
     let after: Vec<String> = (0..6).map(|_| get(&t, None).unwrap()).collect();
     assert!(after.iter().all(|p| p == "rs1"), "{after:?}");
+    let down = ruleset(&t, &dr);
+    assert_eq!(handle(&down), table_before, "rewritten: {down}");
+    assert!(down.contains("numgen inc mod 1 map @vs0_slots"), "{down}");
     assert!(t.lab.wait_exit(held, Duration::from_secs(10)).unwrap());
     let held_page = std::fs::read_to_string(&held_out).unwrap();
     assert!(
@@ -230,8 +242,11 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
         m.log()
             .contains("Adding service [203.0.113.12]:tcp:80 to VS [198.51.100.10]:tcp:80")
     );
-    let pages: BTreeSet<String> = (0..4).map(|_| get(&t, None).unwrap()).collect();
-    assert_eq!(pages.len(), 2, "both serve again: {pages:?}");
+    let pages: Vec<String> = (0..6).map(|_| get(&t, None).unwrap()).collect();
+    for w in pages.windows(2) {
+        assert_ne!(w[0], w[1], "rr must alternate again: {pages:?}");
+    }
+    assert_eq!(handle(&ruleset(&t, &dr)), table_before, "rewritten");
 
     // Drain through the API (root over the unix socket is authorised).
     let drained = m

@@ -1,20 +1,27 @@
 //! The nftables data plane, for kernels without IP_VS (SANDBOX.md,
 //! "nftables as the data plane (measured)").
 //!
-//! Layout, all replaced as a whole in ONE `nft -f` transaction per apply
-//! (measured: 0 failed requests across 196 rewrites; two separate commands
-//! failed 1943 of 2000):
+//! Layout, replaced as a whole in ONE `nft -f` transaction when services
+//! come, go or change (measured: 0 failed requests across 196 rewrites; two
+//! separate commands failed 1943 of 2000), else edited by element updates in
+//! one transaction ([`incremental`]):
 //!
 //! - `table ip keepalived_rs`: per service a record set `vsN` whose comment
 //!   holds the service (key, scheduler, persistence) and whose elements are
 //!   `address . port . mark` with the destination's weight and method packed
 //!   in the mark. It is the authoritative copy `observe()` reads back, so a
 //!   restarted ipvs-manager adopts the table instead of flushing it. NAT
-//!   services get a DNAT rule in chain `prerouting` (nat hook): `numgen inc`
-//!   over slots for round robin (one per server under `rr`, `lc`, `dh`,
-//!   which ignore weights as the kernel's do; weighted for the others), a
-//!   Maglev slot table behind `jhash ip saddr` for source hashing and
-//!   persistence.
+//!   services get a rule in chain `prerouting` (nat hook) that matches,
+//!   counts and jumps to the service's chain `vsN`, whose only rule is the
+//!   DNAT: `numgen inc` over slots for round robin (one per server under
+//!   `rr`, `lc`, `dh`, which ignore weights as the kernel's do; weighted for
+//!   the others), a Maglev slot table behind `jhash ip saddr` for source
+//!   hashing and persistence. With one slot per server, a server leaving
+//!   gives its slot to the server of the last slot (swap-remove) and a
+//!   server joining is appended, the DNAT rule with its new modulus replaced
+//!   by `flush chain vsN` + `add rule`: a few elements, not the table. The
+//!   slot order then differs from a fresh computation; [`SlotMemo`] keeps
+//!   the kernel's, and `observe` reads it back.
 //! - `table netdev keepalived_rs_dr`: DR services, forwarded at ingress of
 //!   the director's interface with `fwd ip to jhash ip saddr . tcp sport mod
 //!   M seed 0x5eed map {…}` over a Maglev table (see [`crate::maglev`]), so
@@ -24,7 +31,7 @@
 //! service left out): IPv6, TUN, fwmark with DR (the mark is set after
 //! ingress), and real servers of one service with different methods.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -131,6 +138,17 @@ impl SlotMemo {
         Ok(&self.0[key].rule)
     }
 
+    /// Keeps `rule`, computed elsewhere, as that of `service`.
+    fn put(&mut self, index: usize, key: &ServiceKey, service: &Service, rule: SlotRule) {
+        let entry = MemoEntry {
+            index,
+            spec: service.spec.clone(),
+            dests: service.dests.iter().map(|(k, d)| (*k, *d)).collect(),
+            rule: Some(rule),
+        };
+        self.0.insert(*key, entry);
+    }
+
     /// Takes the rule of `service` out of the memo, or computes it.
     fn take(
         &mut self,
@@ -226,7 +244,8 @@ impl Backend for NftBackend {
     fn observe(&mut self) -> Result<ObservedState, BackendError> {
         let nat = self.list("ip", TABLE)?;
         let dr = self.list("netdev", DR_TABLE)?;
-        let observed = parse(nat.as_ref(), dr.as_ref())?;
+        let (mut observed, slots) = parse_slots(nat.as_ref(), dr.as_ref())?;
+        adopt_slots(&mut self.memo, &mut observed, &slots, &self.device);
         self.current = observed.table.clone();
         Ok(observed)
     }
@@ -262,6 +281,71 @@ impl Backend for NftBackend {
         self.run(&["-f", "-"], Some(&text))?;
         self.current = next;
         Ok(())
+    }
+}
+
+/// Takes the slot order of the one-slot-per-server round robin services
+/// from the kernel into `memo` (it differs from a fresh computation after
+/// swap-removes and appends, and a restarted process knows only the
+/// kernel's): the next server leaving or joining starts from it. A map that
+/// is not one slot per live server numbered `0..N` under `mod N` (changed by
+/// hand) makes the service absent, to be rewritten.
+fn adopt_slots(
+    memo: &mut SlotMemo,
+    observed: &mut ObservedState,
+    slots: &BTreeMap<ServiceKey, KernelSlots>,
+    device: &str,
+) {
+    let mut broken = Vec::new();
+    for (i, (key, service)) in observed.table.services.iter().enumerate() {
+        let Some(ks) = slots.get(key) else {
+            continue;
+        };
+        let persistent = service.spec.persistence.is_some();
+        let round_robin = sched::ignores_weights(&service.spec.scheduler)
+            && sched::nft_strategy(&service.spec.scheduler, persistent).0
+                == NftStrategy::RoundRobin;
+        if !round_robin || ks.name != format!("vs{i}") {
+            continue;
+        }
+        let Ok(Some(mut rule)) = slot_rule(i, key, service, device, None) else {
+            continue;
+        };
+        if !rule.one_per_target {
+            continue;
+        }
+        let index: HashMap<SlotTarget, u32> = rule
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(n, t)| (*t, n as u32))
+            .collect();
+        let mut sorted = ks.slots.clone();
+        sorted.sort_unstable_by_key(|(n, _)| *n);
+        let mut held = vec![false; rule.targets.len()];
+        let owners: Option<Vec<u32>> = sorted
+            .iter()
+            .enumerate()
+            .map(|(n, (slot, t))| {
+                let o = *index.get(t)?;
+                (*slot == n as u64 && !std::mem::replace(&mut held[o as usize], true)).then_some(o)
+            })
+            .collect();
+        match owners {
+            Some(owners)
+                if owners.len() == rule.targets.len()
+                    && ks.modulus == Some(owners.len() as u64) =>
+            {
+                rule.owners = owners;
+                memo.put(i, key, service, rule);
+            }
+            _ => broken.push(*key),
+        }
+    }
+    for key in broken {
+        tracing::debug!(%key, "nft slot map of the service is not one slot per server; treating it as absent");
+        observed.table.services.remove(&key);
+        memo.0.remove(&key);
     }
 }
 
@@ -518,8 +602,16 @@ struct SlotRule {
     dr: bool,
     /// The map's value type, as `typeof`.
     value_type: &'static str,
-    /// The rule, referencing `@vsN_slots`.
+    /// The rule, referencing `@vsN_slots`: for NAT the only rule of chain
+    /// `vsN`, for DR a rule of chain `ingress`.
     rule: String,
+    /// NAT: the rule of chain `prerouting` that matches the service, counts
+    /// and jumps to chain `vsN` (its counter survives a new modulus).
+    jump: Option<String>,
+    /// Round robin with one slot per target (`rr`, `lc`, `dh` on NAT): the
+    /// slots may be in any order, so a server leaving or joining is a
+    /// swap-remove or an append of one slot and a new modulus.
+    one_per_target: bool,
     /// Where each destination with a weight sends (address, and port for
     /// NAT with ports), in destination order.
     targets: Vec<SlotTarget>,
@@ -566,7 +658,7 @@ impl Permutations {
 }
 
 /// Where one slot sends: an address, with a port when the map carries one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct SlotTarget(IpAddr, Option<u16>);
 
 impl SlotTarget {
@@ -621,6 +713,7 @@ fn slot_rule(
     };
     match first.method {
         Method::Nat => {
+            let one_per_target = strategy == NftStrategy::RoundRobin && unweighted;
             let (pick, owners, permutations) = match strategy {
                 NftStrategy::RoundRobin => {
                     let weights: Vec<u32> = active.iter().map(|(_, d)| weight(d)).collect();
@@ -646,6 +739,7 @@ fn slot_rule(
                 ServiceKey::Fwmark { .. } if with_port => "meta l4proto { tcp, udp } ",
                 _ => "",
             };
+            let guard = format!("{} {l4}", match_expr(key));
             Ok(Some(SlotRule {
                 dr: false,
                 value_type: if with_port {
@@ -654,10 +748,11 @@ fn slot_rule(
                     "ip daddr"
                 },
                 rule: format!(
-                    "{} {l4}counter dnat ip {}to {pick} map @{name}_slots comment \"{name}\"",
-                    match_expr(key),
+                    "{guard}dnat ip {}to {pick} map @{name}_slots comment \"{name}\"",
                     if with_port { "addr . port " } else { "" }
                 ),
+                jump: Some(format!("{guard}counter jump {name} comment \"{name}\"")),
+                one_per_target,
                 targets: active
                     .iter()
                     .map(|(k, _)| SlotTarget(k.ip, with_port.then_some(k.port)))
@@ -688,6 +783,8 @@ fn slot_rule(
                     match_expr(key),
                     owners.len()
                 ),
+                jump: None,
+                one_per_target: false,
                 targets: active.iter().map(|(k, _)| SlotTarget(k.ip, None)).collect(),
                 owners,
                 permutations,
@@ -768,7 +865,10 @@ pub fn render_memo(
             let _ = writeln!(dr_rules, "    {}", r.rule);
         } else {
             slot_map(&mut out, i, r);
-            let _ = writeln!(nat_rules, "    {}", r.rule);
+            let _ = writeln!(out, "  chain vs{i} {{\n    {}\n  }}", r.rule);
+            if let Some(jump) = &r.jump {
+                let _ = writeln!(nat_rules, "    {jump}");
+            }
         }
     }
     let _ = writeln!(
@@ -826,38 +926,48 @@ pub fn incremental_memo(
         let old = before.services.get(key)?;
         let a = memo.take(i, key, old, device).ok()?;
         memo.insert(i, key, new, device, a.as_ref()).ok()?;
-        match (a.as_ref(), memo.0[key].rule.as_ref()) {
-            (None, None) => {}
-            (Some(a), Some(b))
-                if a.rule == b.rule && a.dr == b.dr && a.owners.len() == b.owners.len() =>
-            {
-                let (family, table) = if b.dr {
-                    ("netdev", DR_TABLE)
-                } else {
-                    ("ip", TABLE)
-                };
-                let moved = moved_slots(a, b);
-                if !moved.is_empty() {
-                    let _ = write!(out, "delete element {family} {table} vs{i}_slots {{ ");
-                    for (k, &n) in moved.iter().enumerate() {
-                        if k > 0 {
-                            out.push_str(", ");
+        let swapped = match (a.as_ref(), memo.0[key].rule.as_ref()) {
+            (Some(a), Some(b)) => swapped_slots(a, b),
+            _ => None,
+        };
+        if let (Some(a), Some(owners)) = (a.as_ref(), swapped) {
+            let b = memo.0.get_mut(key)?.rule.as_mut()?;
+            b.owners = owners;
+            swap_text(&mut out, i, a, b);
+        } else {
+            match (a.as_ref(), memo.0[key].rule.as_ref()) {
+                (None, None) => {}
+                (Some(a), Some(b))
+                    if a.rule == b.rule && a.dr == b.dr && a.owners.len() == b.owners.len() =>
+                {
+                    let (family, table) = if b.dr {
+                        ("netdev", DR_TABLE)
+                    } else {
+                        ("ip", TABLE)
+                    };
+                    let moved = moved_slots(a, b);
+                    if !moved.is_empty() {
+                        let _ = write!(out, "delete element {family} {table} vs{i}_slots {{ ");
+                        for (k, &n) in moved.iter().enumerate() {
+                            if k > 0 {
+                                out.push_str(", ");
+                            }
+                            push_decimal(&mut out, n as u64);
                         }
-                        push_decimal(&mut out, n as u64);
-                    }
-                    let _ = write!(out, " }}\nadd element {family} {table} vs{i}_slots {{ ");
-                    for (k, &n) in moved.iter().enumerate() {
-                        if k > 0 {
-                            out.push_str(", ");
+                        let _ = write!(out, " }}\nadd element {family} {table} vs{i}_slots {{ ");
+                        for (k, &n) in moved.iter().enumerate() {
+                            if k > 0 {
+                                out.push_str(", ");
+                            }
+                            push_decimal(&mut out, n as u64);
+                            out.push_str(" : ");
+                            b.targets[b.owners[n] as usize].push_to(&mut out);
                         }
-                        push_decimal(&mut out, n as u64);
-                        out.push_str(" : ");
-                        b.targets[b.owners[n] as usize].push_to(&mut out);
+                        out.push_str(" }\n");
                     }
-                    out.push_str(" }\n");
                 }
+                _ => return None,
             }
-            _ => return None,
         }
         // `after` is `before` with `changes` applied: only the destinations
         // they name can differ.
@@ -905,6 +1015,109 @@ pub fn incremental_memo(
     Some(out)
 }
 
+/// For two one-slot-per-target round robin rules of a service (`a` as the
+/// kernel holds it, `b` freshly computed), `b`'s owners in the order closest
+/// to `a`'s: a target that left gives its slot to the target of the last
+/// slot, which is dropped (swap-remove); a target that joined is appended.
+/// Every live target keeps one turn per round; only the order differs from
+/// a fresh computation. `None` when the rules differ in more than the
+/// modulus (another map type, another shape).
+fn swapped_slots(a: &SlotRule, b: &SlotRule) -> Option<Vec<u32>> {
+    if !(a.one_per_target && b.one_per_target)
+        || a.dr
+        || b.dr
+        || a.value_type != b.value_type
+        || a.jump != b.jump
+        || a.owners.len() != a.targets.len()
+        || b.owners.len() != b.targets.len()
+    {
+        return None;
+    }
+    let modulus = |n: usize| format!("numgen inc mod {n} ");
+    if a.rule
+        .replacen(&modulus(a.owners.len()), &modulus(b.owners.len()), 1)
+        != b.rule
+    {
+        return None;
+    }
+    let index: HashMap<SlotTarget, u32> = b
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(n, t)| (*t, n as u32))
+        .collect();
+    let mut order: Vec<Option<u32>> = a
+        .owners
+        .iter()
+        .map(|&o| index.get(&a.targets[o as usize]).copied())
+        .collect();
+    let mut n = 0;
+    while n < order.len() {
+        if order[n].is_none() {
+            order.swap_remove(n);
+        } else {
+            n += 1;
+        }
+    }
+    let mut held = vec![false; b.targets.len()];
+    let mut owners: Vec<u32> = order.into_iter().flatten().collect();
+    for &o in &owners {
+        held[o as usize] = true;
+    }
+    owners.extend((0..b.targets.len() as u32).filter(|&o| !held[o as usize]));
+    Some(owners)
+}
+
+/// The transaction text that turns rule `a` of NAT service `i` into `b`
+/// (owners from [`swapped_slots`]): the slots whose target changed, those
+/// dropped and those appended, and — when the slot count changes — the rule
+/// of chain `vsN` replaced (`flush chain` + `add rule`, no handle needed).
+fn swap_text(out: &mut String, i: usize, a: &SlotRule, b: &SlotRule) {
+    let (na, nb) = (a.owners.len(), b.owners.len());
+    let (mut gone, mut come) = (Vec::new(), Vec::new());
+    for n in 0..na.max(nb) {
+        let x = (n < na).then(|| a.targets[a.owners[n] as usize]);
+        let y = (n < nb).then(|| b.targets[b.owners[n] as usize]);
+        if x != y {
+            if x.is_some() {
+                gone.push(n);
+            }
+            if let Some(y) = y {
+                come.push((n, y));
+            }
+        }
+    }
+    if !gone.is_empty() {
+        let _ = write!(out, "delete element ip {TABLE} vs{i}_slots {{ ");
+        for (k, &n) in gone.iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            push_decimal(out, n as u64);
+        }
+        out.push_str(" }\n");
+    }
+    if !come.is_empty() {
+        let _ = write!(out, "add element ip {TABLE} vs{i}_slots {{ ");
+        for (k, (n, target)) in come.iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            push_decimal(out, *n as u64);
+            out.push_str(" : ");
+            target.push_to(out);
+        }
+        out.push_str(" }\n");
+    }
+    if na != nb {
+        let _ = writeln!(
+            out,
+            "flush chain ip {TABLE} vs{i}\nadd rule ip {TABLE} vs{i} {}",
+            b.rule
+        );
+    }
+}
+
 /// The slots that send somewhere else under `b` than under `a` (two rules
 /// with the same number of slots).
 fn moved_slots(a: &SlotRule, b: &SlotRule) -> Vec<usize> {
@@ -947,61 +1160,110 @@ fn unreachable_tun(key: &ServiceKey) -> Result<(), BackendError> {
 /// Addresses (and ports, for NAT) a rule sends to.
 type Targets = BTreeSet<(IpAddr, Option<u16>)>;
 
-/// The targets of a slot map's elements (`[[slot, value], …]`).
-fn targets_of(pairs: &Value) -> Option<Targets> {
-    let mut out = BTreeSet::new();
+/// A slot map's elements in the kernel: slot number → target.
+type Slots = Vec<(u64, SlotTarget)>;
+
+/// The slots of a slot map's elements (`[[slot, value], …]`).
+fn slots_of(pairs: &Value) -> Option<Slots> {
+    let mut out = Vec::new();
     for pair in pairs.as_array()? {
+        let slot = pair.get(0)?.as_u64()?;
         let v = pair.get(1)?;
-        if let Some(ip) = v.as_str() {
-            out.insert((ip.parse().ok()?, None));
+        let target = if let Some(ip) = v.as_str() {
+            SlotTarget(ip.parse().ok()?, None)
         } else {
             let c = v.get("concat")?.as_array()?;
-            out.insert((
+            SlotTarget(
                 c.first()?.as_str()?.parse().ok()?,
                 Some(u16::try_from(c.get(1)?.as_u64()?).ok()?),
-            ));
-        }
+            )
+        };
+        out.push((slot, target));
     }
     Some(out)
 }
 
-/// The targets of a rule's `dnat`/`fwd` map, from its JSON: an inline map,
-/// or `@name` resolved in `maps`.
-fn find_action(expr: &Value, maps: &BTreeMap<String, Targets>) -> Option<Targets> {
-    let action = expr
-        .as_array()?
-        .iter()
-        .find_map(|e| e.get("dnat").or_else(|| e.get("fwd")))?;
-    let data = action.get("addr")?.get("map")?.get("data")?;
-    match data.as_str() {
-        Some(reference) => maps.get(reference.strip_prefix('@')?).cloned(),
-        None => targets_of(data.get("set")?),
-    }
+fn targets_of(slots: &Slots) -> Targets {
+    slots.iter().map(|(_, t)| (t.0, t.1)).collect()
 }
 
-fn counters_of(expr: &Value) -> Counters {
+/// What a rule's `dnat`/`fwd` sends to, from its JSON: an inline map, or
+/// `@name` resolved in `maps`; with the `numgen` modulus when it has one.
+struct Action {
+    dnat: bool,
+    slots: Slots,
+    modulus: Option<u64>,
+}
+
+fn find_action(expr: &Value, maps: &BTreeMap<String, Slots>) -> Option<Action> {
+    let (dnat, action) = expr.as_array()?.iter().find_map(|e| {
+        e.get("dnat")
+            .map(|a| (true, a))
+            .or_else(|| e.get("fwd").map(|a| (false, a)))
+    })?;
+    let map = action.get("addr")?.get("map")?;
+    let data = map.get("data")?;
+    let slots = match data.as_str() {
+        Some(reference) => maps.get(reference.strip_prefix('@')?).cloned()?,
+        None => slots_of(data.get("set")?)?,
+    };
+    let modulus = map
+        .get("key")
+        .and_then(|k| k.get("numgen"))
+        .and_then(|n| n.get("mod"))
+        .and_then(Value::as_u64);
+    Some(Action {
+        dnat,
+        slots,
+        modulus,
+    })
+}
+
+fn jump_of(expr: &Value) -> Option<&str> {
+    expr.as_array()?
+        .iter()
+        .find_map(|e| e.get("jump")?.get("target")?.as_str())
+}
+
+fn counters_of(expr: &Value) -> Option<Counters> {
     let c = expr
         .as_array()
-        .and_then(|l| l.iter().find_map(|e| e.get("counter")));
-    Counters {
-        packets: c
-            .and_then(|c| c.get("packets"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
-        bytes: c
-            .and_then(|c| c.get("bytes"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
+        .and_then(|l| l.iter().find_map(|e| e.get("counter")))?;
+    Some(Counters {
+        packets: c.get("packets").and_then(Value::as_u64).unwrap_or(0),
+        bytes: c.get("bytes").and_then(Value::as_u64).unwrap_or(0),
         connections: 0,
-    }
+    })
+}
+
+/// The slot order of a NAT service's map as the kernel holds it, read back
+/// so that later swap-removes and appends start from it.
+#[derive(Debug, Clone)]
+struct KernelSlots {
+    /// The record's name, `vsN`.
+    name: String,
+    modulus: Option<u64>,
+    slots: Slots,
 }
 
 /// Reads the two tables back. A service whose rule is missing or does not
 /// send to exactly its destinations (changed by hand) is reported absent, so
-/// the next diff re-adds it and the apply rewrites it: drift repair.
+/// the next diff re-adds it and the apply rewrites it: drift repair. A NAT
+/// rule must sit alone in its chain `vsN`, jumped to from `prerouting` (a
+/// table of the earlier layout, the rule in `prerouting`, is rewritten once).
 pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, BackendError> {
+    parse_slots(nat, dr).map(|(o, _)| o)
+}
+
+/// [`parse`], with the kernel's slot order of every NAT service.
+fn parse_slots(
+    nat: Option<&Value>,
+    dr: Option<&Value>,
+) -> Result<(ObservedState, BTreeMap<ServiceKey, KernelSlots>), BackendError> {
     let mut records: BTreeMap<String, (ServiceKey, Service)> = BTreeMap::new();
-    let mut rules: BTreeMap<String, (Targets, Counters)> = BTreeMap::new();
+    let mut rules: BTreeMap<String, Action> = BTreeMap::new();
+    let mut counters: BTreeMap<String, Counters> = BTreeMap::new();
+    let mut jumps: BTreeSet<String> = BTreeSet::new();
     let items = |v: Option<&Value>| -> Vec<Value> {
         v.and_then(|v| v.get("nftables"))
             .and_then(Value::as_array)
@@ -1010,17 +1272,17 @@ pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, B
     };
     let all: Vec<Value> = items(nat).into_iter().chain(items(dr)).collect();
     // Named slot maps first: rules refer to them.
-    let mut maps: BTreeMap<String, Targets> = BTreeMap::new();
+    let mut maps: BTreeMap<String, Slots> = BTreeMap::new();
     for item in &all {
         if let Some(map) = item.get("map")
             && let Some(name) = map.get("name").and_then(Value::as_str)
         {
-            let targets = match map.get("elem") {
-                Some(elem) => targets_of(elem)
+            let slots = match map.get("elem") {
+                Some(elem) => slots_of(elem)
                     .ok_or_else(|| BackendError::Parse(format!("elements of map {name}")))?,
-                None => Targets::new(),
+                None => Slots::new(),
             };
-            maps.insert(name.to_owned(), targets);
+            maps.insert(name.to_owned(), slots);
         }
     }
     for item in &all {
@@ -1069,12 +1331,25 @@ pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, B
             ) else {
                 continue;
             };
-            if let Some(targets) = find_action(expr, &maps) {
-                rules.insert(comment.to_owned(), (targets, counters_of(expr)));
+            let chain = rule.get("chain").and_then(Value::as_str).unwrap_or("");
+            if let Some(c) = counters_of(expr) {
+                counters.insert(comment.to_owned(), c);
+            }
+            if chain == "prerouting"
+                && let Some(target) = jump_of(expr)
+                && target == comment
+            {
+                jumps.insert(comment.to_owned());
+            }
+            if let Some(action) = find_action(expr, &maps)
+                && (!action.dnat || chain == comment)
+            {
+                rules.insert(comment.to_owned(), action);
             }
         }
     }
     let mut observed = ObservedState::default();
+    let mut kernel_slots = BTreeMap::new();
     for (name, (key, service)) in records {
         let want: BTreeSet<IpAddr> = service
             .dests
@@ -1082,12 +1357,28 @@ pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, B
             .filter(|(_, d)| d.weight > 0)
             .map(|(k, _)| k.ip)
             .collect();
-        let intact = match rules.get(&name) {
+        if let Some(c) = counters.get(&name) {
+            observed.service_counters.insert(key, *c);
+        }
+        let intact = match rules.remove(&name) {
             None => want.is_empty(),
-            Some((targets, counters)) => {
-                observed.service_counters.insert(key, *counters);
-                let got: BTreeSet<IpAddr> = targets.iter().map(|(ip, _)| *ip).collect();
-                got == want
+            Some(action) => {
+                let got: BTreeSet<IpAddr> = targets_of(&action.slots)
+                    .iter()
+                    .map(|(ip, _)| *ip)
+                    .collect();
+                let ok = got == want && (!action.dnat || jumps.contains(&name));
+                if ok && action.dnat {
+                    kernel_slots.insert(
+                        key,
+                        KernelSlots {
+                            name: name.clone(),
+                            modulus: action.modulus,
+                            slots: action.slots,
+                        },
+                    );
+                }
+                ok
             }
         };
         if intact {
@@ -1096,7 +1387,7 @@ pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, B
             tracing::debug!(%key, "nft rule of the service differs from its record; treating it as absent");
         }
     }
-    Ok(observed)
+    Ok((observed, kernel_slots))
 }
 
 #[cfg(test)]
@@ -1228,7 +1519,13 @@ mod tests {
         t.services.insert(fw, s);
         let text = render(&t, "eth0").unwrap();
         assert!(
-            text.contains("meta mark 0x7 meta l4proto { tcp, udp } counter dnat ip addr . port to numgen inc mod 2 map @vs0_slots"),
+            text.contains("meta mark 0x7 meta l4proto { tcp, udp } dnat ip addr . port to numgen inc mod 2 map @vs0_slots"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "meta mark 0x7 meta l4proto { tcp, udp } counter jump vs0 comment \"vs0\""
+            ),
             "{text}"
         );
     }
@@ -1419,12 +1716,21 @@ mod tests {
                 ),
                 "{method:?}"
             );
-            // Weight 0 takes the server's slot out: a new slot count, a rewrite for NAT.
+            // Weight 0 takes the server's slot out: a new slot count, for NAT
+            // the last slot dropped and the rule of chain vs0 replaced.
             let (gone, change) = reweighted(&before, 12, method, 0);
-            let text = incremental(&before, &gone, &[change], "eth0");
+            let text = incremental(&before, &gone, &[change], "eth0").unwrap();
             match method {
-                Method::Nat => assert_eq!(text, None),
-                _ => assert!(text.unwrap().contains("vs0_slots")),
+                Method::Nat => assert_eq!(
+                    text,
+                    "delete element ip keepalived_rs vs0_slots { 1 }\n\
+                     flush chain ip keepalived_rs vs0\n\
+                     add rule ip keepalived_rs vs0 ip daddr 198.51.100.10 tcp dport 80 \
+                     dnat ip addr . port to numgen inc mod 1 map @vs0_slots comment \"vs0\"\n\
+                     delete element ip keepalived_rs vs0 { 203.0.113.12 . 80 . 0x5 }\n\
+                     add element ip keepalived_rs vs0 { 203.0.113.12 . 80 . 0x1 }\n"
+                ),
+                _ => assert!(text.contains("vs0_slots")),
             }
             assert!(!render(&gone, "eth0").unwrap().contains(": 203.0.113.12"));
         }
@@ -1480,7 +1786,9 @@ mod tests {
             r#"{"nftables":[{"set":{"family":"ip","name":"vs0","table":"keepalived_rs",
             "comment":"ka1 tcp,198.51.100.10,80 rr - 0",
             "elem":[{"concat":["203.0.113.11",80,5]},{"concat":["203.0.113.12",80,1]}]}},
-            {"rule":{"comment":"vs0","expr":[{"counter":{"packets":7,"bytes":420}},
+            {"rule":{"chain":"prerouting","comment":"vs0","expr":[{"counter":{"packets":7,"bytes":420}},
+            {"jump":{"target":"vs0"}}]}},
+            {"rule":{"chain":"vs0","comment":"vs0","expr":[
             {"dnat":{"family":"ip","addr":{"map":{"key":{"numgen":{"mode":"inc","mod":1}},
             "data":{"set":[[0,{"concat":["203.0.113.11",80]}]]}}}}}]}}]}"#,
         )
@@ -1501,6 +1809,348 @@ mod tests {
                 .services
                 .is_empty()
         );
+        // The chain intact but the jump to it gone: absent too.
+        let mut unjumped = json.clone();
+        unjumped["nftables"].as_array_mut().unwrap().remove(1);
+        assert!(
+            parse(Some(&unjumped), None)
+                .unwrap()
+                .table
+                .services
+                .is_empty()
+        );
+        // The earlier layout (the DNAT rule in prerouting): absent, rewritten once.
+        let mut old = json.clone();
+        let items = old["nftables"].as_array_mut().unwrap();
+        items.remove(1);
+        items[1]["rule"]["chain"] = "prerouting".into();
+        assert!(parse(Some(&old), None).unwrap().table.services.is_empty());
+    }
+
+    /// A NAT `rr` service over 203.0.113.`lasts` (weight 1, port 80).
+    fn rr_nat(lasts: &[u8]) -> (ServiceKey, TableState) {
+        let weights: Vec<(u8, u32)> = lasts.iter().map(|&l| (l, 1)).collect();
+        let (k, s) = service(Method::Nat, &weights, "rr");
+        let mut t = TableState::default();
+        t.services.insert(k, s);
+        (k, t)
+    }
+
+    fn weight_of(service: ServiceKey, last: u8, weight: u32) -> Change {
+        Change::EditDest {
+            service,
+            dest: DestKey {
+                ip: format!("203.0.113.{last}").parse().unwrap(),
+                port: 80,
+            },
+            spec: Dest {
+                method: Method::Nat,
+                weight,
+            },
+        }
+    }
+
+    /// The slot-map and chain lines of the text for `changes` from `before`
+    /// (the record lines left out), the memo carried over.
+    fn slot_lines(
+        memo: &mut SlotMemo,
+        before: &TableState,
+        changes: &[Change],
+    ) -> (Option<String>, TableState) {
+        let mut after = before.clone();
+        after.apply(changes).unwrap();
+        let text = incremental_memo(memo, before, &after, changes, "eth0").map(|t| {
+            t.lines()
+                .filter(|l| !l.contains(" vs0 {"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        });
+        (text, after)
+    }
+
+    const RULE: &str = "add rule ip keepalived_rs vs0 ip daddr 198.51.100.10 tcp dport 80 dnat ip addr . port to numgen inc mod";
+
+    #[test]
+    fn a_round_robin_server_leaving_swaps_the_last_slot_into_its_place() {
+        let (k, t) = rr_nat(&[11, 12, 13, 14]);
+        let mut memo = SlotMemo::default();
+        render_memo(&mut memo, &t, "eth0").unwrap();
+        // 12 (slot 1) leaves: slot 1 takes 14, the last slot goes, mod 3.
+        let (text, t) = slot_lines(&mut memo, &t, &[weight_of(k, 12, 0)]);
+        assert_eq!(
+            text.unwrap(),
+            format!(
+                "delete element ip keepalived_rs vs0_slots {{ 1, 3 }}\n\
+                 add element ip keepalived_rs vs0_slots {{ 1 : 203.0.113.14 . 80 }}\n\
+                 flush chain ip keepalived_rs vs0\n\
+                 {RULE} 3 map @vs0_slots comment \"vs0\"\n"
+            )
+        );
+        // 13, now in the last slot, leaves: that slot alone goes.
+        let (text, t) = slot_lines(&mut memo, &t, &[weight_of(k, 13, 0)]);
+        assert_eq!(
+            text.unwrap(),
+            format!(
+                "delete element ip keepalived_rs vs0_slots {{ 2 }}\n\
+                 flush chain ip keepalived_rs vs0\n\
+                 {RULE} 2 map @vs0_slots comment \"vs0\"\n"
+            )
+        );
+        // 12 comes back: appended as slot 2.
+        let (text, t) = slot_lines(&mut memo, &t, &[weight_of(k, 12, 1)]);
+        assert_eq!(
+            text.unwrap(),
+            format!(
+                "add element ip keepalived_rs vs0_slots {{ 2 : 203.0.113.12 . 80 }}\n\
+                 flush chain ip keepalived_rs vs0\n\
+                 {RULE} 3 map @vs0_slots comment \"vs0\"\n"
+            )
+        );
+        // The memo holds the kernel's order (11, 14, 12), which a full
+        // rewrite of the same content keeps.
+        let text = render_memo(&mut memo, &t, "eth0").unwrap();
+        assert!(
+            text.contains(
+                "elements = { 0 : 203.0.113.11 . 80, 1 : 203.0.113.14 . 80, 2 : 203.0.113.12 . 80 }"
+            ),
+            "{text}"
+        );
+        // A weight change under rr keeps every slot: the record alone.
+        let (text, _) = slot_lines(&mut memo, &t, &[weight_of(k, 14, 5)]);
+        assert_eq!(text.unwrap(), "");
+    }
+
+    #[test]
+    fn several_servers_leaving_and_joining_are_one_transaction() {
+        let (k, mut t) = rr_nat(&[11, 12, 13, 14, 15]);
+        t.apply(&[Change::AddDest {
+            service: k,
+            dest: DestKey {
+                ip: "203.0.113.16".parse().unwrap(),
+                port: 80,
+            },
+            spec: Dest {
+                method: Method::Nat,
+                weight: 0,
+            },
+        }])
+        .unwrap();
+        let mut memo = SlotMemo::default();
+        render_memo(&mut memo, &t, "eth0").unwrap();
+        // 11 and 15 leave, 16 joins: slot 0 takes 14, slot 4 goes, 16 in slot 3.
+        let changes = [
+            weight_of(k, 11, 0),
+            weight_of(k, 15, 0),
+            weight_of(k, 16, 1),
+        ];
+        let (text, _) = slot_lines(&mut memo, &t, &changes);
+        assert_eq!(
+            text.unwrap(),
+            format!(
+                "delete element ip keepalived_rs vs0_slots {{ 0, 3, 4 }}\n\
+                 add element ip keepalived_rs vs0_slots {{ 0 : 203.0.113.14 . 80, 3 : 203.0.113.16 . 80 }}\n\
+                 flush chain ip keepalived_rs vs0\n\
+                 {RULE} 4 map @vs0_slots comment \"vs0\"\n"
+            )
+        );
+        let rule = memo.0[&k].rule.as_ref().unwrap();
+        let order: Vec<SlotTarget> = rule
+            .owners
+            .iter()
+            .map(|&o| rule.targets[o as usize])
+            .collect();
+        let last = |t: &SlotTarget| t.0.to_string();
+        assert_eq!(
+            order.iter().map(last).collect::<Vec<_>>(),
+            [
+                "203.0.113.14",
+                "203.0.113.12",
+                "203.0.113.13",
+                "203.0.113.16"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_only_server_leaving_or_the_first_coming_back_rewrites() {
+        // No live server: no slot map, no chain (the service keeps its record
+        // only), so both ways change the layout and go through a rewrite.
+        let (k, t) = rr_nat(&[11]);
+        let mut memo = SlotMemo::default();
+        render_memo(&mut memo, &t, "eth0").unwrap();
+        let (text, empty) = slot_lines(&mut memo, &t, &[weight_of(k, 11, 0)]);
+        assert_eq!(text, None);
+        let rendered = render_memo(&mut memo, &empty, "eth0").unwrap();
+        assert!(
+            !rendered.contains("vs0_slots") && !rendered.contains("jump"),
+            "{rendered}"
+        );
+        let (text, _) = slot_lines(&mut memo, &empty, &[weight_of(k, 11, 1)]);
+        assert_eq!(text, None);
+        // wrr keeps rewriting on a new slot count.
+        let (k, s) = service(Method::Nat, &[(11, 1), (12, 1), (13, 1)], "wrr");
+        let mut t = TableState::default();
+        t.services.insert(k, s);
+        assert_eq!(
+            incremental(
+                &t.clone(),
+                &{
+                    t.apply(&[weight_of(k, 12, 0)]).unwrap();
+                    t
+                },
+                &[weight_of(k, 12, 0)],
+                "eth0"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn adoption_takes_the_kernel_order_and_treats_a_broken_map_as_absent() {
+        let (k, t) = rr_nat(&[11, 12, 13]);
+        let target = |last: u8| SlotTarget(format!("203.0.113.{last}").parse().unwrap(), Some(80));
+        let observe = |slots: Slots, modulus: u64| {
+            let mut memo = SlotMemo::default();
+            let mut observed = ObservedState {
+                table: t.clone(),
+                ..Default::default()
+            };
+            let ks = KernelSlots {
+                name: "vs0".into(),
+                modulus: Some(modulus),
+                slots,
+            };
+            adopt_slots(&mut memo, &mut observed, &[(k, ks)].into(), "eth0");
+            (memo, observed.table)
+        };
+        let (mut memo, table) = observe(vec![(0, target(13)), (1, target(11)), (2, target(12))], 3);
+        assert_eq!(table, t, "another order is no drift");
+        // 13 (slot 0 in the kernel) leaves: slot 0 takes 12.
+        let (text, _) = slot_lines(&mut memo, &t, &[weight_of(k, 13, 0)]);
+        assert!(text.unwrap().starts_with(
+            "delete element ip keepalived_rs vs0_slots { 0, 2 }\n\
+                 add element ip keepalived_rs vs0_slots { 0 : 203.0.113.12 . 80 }\n"
+        ));
+        for (slots, modulus) in [
+            (vec![(0, target(13)), (1, target(11)), (3, target(12))], 3),
+            (vec![(0, target(13)), (1, target(11)), (2, target(11))], 3),
+            (vec![(0, target(13)), (1, target(11)), (2, target(12))], 4),
+        ] {
+            let (memo, table) = observe(slots, modulus);
+            assert!(table.services.is_empty() && memo.0.is_empty());
+        }
+    }
+
+    /// The slot map the kernel holds after `text` (its `vs0_slots` lines).
+    fn play(map: &mut BTreeMap<u64, String>, text: &str) {
+        for line in text.lines() {
+            let body = |l: &str| l[l.find('{').unwrap() + 2..l.rfind('}').unwrap() - 1].to_owned();
+            if line.starts_with("delete element ip keepalived_rs vs0_slots") {
+                for n in body(line).split(", ") {
+                    assert!(map.remove(&n.parse().unwrap()).is_some(), "{line}");
+                }
+            } else if line.starts_with("add element ip keepalived_rs vs0_slots") {
+                for e in body(line).split(", ") {
+                    let (n, t) = e.split_once(" : ").unwrap();
+                    assert!(
+                        map.insert(n.parse().unwrap(), t.to_owned()).is_none(),
+                        "{line}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// NAT rr changed a few servers at a time: the kernel map, replayed
+        /// from the texts, is one slot per live server numbered 0..N under
+        /// `mod N`, equal to the memo's order; a process that adopts it
+        /// (restart, resync) sends the same next text as the one that wrote it.
+        #[test]
+        fn round_robin_slots_stay_one_per_live_server_across_swaps(
+            initial in proptest::collection::btree_map(1u8..40, 0u32..3, 1..20),
+            steps in proptest::collection::vec(
+                proptest::collection::btree_map(1u8..40, proptest::option::of(0u32..3), 1..4), 1..10),
+        ) {
+            let key = ServiceKey::Addr {
+                proto: Proto::Tcp,
+                ip: "198.51.100.10".parse().unwrap(),
+                port: 80,
+            };
+            let dest = |last: u8| DestKey { ip: format!("203.0.113.{last}").parse().unwrap(), port: 80 };
+            let spec = |weight| Dest { method: Method::Nat, weight };
+            let mut before = TableState::default();
+            before.services.insert(key, Service {
+                spec: ServiceSpec { scheduler: "rr".into(), persistence: None, ops: false },
+                dests: initial.iter().map(|(&d, &w)| (dest(d), spec(w))).collect(),
+            });
+            let mut memo = SlotMemo::default();
+            let kernel_of = |memo: &SlotMemo| -> BTreeMap<u64, String> {
+                memo.0.get(&key).and_then(|e| e.rule.as_ref()).map(|r| {
+                    r.owners.iter().enumerate().map(|(n, &o)| {
+                        let mut s = String::new();
+                        r.targets[o as usize].push_to(&mut s);
+                        (n as u64, s)
+                    }).collect()
+                }).unwrap_or_default()
+            };
+            render_memo(&mut memo, &before, "eth0").unwrap();
+            let mut kernel = kernel_of(&memo);
+            for step in steps {
+                let changes: Vec<Change> = step.iter().filter_map(|(&d, &w)| {
+                    let held = before.services[&key].dests.contains_key(&dest(d));
+                    match (w, held) {
+                        (Some(w), true) => Some(Change::EditDest { service: key, dest: dest(d), spec: spec(w) }),
+                        (Some(w), false) => Some(Change::AddDest { service: key, dest: dest(d), spec: spec(w) }),
+                        (None, true) => Some(Change::DelDest { service: key, dest: dest(d) }),
+                        (None, false) => None,
+                    }
+                }).collect();
+                if changes.is_empty() {
+                    continue;
+                }
+                let mut after = before.clone();
+                after.apply(&changes).unwrap();
+                // What a process that adopted the kernel's table would send.
+                let mut adopted = SlotMemo::default();
+                let mut observed = ObservedState { table: before.clone(), ..Default::default() };
+                let slots: BTreeMap<ServiceKey, KernelSlots> = if kernel.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    let r = memo.0[&key].rule.as_ref().unwrap();
+                    [(key, KernelSlots {
+                        name: "vs0".into(),
+                        modulus: Some(kernel.len() as u64),
+                        slots: r.owners.iter().enumerate().map(|(n, &o)| (n as u64, r.targets[o as usize])).collect(),
+                    })].into()
+                };
+                adopt_slots(&mut adopted, &mut observed, &slots, "eth0");
+                prop_assert_eq!(&observed.table, &before, "adoption found no drift");
+                let fresh = incremental_memo(&mut adopted, &before, &after, &changes, "eth0");
+                match incremental_memo(&mut memo, &before, &after, &changes, "eth0") {
+                    Some(text) => {
+                        prop_assert_eq!(Some(&text), fresh.as_ref());
+                        play(&mut kernel, &text);
+                        let live = after.services[&key].dests.values().filter(|d| d.weight > 0).count();
+                        if let Some(m) = text.lines().find_map(|l| l.strip_prefix(RULE)) {
+                            let m: usize = m.split(' ').nth(1).unwrap().parse().unwrap();
+                            prop_assert_eq!(m, live);
+                        }
+                        prop_assert_eq!(kernel.keys().copied().collect::<Vec<_>>(), (0..live as u64).collect::<Vec<_>>());
+                        let distinct: BTreeSet<&String> = kernel.values().collect();
+                        prop_assert_eq!(distinct.len(), live);
+                        prop_assert_eq!(&kernel, &kernel_of(&memo), "the memo is the kernel's order");
+                    }
+                    None => {
+                        prop_assert_eq!(fresh, None);
+                        render_memo(&mut memo, &after, "eth0").unwrap();
+                    }
+                }
+                // After a rewrite the kernel holds what the render wrote.
+                kernel = kernel_of(&memo);
+                before = after;
+            }
+        }
     }
 
     proptest! {
