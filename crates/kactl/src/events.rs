@@ -252,6 +252,13 @@ impl Describe for v1::HealthEvent {
                     "removed by reload".to_owned()
                 } else if c.added {
                     format!("added by reload, {}", verdict_name(c.to))
+                } else if c.from == c.to {
+                    let weight = c.target.as_ref().and_then(|t| t.dynamic_weight);
+                    format!(
+                        "{}, dynamic weight {}",
+                        verdict_name(c.to),
+                        weight.map_or("unset".to_owned(), |w| w.to_string())
+                    )
                 } else {
                     format!("{} -> {}", verdict_name(c.from), verdict_name(c.to))
                 };

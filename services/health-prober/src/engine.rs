@@ -615,6 +615,9 @@ impl Engine {
             done.ended.saturating_duration_since(origin),
             done.outcome.success(),
         );
+        // misc_dynamic: a new weight while the verdict holds is news too
+        // (keepalived changes the IPVS weight at once).
+        let weight_changed = done.outcome.weight.is_some() && done.outcome.weight != slot.weight;
         if let Some(weight) = done.outcome.weight {
             slot.weight = Some(weight);
         }
@@ -683,6 +686,18 @@ impl Engine {
                     span.in_scope(|| self.publish_change(change));
                 }
             }
+        } else if weight_changed {
+            let view = self.view(index);
+            let held = view.verdict;
+            let span = tracing::info_span!("health_weight", target = %spec.id);
+            span.in_scope(|| {
+                self.publish_change(v1::VerdictChange {
+                    target: Some(view),
+                    from: held,
+                    to: held,
+                    ..Default::default()
+                })
+            });
         }
     }
 

@@ -528,3 +528,31 @@ async fn misc_check_timeout_terminates_the_script_s_whole_process_group() {
         "the script's child {pid} survived: state {state:?}"
     );
 }
+
+/// misc_dynamic: a new weight while the verdict holds is published at once
+/// (from == to), so ipvs-manager changes the weight as keepalived does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misc_dynamic_weight_changes_are_published_while_the_verdict_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("status");
+    std::fs::write(&flag, "5").unwrap();
+    let body = format!(
+        "        MISC_CHECK {{\n            misc_path \"/bin/sh -c 'exit $(cat {})'\"\n            misc_dynamic\n        }}",
+        flag.display()
+    );
+    let prober = Prober::start(&config(FAST, &[(1006, &body)]));
+    let mut watch = prober.watch();
+    let weight_of = |c: &keepalived_api::v1::VerdictChange| {
+        (
+            c.from,
+            c.to,
+            c.target.as_ref().and_then(|t| t.dynamic_weight),
+        )
+    };
+    let (_, change) = next_change(&mut watch, Duration::from_secs(4)).await;
+    let up = Verdict::Up as i32;
+    assert_eq!(weight_of(&change), (up, up, Some(3)), "exit 5: weight 3");
+    std::fs::write(&flag, "7").unwrap();
+    let (_, change) = next_change(&mut watch, Duration::from_secs(4)).await;
+    assert_eq!(weight_of(&change), (up, up, Some(5)), "exit 7: weight 5");
+}

@@ -619,6 +619,34 @@ mod tests {
     }
 
     #[test]
+    fn a_weight_only_change_reaches_the_sources_and_marks_its_real_server() {
+        let vs = VsName::Addr {
+            proto: Proto::Tcp,
+            ip: "198.51.100.10".parse().unwrap(),
+            port: 80,
+        };
+        let rs = DestKey {
+            ip: "203.0.113.11".parse().unwrap(),
+            port: 80,
+        };
+        let with_weight = |w| v1::Target {
+            dynamic_weight: Some(w),
+            ..target("MISC_CHECK:203.0.113.11:80", true)
+        };
+        let mut book = VerdictBook::default();
+        book.update(&snapshot("a", vec![with_weight(3)]));
+        assert_eq!(book.sources(&vs, rs)[0].dynamic_weight, Some(3));
+        let before = book.generation();
+        // The prober's misc_dynamic weight moved while the verdict held (from == to).
+        book.update(&delta("a", with_weight(5), false));
+        let source = &book.sources(&vs, rs)[0];
+        assert!(source.up);
+        assert_eq!(source.dynamic_weight, Some(5));
+        let changed = book.changed_since(before).expect("an incremental change");
+        assert!(changed.iter().any(|(r, _)| *r == rs), "{changed:?}");
+    }
+
+    #[test]
     fn deltas_that_move_replace_or_remove_a_target_keep_the_index_right() {
         let vs = VsName::Addr {
             proto: Proto::Tcp,
