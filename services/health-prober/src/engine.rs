@@ -172,7 +172,13 @@ fn timing_of(spec: &TargetSpec) -> Timing {
     Timing {
         delay_loop: t.delay_loop.as_duration(),
         delay_before_retry: t.delay_before_retry.as_duration(),
-        retry: t.retry,
+        // keepalived's FILE_CHECK follows the file (inotify) with no retry:
+        // the verdict turns with the file's value at once.
+        retry: if matches!(spec.checker.kind, CheckerKind::FileCheck(_)) {
+            0
+        } else {
+            t.retry
+        },
         warmup: t.warmup.as_duration(),
         alpha: t.alpha,
         log_all_failures: spec.checker.log_all_failures,
@@ -210,6 +216,7 @@ struct Slot {
     due: Instant,
     episode: Option<Episode>,
     weight: Option<u32>,
+    weight_offset: Option<i32>,
     verdict_since: SystemTime,
     last: Option<v1::AttemptResult>,
 }
@@ -379,6 +386,7 @@ impl Engine {
             due,
             episode: None,
             weight: None,
+            weight_offset: None,
             verdict_since: SystemTime::now(),
             last: None,
         });
@@ -444,6 +452,7 @@ impl Engine {
             consecutive_failures: slot.machine.consecutive_failures(),
             next_check: slot.key.map(|_| self.timestamp(slot.due)),
             dynamic_weight: slot.weight,
+            weight_offset: slot.weight_offset,
             verdict_since: Some(prost_types::Timestamp::from(slot.verdict_since)),
             real_server_verdict: self
                 .shared
@@ -615,12 +624,15 @@ impl Engine {
             done.ended.saturating_duration_since(origin),
             done.outcome.success(),
         );
-        // misc_dynamic: a new weight while the verdict holds is news too
-        // (keepalived changes the IPVS weight at once).
-        let weight_changed = done.outcome.weight.is_some() && done.outcome.weight != slot.weight;
+        // misc_dynamic or FILE_CHECK: a new weight while the verdict holds is
+        // news too (keepalived changes the IPVS weight at once).
+        let weight_changed = (done.outcome.weight.is_some() && done.outcome.weight != slot.weight)
+            || done.outcome.weight_offset != slot.weight_offset;
         if let Some(weight) = done.outcome.weight {
             slot.weight = Some(weight);
         }
+        // FILE_CHECK: the offset holds while the file is above its fault threshold.
+        slot.weight_offset = done.outcome.weight_offset;
         slot.last = Some(result);
         for note in &step.notes {
             if let Some(line) =
@@ -657,6 +669,7 @@ impl Engine {
                 t.consecutive_failures = slot.machine.consecutive_failures();
                 t.next_check = Some(next_check);
                 t.dynamic_weight = slot.weight;
+                t.weight_offset = slot.weight_offset;
                 if changed.is_some() {
                     t.verdict_since = Some(prost_types::Timestamp::from(slot.verdict_since));
                 }

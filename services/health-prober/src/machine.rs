@@ -19,8 +19,10 @@
 //!   checker is down with no url marked failed, and before the first complete
 //!   check (keepalived also skips the wait after a failure there, a busy loop
 //!   against a refusing server; we keep `delay_before_retry` after failures).
-//! - [`Flavor::Tcp`] (TCP_CHECK; also used for UDP_CHECK, PING_CHECK and
-//!   FILE_CHECK, whose epilogs were not verified against keepalived's source): one success brings it UP; the retry counter also
+//! - [`Flavor::Tcp`] (TCP_CHECK; also used for UDP_CHECK and PING_CHECK, whose
+//!   epilogs were not verified against keepalived's source, and for
+//!   FILE_CHECK with `retry` 0, as keepalived's follows its file without
+//!   retries): one success brings it UP; the retry counter also
 //!   cycles while down (`retry` attempts `delay_before_retry` apart, then one
 //!   `delay_loop` gap).
 //! - [`Flavor::Dns`] (DNS_CHECK, `dns_final`): like TCP while up; while down

@@ -106,6 +106,8 @@ pub struct Outcome {
     pub failure: Option<Failure>,
     /// MISC_CHECK `misc_dynamic`: the weight the script asked for.
     pub weight: Option<u32>,
+    /// FILE_CHECK with a weight: what it adds to the real server's weight.
+    pub weight_offset: Option<i32>,
 }
 
 impl Outcome {
@@ -114,6 +116,7 @@ impl Outcome {
         Self {
             failure: None,
             weight: None,
+            weight_offset: None,
         }
     }
 
@@ -122,6 +125,7 @@ impl Outcome {
         Self {
             failure: Some(failure),
             weight: None,
+            weight_offset: None,
         }
     }
 

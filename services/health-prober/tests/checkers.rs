@@ -556,3 +556,41 @@ async fn misc_dynamic_weight_changes_are_published_while_the_verdict_holds() {
     let (_, change) = next_change(&mut watch, Duration::from_secs(4)).await;
     assert_eq!(weight_of(&change), (up, up, Some(5)), "exit 7: weight 5");
 }
+
+/// FILE_CHECK with a weight: value × weight is the real server's extra
+/// weight, published on the bus as it moves; at −254 or below it is DOWN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_check_with_a_weight_publishes_its_offset_then_goes_down_at_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("load");
+    std::fs::write(&file, "2\n").unwrap();
+    let text = format!(
+        "track_file tf {{\n    file {}\n    weight -10\n}}\n{}",
+        file.display(),
+        config(
+            FAST,
+            &[(
+                81,
+                "        FILE_CHECK {\n            track_file tf\n        }"
+            )]
+        )
+    );
+    let prober = Prober::start(&text);
+    let mut watch = prober.watch();
+    let offset_of = |c: &keepalived_api::v1::VerdictChange| {
+        (c.to, c.target.as_ref().and_then(|t| t.weight_offset))
+    };
+    let up = Verdict::Up as i32;
+    let (_, change) = next_change(&mut watch, Duration::from_secs(4)).await;
+    assert_eq!(offset_of(&change), (up, Some(-20)), "2 × -10");
+    std::fs::write(&file, "5\n").unwrap();
+    let (_, change) = next_change(&mut watch, Duration::from_secs(4)).await;
+    assert_eq!(offset_of(&change), (up, Some(-50)), "5 × -10, still up");
+    std::fs::write(&file, "30\n").unwrap();
+    let (_, change) = next_change(&mut watch, Duration::from_secs(4)).await;
+    assert_eq!(
+        offset_of(&change),
+        (Verdict::Down as i32, None),
+        "-300 is past the fault threshold"
+    );
+}

@@ -349,10 +349,17 @@ fn outcome(
             let ov = mine.get(&rs.key).copied().unwrap_or_default();
             // misc_dynamic weight, when every up prober agrees on one, replaces the configured one.
             let dynamic = sources.iter().filter_map(|s| s.dynamic_weight).min();
+            // FILE_CHECK offsets move it (the smallest the probers report).
+            let offset = sources.iter().filter_map(|s| s.weight_offset).min();
             let weight = if ov.drained {
                 0
             } else {
-                ov.weight.or(dynamic).unwrap_or(rs.weight)
+                ov.weight.unwrap_or_else(|| {
+                    let base = dynamic.unwrap_or(rs.weight);
+                    offset.map_or(base, |o| {
+                        (i64::from(base) + i64::from(o)).clamp(0, i64::from(u16::MAX)) as u32
+                    })
+                })
             };
             rs_out.push(RsOutcome {
                 plan: rs.clone(),
@@ -579,6 +586,48 @@ mod tests {
         assert_eq!(vs.sorry.as_ref().unwrap().1, Some(1));
         let service = d.table.services.values().next().unwrap();
         assert_eq!(service.dests.len(), 2, "sorry server + inhibited server");
+    }
+
+    #[test]
+    fn file_check_offsets_move_the_configured_weight_and_stop_at_zero() {
+        use keepalived_api::v1;
+        let p = plan(TWO);
+        let weight_with = |offset: i32| {
+            let target = v1::Target {
+                id: "FILE_CHECK:203.0.113.11:80".into(),
+                checker: "FILE_CHECK".into(),
+                real_server: Some(v1::AddressPort {
+                    address: "203.0.113.11".into(),
+                    port: 80,
+                }),
+                verdict: v1::Verdict::Up as i32,
+                weight_offset: Some(offset),
+                ..Default::default()
+            };
+            let mut book = VerdictBook::default();
+            book.update(&keepalived_bus::UpstreamUpdate {
+                upstream: "unix:prober".into(),
+                update: keepalived_bus::Update::Snapshot(v1::HealthEvent {
+                    payload: Some(v1::health_event::Payload::Snapshot(v1::HealthSnapshot {
+                        targets: vec![target],
+                    })),
+                    ..Default::default()
+                }),
+            });
+            let d = compute(
+                &p,
+                &book,
+                Policy::Majority,
+                &Overrides::default(),
+                &mut HashMap::new(),
+            );
+            d.virtual_servers[0].real_servers[0].weight
+        };
+        // Configured weight 2.
+        assert_eq!(weight_with(3), 5);
+        assert_eq!(weight_with(-1), 1);
+        // (At 0 the server's weight no longer counts for quorum, as in keepalived.)
+        assert_eq!(weight_with(-200), 0, "never below zero");
     }
 }
 

@@ -71,6 +71,9 @@ pub struct Source {
     pub reason: Arc<str>,
     /// `misc_dynamic` weight, when reported.
     pub dynamic_weight: Option<u32>,
+    /// FILE_CHECK weight offsets of the prober's up checkers, summed (keepalived
+    /// adds each checker's to the real server's weight).
+    pub weight_offset: Option<i32>,
 }
 
 /// What the book keeps of one target: what [`VerdictBook::sources`] needs.
@@ -78,6 +81,7 @@ pub struct Source {
 struct Known {
     verdict: v1::Verdict,
     dynamic_weight: Option<u32>,
+    weight_offset: Option<i32>,
     checker: Arc<str>,
     received: SystemTime,
     reason: Arc<str>,
@@ -88,6 +92,7 @@ impl Known {
         Known {
             verdict: v1::Verdict::try_from(target.verdict).unwrap_or(v1::Verdict::Unspecified),
             dynamic_weight: target.dynamic_weight,
+            weight_offset: target.weight_offset,
             checker: target.checker.as_str().into(),
             received,
             reason: reason.into(),
@@ -460,6 +465,7 @@ impl VerdictBook {
             let mut verdict: Option<bool> = None;
             let mut decided: Option<&Known> = None;
             let mut dynamic_weight = None;
+            let mut weight_offset: Option<i32> = None;
             let Some(checks) = prober.by_real_server.get(&rs) else {
                 continue;
             };
@@ -475,6 +481,9 @@ impl VerdictBook {
                             decided = Some(known);
                         }
                         dynamic_weight = dynamic_weight.or(known.dynamic_weight);
+                        if let Some(offset) = known.weight_offset {
+                            weight_offset = Some(weight_offset.unwrap_or(0).saturating_add(offset));
+                        }
                     }
                     v1::Verdict::Unspecified => {}
                 }
@@ -488,6 +497,7 @@ impl VerdictBook {
                     checker: known.checker.clone(),
                     reason: known.reason.clone(),
                     dynamic_weight: if up { dynamic_weight } else { None },
+                    weight_offset: if up { weight_offset } else { None },
                 });
             }
         }

@@ -1,7 +1,9 @@
 //! FILE_CHECK: follows a `track_file`. With weight 0 the server is down
 //! while the file holds a non-zero number; with a weight it is down when
-//! `value × weight` (negated with `reverse`) reaches −254 or below. A missing
-//! or unreadable file counts as 0, as keepalived's track_file does.
+//! `value × weight` (negated with `reverse`) reaches −254 or below, and
+//! above that the product is added to the real server's weight (keepalived's
+//! `cur_weight`). A missing or unreadable file counts as 0, as keepalived's
+//! track_file does.
 
 use crate::outcome::{Failure, Outcome};
 use crate::targets::TrackedFile;
@@ -38,7 +40,11 @@ pub fn judge(file: &TrackedFile, value: i64) -> Outcome {
             file.path
         )))
     } else {
-        Outcome::ok()
+        Outcome {
+            // IPVS weights are 0..=65535: nothing beyond that can matter.
+            weight_offset: Some(effect.min(65_535) as i32),
+            ..Outcome::ok()
+        }
     }
 }
 
@@ -58,5 +64,19 @@ mod tests {
         assert!(judge(&f(-10, false), 25).success());
         assert!(!judge(&f(-10, false), 26).success());
         assert!(!judge(&f(10, true), 26).success());
+        // Above the fault threshold the product is the real server's extra weight.
+        assert_eq!(judge(&f(-10, false), 25).weight_offset, Some(-250));
+        assert_eq!(judge(&f(3, false), 4).weight_offset, Some(12));
+        assert_eq!(judge(&f(3, true), 4).weight_offset, Some(-12));
+        assert_eq!(
+            judge(&f(0, false), 0).weight_offset,
+            None,
+            "weight 0: up/down only"
+        );
+        assert_eq!(
+            judge(&f(-10, false), 26).weight_offset,
+            None,
+            "at fault: none"
+        );
     }
 }

@@ -127,8 +127,8 @@ impl MiscProbe {
         match (status.code(), status.signal()) {
             (Some(0), _) => Outcome::ok(),
             (Some(code @ 2..=255), _) if self.dynamic => Outcome {
-                failure: None,
                 weight: Some(code as u32 - 2),
+                ..Outcome::ok()
             },
             (Some(code), _) => Outcome::failed(Failure::ScriptExit(code)),
             (None, Some(signal)) => Outcome::failed(Failure::ScriptSignal(signal)),
