@@ -588,6 +588,22 @@ mod tests {
         assert_eq!(service.dests.len(), 2, "sorry server + inhibited server");
     }
 
+    /// A book holding one prober's snapshot of `targets`.
+    pub(super) fn book_with(targets: Vec<keepalived_api::v1::Target>) -> VerdictBook {
+        use keepalived_api::v1;
+        let mut book = VerdictBook::default();
+        book.update(&keepalived_bus::UpstreamUpdate {
+            upstream: "unix:prober".into(),
+            update: keepalived_bus::Update::Snapshot(v1::HealthEvent {
+                payload: Some(v1::health_event::Payload::Snapshot(v1::HealthSnapshot {
+                    targets,
+                })),
+                ..Default::default()
+            }),
+        });
+        book
+    }
+
     #[test]
     fn file_check_offsets_move_the_configured_weight_and_stop_at_zero() {
         use keepalived_api::v1;
@@ -604,19 +620,9 @@ mod tests {
                 weight_offset: Some(offset),
                 ..Default::default()
             };
-            let mut book = VerdictBook::default();
-            book.update(&keepalived_bus::UpstreamUpdate {
-                upstream: "unix:prober".into(),
-                update: keepalived_bus::Update::Snapshot(v1::HealthEvent {
-                    payload: Some(v1::health_event::Payload::Snapshot(v1::HealthSnapshot {
-                        targets: vec![target],
-                    })),
-                    ..Default::default()
-                }),
-            });
             let d = compute(
                 &p,
-                &book,
+                &book_with(vec![target]),
                 Policy::Majority,
                 &Overrides::default(),
                 &mut HashMap::new(),
@@ -733,17 +739,7 @@ mod incremental_tests {
                 ..Default::default()
             })
             .collect();
-        let mut book = VerdictBook::default();
-        book.update(&keepalived_bus::UpstreamUpdate {
-            upstream: "unix:prober".into(),
-            update: keepalived_bus::Update::Snapshot(v1::HealthEvent {
-                payload: Some(v1::health_event::Payload::Snapshot(v1::HealthSnapshot {
-                    targets,
-                })),
-                ..Default::default()
-            }),
-        });
-        book
+        super::tests::book_with(targets)
     }
 
     /// A prober's changed verdict on target `t{id}`, now on 203.0.113.N:80,
