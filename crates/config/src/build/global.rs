@@ -1,0 +1,185 @@
+//! `global_defs`.
+
+use super::*;
+
+impl Builder<'_> {
+    pub fn global(&mut self, nodes: &[&Node<'_>]) -> GlobalDefs {
+        let mut g = GlobalDefs {
+            router_id: self.host.clone(),
+            notification_email: Vec::new(),
+            notification_email_from: format!("keepalived@{}", self.host),
+            smtp_server: None,
+            smtp_helo_name: "localhost".into(),
+            smtp_connect_timeout: Seconds(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            script_user: None,
+            script_group: None,
+            enable_script_security: false,
+            lvs_flush: false,
+            lvs_flush_on_stop: LvsFlushOnStop::None,
+            lvs_timeouts: LvsTimeouts::default(),
+            vrrp_version: 2,
+            vrrp_strict: false,
+            vrrp_garp_master_delay: Seconds(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: Seconds(0),
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_interval: TimeUs(0),
+            vrrp_gna_interval: TimeUs(0),
+            default_interface: None,
+        };
+        for gn in nodes {
+            for n in self.block(gn) {
+                match kw(self, Ctx::Global, n) {
+                    "router_id" => g.router_id = self.string(n).unwrap_or(g.router_id),
+                    "notification_email" => g.notification_email = self.words(n),
+                    "notification_email_from" => {
+                        g.notification_email_from =
+                            self.string(n).unwrap_or(g.notification_email_from)
+                    }
+                    "smtp_server" => {
+                        if let Some(host) = self.string(n) {
+                            let port = match n.args.get(1) {
+                                Some(p) => {
+                                    self.int_tok(p, 1, 65535, "smtp_server port").unwrap_or(25)
+                                        as u16
+                                }
+                                None => 25,
+                            };
+                            g.smtp_server = Some(SmtpServer { host, port });
+                        }
+                    }
+                    "smtp_helo_name" => {
+                        g.smtp_helo_name = self.string(n).unwrap_or(g.smtp_helo_name)
+                    }
+                    "smtp_connect_timeout" => {
+                        if let Some(v) = self.int(n, 1, 3600) {
+                            g.smtp_connect_timeout = Seconds(v as u32)
+                        }
+                    }
+                    "smtp_alert" => g.smtp_alert = self.flag(n),
+                    "smtp_alert_vrrp" => g.smtp_alert_vrrp = self.flag(n),
+                    "smtp_alert_checker" => g.smtp_alert_checker = self.flag(n),
+                    "vrrp_mcast_group4" => {
+                        if let Some(IpAddr::V4(a)) = self.ip(n) {
+                            if a.is_multicast() {
+                                g.vrrp_mcast_group4 = a;
+                            } else {
+                                self.d.error(
+                                    n.args[0].pos,
+                                    format!("{a} is not an IPv4 multicast address"),
+                                );
+                            }
+                        } else if !n.args.is_empty() {
+                            self.d
+                                .error(n.args[0].pos, "vrrp_mcast_group4 needs an IPv4 address");
+                        }
+                    }
+                    "vrrp_mcast_group6" => {
+                        if let Some(IpAddr::V6(a)) = self.ip(n) {
+                            if a.is_multicast() {
+                                g.vrrp_mcast_group6 = a;
+                            } else {
+                                self.d.error(
+                                    n.args[0].pos,
+                                    format!("{a} is not an IPv6 multicast address"),
+                                );
+                            }
+                        } else if !n.args.is_empty() {
+                            self.d
+                                .error(n.args[0].pos, "vrrp_mcast_group6 needs an IPv6 address");
+                        }
+                    }
+                    "script_user" => {
+                        g.script_user = self.string(n);
+                        g.script_group = n.args.get(1).map(|t| t.text.owned());
+                    }
+                    "enable_script_security" => {
+                        g.enable_script_security = self.flag(n).unwrap_or(true)
+                    }
+                    "lvs_flush" => g.lvs_flush = self.flag(n).unwrap_or(true),
+                    "lvs_flush_on_stop" => {
+                        self.no_block(n);
+                        g.lvs_flush_on_stop = match n.args.first().map(|t| t.text.as_str()) {
+                            None | Some("ALL") => LvsFlushOnStop::All,
+                            Some("VS") => LvsFlushOnStop::Vs,
+                            Some(o) => {
+                                self.d.error(
+                                    n.args[0].pos,
+                                    format!("lvs_flush_on_stop expects VS or ALL, got '{o}'"),
+                                );
+                                LvsFlushOnStop::None
+                            }
+                        }
+                    }
+                    "lvs_timeouts" => {
+                        self.no_block(n);
+                        let mut i = 0;
+                        while i < n.args.len() {
+                            let k = &n.args[i];
+                            let v = n
+                                .args
+                                .get(i + 1)
+                                .and_then(|t| self.int_tok(t, 0, 86400 * 365, "lvs_timeouts"))
+                                .map(|v| Seconds(v as u32));
+                            match k.text.as_str() {
+                                "tcp" => g.lvs_timeouts.tcp = v,
+                                "tcpfin" => g.lvs_timeouts.tcpfin = v,
+                                "udp" => g.lvs_timeouts.udp = v,
+                                o => self.d.error(
+                                    k.pos,
+                                    format!("lvs_timeouts: unknown '{o}' (tcp, tcpfin, udp)"),
+                                ),
+                            }
+                            i += 2;
+                        }
+                    }
+                    "vrrp_version" => {
+                        if let Some(v) = self.int(n, 2, 3) {
+                            g.vrrp_version = v as u8
+                        }
+                    }
+                    "vrrp_strict" => g.vrrp_strict = self.flag(n).unwrap_or(true),
+                    "vrrp_garp_master_delay" => {
+                        if let Some(v) = self.int(n, 0, 86400) {
+                            g.vrrp_garp_master_delay = Seconds(v as u32)
+                        }
+                    }
+                    "vrrp_garp_master_repeat" => {
+                        if let Some(v) = self.int(n, 1, 100) {
+                            g.vrrp_garp_master_repeat = v as u32
+                        }
+                    }
+                    "vrrp_garp_master_refresh" => {
+                        if let Some(v) = self.int(n, 0, 86400) {
+                            g.vrrp_garp_master_refresh = Seconds(v as u32)
+                        }
+                    }
+                    "vrrp_garp_master_refresh_repeat" => {
+                        if let Some(v) = self.int(n, 1, 100) {
+                            g.vrrp_garp_master_refresh_repeat = v as u32
+                        }
+                    }
+                    "vrrp_garp_lower_prio_delay" => {
+                        g.vrrp_garp_lower_prio_delay =
+                            self.int(n, 0, 86400).map(|v| Seconds(v as u32))
+                    }
+                    "vrrp_garp_lower_prio_repeat" => {
+                        g.vrrp_garp_lower_prio_repeat = self.int(n, 1, 100).map(|v| v as u32)
+                    }
+                    "vrrp_garp_interval" => g.vrrp_garp_interval = self.time(n).unwrap_or_default(),
+                    "vrrp_gna_interval" => g.vrrp_gna_interval = self.time(n).unwrap_or_default(),
+                    "default_interface" => g.default_interface = self.string(n),
+                    _ => self.unknown(Ctx::Global, n),
+                }
+            }
+        }
+        g
+    }
+}
