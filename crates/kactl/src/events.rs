@@ -447,6 +447,7 @@ mod tests {
                     reason: "HTTP request failed".into(),
                     checker: "HTTP_CHECK".into(),
                     real_server: None,
+                    mail_body: None,
                 },
             )),
         };

@@ -684,6 +684,7 @@ impl Engine {
                     "virtual server removed from the configuration",
                     "",
                     None,
+                    None,
                 );
             }
         }
@@ -819,17 +820,15 @@ impl Engine {
         let rs = fmt_rs(name, key);
         let inhibit = r.map(|r| r.plan.inhibit).unwrap_or(false);
         let alive = r.map(|r| r.alive).unwrap_or(true);
-        let down_source = r.and_then(|r| r.sources.iter().find(|s| !s.up));
-        let (reason, checker) = match (down_source, r) {
-            (Some(s), _) if !alive => (s.reason.to_string(), s.checker.to_string()),
-            (_, Some(r)) if alive => (
-                String::new(),
-                r.sources
-                    .first()
-                    .map(|s| s.checker.to_string())
-                    .unwrap_or_default(),
+        // The verdict that decided, with the prober's words for its mail.
+        let source = r.and_then(|r| r.sources.iter().find(|s| s.up == alive));
+        let (reason, checker, mail_body) = match source {
+            Some(s) => (
+                if alive { "" } else { &*s.reason },
+                &*s.checker,
+                s.mail_body.as_deref(),
             ),
-            _ => (String::new(), String::new()),
+            None => ("", "", None),
         };
         // keepalived: "Adding sorry server [IP]:tcp:80 to VS …", "Adding service …".
         let sorry = if r.is_none() {
@@ -876,8 +875,9 @@ impl Engine {
             kind,
             before.unwrap_or(0),
             after.unwrap_or(0),
-            &reason,
-            &checker,
+            reason,
+            checker,
+            mail_body,
             after_view,
         );
     }
@@ -892,6 +892,7 @@ impl Engine {
         new_weight: u32,
         reason: &str,
         checker: &str,
+        mail_body: Option<&str>,
         real_server: Option<v1::RealServer>,
     ) {
         self.producer.publish(v1::IpvsEvent {
@@ -907,6 +908,7 @@ impl Engine {
                 reason: reason.to_owned(),
                 checker: checker.to_owned(),
                 real_server,
+                mail_body: mail_body.map(str::to_owned),
             })),
         });
     }
@@ -991,6 +993,7 @@ impl Engine {
                         0,
                         "shutting down (omega)",
                         "",
+                        None,
                         None,
                     );
                 }

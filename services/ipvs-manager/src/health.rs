@@ -69,6 +69,10 @@ pub struct Source {
     pub checker: Arc<str>,
     /// keepalived's failure reason when down (e.g. `HTTP request failed`).
     pub reason: Arc<str>,
+    /// keepalived's mail body of the transition that set this verdict, as
+    /// the prober words it (`VerdictChange.mail_body`; empty: no mail);
+    /// `None` when learnt from a snapshot.
+    pub mail_body: Option<Arc<str>>,
     /// `misc_dynamic` weight, when reported.
     pub dynamic_weight: Option<u32>,
     /// FILE_CHECK weight offsets of the prober's up checkers, summed (keepalived
@@ -85,10 +89,19 @@ struct Known {
     checker: Arc<str>,
     received: SystemTime,
     reason: Arc<str>,
+    mail_body: Option<Arc<str>>,
+    /// The book's generation when it was heard (orders verdicts; the wall
+    /// clock may step back).
+    heard: u64,
 }
 
 impl Known {
-    fn new(target: &v1::Target, received: SystemTime, reason: &str) -> Self {
+    fn new(
+        target: &v1::Target,
+        (received, heard): (SystemTime, u64),
+        reason: &str,
+        mail_body: Option<Arc<str>>,
+    ) -> Self {
         Known {
             verdict: v1::Verdict::try_from(target.verdict).unwrap_or(v1::Verdict::Unspecified),
             dynamic_weight: target.dynamic_weight,
@@ -96,6 +109,8 @@ impl Known {
             checker: target.checker.as_str().into(),
             received,
             reason: reason.into(),
+            mail_body,
+            heard,
         }
     }
 }
@@ -250,6 +265,17 @@ impl Prober {
     fn place(&self, id: &str) -> Option<Place> {
         self.ids.get(id).cloned().flatten()
     }
+
+    /// The mail body target `id` last had.
+    fn mail_body(&self, id: &str) -> Option<Arc<str>> {
+        let place = self.ids.get(id)?.as_ref()?;
+        let checks = self.by_real_server.get(&place.rs)?;
+        let known = match &place.vss {
+            None => checks.any.get(id),
+            Some(named) => checks.by_vs.get(named.first()?)?.get(id),
+        };
+        known?.mail_body.clone()
+    }
 }
 
 /// The last verdicts of every prober, by upstream address.
@@ -402,7 +428,7 @@ impl VerdictBook {
                 prober.clear();
                 if let Some(v1::health_event::Payload::Snapshot(s)) = &event.payload {
                     for t in &s.targets {
-                        prober.insert(t, Known::new(t, now, ""));
+                        prober.insert(t, Known::new(t, (now, generation), "", None));
                     }
                 }
                 BookChange::Verdicts
@@ -423,7 +449,20 @@ impl VerdictBook {
                     if change.removed {
                         prober.remove(&t.id);
                     } else {
-                        prober.insert(t, Known::new(t, now, &change.reason));
+                        // A transition brings the body of its mail; a weight
+                        // moving while the verdict holds (from == to) keeps the
+                        // body of the transition before it.
+                        let mail_body = if change.from == change.to {
+                            prober.mail_body(&t.id)
+                        } else if change.added {
+                            None
+                        } else {
+                            Some(change.mail_body.as_str().into())
+                        };
+                        prober.insert(
+                            t,
+                            Known::new(t, (now, generation), &change.reason, mail_body),
+                        );
                     }
                     let after = prober.place(&t.id);
                     for place in [before, after].iter().flatten() {
@@ -476,8 +515,14 @@ impl VerdictBook {
                         decided = Some(known);
                     }
                     v1::Verdict::Up => {
+                        // Up: the checker heard from last decided (its
+                        // transition is the one that brought the server up).
                         if verdict.is_none() {
                             verdict = Some(true);
+                            decided = Some(known);
+                        } else if verdict == Some(true)
+                            && decided.is_some_and(|d| known.heard > d.heard)
+                        {
                             decided = Some(known);
                         }
                         dynamic_weight = dynamic_weight.or(known.dynamic_weight);
@@ -496,6 +541,7 @@ impl VerdictBook {
                     received: known.received,
                     checker: known.checker.clone(),
                     reason: known.reason.clone(),
+                    mail_body: known.mail_body.clone(),
                     dynamic_weight: if up { dynamic_weight } else { None },
                     weight_offset: if up { weight_offset } else { None },
                 });
@@ -656,6 +702,84 @@ mod tests {
         assert!(changed.iter().any(|(r, _)| *r == rs), "{changed:?}");
     }
 
+    fn transition(t: v1::Target, from: v1::Verdict, body: &str) -> UpstreamUpdate<v1::HealthEvent> {
+        let to = t.verdict;
+        UpstreamUpdate {
+            upstream: "a".into(),
+            update: Update::Delta(v1::HealthEvent {
+                payload: Some(v1::health_event::Payload::VerdictChanged(
+                    v1::VerdictChange {
+                        target: Some(t),
+                        from: from as i32,
+                        to,
+                        mail_body: body.into(),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn the_mail_body_of_the_deciding_transition_reaches_the_source() {
+        let vs = VsName::Addr {
+            proto: Proto::Tcp,
+            ip: "198.51.100.10".parse().unwrap(),
+            port: 80,
+        };
+        let rs = DestKey {
+            ip: "203.0.113.11".parse().unwrap(),
+            port: 80,
+        };
+        let tcp = |up| v1::Target {
+            checker: "TCP_CHECK".into(),
+            ..target("TCP_CHECK:203.0.113.11:80", up)
+        };
+        let http = |up| target("HTTP_GET:203.0.113.11:80", up);
+        let mut book = VerdictBook::default();
+        book.update(&snapshot("a", vec![http(true), tcp(true)]));
+        assert_eq!(
+            book.sources(&vs, rs)[0].mail_body,
+            None,
+            "a snapshot has no words"
+        );
+        book.update(&transition(
+            tcp(false),
+            v1::Verdict::Up,
+            "=> TCP CHECK failed on service <=",
+        ));
+        let source = &book.sources(&vs, rs)[0];
+        assert!(!source.up);
+        assert_eq!(&*source.checker, "TCP_CHECK");
+        assert_eq!(
+            source.mail_body.as_deref(),
+            Some("=> TCP CHECK failed on service <=")
+        );
+        book.update(&transition(
+            tcp(true),
+            v1::Verdict::Down,
+            "=> TCP CHECK succeed on service <=",
+        ));
+        // Both up: the transition heard last (TCP_CHECK's) decided, not the first by id.
+        let source = &book.sources(&vs, rs)[0];
+        assert_eq!(&*source.checker, "TCP_CHECK");
+        assert_eq!(
+            source.mail_body.as_deref(),
+            Some("=> TCP CHECK succeed on service <=")
+        );
+        // A weight moving while the verdict holds keeps the body.
+        book.update(&transition(tcp(true), v1::Verdict::Up, ""));
+        let source = &book.sources(&vs, rs)[0];
+        assert_eq!(
+            source.mail_body.as_deref(),
+            Some("=> TCP CHECK succeed on service <=")
+        );
+        // FILE_CHECK's transitions have an empty body: no mail, which is known.
+        book.update(&transition(tcp(false), v1::Verdict::Up, ""));
+        assert_eq!(book.sources(&vs, rs)[0].mail_body.as_deref(), Some(""));
+    }
+
     #[test]
     fn deltas_that_move_replace_or_remove_a_target_keep_the_index_right() {
         let vs = VsName::Addr {
@@ -751,15 +875,17 @@ mod tests {
 
     /// The verdicts of `targets` (one prober) on `rs` of `vs` as first
     /// written: every target looked at, names compared by `key_matches`.
+    /// Each target comes with the step it was last heard at: when all are
+    /// up, the one heard last decides.
     fn reference(
-        targets: &BTreeMap<String, v1::Target>,
+        targets: &BTreeMap<String, (v1::Target, usize)>,
         vs: &VsName,
         rs: DestKey,
     ) -> Option<(bool, String, Option<u32>)> {
         let mut verdict = None;
-        let mut decided: Option<&v1::Target> = None;
+        let mut decided: Option<(&v1::Target, usize)> = None;
         let mut dynamic_weight = None;
-        for t in targets.values() {
+        for (t, heard) in targets.values() {
             let Some(addr) = &t.real_server else { continue };
             if addr.address.parse::<std::net::IpAddr>().ok() != Some(rs.ip)
                 || addr.port != u32::from(rs.port)
@@ -774,12 +900,14 @@ mod tests {
             match v1::Verdict::try_from(t.verdict).unwrap_or(v1::Verdict::Unspecified) {
                 v1::Verdict::Down => {
                     verdict = Some(false);
-                    decided = Some(t);
+                    decided = Some((t, *heard));
                 }
                 v1::Verdict::Up => {
-                    if verdict.is_none() {
+                    if verdict.is_none()
+                        || (verdict == Some(true) && decided.is_some_and(|(_, h)| *heard > h))
+                    {
                         verdict = Some(true);
-                        decided = Some(t);
+                        decided = Some((t, *heard));
                     }
                     dynamic_weight = dynamic_weight.or(t.dynamic_weight);
                 }
@@ -789,7 +917,7 @@ mod tests {
         let up = verdict?;
         Some((
             up,
-            decided?.checker.clone(),
+            decided?.0.checker.clone(),
             if up { dynamic_weight } else { None },
         ))
     }
@@ -823,8 +951,8 @@ mod tests {
             ),
         ) {
             let mut book = VerdictBook::default();
-            let mut plain: BTreeMap<String, v1::Target> = BTreeMap::new();
-            for (id, last, ports, verdict, dynamic_weight, how) in steps {
+            let mut plain: BTreeMap<String, (v1::Target, usize)> = BTreeMap::new();
+            for (step, (id, last, ports, verdict, dynamic_weight, how)) in steps.into_iter().enumerate() {
                 let t = v1::Target {
                     id: format!("t{id}"),
                     checker: format!("CHECK_{id}_{last}"),
@@ -843,11 +971,11 @@ mod tests {
                         book.update(&delta("a", t, true));
                     }
                     1 => {
-                        plain = BTreeMap::from([(t.id.clone(), t.clone())]);
+                        plain = BTreeMap::from([(t.id.clone(), (t.clone(), step))]);
                         book.update(&snapshot("a", vec![t]));
                     }
                     _ => {
-                        plain.insert(t.id.clone(), t.clone());
+                        plain.insert(t.id.clone(), (t.clone(), step));
                         book.update(&delta("a", t, false));
                     }
                 }
