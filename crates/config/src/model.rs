@@ -404,6 +404,47 @@ pub struct VrrpInstance {
     pub use_vmac: Option<UseVmac>,
     /// Routes added while master.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// What keepalived's post-parse checks decided (vrrp.c `vrrp_complete_instance`);
+    /// derived, never written in the file.
+    pub resolved: VrrpResolved,
+}
+
+/// The settings of an instance keepalived derives after parsing (vrrp.c
+/// `vrrp_complete_instance`), filled in by the loader so that `-t` and vrrp-core read one
+/// answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct VrrpResolved {
+    /// `vrrp_strict` (global) is in effect for this instance.
+    pub strict: bool,
+    /// A master hearing a lower priority does not answer with its own advert
+    /// (`lower_prio_no_advert`; forced on by strict mode).
+    pub lower_prio_no_advert: bool,
+    /// A master hearing a higher priority sends one more advert before it becomes backup
+    /// (`higher_prio_send_advert`; forced off by strict mode).
+    pub higher_prio_send_advert: bool,
+    /// A feature keepalived runs and keepalived-rs does not implement yet: vrrp-core holds
+    /// the instance in FAULT (never master, never advertising) with this reason.
+    pub not_implemented: Option<String>,
+}
+
+/// One adjustment of [`Config::complete_vrrp`]: the block it concerns and keepalived's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpNote {
+    /// The instance (index in `vrrp_instances`) or sync group (index in `vrrp_sync_groups`).
+    pub block: VrrpBlock,
+    /// keepalived refuses to start on it (else it is a warning and the model is adjusted).
+    pub error: bool,
+    /// What keepalived says and what keepalived-rs did.
+    pub message: String,
+}
+
+/// The block a [`VrrpNote`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpBlock {
+    /// `vrrp_instances[i]`.
+    Instance(usize),
+    /// `vrrp_sync_groups[i]`.
+    SyncGroup(usize),
 }
 
 /// `vrrp_sync_group NAME`.

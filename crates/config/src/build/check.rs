@@ -10,6 +10,7 @@ pub(super) fn check(
     vs_pos: &[Pos],
     sg_pos: &[Pos],
 ) {
+    vrrp_complete::complete(b, cfg, inst_pos, sg_pos);
     let scripts: HashSet<String> = cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
     let files: HashSet<String> = cfg.track_files.iter().map(|s| s.name.clone()).collect();
     let mut vrids: HashMap<(Option<String>, bool, u8), String> = HashMap::new();

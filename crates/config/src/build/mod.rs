@@ -17,6 +17,7 @@ mod global;
 mod keepalived_rs;
 mod virtual_server;
 mod vrrp;
+mod vrrp_complete;
 
 pub(crate) struct Builder<'a> {
     pub d: &'a mut Diags,

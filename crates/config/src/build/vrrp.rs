@@ -291,6 +291,7 @@ impl Builder<'_> {
             garp_lower_prio_repeat: 0,
             use_vmac: None,
             virtual_routes: Vec::new(),
+            resolved: VrrpResolved::default(),
         };
         let mut state_set: Option<Pos> = None;
         let mut vrid_seen = false;
