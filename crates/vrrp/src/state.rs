@@ -217,6 +217,12 @@ pub struct InstanceParams {
     pub skip_check_adv_addr: bool,
     /// `unicast_peer` configured: the TTL check is skipped, as keepalived does.
     pub unicast: bool,
+    /// `lower_prio_no_advert` (on in strict mode): a master hearing a lower priority
+    /// does not answer with an advert of its own (keepalived vrrp.c `vrrp_state_master_rx`).
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert` (off in strict mode): a master hearing a higher priority
+    /// sends one advert of its own before it becomes backup.
+    pub higher_prio_send_advert: bool,
 }
 
 impl InstanceParams {
@@ -249,6 +255,8 @@ impl InstanceParams {
             garp_lower_prio_delay: Micros::from_secs(5),
             skip_check_adv_addr: false,
             unicast: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
         }
     }
 }
@@ -653,6 +661,9 @@ impl Instance {
                 )
             };
             out.push(self.log(&text));
+            if self.params.higher_prio_send_advert {
+                self.send_advert(ours, out);
+            }
             let reason = Reason::HigherPriorityHeard {
                 ours,
                 theirs: heard.priority,
@@ -678,10 +689,19 @@ impl Instance {
         // re-announces them: `garp_lower_prio_repeat` GARPs now, a second burst after
         // `garp_lower_prio_delay`.
         out.push(self.log(&format!(
-            "Received advert from {} with lower priority {}, ours {}, forcing new election",
-            heard.src, heard.priority, ours
+            "Received advert from {} with lower priority {}, ours {}{}",
+            heard.src,
+            heard.priority,
+            ours,
+            if self.params.lower_prio_no_advert {
+                ""
+            } else {
+                ", forcing new election"
+            }
         )));
-        self.send_advert(ours, out);
+        if !self.params.lower_prio_no_advert {
+            self.send_advert(ours, out);
+        }
         if self.params.garp_lower_prio_repeat > 0 {
             out.push(Action::SendGarp {
                 count: self.params.garp_lower_prio_repeat,

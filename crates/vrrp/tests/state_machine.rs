@@ -268,6 +268,33 @@ fn master_answers_lower_priority_advert_at_once_with_its_own() {
 }
 
 #[test]
+fn strict_master_does_not_answer_a_lower_priority() {
+    // vrrp_strict: lower_prio_no_advert on, garp_lower_prio_repeat 0 (vrrp.c
+    // vrrp_complete_instance), so a lower-priority advert is only logged.
+    let mut p = params(99);
+    p.lower_prio_no_advert = true;
+    p.garp_lower_prio_repeat = 0;
+    let (mut i, t) = master(p);
+    let out = i.handle(t + Micros(100 * MS), advert(12, 90));
+    assert_eq!(
+        logs(&out),
+        ["(VI_1) Received advert from 198.51.100.12 with lower priority 90, ours 99"]
+    );
+    assert_eq!(effects(&out), []);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_advert_before_yielding() {
+    let mut p = params(99);
+    p.higher_prio_send_advert = true;
+    let (mut i, t) = master(p);
+    let out = i.handle(t + Micros(500 * MS), advert(12, 100));
+    assert_eq!(effects(&out)[0], Action::SendAdvert { priority: 99 });
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
 fn master_hearing_higher_priority_becomes_backup_and_removes_vips() {
     let (mut i, t) = master(params(99));
     let now = t + Micros(500 * MS);

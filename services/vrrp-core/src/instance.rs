@@ -31,7 +31,7 @@ use crate::netlink::{LinkInfo, Netlink};
 use crate::socket::VrrpSocket;
 use crate::spec::{InstanceSpec, TrackerKind, TrackerRef};
 use crate::sys::PacketSocket;
-use crate::trackers::{Tracked, evaluate};
+use crate::trackers::{Evaluation, Tracked, evaluate};
 use crate::view::{self, FaultCause};
 
 /// The process's monotonic clock as the state machine's microsecond [`Timestamp`].
@@ -236,6 +236,8 @@ pub async fn start(
     let iface = shared.netlink.link(&spec.interface).await?;
     let src = match spec.unicast_src {
         Some(a) => a,
+        // A held instance sends nothing: it needs no source address.
+        None if spec.held.is_some() => spec.params.primary_address,
         None if spec.is_ipv6() => shared
             .netlink
             .ipv6_link_local(iface.index)
@@ -429,22 +431,14 @@ impl Task {
             .collect();
         let eval = evaluate(self.spec.params.priority, &results);
         let link_up = *self.link.borrow();
-        let fault = eval.fault || !link_up;
-        self.fault_cause = if !link_up {
-            Some(FaultCause::Interface)
+        let held = self.spec.held.is_some();
+        let fault = held || eval.fault || !link_up;
+        self.fault_cause = if held {
+            Some(FaultCause::Held)
         } else {
-            results
-                .iter()
-                .zip(&eval.deltas)
-                .find(|((t, r), _)| t.weight == 0 && (!r.ok || r.value != 0))
-                .map(|((t, _), _)| match t.kind {
-                    TrackerKind::Script => FaultCause::Script,
-                    TrackerKind::File => FaultCause::File,
-                    TrackerKind::Interface => FaultCause::Interface,
-                })
-                .or(self.fault_cause)
+            fault_cause(link_up, &eval, self.fault_cause)
         };
-        if !link_up && !self.own_fault.load(std::sync::atomic::Ordering::Relaxed) {
+        if !link_up && !held && !self.own_fault.load(std::sync::atomic::Ordering::Relaxed) {
             self.span
                 .in_scope(|| tracing::info!("Netlink reports {} down", self.spec.interface));
         }
@@ -461,6 +455,8 @@ impl Task {
     async fn packet(&mut self, packet: Result<ReceivedAdvert, DecodeError>) {
         let now = self.shared.clock.now();
         let actions = match packet {
+            // A held instance takes no part in the election.
+            _ if self.spec.held.is_some() => return,
             Ok(rx) => {
                 if self.spec.params.unicast && !self.spec.unicast_peers.contains(&rx.src) {
                     self.drops.log(&format!(
@@ -548,7 +544,10 @@ impl Task {
                     // The protocol's Shutdown ends in Initialize; on the bus it is
                     // keepalived's STOP, which runs notify_stop (and mails nothing).
                     let stopping = matches!(reason, keepalived_vrrp::state::Reason::Shutdown);
-                    let (r, detail) = view::reason(&reason, self.fault_cause);
+                    let (r, mut detail) = view::reason(&reason, self.fault_cause);
+                    if let Some(why) = &self.spec.held {
+                        detail = format!("{detail}: {why}");
+                    }
                     self.state_since = view::now();
                     self.state_reason = r;
                     if to == State::Master {
@@ -835,6 +834,25 @@ impl Task {
     }
 }
 
+/// What the shell publishes as the cause of a FAULT: the interface when it is down, else
+/// the tracker the evaluation names, else (a fault clearing) the cause it had.
+fn fault_cause(
+    link_up: bool,
+    eval: &Evaluation,
+    previous: Option<FaultCause>,
+) -> Option<FaultCause> {
+    if !link_up {
+        return Some(FaultCause::Interface);
+    }
+    eval.fault_cause
+        .map(|k| match k {
+            TrackerKind::Script => FaultCause::Script,
+            TrackerKind::File => FaultCause::File,
+            TrackerKind::Interface => FaultCause::Interface,
+        })
+        .or(previous)
+}
+
 /// Wakes `changed` whenever `r` changes, until `stop`.
 fn forward<T: Send + Sync + 'static>(
     mut r: watch::Receiver<T>,
@@ -895,5 +913,42 @@ async fn wait_deadline(
             // A stale readiness (an expiry re-arming discarded): wait on.
             Err(_would_block) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::TrackerRef;
+
+    #[test]
+    fn a_reverse_weight_zero_script_fault_is_published_as_a_script_fault() {
+        let chk = TrackerRef {
+            kind: TrackerKind::Script,
+            name: "chk".into(),
+            weight: 0,
+            reverse: true,
+        };
+        // `weight 0 reverse` and the script succeeds: FAULT, caused by the script.
+        let eval = evaluate(100, &[(chk.clone(), Tracked::OK)]);
+        assert!(eval.fault);
+        assert_eq!(fault_cause(true, &eval, None), Some(FaultCause::Script));
+        assert_eq!(
+            view::reason(
+                &keepalived_vrrp::state::Reason::Fault,
+                fault_cause(true, &eval, None)
+            )
+            .0,
+            v1::TransitionReason::Script
+        );
+        // The script fails again: the fault clears and keeps its cause for FaultCleared.
+        let cleared = evaluate(100, &[(chk, Tracked::FAILED)]);
+        assert!(!cleared.fault);
+        assert_eq!(
+            fault_cause(true, &cleared, Some(FaultCause::Script)),
+            Some(FaultCause::Script)
+        );
+        // The interface down wins over any tracker.
+        assert_eq!(fault_cause(false, &eval, None), Some(FaultCause::Interface));
     }
 }

@@ -20,9 +20,12 @@
 //! peers, IPv6 VIPs are added with `nodad` and announced with unsolicited neighbour
 //! advertisements.
 //!
-//! Not implemented (refused with an error naming them): VRRPv2 over IPv6 (RFC 3768 is
-//! IPv4 only), `use_vmac`, `auth_type AH`; `virtual_routes` and sync-group-level
-//! `track_*` are warned about and not acted on.
+//! Not implemented: `use_vmac` and `auth_type AH` — such an instance is held in FAULT
+//! (never master, sends no adverts) with the reason in the log and on the bus, and every
+//! other instance runs; `virtual_routes` and sync-group-level `track_*` are warned about
+//! and not acted on. keepalived's post-parse adjustments (strict mode, the address
+//! owner, sync-group weights, own `track_interface`…) are made by the config loader
+//! (`Config::complete_vrrp`), so `-t` shows them.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -73,7 +76,7 @@ pub fn load_spec(args: &CommonArgs) -> anyhow::Result<spec::EngineSpec> {
         return Ok(spec::EngineSpec::default());
     };
     let mut warnings = Vec::new();
-    let spec = spec::EngineSpec::from_config(&config, &mut warnings)?;
+    let spec = spec::EngineSpec::from_config(&config, &mut warnings);
     for w in warnings {
         tracing::warn!("{w}");
     }

@@ -143,6 +143,10 @@ pub struct InstanceSpec {
     pub configured_master: bool,
     /// The sync group it belongs to.
     pub sync_group: Option<String>,
+    /// Why the instance is held in FAULT (never master, sends no adverts): a feature
+    /// keepalived runs that keepalived-rs does not implement, or a setting this engine
+    /// cannot run. Every other instance runs normally.
+    pub held: Option<String>,
 }
 
 impl InstanceSpec {
@@ -210,8 +214,9 @@ pub const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
 impl EngineSpec {
     /// Builds the engine configuration; `warnings` receives the features that are parsed
-    /// but not acted on.
-    pub fn from_config(config: &Config, warnings: &mut Vec<String>) -> Result<Self, SpecError> {
+    /// but not acted on. An instance this engine cannot run does not fail the rest: it is
+    /// held in FAULT with the reason ([`InstanceSpec::held`]).
+    pub fn from_config(config: &Config, warnings: &mut Vec<String>) -> Self {
         let g = &config.global_defs;
         let mut spec = EngineSpec {
             router_id: g.router_id.clone(),
@@ -274,10 +279,16 @@ impl EngineSpec {
                 .iter()
                 .find(|g| g.group.iter().any(|m| m == &vi.name))
                 .map(|g| g.name.clone());
-            let instance = instance_spec(config, vi, sync_group, warnings)?;
+            let instance = instance_spec(config, vi, sync_group, warnings);
+            if let Some(why) = &instance.held {
+                warnings.push(format!(
+                    "({}) {why} - holding the instance in FAULT",
+                    vi.name
+                ));
+            }
             spec.instances.push(instance);
         }
-        Ok(spec)
+        spec
     }
 
     /// Whether the trackers `instance` uses have the same configuration in `other`.
@@ -322,17 +333,31 @@ fn instance_spec(
     vi: &VrrpInstance,
     sync_group: Option<String>,
     warnings: &mut Vec<String>,
-) -> Result<InstanceSpec, SpecError> {
+) -> InstanceSpec {
     let name = vi.name.clone();
+    // The first reason wins; later checks fall back to a safe value and go on, so the
+    // held instance still shows its configuration.
+    let mut held: Option<String> = vi.resolved.not_implemented.clone();
+    let mut hold = |e: SpecError| {
+        held.get_or_insert_with(|| {
+            let text = e.to_string();
+            // "(VI_1) …": the instance name is said where the reason is shown.
+            text.strip_prefix(&format!("({name}) "))
+                .map_or(text.clone(), str::to_owned)
+        });
+    };
     let unsupported = |what: &str| SpecError::Unsupported {
         instance: name.clone(),
         what: what.to_owned(),
     };
-    let interface = vi
-        .interface
-        .clone()
-        .ok_or_else(|| SpecError::NoInterface(name.clone()))?;
-    let interval = interval(vi)?;
+    let interface = vi.interface.clone().unwrap_or_else(|| {
+        hold(SpecError::NoInterface(name.clone()));
+        String::new()
+    });
+    let interval = interval(vi).unwrap_or_else(|e| {
+        hold(e);
+        AdvertInterval::V2(Seconds::new(1).expect("1 s is a valid VRRPv2 interval"))
+    });
     let auth = match &vi.authentication {
         None => Auth::None,
         Some(a) if vi.version == 3 => {
@@ -344,7 +369,10 @@ fn instance_spec(
         }
         Some(a) => match a.auth_type {
             AuthType::Pass => Auth::pass(&a.auth_pass),
-            AuthType::Ah => return Err(unsupported("auth_type AH")),
+            AuthType::Ah => {
+                hold(unsupported("auth_type AH"));
+                Auth::None
+            }
         },
     };
     let vip = |v: &keepalived_config::VirtualIp, excluded: bool| VipSpec {
@@ -378,17 +406,17 @@ fn instance_spec(
         .iter()
         .find(|v| !v.excluded && v.address.is_ipv6() != ipv6)
     {
-        return Err(mismatch(
+        hold(mismatch(
             format!("virtual_ipaddress {}", v.cidr()),
             &v.address,
         ));
     }
     if ipv6 && vi.version != 3 {
         // RFC 3768 is IPv4 only; IPv6 needs VRRPv3 (RFC 5798 §1).
-        return Err(unsupported("VRRPv2 over IPv6 (IPv6 needs version 3)"));
+        hold(unsupported("VRRPv2 over IPv6 (IPv6 needs version 3)"));
     }
     if vi.use_vmac.is_some() {
-        return Err(unsupported("use_vmac"));
+        hold(unsupported("use_vmac"));
     }
     if !vi.virtual_routes.is_empty() {
         warnings.push(format!(
@@ -397,10 +425,10 @@ fn instance_spec(
     }
     let unicast_src = vi.unicast_src_ip;
     if let Some(a) = unicast_src.filter(|a| a.is_ipv6() != ipv6) {
-        return Err(mismatch(format!("unicast_src_ip {a}"), &a));
+        hold(mismatch(format!("unicast_src_ip {a}"), &a));
     }
     if let Some(a) = vi.unicast_peer.iter().find(|a| a.is_ipv6() != ipv6) {
-        return Err(mismatch(format!("unicast_peer {a}"), a));
+        hold(mismatch(format!("unicast_peer {a}"), a));
     }
     let unicast_peers = vi.unicast_peer.clone();
     let advert_vips: Vec<IpAddr> = vips
@@ -432,17 +460,19 @@ fn instance_spec(
     params.garp_lower_prio_repeat = vi.garp_lower_prio_repeat;
     params.garp_lower_prio_delay = Micros::from_secs(u64::from(vi.garp_lower_prio_delay.0));
     params.unicast = !unicast_peers.is_empty();
+    // Decided by the loader (keepalived vrrp.c vrrp_complete_instance: strict mode).
+    params.lower_prio_no_advert = vi.resolved.lower_prio_no_advert;
+    params.higher_prio_send_advert = vi.resolved.higher_prio_send_advert;
 
     let mut trackers = Vec::new();
     for t in &vi.track_script {
-        let script = config
-            .vrrp_scripts
-            .iter()
-            .find(|s| s.name == t.name)
-            .ok_or_else(|| SpecError::UnknownScript {
+        let Some(script) = config.vrrp_scripts.iter().find(|s| s.name == t.name) else {
+            hold(SpecError::UnknownScript {
                 instance: name.clone(),
                 name: t.name.clone(),
-            })?;
+            });
+            continue;
+        };
         trackers.push(TrackerRef {
             kind: TrackerKind::Script,
             name: t.name.clone(),
@@ -463,14 +493,13 @@ fn instance_spec(
         });
     }
     for t in &vi.track_file {
-        let file = config
-            .track_files
-            .iter()
-            .find(|f| f.name == t.name)
-            .ok_or_else(|| SpecError::UnknownTrackFile {
+        let Some(file) = config.track_files.iter().find(|f| f.name == t.name) else {
+            hold(SpecError::UnknownTrackFile {
                 instance: name.clone(),
                 name: t.name.clone(),
-            })?;
+            });
+            continue;
+        };
         trackers.push(TrackerRef {
             kind: TrackerKind::File,
             name: t.name.clone(),
@@ -482,7 +511,7 @@ fn instance_spec(
             },
         });
     }
-    Ok(InstanceSpec {
+    InstanceSpec {
         params,
         interface,
         version: vi.version,
@@ -498,7 +527,8 @@ fn instance_spec(
         trackers,
         configured_master: vi.state == VrrpState::Master,
         sync_group,
-    })
+        held,
+    }
 }
 
 #[cfg(test)]
@@ -550,7 +580,7 @@ vrrp_instance VI_1 {
     #[test]
     fn seed_config_becomes_a_v2_instance_with_pass_auth_and_the_script_weight() {
         let mut warnings = Vec::new();
-        let spec = EngineSpec::from_config(&load(SEED), &mut warnings).unwrap();
+        let spec = EngineSpec::from_config(&load(SEED), &mut warnings);
         assert_eq!(spec.router_id, "keepalivedR1");
         let vi = &spec.instances[0];
         assert_eq!(vi.params.vrid, 3);
@@ -582,7 +612,7 @@ vrrp_instance VI_1 {
     fn v3_interval_is_kept_in_centiseconds() {
         let text = SEED.replace("advert_int 1", "advert_int 0.1\n    version 3");
         let mut warnings = Vec::new();
-        let spec = EngineSpec::from_config(&load(&text), &mut warnings).unwrap();
+        let spec = EngineSpec::from_config(&load(&text), &mut warnings);
         assert_eq!(
             spec.instances[0].params.interval,
             AdvertInterval::V3(Centiseconds::new(10).unwrap())
@@ -595,7 +625,7 @@ vrrp_instance VI_1 {
         let text = SEED
             .replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64")
             .replace("advert_int 1", "advert_int 0.1\n    version 3");
-        let spec = EngineSpec::from_config(&load(&text), &mut Vec::new()).unwrap();
+        let spec = EngineSpec::from_config(&load(&text), &mut Vec::new());
         let vi = &spec.instances[0];
         assert!(vi.is_ipv6());
         assert_eq!(vi.group, "ff02::12".parse::<IpAddr>().unwrap());
@@ -612,28 +642,70 @@ vrrp_instance VI_1 {
     }
 
     #[test]
-    fn ipv6_needs_version_3_and_one_family_per_instance() {
+    fn ipv6_takes_version_3_and_a_mismatched_family_holds_only_that_instance() {
+        // keepalived uses VRRPv3 for IPv6 (vrrp.c vrrp_complete_instance): so does the
+        // loader, and the instance runs.
         let v2 = SEED.replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64");
-        let err = EngineSpec::from_config(&load(&v2), &mut Vec::new()).unwrap_err();
-        assert!(err.to_string().contains("version 3"), "{err}");
-        // (Mixed families inside virtual_ipaddress are refused by the parser already.)
+        let spec = EngineSpec::from_config(&load(&v2), &mut Vec::new());
+        assert_eq!(
+            (spec.instances[0].version, &spec.instances[0].held),
+            (3, &None)
+        );
+        // An IPv4 unicast source on an IPv6 instance: that instance is held in FAULT,
+        // a second one runs.
         let mixed = SEED
             .replace(
                 "198.51.100.10/24 dev eth0 label eth0:1",
-                "2001:db8::10/64\n    }\n    unicast_peer {\n        198.51.100.12",
+                "2001:db8::10/64\n    }\n    unicast_src_ip 198.51.100.12\n    virtual_ipaddress_excluded {\n        2001:db8::11",
             )
-            .replace("advert_int 1", "advert_int 0.1\n    version 3");
-        let err = EngineSpec::from_config(&load(&mixed), &mut Vec::new()).unwrap_err();
+            .replace("advert_int 1", "advert_int 0.1\n    version 3")
+            + "vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 4\n    virtual_ipaddress {\n        198.51.100.20/24\n    }\n}\n";
+        let mut warnings = Vec::new();
+        let spec = EngineSpec::from_config(&load(&mixed), &mut warnings);
+        assert_eq!(
+            spec.instances[0].held.as_deref(),
+            Some("unicast_src_ip 198.51.100.12 is IPv4 but the instance is IPv6")
+        );
+        assert_eq!(spec.instances[1].held, None);
+        assert!(warnings.iter().any(|w| w.contains("(VI_1) unicast_src_ip 198.51.100.12 is IPv4 but the instance is IPv6 - holding the instance in FAULT")), "{warnings:?}");
+    }
+
+    #[test]
+    fn auth_ah_and_use_vmac_are_held_with_the_loader_reason() {
+        let ah = SEED.replace("auth_type PASS", "auth_type AH");
+        let spec = EngineSpec::from_config(&load(&ah), &mut Vec::new());
+        let vi = &spec.instances[0];
+        assert_eq!(
+            vi.held.as_deref(),
+            Some("auth_type AH is not implemented by keepalived-rs yet")
+        );
+        assert_eq!(
+            vi.params.auth,
+            Auth::None,
+            "never an advert with a wrong authentication"
+        );
+        let vmac = SEED.replace("priority 99", "priority 99\n    use_vmac");
+        let spec = EngineSpec::from_config(&load(&vmac), &mut Vec::new());
+        assert_eq!(
+            spec.instances[0].held.as_deref(),
+            Some("use_vmac is not implemented by keepalived-rs yet")
+        );
+    }
+
+    #[test]
+    fn strict_mode_reaches_the_state_machine() {
+        let strict = SEED.replace(
+            "vrrp_mcast_group4 224.0.0.33",
+            "vrrp_mcast_group4 224.0.0.33\n    vrrp_strict",
+        );
+        let spec = EngineSpec::from_config(&load(&strict), &mut Vec::new());
+        let p = &spec.instances[0].params;
+        assert_eq!(p.auth, Auth::None);
+        assert!(p.lower_prio_no_advert && !p.higher_prio_send_advert);
+        assert_eq!(p.garp_lower_prio_repeat, 0);
         assert!(
-            matches!(
-                err,
-                SpecError::FamilyMismatch {
-                    family: 6,
-                    other: 4,
-                    ..
-                }
-            ),
-            "{err}"
+            !spec.instances[0].configured_master,
+            "MASTER only for the address owner"
         );
     }
 }

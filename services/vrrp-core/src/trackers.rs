@@ -41,6 +41,9 @@ pub struct Evaluation {
     pub priority: u8,
     /// A tracker with weight 0 failed (or a file's value took the priority to 0 or less).
     pub fault: bool,
+    /// The kind of the first tracker that put the instance into FAULT (with `reverse`
+    /// applied as for the fault itself); `None` when `fault` is false.
+    pub fault_cause: Option<TrackerKind>,
     /// Each tracker's contribution to the priority, in the order given.
     pub deltas: Vec<i32>,
 }
@@ -53,27 +56,26 @@ pub struct Evaluation {
 /// - file: `value × weight` is added (negated with `reverse`); with weight 0 a non-zero
 ///   value is a FAULT; a total of -254 or less too.
 pub fn evaluate(base: u8, trackers: &[(TrackerRef, Tracked)]) -> Evaluation {
-    let mut fault = false;
+    let mut fault_cause = None;
     let mut deltas = Vec::with_capacity(trackers.len());
     for (t, r) in trackers {
+        let mut faults = false;
         let delta = match t.kind {
             TrackerKind::File => {
                 if t.weight == 0 {
-                    fault |= r.value != 0;
+                    faults = r.value != 0;
                     0
                 } else {
                     let d = r.value.saturating_mul(i64::from(t.weight));
                     let d = if t.reverse { -d } else { d };
-                    if d <= -254 {
-                        fault = true;
-                    }
+                    faults = d <= -254;
                     d.clamp(-254, 254) as i32
                 }
             }
             TrackerKind::Script | TrackerKind::Interface => {
                 let ok = r.ok != t.reverse;
                 if t.weight == 0 {
-                    fault |= !ok;
+                    faults = !ok;
                     0
                 } else if (t.weight > 0) == ok {
                     t.weight
@@ -82,6 +84,9 @@ pub fn evaluate(base: u8, trackers: &[(TrackerRef, Tracked)]) -> Evaluation {
                 }
             }
         };
+        if faults {
+            fault_cause.get_or_insert(t.kind);
+        }
         deltas.push(delta);
     }
     let total: i32 = i32::from(base) + deltas.iter().sum::<i32>();
@@ -91,7 +96,8 @@ pub fn evaluate(base: u8, trackers: &[(TrackerRef, Tracked)]) -> Evaluation {
         } else {
             total.clamp(1, 254) as u8
         },
-        fault,
+        fault: fault_cause.is_some(),
+        fault_cause,
         deltas,
     }
 }
@@ -525,6 +531,47 @@ mod tests {
         assert_eq!(evaluate(90, &[(script(20), Tracked::FAILED)]).priority, 90);
         assert!(evaluate(90, &[(script(0), Tracked::FAILED)]).fault);
         assert!(!evaluate(90, &[(script(0), Tracked::OK)]).fault);
+    }
+
+    #[test]
+    fn the_fault_cause_is_the_tracker_that_faults_with_reverse_applied() {
+        let reversed = TrackerRef {
+            reverse: true,
+            ..script(0)
+        };
+        // `weight 0 reverse`: a script that succeeds is the fault.
+        let e = evaluate(100, &[(reversed.clone(), Tracked::OK)]);
+        assert_eq!((e.fault, e.fault_cause), (true, Some(TrackerKind::Script)));
+        let e = evaluate(100, &[(reversed, Tracked::FAILED)]);
+        assert_eq!((e.fault, e.fault_cause), (false, None));
+        // The first faulting tracker names the cause, whatever comes before it.
+        let iface = TrackerRef {
+            kind: TrackerKind::Interface,
+            name: "eth1".into(),
+            weight: 0,
+            reverse: false,
+        };
+        let file = TrackerRef {
+            kind: TrackerKind::File,
+            name: "f".into(),
+            weight: 1,
+            reverse: false,
+        };
+        let e = evaluate(
+            100,
+            &[
+                (iface, Tracked::OK),
+                (
+                    file,
+                    Tracked {
+                        ok: false,
+                        value: -300,
+                    },
+                ),
+                (script(0), Tracked::FAILED),
+            ],
+        );
+        assert_eq!(e.fault_cause, Some(TrackerKind::File));
     }
 
     #[test]

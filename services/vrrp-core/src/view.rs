@@ -36,6 +36,9 @@ pub enum FaultCause {
     Script,
     /// A `track_file`.
     File,
+    /// The instance is held in FAULT: its configuration uses a feature keepalived-rs does
+    /// not implement (`InstanceSpec::held` says which).
+    Held,
 }
 
 /// `Reason` → (`TransitionReason`, human-readable detail). `cause` names the tracker kind
@@ -47,6 +50,8 @@ pub fn reason(r: &Reason, cause: Option<FaultCause>) -> (v1::TransitionReason, S
             Some(FaultCause::Script) => T::Script,
             Some(FaultCause::File) => T::TrackFile,
             Some(FaultCause::Interface) | None => T::Interface,
+            // No reason of its own in keepalived.v1: it was started that way.
+            Some(FaultCause::Held) => T::Startup,
         };
         (
             kind,
