@@ -19,11 +19,33 @@ pub fn to_header(recipients: &[String]) -> String {
     recipients.join(", ")
 }
 
+/// `MAX_HEADERS_LENGTH` (smtp.h:71): the subject is `snprintf`ed into that
+/// many bytes, so it keeps 255.
+const SUBJECT_MAX: usize = 255;
+/// `MAX_BODY_LENGTH` (smtp.h:72): the body is copied into that many bytes
+/// (smtp.c:656-657), so it keeps 511.
+const BODY_MAX: usize = 511;
+
+/// `text` cut to at most `max` bytes, as keepalived's fixed buffers cut it
+/// (at a character boundary: the result stays UTF-8).
+fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Everything sent after `DATA` and its 354, up to and including the final
 /// dot line.
 pub fn data(date: &str, from: &str, subject: &str, to: &[String], body: &str) -> String {
     format!(
         "Date: {date}\r\nFrom: {from}\r\nSubject: {subject}\r\nX-Mailer: Keepalived\r\nTo: {to}\r\n\r\n{body}\r\n\r\n.\r\n",
+        subject = clip(subject, SUBJECT_MAX),
+        body = clip(body, BODY_MAX),
         to = to_header(to)
     )
 }
@@ -78,20 +100,38 @@ pub fn group(router_id: &str, name: &str, to: State) -> Option<(String, String)>
     ))
 }
 
-/// Subject and body of a real server's mail (`SMTP_MSG_RS`, sent by the
-/// checker with its failure reason).
-pub fn real_server(router_id: &str, rs: &RsName, up: bool, reason: &str) -> (String, String) {
+/// Subject and body of a real server's mail (`SMTP_MSG_RS`), or `None` when
+/// keepalived sends none.
+///
+/// The subject is `smtp_alert`'s (smtp.c:610-614). The body is the
+/// checker's own text, which this crate does not word: the health-prober
+/// does (its `words::mail`, keyed by checker and failure), publishes it with
+/// the verdict, and ipvs-manager passes it on with the kernel change
+/// (`RealServerChange.mail_body`). An empty body is a checker that mails
+/// nothing (FILE_CHECK). Without one (`None`: an older ipvs-manager, or a
+/// verdict it only learnt from a snapshot) the body is the generic
+/// `=> CHECK succeed on service <=` / `=> CHECK failed on service : REASON <=`
+/// (`=> CHECK failed on service <=` without a reason, check_smtp.c:379).
+pub fn real_server(
+    router_id: &str,
+    rs: &RsName,
+    up: bool,
+    body: Option<&str>,
+    reason: &str,
+) -> Option<(String, String)> {
     let subject = format!(
         "[{router_id}] Realserver {rs} of virtual server {vs} - {state}",
         vs = rs.vs,
         state = if up { "UP" } else { "DOWN" }
     );
-    let body = if up {
-        "=> CHECK succeed on service <=".to_owned()
-    } else {
-        format!("=> CHECK failed on service : {reason} <=")
+    let body = match body {
+        Some("") => return None,
+        Some(body) => body.to_owned(),
+        None if up => "=> CHECK succeed on service <=".to_owned(),
+        None if reason.is_empty() => "=> CHECK failed on service <=".to_owned(),
+        None => format!("=> CHECK failed on service : {reason} <="),
     };
-    (subject, body)
+    Some((subject, body))
 }
 
 /// Subject and body of a quorum mail (`do_vs_notifies`): the threshold is
@@ -144,7 +184,14 @@ mod tests {
     /// The DATA section of KEEPALIVED-CHECKER.md's measured DOWN mail.
     #[test]
     fn real_server_down_mail_is_keepalived_2_2_7s_byte_for_byte() {
-        let (subject, body) = real_server("keepalivedR1", &rs(), false, "HTTP request failed");
+        let (subject, body) = real_server(
+            "keepalivedR1",
+            &rs(),
+            false,
+            Some("=> CHECK failed on service : HTTP request failed <="),
+            "HTTP request failed",
+        )
+        .unwrap();
         let text = data(
             "Sat, 28 Nov 2026 15:33:29 +0000",
             "keepalived@localhost",
@@ -167,13 +214,46 @@ mod tests {
     }
 
     #[test]
-    fn real_server_up_mail_says_succeed() {
-        let (subject, body) = real_server("keepalivedR1", &rs(), true, "");
+    fn real_server_mail_sends_the_checkers_body_as_is_and_none_when_empty() {
+        let (subject, body) = real_server(
+            "keepalivedR1",
+            &rs(),
+            true,
+            Some("=> TCP CHECK succeed on service <="),
+            "",
+        )
+        .unwrap();
         assert_eq!(
             subject,
             "[keepalivedR1] Realserver [203.0.113.12]:tcp:80 of virtual server [198.51.100.10]:tcp:80 - UP"
         );
-        assert_eq!(body, "=> CHECK succeed on service <=");
+        assert_eq!(body, "=> TCP CHECK succeed on service <=");
+        assert_eq!(real_server("r", &rs(), false, Some(""), "x"), None);
+    }
+
+    #[test]
+    fn an_event_without_the_checkers_body_gets_the_generic_one() {
+        let body = |up, reason| real_server("r", &rs(), up, None, reason).unwrap().1;
+        assert_eq!(body(true, ""), "=> CHECK succeed on service <=");
+        assert_eq!(
+            body(false, "HTTP request failed"),
+            "=> CHECK failed on service : HTTP request failed <="
+        );
+        assert_eq!(body(false, ""), "=> CHECK failed on service <=");
+    }
+
+    #[test]
+    fn subject_and_body_are_cut_to_keepaliveds_buffers() {
+        let long = "é".repeat(300);
+        let text = data("d", "f", &long, &["t".to_owned()], &"b".repeat(600));
+        let subject = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap();
+        // 255 bytes is not a character boundary of two-byte characters: 254.
+        assert_eq!(subject.len(), 254);
+        let body = text.split("\r\n\r\n").nth(1).unwrap();
+        assert_eq!(body.len(), 511);
     }
 
     #[test]

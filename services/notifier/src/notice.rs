@@ -190,6 +190,10 @@ pub enum Notice {
         reason: String,
         /// The checker type (`HTTP_CHECK`).
         checker: String,
+        /// keepalived's mail body as the health-prober worded it for this
+        /// checker (`RealServerChange.mail_body`): empty when keepalived
+        /// sends none (FILE_CHECK), `None` when the event does not say.
+        mail_body: Option<String>,
     },
     /// A virtual server gained or lost its quorum.
     Quorum {
@@ -278,6 +282,7 @@ pub fn from_ipvs(event: &v1::IpvsEvent) -> Option<Notice> {
                 up,
                 reason: change.reason.clone(),
                 checker: change.checker.clone(),
+                mail_body: change.mail_body.clone(),
             })
         }
         Payload::QuorumChanged(change) => {
@@ -337,6 +342,15 @@ mod tests {
         };
         assert!(!up);
         assert_eq!(reason, "HTTP request failed");
+        let mut with_words = rs_change(v1::RealServerChangeKind::Disabled, "TCP_CHECK");
+        if let Some(v1::ipvs_event::Payload::RealServerChanged(c)) = &mut with_words.payload {
+            c.mail_body = Some("=> TCP CHECK failed on service <=".into());
+        }
+        assert!(matches!(
+            from_ipvs(&with_words),
+            Some(Notice::RealServer { up: false, mail_body: Some(body), .. })
+                if body == "=> TCP CHECK failed on service <="
+        ));
         assert_eq!(rs.to_string(), "[203.0.113.12]:tcp:80");
         assert_eq!(rs.vs.to_string(), "[198.51.100.10]:tcp:80");
         let enabled = from_ipvs(&rs_change(v1::RealServerChangeKind::Enabled, "TCP_CHECK"));

@@ -328,7 +328,13 @@ impl Settings {
                     }
                 }
             }
-            Notice::RealServer { rs, up, reason, .. } => {
+            Notice::RealServer {
+                rs,
+                up,
+                reason,
+                mail_body,
+                ..
+            } => {
                 let rules = self.real_servers.get(rs);
                 let lane = format!("script:rs:{} {}", rs.vs, rs);
                 if let Some(script) = rules.and_then(|r| if *up { &r.up } else { &r.down }.as_ref())
@@ -336,8 +342,10 @@ impl Settings {
                     jobs.push(self.script_job(&lane, script, &[]));
                 }
                 let alert = rules.map_or(self.rs_default_alert, |r| r.smtp_alert);
-                if alert {
-                    let (subject, body) = mail::real_server(&self.router_id, rs, *up, reason);
+                if alert
+                    && let Some((subject, body)) =
+                        mail::real_server(&self.router_id, rs, *up, mail_body.as_deref(), reason)
+                {
                     jobs.extend(self.mail_job(subject, body));
                 }
             }
@@ -515,6 +523,7 @@ virtual_server 198.51.100.10 80 {
             up: false,
             reason: "HTTP request failed".into(),
             checker: "HTTP_CHECK".into(),
+            mail_body: None,
         };
         let jobs = settings(SEED).plan(&notice, &context());
         assert_eq!(argvs(&jobs), vec![vec!["/bin/rs-down", "now"]]);
@@ -538,6 +547,38 @@ virtual_server 198.51.100.10 80 {
                 .iter()
                 .any(|j| matches!(j.action, Action::Mail(_)))
         );
+    }
+
+    #[test]
+    fn a_real_server_mail_carries_the_checkers_words_and_none_for_file_check() {
+        let notice = |mail_body: &str| Notice::RealServer {
+            rs: RsName {
+                vs: VsName::Addr {
+                    ip: "198.51.100.10".into(),
+                    port: 80,
+                    protocol: "tcp".into(),
+                },
+                ip: "203.0.113.12".into(),
+                port: 80,
+            },
+            up: false,
+            reason: "connection refused".into(),
+            checker: "TCP_CHECK".into(),
+            mail_body: Some(mail_body.into()),
+        };
+        let jobs = settings(SEED).plan(&notice("=> TCP CHECK failed on service <="), &context());
+        let mails: Vec<_> = jobs
+            .iter()
+            .filter_map(|j| match &j.action {
+                Action::Mail(m) => Some(m.body.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(mails, ["=> TCP CHECK failed on service <="]);
+        // FILE_CHECK: keepalived mails nothing (track_file.c), the script still runs.
+        let jobs = settings(SEED).plan(&notice(""), &context());
+        assert_eq!(argvs(&jobs), vec![vec!["/bin/rs-down", "now"]]);
+        assert!(!jobs.iter().any(|j| matches!(j.action, Action::Mail(_))));
     }
 
     #[test]

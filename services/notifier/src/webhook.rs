@@ -154,6 +154,7 @@ pub fn payload(notice: &Notice, router_id: &str, cx: &Context) -> String {
             up,
             reason,
             checker,
+            ..
         } => json!({
             "event": "realserver", "virtual_server": rs.vs.to_string(),
             "real_server": rs.to_string(), "old_state": up_down(!up), "new_state": up_down(*up),
