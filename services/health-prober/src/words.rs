@@ -344,7 +344,7 @@ mod tests {
 
     fn spec(checker: &str) -> TargetSpec {
         let text = format!(
-            "virtual_server 198.51.100.10 80 {{ delay_loop 2\n real_server 203.0.113.12 80 {{ {checker} }} }}"
+            "virtual_server 198.51.100.10 80 {{ delay_loop 2\n protocol TCP\n real_server 203.0.113.12 80 {{ {checker} }} }}"
         );
         let config =
             keepalived_config::load_str(&text, Path::new("/tmp/k.conf"), &Default::default())
@@ -630,9 +630,9 @@ mod tests {
     }
 
     fn file_spec() -> TargetSpec {
-        let text = "track_file down_file { file /tmp/down }
-                    virtual_server 198.51.100.10 80 { delay_loop 2
-                     real_server 203.0.113.12 80 { FILE_CHECK { track_file down_file } } }";
+        let text = "track_file down_file {\n file /tmp/down\n}\n\
+                    virtual_server 198.51.100.10 80 {\n delay_loop 2\n protocol TCP\n\
+                    real_server 203.0.113.12 80 {\n FILE_CHECK {\n track_file down_file\n }\n }\n}\n";
         let config =
             keepalived_config::load_str(text, Path::new("/tmp/k.conf"), &Default::default())
                 .unwrap()

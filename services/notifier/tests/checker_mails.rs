@@ -33,7 +33,7 @@ const DATE: &str = "Sat, 28 Nov 2026 15:33:29 +0000";
 fn spec(checker: &str) -> TargetSpec {
     let text = format!(
         "track_file down_file {{\n file /tmp/down\n}}\n\
-         virtual_server 198.51.100.10 80 {{\n delay_loop 2\n\
+         virtual_server 198.51.100.10 80 {{\n delay_loop 2\n protocol TCP\n\
          real_server 203.0.113.12 80 {{\n{checker}\n}}\n}}\n"
     );
     let config = keepalived_config::load_str(&text, Path::new("/tmp/k.conf"), &Default::default())
