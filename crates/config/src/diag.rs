@@ -7,10 +7,36 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// The configuration is rejected.
+    /// keepalived-rs cannot run the configuration: the services refuse to start and `-t`
+    /// exits 4 (keepalived's `CONFIG_FATAL` class).
     Error,
-    /// The configuration is accepted, but something deserves attention.
+    /// A configuration error that the services run with, as keepalived does (keepalived's
+    /// `CONFIG_GENERAL_ERROR` … `CONFIG_DEPRECATED`): `-t` exits 5.
     Warning,
+    /// Scripts would run without `enable_script_security` (keepalived's
+    /// `CONFIG_SECURITY_ERROR`): the services run, `-t` exits 6.
+    Security,
+    /// Something keepalived does silently (or only logs) that keepalived-rs does the same
+    /// way and says so: it does not change `-t`'s exit code.
+    Note,
+}
+
+/// `-t`'s exit code for these diagnostics, as keepalived 2.2.7's `config_test_exit`
+/// (keepalived/core/main.c): 0 clean, 4 cannot run, 5 errors it runs with, 6 script security.
+///
+/// keepalived keeps the numerically highest `config_err_t` it saw, so a fatal error plus a
+/// warning exits 5 there; here "cannot run" always wins, so that 4 means what it says.
+pub fn config_test_exit_code(diagnostics: &[Diagnostic]) -> u8 {
+    let has = |s: Severity| diagnostics.iter().any(|d| d.severity == s);
+    if has(Severity::Error) {
+        4
+    } else if has(Severity::Security) {
+        6
+    } else if has(Severity::Warning) {
+        5
+    } else {
+        0
+    }
 }
 
 /// One problem in a configuration, located at `file:line:col` (1-based).
@@ -33,6 +59,8 @@ impl fmt::Display for Diagnostic {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Security => "security",
+            Severity::Note => "note",
         };
         write!(
             f,
@@ -85,6 +113,12 @@ impl Diags {
     }
     pub fn warn(&mut self, pos: Pos, message: impl Into<String>) {
         self.push(Severity::Warning, pos, message.into());
+    }
+    pub fn note(&mut self, pos: Pos, message: impl Into<String>) {
+        self.push(Severity::Note, pos, message.into());
+    }
+    pub fn security(&mut self, pos: Pos, message: impl Into<String>) {
+        self.push(Severity::Security, pos, message.into());
     }
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(|d| d.severity == Severity::Error)

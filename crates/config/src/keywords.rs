@@ -1,5 +1,5 @@
-//! keepalived 2.2's keyword tables, per block, for the keywords this crate does not model yet
-//! (a warning says so) and the deprecated aliases (accepted with a warning).
+//! keepalived 2.2.7's keyword tables, per block: what this crate implements, what keepalived
+//! knows and this crate does not act on yet (a warning says so), and keepalived's aliases.
 
 /// Block contexts with their own keyword sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,202 +20,227 @@ pub(crate) enum Ctx {
     KeepalivedRs,
     /// `webhook NAME { … }` inside `keepalived_rs`.
     Webhook,
+    /// The top-level `SSL { … }` block.
+    Ssl,
 }
 
-/// Keywords keepalived 2.2 knows that keepalived-rs parses but does not act on yet.
+/// Keywords keepalived 2.2.7 knows that keepalived-rs parses but does not act on yet.
+///
+/// Generated from what Debian's keepalived 2.2.7 accepts in each block
+/// (`tests/keepalived-2.2.7-keywords.txt`, probed with `keepalived -t`), less the keywords
+/// this crate implements; `keyword_tables_are_keepalived_2_2_7s` keeps them in step.
 pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
     match ctx {
         Ctx::Top => &[
+            "bfd_instance",
+            "child_wait_time",
+            "garp_group",
+            "instance",
+            "interface_up_down_delays",
+            "linkbeat_interfaces",
+            "linkbeat_use_polling",
+            "namespace_with_ipsets",
+            "net_namespace",
+            "net_namespace_ipvs",
             "static_ipaddress",
             "static_routes",
             "static_rules",
-            "linkbeat_interfaces",
-            "track_process",
+            "track_group",
+            "use_pid_dir",
             "vrrp_track_process",
-            "bfd_instance",
-            "garp_group",
         ],
         Ctx::Global => &[
-            "lvs_sync_daemon",
-            "lvs_sync_daemon_interface",
-            "checker_process_name",
-            "vrrp_process_name",
-            "bfd_process_name",
-            "net_namespace",
-            "net_namespace_ipvs",
-            "namespace_with_ipsets",
-            "instance",
-            "use_pid_dir",
-            "linkbeat_use_polling",
-            "dynamic_interfaces",
-            "no_email_faults",
-            "startup_script",
-            "startup_script_timeout",
-            "shutdown_script",
-            "shutdown_script_timeout",
-            "max_auto_priority",
-            "min_auto_priority_delay",
-            "vrrp_min_garp",
-            "vrrp_lower_prio_no_advert",
-            "vrrp_higher_prio_send_advert",
-            "vrrp_iptables",
-            "vrrp_ipsets",
-            "vrrp_nftables",
-            "vrrp_nftables_priority",
-            "vrrp_nftables_ifindex",
-            "nftables_counters",
-            "vrrp_check_unicast_src",
-            "vrrp_skip_check_adv_addr",
-            "vrrp_priority",
-            "checker_priority",
-            "bfd_priority",
-            "vrrp_no_swap",
-            "checker_no_swap",
-            "bfd_no_swap",
-            "vrrp_rt_priority",
-            "checker_rt_priority",
-            "bfd_rt_priority",
-            "vrrp_rlimit_rttime",
-            "checker_rlimit_rttime",
-            "bfd_rlimit_rttime",
-            "vrrp_cpu_affinity",
-            "checker_cpu_affinity",
             "bfd_cpu_affinity",
-            "snmp_socket",
-            "enable_snmp_vrrp",
-            "enable_snmp_keepalived",
+            "bfd_no_swap",
+            "bfd_priority",
+            "bfd_process_name",
+            "bfd_rlimit_rtime",
+            "bfd_rlimit_rttime",
+            "bfd_rt_priority",
+            "checker_cpu_affinity",
+            "checker_log_all_failures",
+            "checker_no_swap",
+            "checker_priority",
+            "checker_process_name",
+            "checker_rlimit_rtime",
+            "checker_rlimit_rttime",
+            "checker_rt_priority",
+            "config_save_dir",
+            "data_use_instance",
+            "dbus_service_name",
+            "disable_local_igmp",
+            "dynamic_interfaces",
+            "enable_dbus",
             "enable_snmp_checker",
+            "enable_snmp_keepalived",
             "enable_snmp_rfc",
             "enable_snmp_rfcv2",
             "enable_snmp_rfcv3",
+            "enable_snmp_vrrp",
             "enable_traps",
-            "enable_dbus",
-            "dbus_service_name",
-            "notify_fifo",
-            "notify_fifo_script",
-            "vrrp_notify_fifo",
-            "vrrp_notify_fifo_script",
-            "lvs_notify_fifo",
-            "lvs_notify_fifo_script",
-            "vrrp_netlink_cmd_rcv_bufs",
-            "vrrp_netlink_cmd_rcv_bufs_force",
-            "vrrp_netlink_monitor_rcv_bufs",
-            "vrrp_netlink_monitor_rcv_bufs_force",
+            "fifo_write_vrrp_states_on_reload",
+            "include_check",
+            "log_unknown_vrids",
+            "lvs_flush_onstop",
             "lvs_netlink_cmd_rcv_bufs",
             "lvs_netlink_cmd_rcv_bufs_force",
             "lvs_netlink_monitor_rcv_bufs",
             "lvs_netlink_monitor_rcv_bufs_force",
+            "lvs_notify_fifo",
+            "lvs_notify_fifo_script",
+            "lvs_process_name",
+            "lvs_sync_daemon",
+            "max_auto_priority",
+            "min_auto_priority_delay",
+            "nftables",
+            "nftables_counters",
+            "nftables_ifindex",
+            "nftables_ipvs",
+            "nftables_ipvs_priority",
+            "nftables_ipvs_start_fwmark",
+            "nftables_priority",
+            "no_checker_emails",
+            "no_email_faults",
+            "notify_fifo",
+            "notify_fifo_script",
             "process_monitor_rcv_bufs",
             "process_monitor_rcv_bufs_force",
-            "rs_init_notifies",
-            "no_checker_emails",
-            "vrrp_startup_delay",
-            "log_unknown_vrids",
-            "umask",
+            "process_name",
+            "process_names",
             "random_seed",
-            "vrrp_garp_extra_if",
-            "vrrp_rx_bufs_policy",
-            "vrrp_rx_bufs_multiplier",
             "reload_check_config",
-            "reload_time_file",
-            "reload_repeat",
             "reload_file",
-            "data_use_instance",
-            "checker_log_all_failures",
-            "fifo_write_vrrp_states_on_reload",
+            "reload_repeat",
+            "reload_time_file",
+            "rs_init_notifies",
+            "shutdown_script",
+            "shutdown_script_timeout",
+            "snmp_socket",
+            "startup_script",
+            "startup_script_timeout",
             "tmp_config_directory",
-            "json_version",
-            "vrrp_track_process",
-            "child_wait_time",
-            "vrrp_dont_track_primary",
+            "umask",
+            "vmac_addr_prefix",
+            "vmac_prefix",
+            "vrrp_check_unicast_src",
+            "vrrp_cpu_affinity",
+            "vrrp_down_timer_adverts",
+            "vrrp_garp_extra_if",
+            "vrrp_higher_prio_send_advert",
+            "vrrp_iptables",
+            "vrrp_lower_prio_no_advert",
+            "vrrp_min_garp",
+            "vrrp_netlink_cmd_rcv_bufs",
+            "vrrp_netlink_cmd_rcv_bufs_force",
+            "vrrp_netlink_monitor_rcv_bufs",
+            "vrrp_netlink_monitor_rcv_bufs_force",
+            "vrrp_no_swap",
+            "vrrp_notify_fifo",
+            "vrrp_notify_fifo_script",
+            "vrrp_notify_priority_changes",
+            "vrrp_priority",
+            "vrrp_process_name",
+            "vrrp_rlimit_rtime",
+            "vrrp_rlimit_rttime",
+            "vrrp_rt_priority",
+            "vrrp_rx_bufs_multiplier",
+            "vrrp_rx_bufs_policy",
+            "vrrp_skip_check_adv_addr",
+            "vrrp_startup_delay",
+            "vrrp_vmac_garp_intvl",
         ],
         Ctx::VrrpInstance => &[
-            "vmac_xmit_base",
-            "native_ipv6",
+            "check_unicast_src",
+            "debug",
             "dont_track_primary",
+            "down_timer_adverts",
+            "garp_extra_if",
+            "higher_prio_send_advert",
+            "kernel_rx_buf_size",
+            "linkbeat_use_polling",
+            "lower_prio_no_advert",
+            "lvs_sync_daemon_interface",
+            "mcast_dst_ip",
+            "native_ipv6",
+            "notify_master_rx_lower_pri",
+            "notify_priority_changes",
+            "old_unicast_checksum",
+            "promote_secondaries",
+            "skip_check_adv_addr",
+            "strict_mode",
             "track_bfd",
             "track_process",
-            "unicast_fault_no_peer",
-            "check_unicast_src",
-            "old_unicast_checksum",
-            "lvs_sync_daemon_interface",
-            "garp_extra_if",
-            "linkbeat_use_polling",
-            "debug",
-            "strict_mode",
-            "skip_check_adv_addr",
-            "kernel_rx_buf_size",
-            "notify_master_rx_lower_pri",
-            "virtual_rules",
-            "promote_secondaries",
-            "higher_prio_send_advert",
-            "lower_prio_no_advert",
             "track_src_ip",
-            "down_timer_adverts",
+            "unicast_fault_no_peer",
             "unicast_ttl",
-            "notify_priority_changes",
+            "use_ipvlan",
+            "use_vmac_addr",
+            "virtual_rules",
+            "vmac_garp_intvl",
+            "vmac_xmit_base",
+            "vrf",
         ],
         Ctx::SyncGroup => &[
+            "notify_priority_changes",
             "sync_group_tracking_weight",
             "track_bfd",
             "track_process",
-            "notify_priority_changes",
         ],
         Ctx::VirtualServer => &[
+            "flag-1",
+            "flag-2",
+            "flag-3",
+            "hashed",
             "ip_family",
-            "hash",
             "mh-fallback",
             "mh-port",
             "sh-fallback",
             "sh-port",
-            "flag-1",
-            "flag-2",
-            "flag-3",
-            "nat_mask",
-            "notify_up",
-            "notify_down",
+            "snmp_name",
         ],
-        Ctx::RealServer => &[
-            "uthreshold",
-            "lthreshold",
-            "BFD_CHECK",
-            "tunnel_encap",
-            "tunnel_dport",
-            "tunnel_nocsum",
-            "tunnel_csum",
-            "tunnel_remcsum",
-        ],
-        Ctx::Checker("HTTP_GET") | Ctx::Checker("SSL_GET") => &["tls_compliant"],
+        Ctx::RealServer => &["BFD_CHECK", "lthreshold", "snmp_name", "uthreshold"],
         Ctx::Url => &[
             "regex",
+            "regex_max_offset",
+            "regex_min_offset",
             "regex_no_match",
             "regex_options",
             "regex_stack",
-            "regex_min_offset",
-            "regex_max_offset",
+        ],
+        Ctx::SmtpHost => &[
+            "alpha",
+            "delay_before_retry",
+            "delay_loop",
+            "log_all_failures",
+            "retry",
+            "warmup",
         ],
         _ => &[],
     }
 }
 
-/// Deprecated aliases: (context, old keyword, keyword to use).
-pub(crate) fn alias(ctx: Ctx, kw: &str) -> Option<&'static str> {
-    alias_table(ctx)
-        .iter()
-        .find(|(old, _)| *old == kw)
-        .map(|(_, new)| *new)
-}
-
-/// The alias table of a context: (old keyword, keyword to use).
-pub(crate) fn alias_table(ctx: Ctx) -> &'static [(&'static str, &'static str)] {
+/// Aliases keepalived 2.2.7 accepts: (old keyword, keyword to use, whether keepalived reports
+/// it). `lb_algo`/`lb_kind` are plain synonyms there (check_parser.c installs them on the same
+/// handlers); `nb_get_retry` exists only in HTTP_GET/SSL_GET and is reported as deprecated
+/// (check_http.c); `vrrp_track_file` is logged as deprecated (track_file.c).
+pub(crate) fn alias_table(ctx: Ctx) -> &'static [(&'static str, &'static str, bool)] {
     match ctx {
-        Ctx::Top => &[("vrrp_track_file", "track_file")],
-        Ctx::Global => &[("lvs_id", "router_id")],
-        Ctx::VirtualServer => &[("lb_algo", "lvs_sched"), ("lb_kind", "lvs_method")],
-        Ctx::RealServer => &[("nb_get_retry", "retry")],
-        Ctx::Checker(_) => &[("nb_get_retry", "retry"), ("nb_sock_retry", "retry")],
+        Ctx::Top => &[("vrrp_track_file", "track_file", true)],
+        Ctx::VirtualServer => &[
+            ("lb_algo", "lvs_sched", false),
+            ("lb_kind", "lvs_method", false),
+        ],
+        Ctx::Checker("HTTP_GET" | "SSL_GET") => &[("nb_get_retry", "retry", true)],
         _ => &[],
     }
+}
+
+/// The keyword an alias stands for, and whether keepalived reports its use.
+pub(crate) fn alias(ctx: Ctx, kw: &str) -> Option<(&'static str, bool)> {
+    alias_table(ctx)
+        .iter()
+        .find(|(old, _, _)| *old == kw)
+        .map(|(_, new, noisy)| (*new, *noisy))
 }
 
 /// The keywords this crate implements, per context (for suggestions).
@@ -231,6 +256,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "virtual_server_group",
             "include",
             "keepalived_rs",
+            "SSL",
         ],
         Ctx::Global => &[
             "router_id",
@@ -348,6 +374,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "delay_before_retry",
             "connect_timeout",
             "warmup",
+            "weight",
             "real_server",
         ],
         Ctx::RealServer => &[
@@ -460,14 +487,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
                 "alpha",
                 "log_all_failures",
             ],
-            "FILE_CHECK" => &[
-                "track_file",
-                "weight",
-                "delay_loop",
-                "alpha",
-                "warmup",
-                "log_all_failures",
-            ],
+            "FILE_CHECK" => &["track_file", "weight"],
             _ => &[
                 "connect_ip",
                 "connect_port",
@@ -502,8 +522,55 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "health_prober_dns",
         ],
         Ctx::Webhook => &["url", "secret_file", "events"],
+        Ctx::Ssl => &["password", "ca", "certificate", "key"],
     }
 }
+
+/// Whether keepalived 2.2.7 knows `kw` in `ctx` (implemented here or not, or a deprecated
+/// alias). Anything else is keepalived's "Unknown keyword".
+pub(crate) fn known(ctx: Ctx, kw: &str) -> bool {
+    implemented(ctx).contains(&kw)
+        || unimplemented(ctx).contains(&kw)
+        || alias_table(ctx).iter().any(|(old, _, _)| *old == kw)
+}
+
+/// The context of the block a keyword opens, for keywords whose block holds keywords
+/// (keepalived's `install_sublevel`). Blocks of values (`virtual_ipaddress`, `track_script`,
+/// `notification_email` …, read by `read_value_block`) and blocks of keywords this crate does
+/// not model have none.
+pub(crate) fn sub_ctx(ctx: Ctx, kw: &str) -> Option<Ctx> {
+    let kw = alias(ctx, kw).map_or(kw, |(new, _)| new);
+    Some(match (ctx, kw) {
+        (Ctx::Top, "global_defs") => Ctx::Global,
+        (Ctx::Top, "vrrp_script") => Ctx::VrrpScript,
+        (Ctx::Top, "vrrp_instance") => Ctx::VrrpInstance,
+        (Ctx::Top, "vrrp_sync_group") => Ctx::SyncGroup,
+        (Ctx::Top, "track_file") => Ctx::TrackFile,
+        (Ctx::Top, "virtual_server") => Ctx::VirtualServer,
+        (Ctx::Top, "keepalived_rs") => Ctx::KeepalivedRs,
+        (Ctx::Top, "SSL") => Ctx::Ssl,
+        (Ctx::VrrpInstance, "authentication") => Ctx::Authentication,
+        (Ctx::VirtualServer, "real_server") => Ctx::RealServer,
+        (Ctx::RealServer, k) => Ctx::Checker(CHECKERS.iter().find(|c| **c == k)?),
+        (Ctx::Checker("HTTP_GET" | "SSL_GET"), "url") => Ctx::Url,
+        (Ctx::Checker("SMTP_CHECK"), "host") => Ctx::SmtpHost,
+        (Ctx::KeepalivedRs, "webhook") => Ctx::Webhook,
+        _ => return None,
+    })
+}
+
+/// The checker keywords of a `real_server` block.
+pub(crate) const CHECKERS: &[&str] = &[
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "MISC_CHECK",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
+];
 
 /// Human name of a context for messages.
 pub(crate) fn ctx_name(ctx: Ctx) -> &'static str {
@@ -522,6 +589,7 @@ pub(crate) fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Authentication => "authentication",
         Ctx::KeepalivedRs => "keepalived_rs",
         Ctx::Webhook => "webhook",
+        Ctx::Ssl => "SSL",
     }
 }
 
@@ -532,17 +600,7 @@ mod first_letter_tests {
     /// `same_line_keyword` skips words that do not start with a letter.
     #[test]
     fn keyword_tables_start_with_letters() {
-        let checkers = [
-            "HTTP_GET",
-            "SSL_GET",
-            "TCP_CHECK",
-            "MISC_CHECK",
-            "SMTP_CHECK",
-            "DNS_CHECK",
-            "UDP_CHECK",
-            "PING_CHECK",
-            "FILE_CHECK",
-        ];
+        let checkers = CHECKERS;
         let mut ctxs = vec![
             Ctx::Top,
             Ctx::Global,
@@ -563,13 +621,71 @@ mod first_letter_tests {
             let words = implemented(ctx)
                 .iter()
                 .chain(unimplemented(ctx))
-                .chain(alias_table(ctx).iter().map(|(old, _)| old));
+                .chain(alias_table(ctx).iter().map(|(old, _, _)| old));
             for w in words {
                 assert!(
                     w.as_bytes().first().is_some_and(u8::is_ascii_alphabetic),
                     "{w}"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod keepalived_2_2_7 {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// `BLOCK KEYWORD` lines: what Debian's keepalived 2.2.7 accepts in each block, asked of
+    /// keepalived itself (tests/probe-keepalived-keywords.sh).
+    const KNOWN: &str = include_str!("../tests/keepalived-2.2.7-keywords.txt");
+
+    fn ctx_of(block: &str) -> Ctx {
+        match block {
+            "top" => Ctx::Top,
+            "global_defs" => Ctx::Global,
+            "vrrp_script" => Ctx::VrrpScript,
+            "vrrp_instance" => Ctx::VrrpInstance,
+            "authentication" => Ctx::Authentication,
+            "vrrp_sync_group" => Ctx::SyncGroup,
+            "track_file" => Ctx::TrackFile,
+            "virtual_server" => Ctx::VirtualServer,
+            "real_server" => Ctx::RealServer,
+            "url" => Ctx::Url,
+            "host" => Ctx::SmtpHost,
+            "SSL" => Ctx::Ssl,
+            k => Ctx::Checker(CHECKERS.iter().find(|c| **c == k).expect(k)),
+        }
+    }
+
+    /// Every keyword keepalived knows in a block is known here (implemented, not yet, or an
+    /// alias), and nothing else is: a typo is "Unknown keyword" in both, a keepalived keyword
+    /// is never one here.
+    #[test]
+    fn keyword_tables_are_keepalived_2_2_7s() {
+        let mut theirs: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+        for line in KNOWN.lines() {
+            let (block, kw) = line.split_once(' ').unwrap();
+            theirs.entry(block).or_default().insert(kw);
+        }
+        for (block, kws) in &theirs {
+            let ctx = ctx_of(block);
+            let ours: BTreeSet<&str> = implemented(ctx)
+                .iter()
+                .chain(unimplemented(ctx))
+                .copied()
+                .chain(alias_table(ctx).iter().map(|(old, _, _)| *old))
+                // Read by the lexer, and our own namespaced extension block.
+                .filter(|k| !(ctx == Ctx::Top && matches!(*k, "include" | "keepalived_rs")))
+                .collect();
+            let missing: Vec<_> = kws.difference(&ours).collect();
+            let extra: Vec<_> = ours.difference(kws).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{block}: keepalived knows {missing:?} that we do not; we know {extra:?} that \
+                 keepalived does not"
+            );
         }
     }
 }

@@ -19,17 +19,16 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
-pub use diag::{Diagnostic, Severity};
+pub use diag::{Diagnostic, Severity, config_test_exit_code};
 pub use model::*;
 pub use time::{Centiseconds, Seconds, TimeUs};
 
 /// How to load: the values keepalived takes from its command line.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-i/--config-id` for `@id` lines; default [`default_config_id`].
+    /// `-i/--config-id` for `@id` lines and `${_INSTANCE}` (lib/parser.c `get_instance`
+    /// returns the config id); default [`default_config_id`].
     pub config_id: Option<String>,
-    /// The value of `${_INSTANCE}` (keepalived's instance name); default empty.
-    pub instance: Option<String>,
 }
 
 /// A successfully loaded configuration.
@@ -107,11 +106,12 @@ pub fn load_with_host(
         .clone()
         .unwrap_or_else(|| host.split('.').next().unwrap_or_default().to_string());
     let mut items = {
-        let mut pre = lexer::Pre::new(&mut d, config_id, opts.instance.clone().unwrap_or_default());
+        let mut pre = lexer::Pre::new(&mut d, config_id);
         pre.run_file(virtual_path, text);
         pre.items
     };
     let nodes = tree::parse(&mut items, &mut d);
+    let nodes = build::reflow(&mut d, nodes);
     drop(items);
     let config = build::build(&nodes, &mut d, host);
     if d.has_errors() {

@@ -23,8 +23,24 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `virtual_server_group NAME { … }`.
     pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// The top-level `SSL { … }` block: the client side of every SSL_GET.
+    pub ssl: Option<SslContext>,
     /// `keepalived_rs { … }`: keepalived-rs settings keepalived lacks (defaults when absent).
     pub keepalived_rs: KeepalivedRs,
+}
+
+/// The top-level `SSL { password … ca … certificate … key … }` block (keepalived's
+/// check_parser.c `ssl_handler`): files the SSL_GET checkers use as a TLS client.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct SslContext {
+    /// `password`: the passphrase of the private key.
+    pub password: Option<String>,
+    /// `ca`: CA certificates (PEM) to verify the real servers with.
+    pub ca: Option<String>,
+    /// `certificate`: the client certificate (PEM) presented to the real servers.
+    pub certificate: Option<String>,
+    /// `key`: the client certificate's private key (PEM).
+    pub key: Option<String>,
 }
 
 /// The top-level `keepalived_rs { … }` block: settings of keepalived-rs that keepalived has no
@@ -771,7 +787,7 @@ impl CheckerKind {
 pub struct HttpCheck {
     /// `url { … }` blocks.
     pub urls: Vec<Url>,
-    /// `http_protocol 1.0|1.1|1.0C|1.0K`.
+    /// `http_protocol 1.0|1.1|1.0C`.
     pub http_protocol: Option<String>,
     /// Host header for every url.
     pub virtualhost: Option<String>,

@@ -412,6 +412,15 @@ impl Config {
             w.close();
         }
 
+        if let Some(ssl) = &self.ssl {
+            w.open("SSL");
+            w.opt_s("password", &ssl.password);
+            w.opt_s("ca", &ssl.ca);
+            w.opt_s("certificate", &ssl.certificate);
+            w.opt_s("key", &ssl.key);
+            w.close();
+        }
+
         for vs in &self.virtual_servers {
             self.print_vs(&mut w, vs);
         }

@@ -14,6 +14,8 @@ pub(crate) struct Node<'t> {
     pub kw: Tok<'t>,
     pub args: Args<'t>,
     pub block: Option<Vec<Node<'t>>>,
+    /// Where the block's `}` is (None without a block, or when the file ends first).
+    pub close: Option<Pos>,
 }
 
 /// A statement's arguments; up to two (nearly every statement) without a heap allocation.
@@ -54,7 +56,8 @@ fn take_tok<'t>(items: &mut [Item<'t>], i: &mut usize) -> Tok<'t> {
     t
 }
 
-/// Parses the whole stream; unbalanced braces are errors.
+/// Parses the whole stream. Unbalanced braces are warnings: keepalived reports them
+/// (`CONFIG_MISSING_EOB`, "Unknown keyword '}'", "Unexpected '{' - ignoring") and runs.
 /// Tokens are moved out of `items` (replaced by `Eol`) rather than cloned.
 pub(crate) fn parse<'t>(items: &mut [Item<'t>], diags: &mut Diags) -> Vec<Node<'t>> {
     let mut i = 0;
@@ -63,12 +66,15 @@ pub(crate) fn parse<'t>(items: &mut [Item<'t>], diags: &mut Diags) -> Vec<Node<'
     // into a Vec of exactly its size, instead of each block's Vec growing by doubling.
     let mut stack = Vec::new();
     loop {
-        let nodes = parse_block(items, &mut i, diags, &mut stack, None, 0);
+        let nodes = parse_block(items, &mut i, diags, &mut stack, None, 0, &mut None);
         top.extend(nodes);
         match items.get(i) {
             None => break,
             Some(Item::Close(p)) => {
-                diags.error(*p, "unexpected '}' with no block open");
+                diags.warn(
+                    *p,
+                    "unexpected '}' with no block open (keepalived: \"Unknown keyword '}'\"), ignored",
+                );
                 i += 1;
             }
             Some(_) => i += 1,
@@ -87,6 +93,7 @@ fn parse_block<'t>(
     stack: &mut Vec<Node<'t>>,
     open: Option<Pos>,
     depth: u32,
+    close: &mut Option<Pos>,
 ) -> Vec<Node<'t>> {
     let base = stack.len();
     let take = |stack: &mut Vec<Node<'t>>| stack.drain(base..).collect::<Vec<_>>();
@@ -94,25 +101,32 @@ fn parse_block<'t>(
         match items.get(*i) {
             None => {
                 if let Some(p) = open {
-                    diags.error(p, "block opened here is never closed (missing '}')");
+                    diags.warn(
+                        p,
+                        "block opened here is never closed (missing '}'): it ends with the file",
+                    );
                 }
                 return take(stack);
             }
             Some(Item::Eol) => *i += 1,
-            Some(Item::Close(_)) => {
+            Some(Item::Close(p)) => {
                 if open.is_some() {
+                    *close = Some(*p);
                     *i += 1;
                 }
                 return take(stack);
             }
             Some(Item::Open(p)) => {
                 let p = *p;
-                diags.error(p, "'{' without a keyword before it");
+                diags.warn(
+                    p,
+                    "'{' without a keyword before it (keepalived: \"Unexpected '{' - ignoring\"); its block is ignored",
+                );
                 *i += 1;
                 if depth >= MAX_NESTING {
                     skip_block(items, i);
                 } else {
-                    let _ = parse_block(items, i, diags, stack, Some(p), depth + 1);
+                    let _ = parse_block(items, i, diags, stack, Some(p), depth + 1, &mut None);
                 }
             }
             Some(Item::Tok(_)) => {
@@ -129,6 +143,7 @@ fn parse_block<'t>(
                     _ => Args::Many((0..n).map(|_| take_tok(items, i)).collect()),
                 };
                 let mut block = None;
+                let mut close = None;
                 loop {
                     match items.get(*i) {
                         Some(Item::Open(p)) => {
@@ -139,8 +154,15 @@ fn parse_block<'t>(
                                 skip_block(items, i);
                                 block = Some(Vec::new());
                             } else {
-                                block =
-                                    Some(parse_block(items, i, diags, stack, Some(p), depth + 1));
+                                block = Some(parse_block(
+                                    items,
+                                    i,
+                                    diags,
+                                    stack,
+                                    Some(p),
+                                    depth + 1,
+                                    &mut close,
+                                ));
                             }
                             break;
                         }
@@ -161,7 +183,12 @@ fn parse_block<'t>(
                         }
                     }
                 }
-                stack.push(Node { kw, args, block });
+                stack.push(Node {
+                    kw,
+                    args,
+                    block,
+                    close,
+                });
             }
         }
     }
@@ -193,7 +220,7 @@ mod tests {
     fn tree(text: &str) -> (Vec<Node<'_>>, Diags) {
         let mut d = Diags::default();
         let items = {
-            let mut p = Pre::new(&mut d, "h".into(), String::new());
+            let mut p = Pre::new(&mut d, "h".into());
             p.run_file(Path::new("t.conf"), text);
             p.items
         };
@@ -242,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn unbalanced_braces_are_errors_with_positions() {
+    fn unbalanced_braces_are_warnings_with_positions() {
         let (_, d) = tree("a {\n b\n");
         assert_eq!(d.list.len(), 1);
         assert_eq!((d.list[0].line, d.list[0].col), (1, 3));

@@ -29,6 +29,13 @@ fn errors(text: &str) -> Vec<String> {
     }
 }
 
+fn diags(text: &str) -> Vec<Diagnostic> {
+    match load(text) {
+        Ok(l) => l.diagnostics,
+        Err(d) => d,
+    }
+}
+
 fn warnings(text: &str) -> (Config, Vec<String>) {
     match load(text) {
         Ok(l) => (
@@ -42,13 +49,40 @@ fn warnings(text: &str) -> (Config, Vec<String>) {
 const VI: &str = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n";
 
 #[test]
-fn unknown_keyword_is_an_error_at_file_line_col_with_suggestion() {
-    let e = errors(&format!("{VI}    priorty 100\n}}\n"));
+fn unknown_keyword_is_a_warning_at_file_line_col_with_suggestion() {
+    // keepalived logs "Unknown keyword" and runs: so do we.
+    let (c, w) = warnings(&format!("{VI}    priorty 90\n}}\n"));
+    assert_eq!(c.vrrp_instances[0].priority, 100);
     assert_eq!(
-        e,
+        w,
         vec![
-            "/etc/keepalived/keepalived.conf:4:5: error: unknown keyword 'priorty' in vrrp_instance; did you mean 'priority'?"
+            "/etc/keepalived/keepalived.conf:4:5: warning: unknown keyword 'priorty' in vrrp_instance; did you mean 'priority'? (keepalived: \"Unknown keyword 'priorty'\"); the line is ignored"
         ]
+    );
+    assert_eq!(
+        config_test_exit_code(&diags(&format!("{VI}    priorty 90\n}}\n"))),
+        5
+    );
+}
+
+#[test]
+fn unknown_keyword_with_a_block_closes_the_enclosing_block_as_in_keepalived() {
+    // keepalived reads the unknown block's lines in global_defs, and its '}' ends global_defs:
+    // vrrp_version 3 is then an unknown top-level keyword and is not applied.
+    let (c, w) = warnings(
+        "global_defs {\n   router_id X\n   foo_bar {\n      a 1\n   }\n   vrrp_version 3\n}\n",
+    );
+    assert_eq!(c.global_defs.router_id, "X");
+    assert_eq!(c.global_defs.vrrp_version, 2);
+    let at = |line: u32| {
+        w.iter()
+            .filter(move |m| m.contains(&format!(".conf:{line}:")))
+            .count()
+    };
+    assert_eq!((at(3), at(4), at(6), at(7)), (2, 1, 1, 1), "{w:#?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains(":6:4: warning: unknown keyword 'vrrp_version' in top level"))
     );
 }
 
@@ -58,7 +92,7 @@ fn unknown_keyword_in_an_included_file_names_that_file() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("vs.conf"),
-        "\nvirtual_server 198.51.100.1 80 {\n  lb_algoo rr\n}\n",
+        "\nvirtual_server 198.51.100.1 80 {\n  lb_algoo rr\n  real_server 203.0.113.1 80 {\n  }\n}\n",
     )
     .unwrap();
     let r = load_with_host(
@@ -66,11 +100,9 @@ fn unknown_keyword_in_an_included_file_names_that_file() {
         &dir.join("main.conf"),
         &LoadOptions::default(),
         "h",
-    );
-    let Err(LoadError::Invalid { diagnostics }) = r else {
-        panic!("expected errors")
-    };
-    let d = &diagnostics[0];
+    )
+    .unwrap();
+    let d = &r.diagnostics[0];
     assert_eq!((d.file.clone(), d.line, d.col), (dir.join("vs.conf"), 3, 3));
     assert!(
         d.message.contains("did you mean 'lb_algo'"),
@@ -89,46 +121,83 @@ fn recognised_but_unimplemented_keyword_is_a_warning() {
 }
 
 #[test]
-fn deprecated_aliases_warn_and_map() {
+fn aliases_map_as_in_keepalived_2_2_7() {
     let (c, w) = warnings(
-        "vrrp_track_file tf {\n file /tmp/x\n}\nvirtual_server 198.51.100.1 80 {\n lb_algo wrr\n lb_kind TUN\n real_server 203.0.113.1 80 {\n  TCP_CHECK {\n   nb_get_retry 7\n  }\n  MISC_CHECK {\n   misc_path /bin/true\n   nb_sock_retry 2\n  }\n }\n}\n",
+        "vrrp_track_file tf {\n file /tmp/x\n}\nvirtual_server 198.51.100.1 80 {\n protocol TCP\n lb_algo wrr\n lb_kind TUN\n real_server 203.0.113.1 80 {\n  TCP_CHECK {\n   nb_get_retry 7\n  }\n  HTTP_GET {\n   url {\n    path /\n   }\n   nb_get_retry 2\n  }\n }\n}\n",
     );
     assert_eq!(c.track_files[0].name, "tf");
+    // lb_algo and lb_kind are plain aliases in 2.2.7: no message.
     assert_eq!(c.virtual_servers[0].lvs_sched, "wrr");
     assert_eq!(c.virtual_servers[0].lvs_method, LvsMethod::Tun);
-    assert_eq!(
-        c.virtual_servers[0].real_servers[0].checkers[0].retry,
-        Some(7)
+    let chk = &c.virtual_servers[0].real_servers[0].checkers;
+    // nb_get_retry is unknown inside TCP_CHECK (retry stays 1), deprecated in HTTP_GET.
+    assert_eq!((chk[0].retry, chk[0].timing.retry), (None, 1));
+    assert_eq!(chk[1].retry, Some(2));
+    assert!(
+        w.iter()
+            .any(|m| m.contains(":10:4: warning: unknown keyword 'nb_get_retry' in TCP_CHECK")),
+        "{w:#?}"
     );
-    assert_eq!(
-        c.virtual_servers[0].real_servers[0].checkers[1].retry,
-        Some(2)
+    assert!(
+        w.iter()
+            .any(|m| m.contains(":16:4: warning: keyword 'nb_get_retry' is deprecated")),
+        "{w:#?}"
     );
-    assert_eq!(
-        w.iter().filter(|m| m.contains("is deprecated")).count(),
-        5,
+    assert!(
+        !w.iter()
+            .any(|m| m.contains("lb_algo") || m.contains("lb_kind")),
+        "{w:#?}"
+    );
+}
+
+#[test]
+fn real_server_outside_virtual_server_is_a_warning() {
+    let (_, w) = warnings("real_server 203.0.113.1 80 {\n weight 1\n}\n");
+    assert!(
+        w.iter().any(|m| m.starts_with("/etc/keepalived/keepalived.conf:1:1: warning: unknown keyword 'real_server' in top level (real_server belongs in a virtual_server block)")),
         "{w:?}"
     );
 }
 
 #[test]
-fn real_server_outside_virtual_server_is_an_error() {
-    let e = errors("real_server 203.0.113.1 80 {\n weight 1\n}\n");
+fn vrid_and_priority_ranges() {
+    // An out-of-range VRID is ignored, and an instance without one cannot run (keepalived's
+    // VRRP process stops: "the virtual router id must be set").
+    let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 256\n}\n";
+    let d = diags(text);
     assert!(
-        e[0].starts_with("/etc/keepalived/keepalived.conf:1:1: error: real_server outside"),
-        "{e:?}"
+        d[0].to_string().contains(":3:20: warning: virtual_router_id 256 out of range 1..255"),
+        "{d:?}"
     );
+    assert!(errors(text)[0].contains("virtual_router_id is required"));
+    // keepalived: "Priority not valid! ... Using default 100".
+    let (c, w) = warnings(&format!("{VI} priority 0\n}}\n"));
+    assert_eq!(c.vrrp_instances[0].priority, 100);
+    assert!(
+        w[0].contains(":4:11: warning: (VI_1) Priority not valid!"),
+        "{w:?}"
+    );
+    // No priority: MASTER is the address owner.
+    let (c, _) = warnings(&format!("{VI} state MASTER\n}}\n"));
+    assert_eq!(c.vrrp_instances[0].priority, 255);
 }
 
 #[test]
-fn vrid_and_priority_ranges() {
-    let e = errors("vrrp_instance A {\n virtual_router_id 256\n}\n");
+fn unknown_state_is_backup_and_master_wins_over_a_later_backup() {
+    let (c, w) = warnings(&format!("{VI} state SLAVE\n}}\n"));
+    assert_eq!(c.vrrp_instances[0].state, VrrpState::Backup);
     assert!(
-        e[0].contains(":2:20: error: virtual_router_id 256 out of range 1..255"),
-        "{e:?}"
+        w[0].contains("unknown state 'SLAVE', defaulting to BACKUP"),
+        "{w:?}"
     );
-    let e = errors(&format!("{VI} priority 0\n}}\n"));
-    assert!(e[0].contains("priority 0 out of range 1..255"), "{e:?}");
+    let (c, w) = warnings(&format!(
+        "{VI} state MASTER\n priority 100\n state BACKUP\n}}\n"
+    ));
+    assert_eq!(c.vrrp_instances[0].state, VrrpState::Master);
+    assert!(
+        w[0].contains("state previously set as MASTER - ignoring BACKUP"),
+        "{w:?}"
+    );
 }
 
 #[test]
@@ -162,12 +231,13 @@ fn auth_pass_truncated_to_8_with_warning() {
 fn advert_int_rounded_for_v2_kept_in_centiseconds_for_v3() {
     let (c, w) = warnings(&format!("{VI} advert_int 1.6\n}}\n"));
     assert_eq!(c.vrrp_instances[0].advert_int, Centiseconds(200));
-    assert!(w.iter().any(|m| m.contains("rounded to 2")), "{w:?}");
+    assert!(w.iter().any(|m| m.contains("rounding to 2 s")), "{w:?}");
     let (c, w) = warnings(&format!("{VI} version 3\n advert_int 0.25\n}}\n"));
     assert_eq!(c.vrrp_instances[0].advert_int, Centiseconds(25));
     assert!(w.is_empty());
-    let e = errors(&format!("{VI} version 3\n advert_int 41\n}}\n"));
-    assert!(e[0].contains("0.01..40.95"));
+    let (c, w) = warnings(&format!("{VI} version 3\n advert_int 41\n}}\n"));
+    assert_eq!(c.vrrp_instances[0].advert_int, Centiseconds(4095));
+    assert!(w[0].contains("Setting to 40.95 s"), "{w:?}");
 }
 
 #[test]
@@ -217,39 +287,76 @@ fn undefined_track_script_is_warned_and_ignored() {
     assert!(c.vrrp_instances[0].track_script.is_empty());
     assert!(
         w.iter()
-            .any(|m| m.contains("track_script 'nope' is not defined")),
+            .any(|m| m.contains(":5:3: warning: (VI_1) track script nope not found, ignoring...")),
+        "{w:?}"
+    );
+    // keepalived resolves the name while reading: a script defined after the instance is
+    // not found either (and is then unused).
+    let (c, w) = warnings(&format!(
+        "{VI} track_script {{\n  late\n }}\n}}\nvrrp_script late {{\n script /bin/true\n}}\n"
+    ));
+    assert!(c.vrrp_instances[0].track_script.is_empty());
+    assert!(c.vrrp_scripts.is_empty(), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("Warning - script late is not used")),
         "{w:?}"
     );
 }
 
 #[test]
 fn bad_values_name_their_position() {
-    let e = errors(
-        "virtual_server 198.51.100.1 80 {\n  delay_loop fast\n  lb_kind XX\n  protocol ICMP\n}\n",
+    let (c, w) = warnings(
+        "virtual_server 198.51.100.1 80 {\n  delay_loop fast\n  lb_kind XX\n  protocol ICMP\n  real_server 203.0.113.1 80 {\n  }\n}\n",
     );
-    assert_eq!(e.len(), 3, "{e:?}");
-    assert!(e[0].contains(":2:14: error: delay_loop: 'fast' is not a valid time"));
-    assert!(e[1].contains(":3:11: error: lb_kind must be NAT, DR or TUN"));
-    assert!(e[2].contains(":4:12: error: protocol must be TCP, UDP or SCTP"));
+    let vs = &c.virtual_servers[0];
+    // Each bad value is reported and ignored; then keepalived's defaults for what is unset.
+    assert_eq!(
+        (vs.delay_loop, vs.lvs_method, vs.protocol),
+        (TimeUs::from_secs(60), LvsMethod::Nat, Protocol::Udp)
+    );
+    assert!(
+        w[0].contains(":2:14: warning: virtual server delay loop 'fast' invalid"),
+        "{w:#?}"
+    );
+    assert!(
+        w[1].contains(":3:11: warning: PARSER : unknown [XX] routing method"),
+        "{w:#?}"
+    );
+    assert!(
+        w[2].contains(":4:12: warning: Unknown protocol ICMP - ignoring"),
+        "{w:#?}"
+    );
+    assert_eq!(w.len(), 6, "{w:#?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("no protocol set - defaulting to UDP")),
+        "{w:#?}"
+    );
 }
 
 #[test]
 fn missing_brace_and_missing_required_values() {
-    let e = errors("global_defs {\n router_id x\n");
+    let (_, w) = warnings("global_defs {\n router_id x\n");
     assert!(
-        e[0].contains(":1:13: error: block opened here is never closed"),
-        "{e:?}"
+        w[0].contains(":1:13: warning: block opened here is never closed"),
+        "{w:?}"
     );
     let e = errors("vrrp_instance A {\n interface eth0\n}\n");
     assert!(e[0].contains("virtual_router_id is required"));
-    let e = errors("virtual_server group NOPE {\n}\n");
-    assert!(e[0].contains("no virtual_server_group of that name"));
+    let (c, w) = warnings("virtual_server group NOPE {\n real_server 203.0.113.1 80 {\n }\n}\n");
+    assert!(c.virtual_servers.is_empty());
+    assert!(
+        w.iter()
+            .any(|m| m.contains("Virtual server group NOPE specified but not configured")),
+        "{w:?}"
+    );
 }
 
 #[test]
 fn defaults_are_keepalived_s() {
     let (c, _) = warnings(&format!(
-        "{VI}}}\nvirtual_server 198.51.100.1 80 {{\n real_server 203.0.113.1 80 {{\n  TCP_CHECK {{\n  }}\n  HTTP_GET {{\n   url {{\n    path /\n   }}\n  }}\n  MISC_CHECK {{\n   misc_path /bin/true\n  }}\n }}\n}}\n"
+        "{VI}}}\nvirtual_server 198.51.100.1 80 {{\n protocol TCP\n real_server 203.0.113.1 80 {{\n  TCP_CHECK {{\n  }}\n  HTTP_GET {{\n   url {{\n    path /\n   }}\n  }}\n  MISC_CHECK {{\n   misc_path /bin/true\n  }}\n }}\n}}\n"
     ));
     let g = &c.global_defs;
     assert_eq!(g.router_id, "lb1.example.net");
@@ -287,7 +394,8 @@ fn defaults_are_keepalived_s() {
             )
         })
         .collect();
-    assert_eq!(t, vec![(1, 1, 5, 60), (1, 3, 5, 60), (0, 0, 5, 60)]);
+    // MISC_CHECK: no retries, 1 s apart when told to retry (check_misc.c).
+    assert_eq!(t, vec![(1, 1, 5, 60), (1, 3, 5, 60), (0, 1, 5, 60)]);
     if let CheckerKind::HttpGet(h) = &rs.checkers[1].kind {
         assert_eq!(
             h.urls[0].status_code,
@@ -315,7 +423,7 @@ fn timing_inherits_vs_then_rs_then_checker() {
 
 #[test]
 fn diagnostics_display_in_invalid_error_include_warnings_too() {
-    let r = load("global_defs {\n enable_traps\n bogus_kw\n}\n");
+    let r = load("global_defs {\n enable_traps\n}\nkeepalived_rs {\n bogus_kw\n}\n");
     let d = r.unwrap_err();
     assert_eq!(d.len(), 2);
     assert_eq!(d[0].severity, Severity::Warning);
@@ -414,37 +522,40 @@ fn undefined_track_script_in_a_sync_group_is_a_warning_and_dropped() {
     assert_eq!(
         w,
         vec![
-            "/etc/keepalived/keepalived.conf:5:1: warning: vrrp_sync_group SG: track_script 'chk_missing' is not defined, ignoring"
+            "/etc/keepalived/keepalived.conf:10:9: warning: (SG) track script chk_missing not found, ignoring...; keepalived-rs reads it the same way"
         ]
     );
 }
 
 #[test]
-fn duplicate_virtual_server_is_an_error_but_other_protocol_is_not() {
-    let vs = |proto: &str| {
+fn duplicate_virtual_server_keeps_the_first_and_other_protocol_is_another_service() {
+    let vs = |proto: &str, rs: &str| {
         format!(
-            "virtual_server 198.51.100.1 80 {{\n    protocol {proto}\n    real_server 203.0.113.1 80 {{\n    }}\n}}\n"
+            "virtual_server 198.51.100.1 80 {{\n    protocol {proto}\n    real_server {rs} 80 {{\n    }}\n}}\n"
         )
     };
-    let e = errors(&format!("{}{}", vs("TCP"), vs("TCP")));
+    let (cfg, w) = warnings(&format!(
+        "{}{}",
+        vs("TCP", "203.0.113.1"),
+        vs("TCP", "203.0.113.2")
+    ));
+    assert_eq!(cfg.virtual_servers.len(), 1);
     assert_eq!(
-        e,
-        vec![
-            "/etc/keepalived/keepalived.conf:6:1: error: virtual_server 198.51.100.1 80 (TCP) is defined twice"
-        ]
+        cfg.virtual_servers[0].real_servers[0].ip.to_string(),
+        "203.0.113.1"
     );
-    let (cfg, _) = warnings(&format!("{}{}", vs("TCP"), vs("UDP")));
+    assert!(
+        w.iter()
+            .any(|m| m
+                .contains(":6:1: warning: virtual_server 198.51.100.1 80 (TCP) is defined twice")),
+        "{w:?}"
+    );
+    let (cfg, _) = warnings(&format!(
+        "{}{}",
+        vs("TCP", "203.0.113.1"),
+        vs("UDP", "203.0.113.1")
+    ));
     assert_eq!(cfg.virtual_servers.len(), 2);
-    let e = errors(
-        "virtual_server fwmark 7 {\n    real_server 203.0.113.1 80 {\n    }\n}\n\
-         virtual_server fwmark 7 {\n    real_server 203.0.113.2 80 {\n    }\n}\n",
-    );
-    assert_eq!(
-        e,
-        vec![
-            "/etc/keepalived/keepalived.conf:5:1: error: virtual_server fwmark 7 (TCP) is defined twice"
-        ]
-    );
 }
 
 #[test]

@@ -7,21 +7,20 @@ use keepalived_config::{LoadError, LoadOptions, Loaded, Severity};
 
 use crate::CommonArgs;
 
-/// keepalived's exit code when the configuration file cannot be read.
+/// keepalived's exit code when the configuration cannot be run (or read).
 pub const EXIT_CONFIG: u8 = 4;
-/// keepalived's exit code when `-t` finds errors.
-pub const EXIT_CONFIG_TEST: u8 = 5;
 
 fn options(args: &CommonArgs) -> LoadOptions {
     LoadOptions {
         config_id: args.config_id.clone(),
-        instance: None,
     }
 }
 
 /// Handles `-t` and `--dump-config`: returns the exit code when one of them
 /// was given (the process should exit), `None` otherwise. Diagnostics go to
-/// standard error as `FILE:LINE:COL: severity: message`.
+/// standard error as `FILE:LINE:COL: severity: message`; the exit code is
+/// keepalived's (`keepalived_config::config_test_exit_code`): 0 clean, 4 cannot
+/// run, 5 errors the services run with, 6 scripts without script security.
 pub fn handle_flags(args: &CommonArgs) -> Option<ExitCode> {
     if !args.config_test && !args.dump_config {
         return None;
@@ -44,7 +43,11 @@ pub fn handle_flags(args: &CommonArgs) -> Option<ExitCode> {
                     }
                 }
             }
-            0
+            if args.config_test {
+                keepalived_config::config_test_exit_code(&diagnostics)
+            } else {
+                0
+            }
         }
         Err(LoadError::Io { path, source }) => {
             let _ = writeln!(
@@ -64,10 +67,10 @@ pub fn handle_flags(args: &CommonArgs) -> Option<ExitCode> {
                 .count();
             let _ = writeln!(
                 stderr,
-                "{}: {errors} error(s); configuration is not valid",
+                "{}: {errors} error(s); keepalived-rs cannot run this configuration",
                 args.config.display()
             );
-            EXIT_CONFIG_TEST
+            keepalived_config::config_test_exit_code(&diagnostics)
         }
     };
     Some(ExitCode::from(code))

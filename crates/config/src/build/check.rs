@@ -11,37 +11,8 @@ pub(super) fn check(
     sg_pos: &[Pos],
 ) {
     vrrp_complete::complete(b, cfg, inst_pos, sg_pos);
-    let scripts: HashSet<String> = cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
-    let files: HashSet<String> = cfg.track_files.iter().map(|s| s.name.clone()).collect();
     let mut vrids: HashMap<(Option<String>, bool, u8), String> = HashMap::new();
     for (v, pos) in cfg.vrrp_instances.iter_mut().zip(inst_pos) {
-        // keepalived: "track script X not found, ignoring".
-        v.track_script.retain(|t| {
-            let ok = scripts.contains(&t.name);
-            if !ok {
-                b.d.warn(
-                    *pos,
-                    format!(
-                        "vrrp_instance {}: track_script '{}' is not defined, ignoring",
-                        v.name, t.name
-                    ),
-                );
-            }
-            ok
-        });
-        v.track_file.retain(|t| {
-            let ok = files.contains(&t.name);
-            if !ok {
-                b.d.warn(
-                    *pos,
-                    format!(
-                        "vrrp_instance {}: track_file '{}' is not defined, ignoring",
-                        v.name, t.name
-                    ),
-                );
-            }
-            ok
-        });
         if v.virtual_router_id == 0 {
             continue;
         }
@@ -78,77 +49,140 @@ pub(super) fn check(
             }
             ok
         });
-        for m in &sg.group {
-            if !in_group.insert(m.clone()) {
-                b.d.error(
+        // vrrp_sync.c: "Virtual router X cannot exist in more than one sync group; ignoring".
+        sg.group.retain(|m| {
+            let first = in_group.insert(m.clone());
+            if !first {
+                b.d.warn(
                     *pos,
                     format!(
-                        "vrrp_sync_group {}: instance {m} is already in another sync group",
+                        "Virtual router {m} cannot exist in more than one sync group; ignoring \
+                         {} (as keepalived)",
                         sg.name
                     ),
                 );
             }
-        }
-        // As for an instance: keepalived logs "track script X not found, ignoring".
-        sg.track_script.retain(|t| {
-            let ok = scripts.contains(&t.name);
-            if !ok {
-                b.d.warn(
-                    *pos,
-                    format!(
-                        "vrrp_sync_group {}: track_script '{}' is not defined, ignoring",
-                        sg.name, t.name
-                    ),
-                );
-            }
-            ok
+            first
         });
     }
+    // vrrp.c `vrrp_complete_init`: a sync group left without members is removed.
+    let mut kept = sg_pos.iter();
+    cfg.vrrp_sync_groups.retain(|sg| {
+        let pos = kept.next().copied().unwrap_or_default();
+        if sg.group.is_empty() {
+            b.d.warn(
+                pos,
+                format!(
+                    "Sync group {}, no matching virtual router found in group declaration - \
+                     removing (as keepalived)",
+                    sg.name
+                ),
+            );
+        }
+        !sg.group.is_empty()
+    });
+    // vrrp.c: "Warning - script %s is not used": a script nothing tracks is removed.
+    let tracked: HashSet<&str> = cfg
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| &v.track_script)
+        .chain(cfg.vrrp_sync_groups.iter().flat_map(|g| &g.track_script))
+        .map(|t| t.name.as_str())
+        .collect();
+    let unused: Vec<String> = cfg
+        .vrrp_scripts
+        .iter()
+        .filter(|s| !tracked.contains(s.name.as_str()))
+        .map(|s| s.name.clone())
+        .collect();
+    for name in &unused {
+        b.d.warn(
+            b.script_pos.get(name).copied().unwrap_or_default(),
+            format!("Warning - script {name} is not used (keepalived removes it, and so does keepalived-rs)"),
+        );
+    }
+    cfg.vrrp_scripts.retain(|s| !unused.contains(&s.name));
     let groups: HashSet<String> = cfg
         .virtual_server_groups
         .iter()
         .map(|g| g.name.clone())
         .collect();
-    // keepalived refuses a second virtual_server for the same service: IPVS has one service
-    // per address, port and protocol (or fwmark, or group).
-    let mut services: HashSet<(&VsKey, Protocol)> = HashSet::new();
+    // keepalived 2.2.7 keeps both of two virtual_servers for the same service, but the
+    // kernel has one service per address, port and protocol (or fwmark): the first one is
+    // used here, and the second is dropped with a warning (docs/compatibility.md).
+    let mut services: HashSet<(VsKey, Protocol)> = HashSet::new();
+    let mut keep = Vec::with_capacity(cfg.virtual_servers.len());
     for (vs, pos) in cfg.virtual_servers.iter().zip(vs_pos) {
-        if !services.insert((&vs.key, vs.protocol)) {
+        let mut ok = services.insert((vs.key.clone(), vs.protocol));
+        if !ok {
             let what = match &vs.key {
                 VsKey::Addr { ip, port } => format!("{ip} {port}"),
                 VsKey::Fwmark { mark } => format!("fwmark {mark}"),
                 VsKey::Group { name } => format!("group {name}"),
             };
-            b.d.error(
+            b.d.warn(
                 *pos,
                 format!(
-                    "virtual_server {what} ({}) is defined twice",
+                    "virtual_server {what} ({}) is defined twice: keepalived runs both against \
+                     one kernel service; keepalived-rs uses the first and ignores this one",
                     format!("{:?}", vs.protocol).to_uppercase()
                 ),
             );
-        }
-    }
-    for (vs, pos) in cfg.virtual_servers.iter().zip(vs_pos) {
-        if let VsKey::Group { name } = &vs.key
+        } else if let VsKey::Group { name } = &vs.key
             && !groups.contains(name)
         {
-            b.d.error(
+            // ipwrapper.c `link_vsg_to_vs`.
+            b.d.warn(
                 *pos,
-                format!("virtual_server group {name}: no virtual_server_group of that name"),
+                format!(
+                    "Virtual server group {name} specified but not configured - ignoring \
+                     virtual server (as keepalived)"
+                ),
             );
+            ok = false;
         }
-        for rs in &vs.real_servers {
-            for c in &rs.checkers {
-                if let CheckerKind::FileCheck(f) = &c.kind
-                    && !f.track_file.is_empty()
-                    && !files.contains(&f.track_file)
-                {
-                    b.d.error(
-                        *pos,
-                        format!("FILE_CHECK: track_file '{}' is not defined", f.track_file),
-                    );
-                }
-            }
-        }
+        keep.push(ok);
     }
+    let mut keep = keep.into_iter();
+    cfg.virtual_servers.retain(|_| keep.next().unwrap_or(true));
+    security(b, cfg);
+}
+
+/// keepalived's script security check (vrrp.c and check_data.c, lib/notify.c
+/// `check_script_secure`): scripts that exist on this host while `enable_script_security` is
+/// off are a `CONFIG_SECURITY_ERROR`, and `-t` exits 6. keepalived still runs them (as root
+/// when `script_user` does not say otherwise), and so does keepalived-rs.
+fn security(b: &mut Builder<'_>, cfg: &Config) {
+    if cfg.global_defs.enable_script_security {
+        return;
+    }
+    let found = b
+        .script_sites
+        .iter()
+        .find(|(_, command)| script_exists(command))
+        .map(|(pos, _)| *pos);
+    if let Some(pos) = found {
+        b.d.security(
+            pos,
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled \
+             (as keepalived says; add enable_script_security to global_defs)",
+        );
+    }
+}
+
+/// Whether a command's program exists, found as keepalived finds it: a path as it is, a bare
+/// name on `PATH`. A `</path` file test is not a script.
+fn script_exists(command: &str) -> bool {
+    let Some(program) = command.split_whitespace().next() else {
+        return false;
+    };
+    if program.starts_with('<') {
+        return false;
+    }
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+    })
 }

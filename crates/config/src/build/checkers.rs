@@ -98,42 +98,119 @@ impl Builder<'_> {
                 continue;
             }
             match key {
-                "connect_ip" => c.connect_ip = self.ip(n),
-                "connect_port" => c.connect_port = self.arg(n).and_then(|t| self.port_tok(t)),
-                "bindto" => c.bindto = self.ip(n),
-                "bind_port" => c.bind_port = self.arg(n).and_then(|t| self.port_tok(t)),
+                // check_api.c's common keywords: a value keepalived cannot read is reported
+                // and leaves the setting as it was.
+                "connect_ip" | "bindto" => {
+                    let Some(t) = self.arg(n) else { continue };
+                    match self.lenient_sockaddr(t, &n.kw.text) {
+                        Some(ip) if key == "connect_ip" => c.connect_ip = Some(ip),
+                        Some(ip) => c.bindto = Some(ip),
+                        None => self.d.warn(
+                            t.pos,
+                            format!(
+                                "Invalid {key} address {} - ignoring, as keepalived does",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+                "connect_port" | "bind_port" => {
+                    let Some(t) = self.arg(n) else { continue };
+                    match t.text.parse::<u16>() {
+                        Ok(p @ 1..) if key == "connect_port" => c.connect_port = Some(p),
+                        Ok(p @ 1..) => c.bind_port = Some(p),
+                        _ => self.d.warn(
+                            t.pos,
+                            format!(
+                                "Invalid checker {key} '{}' - ignored, as keepalived does",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
                 "bind_if" => c.bind_if = self.string(n),
-                "fwmark" => c.fwmark = self.int(n, 0, u32::MAX as i64).map(|v| v as u32),
-                "connect_timeout" => c.connect_timeout = self.time(n),
-                "retry" => c.retry = self.int(n, 0, u32::MAX as i64).map(|v| v as u32),
-                "delay_before_retry" => c.delay_before_retry = self.time(n),
-                "warmup" => c.warmup = self.time(n),
-                "delay_loop" => c.delay_loop = self.time(n),
-                "alpha" => c.alpha = self.flag(n),
-                "log_all_failures" => c.log_all_failures = self.flag(n).unwrap_or(true),
+                "fwmark" => {
+                    let Some(t) = self.arg(n) else { continue };
+                    match t.text.parse::<u32>() {
+                        Ok(m) => c.fwmark = Some(m),
+                        Err(_) => self.d.warn(
+                            t.pos,
+                            format!(
+                                "Invalid fwmark connection value '{}' - ignored, as keepalived \
+                                 does",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+                "connect_timeout" => {
+                    if let Some(t) = self.positive_time(n, "connect_timeout") {
+                        c.connect_timeout = Some(t)
+                    }
+                }
+                // A checker may retry 0 times (unlike a real or virtual server).
+                "retry" => {
+                    if let Some(v) = self.retry(n, 0) {
+                        c.retry = Some(v)
+                    }
+                }
+                "delay_before_retry" => {
+                    if let Some(t) = self.any_time(n, "delay_before_retry") {
+                        c.delay_before_retry = Some(t)
+                    }
+                }
+                "warmup" => {
+                    if let Some(t) = self.any_time(n, "warmup") {
+                        c.warmup = Some(t)
+                    }
+                }
+                "delay_loop" => {
+                    if let Some(t) = self.positive_time(n, "delay_loop") {
+                        c.delay_loop = Some(t)
+                    }
+                }
+                "alpha" => {
+                    if let Some(b) = self.flag(n) {
+                        c.alpha = Some(b)
+                    }
+                }
+                "log_all_failures" => {
+                    if let Some(b) = self.flag(n) {
+                        c.log_all_failures = b
+                    }
+                }
                 _ => self.checker_specific(&mut kind, n),
             }
         }
-        // Validate what each type needs.
-        match &mut kind {
+        // A checker that lacks what it needs is dropped, with keepalived's words (an
+        // HTTP_GET without urls then crashes keepalived 2.2.7; here the real server simply has
+        // one checker less).
+        let missing = match &kind {
             CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.urls.is_empty() => {
-                self.d.error(node.kw.pos, format!("{k} has no url block"));
+                Some("HTTP/SSL_GET checker has no urls specified - ignoring")
             }
             CheckerKind::MiscCheck(m) if m.misc_path.is_empty() => {
-                self.d.error(node.kw.pos, "MISC_CHECK has no misc_path")
+                Some("No script path has been specified for MISC_CHECKER - skipping")
             }
             CheckerKind::FileCheck(f) if f.track_file.is_empty() => {
-                self.d.error(node.kw.pos, "FILE_CHECK has no track_file")
+                Some("FILE_CHECK has no track_file specified - ignoring")
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(m) = missing {
+            self.d.warn(
+                node.kw.pos,
+                format!("{m}: keepalived drops this checker, and so does keepalived-rs"),
+            );
+            return None;
         }
         let delay_loop = c.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
-        // keepalived 2.2 per-checker defaults: MISC_CHECK retries 0 times with no delay,
-        // HTTP_GET/SSL_GET wait 3 s between retries, DNS_CHECK retries 3 times
-        // `delay_loop` apart (its default delay_before_retry of 0 means delay_loop),
-        // others 1 retry and 1 s.
+        // keepalived 2.2.7's per-checker `default_retry` / `default_delay_before_retry`
+        // (check_api.c, each check_*.c): MISC_CHECK retries 0 times, 1 s apart if told to
+        // retry (check_misc.c), HTTP_GET/SSL_GET wait 3 s between retries, DNS_CHECK retries 3
+        // times `delay_loop` apart (its default of 0 means delay_loop), others 1 retry and 1 s.
         let (def_retry, def_dbr) = match kind {
-            CheckerKind::MiscCheck(_) => (0, TimeUs(0)),
+            CheckerKind::MiscCheck(_) => (0, TimeUs::from_secs(1)),
             CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, TimeUs::from_secs(3)),
             CheckerKind::DnsCheck(_) => (3, delay_loop),
             _ => (1, TimeUs::from_secs(1)),
@@ -168,25 +245,53 @@ impl Builder<'_> {
                 }
                 "http_protocol" => {
                     if let Some(t) = self.arg(n) {
+                        // check_http.c `http_protocol_handler`: 1.0, 1.1, 1.0C (or 1.0c).
                         match t.text.as_str() {
-                            "1.0" | "1.1" | "1.0C" | "1.0K" => {
-                                h.http_protocol = Some(t.text.owned())
-                            }
-                            o => self.d.error(
+                            "1.0" | "1.1" | "1.0C" => h.http_protocol = Some(t.text.owned()),
+                            "1.0c" => h.http_protocol = Some("1.0C".into()),
+                            o => self.d.warn(
                                 t.pos,
-                                format!("http_protocol must be 1.0, 1.0C, 1.0K or 1.1, got '{o}'"),
+                                format!(
+                                    "Invalid http_protocol version {o} (1.0, 1.0C or 1.1) - \
+                                     ignored, as keepalived does"
+                                ),
                             ),
                         }
                     }
                 }
                 "virtualhost" => h.virtualhost = self.string(n),
-                "fast_recovery" => h.fast_recovery = self.flag(n).unwrap_or(true),
-                _ => h.enable_sni = self.flag(n).unwrap_or(true),
+                "fast_recovery" => {
+                    if let Some(b) = self.flag(n) {
+                        h.fast_recovery = b
+                    }
+                }
+                _ => {
+                    if let Some(b) = self.flag(n) {
+                        h.enable_sni = b
+                    }
+                }
             },
             CheckerKind::MiscCheck(m) => match n.kw.text.as_str() {
-                "misc_path" => m.misc_path = self.script(n).map(|s| s.command).unwrap_or_default(),
-                "misc_timeout" => m.misc_timeout = self.time(n),
-                "misc_dynamic" => m.misc_dynamic = self.flag(n).unwrap_or(true),
+                "misc_path" => m.misc_path = self.command(n).unwrap_or_default(),
+                // Whole seconds (check_misc.c `misc_timeout_handler`).
+                "misc_timeout" => {
+                    let Some(t) = self.arg(n) else { return };
+                    match t.text.parse::<u32>() {
+                        Ok(v @ 0..=4294) => m.misc_timeout = Some(TimeUs::from_secs(v.into())),
+                        _ => self.d.warn(
+                            t.pos,
+                            format!(
+                                "Invalid misc_timeout value '{}' - ignored, as keepalived does",
+                                t.text
+                            ),
+                        ),
+                    }
+                }
+                "misc_dynamic" => {
+                    if let Some(b) = self.flag(n) {
+                        m.misc_dynamic = b
+                    }
+                }
                 _ => {
                     m.user = self.string(n);
                     m.group = n.args.get(1).map(|t| t.text.owned());
@@ -211,11 +316,11 @@ impl Builder<'_> {
                     for a in self.block(n) {
                         same_line_keyword(self, Ctx::SmtpHost, a);
                         match a.kw.text.as_str() {
-                            "connect_ip" => h.connect_ip = self.ip(a),
+                            "connect_ip" => h.connect_ip = self.sockaddr(a),
                             "connect_port" => {
                                 h.connect_port = self.arg(a).and_then(|t| self.port_tok(t))
                             }
-                            "bindto" => h.bindto = self.ip(a),
+                            "bindto" => h.bindto = self.sockaddr(a),
                             "bind_port" => h.bind_port = self.arg(a).and_then(|t| self.port_tok(t)),
                             "bind_if" => h.bind_if = self.string(a),
                             "connect_timeout" => h.connect_timeout = self.time(a),
@@ -231,15 +336,19 @@ impl Builder<'_> {
             CheckerKind::DnsCheck(d) => match n.kw.text.as_str() {
                 "type" => {
                     if let Some(t) = self.arg(n) {
-                        const TYPES: &[&str] = &["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"];
+                        // check_dns.c `dns_type_handler`: case-insensitive.
+                        const TYPES: &[&str] = &[
+                            "A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY",
+                        ];
                         let up = t.text.to_ascii_uppercase();
                         if TYPES.contains(&up.as_str()) {
                             d.query_type = up;
                         } else {
-                            self.d.error(
+                            self.d.warn(
                                 t.pos,
                                 format!(
-                                    "DNS_CHECK type '{}' not one of {}",
+                                    "Unknown DNS check type {} - ignoring, as keepalived does \
+                                     (known: {})",
                                     t.text,
                                     TYPES.join(", ")
                                 ),
@@ -259,7 +368,22 @@ impl Builder<'_> {
                 _ => u.max_reply_length = self.int(n, 0, 65535).map(|v| v as u32),
             },
             CheckerKind::FileCheck(f) => match n.kw.text.as_str() {
-                "track_file" => f.track_file = self.string(n).unwrap_or_default(),
+                // check_file.c: the track_file must be defined before the checker.
+                "track_file" => {
+                    let Some(t) = self.arg(n) else { return };
+                    if self.files_seen.contains(t.text.as_str()) {
+                        f.track_file = t.text.owned();
+                    } else {
+                        self.d.warn(
+                            t.pos,
+                            format!(
+                                "track_file {} not found (it must be defined before the \
+                                 checker) - ignored, as keepalived does",
+                                t.text
+                            ),
+                        );
+                    }
+                }
                 _ => {
                     f.weight = self.int(n, -254, 254).map(|v| v as i32);
                     f.reverse = n.args.get(1).is_some_and(|a| a.text == "reverse");
@@ -344,5 +468,40 @@ impl Builder<'_> {
             u.status_code.push(StatusRange { from: 200, to: 299 });
         }
         Some(u)
+    }
+
+    /// The top-level `SSL { … }` block (check_parser.c `ssl_handler`, `handle_ssl_file`): each
+    /// keyword takes one word; a repeated one replaces the earlier.
+    pub(super) fn ssl(&mut self, node: &Node<'_>) -> SslContext {
+        let mut ssl = SslContext::default();
+        for n in self.block(node) {
+            let key = kw(self, Ctx::Ssl, n);
+            let (slot, what) = match key {
+                "password" => (&mut ssl.password, "password"),
+                "ca" => (&mut ssl.ca, "cafile"),
+                "certificate" => (&mut ssl.certificate, "certfile"),
+                "key" => (&mut ssl.key, "keyfile"),
+                _ => {
+                    self.unknown(Ctx::Ssl, n);
+                    continue;
+                }
+            };
+            self.no_block(n);
+            let Some(t) = n.args.first() else {
+                self.d.warn(
+                    n.kw.pos,
+                    format!("SSL {what} missing - ignored, as keepalived does"),
+                );
+                continue;
+            };
+            if slot.is_some() {
+                self.d.warn(
+                    n.kw.pos,
+                    format!("SSL {what} already specified - replacing, as keepalived does"),
+                );
+            }
+            *slot = Some(t.text.owned());
+        }
+        ssl
     }
 }

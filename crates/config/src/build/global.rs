@@ -63,11 +63,23 @@ impl Builder<'_> {
                             g.smtp_connect_timeout = Seconds(v as u32)
                         }
                     }
-                    "smtp_alert" => g.smtp_alert = self.flag(n),
-                    "smtp_alert_vrrp" => g.smtp_alert_vrrp = self.flag(n),
-                    "smtp_alert_checker" => g.smtp_alert_checker = self.flag(n),
+                    "smtp_alert" => {
+                        if let Some(b) = self.flag(n) {
+                            g.smtp_alert = Some(b)
+                        }
+                    }
+                    "smtp_alert_vrrp" => {
+                        if let Some(b) = self.flag(n) {
+                            g.smtp_alert_vrrp = Some(b)
+                        }
+                    }
+                    "smtp_alert_checker" => {
+                        if let Some(b) = self.flag(n) {
+                            g.smtp_alert_checker = Some(b)
+                        }
+                    }
                     "vrrp_mcast_group4" => {
-                        if let Some(IpAddr::V4(a)) = self.ip(n) {
+                        if let Some(IpAddr::V4(a)) = self.sockaddr(n) {
                             if a.is_multicast() {
                                 g.vrrp_mcast_group4 = a;
                             } else {
@@ -82,7 +94,7 @@ impl Builder<'_> {
                         }
                     }
                     "vrrp_mcast_group6" => {
-                        if let Some(IpAddr::V6(a)) = self.ip(n) {
+                        if let Some(IpAddr::V6(a)) = self.sockaddr(n) {
                             if a.is_multicast() {
                                 g.vrrp_mcast_group6 = a;
                             } else {
@@ -101,9 +113,15 @@ impl Builder<'_> {
                         g.script_group = n.args.get(1).map(|t| t.text.owned());
                     }
                     "enable_script_security" => {
-                        g.enable_script_security = self.flag(n).unwrap_or(true)
+                        if let Some(b) = self.flag(n) {
+                            g.enable_script_security = b
+                        }
                     }
-                    "lvs_flush" => g.lvs_flush = self.flag(n).unwrap_or(true),
+                    "lvs_flush" => {
+                        if let Some(b) = self.flag(n) {
+                            g.lvs_flush = b
+                        }
+                    }
                     "lvs_flush_on_stop" => {
                         self.no_block(n);
                         g.lvs_flush_on_stop = match n.args.first().map(|t| t.text.as_str()) {
@@ -145,33 +163,38 @@ impl Builder<'_> {
                             g.vrrp_version = v as u8
                         }
                     }
-                    "vrrp_strict" => g.vrrp_strict = self.flag(n).unwrap_or(true),
+                    "vrrp_strict" => {
+                        if let Some(b) = self.flag(n) {
+                            g.vrrp_strict = b
+                        }
+                    }
                     "vrrp_garp_master_delay" => {
-                        if let Some(v) = self.int(n, 0, 86400) {
+                        if let Some(v) = self.int(n, 0, i64::from(u32::MAX)) {
                             g.vrrp_garp_master_delay = Seconds(v as u32)
                         }
                     }
                     "vrrp_garp_master_repeat" => {
-                        if let Some(v) = self.int(n, 1, 100) {
-                            g.vrrp_garp_master_repeat = v as u32
+                        if let Some(v) = self.repeat(n) {
+                            g.vrrp_garp_master_repeat = v
                         }
                     }
                     "vrrp_garp_master_refresh" => {
-                        if let Some(v) = self.int(n, 0, 86400) {
+                        if let Some(v) = self.int(n, 0, i64::from(u32::MAX)) {
                             g.vrrp_garp_master_refresh = Seconds(v as u32)
                         }
                     }
                     "vrrp_garp_master_refresh_repeat" => {
-                        if let Some(v) = self.int(n, 1, 100) {
-                            g.vrrp_garp_master_refresh_repeat = v as u32
+                        if let Some(v) = self.repeat(n) {
+                            g.vrrp_garp_master_refresh_repeat = v
                         }
                     }
                     "vrrp_garp_lower_prio_delay" => {
                         g.vrrp_garp_lower_prio_delay =
-                            self.int(n, 0, 86400).map(|v| Seconds(v as u32))
+                            self.int(n, 0, i64::from(u32::MAX)).map(|v| Seconds(v as u32))
                     }
                     "vrrp_garp_lower_prio_repeat" => {
-                        g.vrrp_garp_lower_prio_repeat = self.int(n, 1, 100).map(|v| v as u32)
+                        g.vrrp_garp_lower_prio_repeat =
+                            self.int(n, 0, i64::from(u32::MAX)).map(|v| v as u32)
                     }
                     "vrrp_garp_interval" => g.vrrp_garp_interval = self.time(n).unwrap_or_default(),
                     "vrrp_gna_interval" => g.vrrp_gna_interval = self.time(n).unwrap_or_default(),

@@ -15,24 +15,38 @@ mod check;
 mod checkers;
 mod global;
 mod keepalived_rs;
+mod reflow;
+mod values;
 mod virtual_server;
 mod vrrp;
 mod vrrp_complete;
 
+pub(crate) use reflow::reflow;
+
 pub(crate) struct Builder<'a> {
     pub d: &'a mut Diags,
     pub host: String,
+    /// `vrrp_script` names defined so far (keepalived resolves `track_script` while reading).
+    pub scripts_seen: HashSet<String>,
+    /// `track_file` names defined so far.
+    pub files_seen: HashSet<String>,
+    /// Where each `vrrp_script` kept in the model is defined.
+    pub script_pos: HashMap<String, Pos>,
+    /// Every script command configured, with where: for keepalived's script security check.
+    pub script_sites: Vec<(Pos, String)>,
 }
 
 /// The keyword of a node after alias resolution (with the deprecation warning).
 fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node<'_>) -> &'n str {
     let k = n.kw.text.as_str();
     same_line_keyword(b, ctx, n);
-    if let Some(new) = alias(ctx, k) {
-        b.d.warn(
-            n.kw.pos,
-            format!("keyword '{k}' is deprecated, use '{new}'"),
-        );
+    if let Some((new, reported)) = alias(ctx, k) {
+        if reported {
+            b.d.warn(
+                n.kw.pos,
+                format!("keyword '{k}' is deprecated, use '{new}' (keepalived says so too)"),
+            );
+        }
         return new;
     }
     k
@@ -73,13 +87,13 @@ fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node<'_>) {
         w.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
             && (implemented(ctx).contains(&w)
                 || unimplemented(ctx).contains(&w)
-                || alias_table(ctx).iter().any(|(old, _)| *old == w))
+                || alias_table(ctx).iter().any(|(old, _, _)| *old == w))
     };
     // FREE_TEXT is checked last: most statements have no keyword among their arguments.
     if let Some(t) = n.args.iter().find(|t| !t.quoted && is_keyword(&t.text))
         && !FREE_TEXT.contains(&n.kw.text.as_str())
     {
-        b.d.warn(
+        b.d.note(
             t.pos,
             format!(
                 "'{}' is on the same line as '{}': keepalived reads one statement per line, \
@@ -103,226 +117,33 @@ impl Builder<'_> {
             );
             return;
         }
-        if ctx != Ctx::Top && ctx != Ctx::VirtualServer && k == "real_server" {
-            self.d.error(
-                n.kw.pos,
-                "real_server is only valid inside a virtual_server block",
-            );
-            return;
-        }
-        if ctx == Ctx::Top && k == "real_server" {
-            self.d
-                .error(n.kw.pos, "real_server outside a virtual_server block");
-            return;
-        }
         let cands = implemented(ctx)
             .iter()
             .chain(unimplemented(ctx))
             .copied()
-            .chain(alias_table(ctx).iter().map(|(old, _)| *old));
+            .chain(alias_table(ctx).iter().map(|(old, _, _)| *old));
         let hint = match suggest(k, cands) {
             Some(s) => format!("; did you mean '{s}'?"),
             None => String::new(),
         };
-        self.d.error(
-            n.kw.pos,
-            format!("unknown keyword '{k}' in {}{hint}", ctx_name(ctx)),
-        );
-    }
-
-    fn block<'n>(&mut self, n: &'n Node<'n>) -> &'n [Node<'n>] {
-        match &n.block {
-            Some(b) => b,
-            None => {
-                self.d
-                    .error(n.kw.pos, format!("'{}' needs a {{ }} block", n.kw.text));
-                &[]
-            }
-        }
-    }
-
-    fn no_block(&mut self, n: &Node<'_>) {
-        if n.block.is_some() {
-            self.d.error(
-                n.kw.pos,
-                format!("'{}' does not take a {{ }} block", n.kw.text),
-            );
-        }
-    }
-
-    fn arg<'n>(&mut self, n: &'n Node<'n>) -> Option<&'n Tok<'n>> {
-        self.no_block(n);
-        let a = n.args.first();
-        if a.is_none() {
-            self.d
-                .error(n.kw.pos, format!("'{}' needs a value", n.kw.text));
-        }
-        a
-    }
-
-    fn string(&mut self, n: &Node<'_>) -> Option<String> {
-        self.arg(n).map(|t| t.text.owned())
-    }
-
-    fn int_tok(&mut self, t: &Tok<'_>, lo: i64, hi: i64, what: &str) -> Option<i64> {
-        match t.text.parse::<i64>() {
-            Ok(v) if (lo..=hi).contains(&v) => Some(v),
-            Ok(v) => {
-                self.d
-                    .error(t.pos, format!("{what} {v} out of range {lo}..{hi}"));
-                None
-            }
-            Err(_) => {
-                self.d
-                    .error(t.pos, format!("{what}: '{}' is not a number", t.text));
-                None
-            }
-        }
-    }
-
-    fn int(&mut self, n: &Node<'_>, lo: i64, hi: i64) -> Option<i64> {
-        let t = self.arg(n)?;
-        self.int_tok(t, lo, hi, &n.kw.text)
-    }
-
-    fn time_tok(&mut self, t: &Tok<'_>, what: &str) -> Option<TimeUs> {
-        let v = TimeUs::parse(&t.text);
-        if v.is_none() {
-            self.d.error(
-                t.pos,
-                format!("{what}: '{}' is not a valid time in seconds", t.text),
-            );
-        }
-        v
-    }
-
-    fn time(&mut self, n: &Node<'_>) -> Option<TimeUs> {
-        let t = self.arg(n)?;
-        self.time_tok(t, &n.kw.text)
-    }
-
-    fn ip_tok(&mut self, t: &Tok<'_>) -> Option<IpAddr> {
-        let v = t.text.parse::<IpAddr>().ok();
-        if v.is_none() {
-            self.d
-                .error(t.pos, format!("'{}' is not a valid IP address", t.text));
-        }
-        v
-    }
-
-    fn ip(&mut self, n: &Node<'_>) -> Option<IpAddr> {
-        let t = self.arg(n)?;
-        self.ip_tok(t)
-    }
-
-    fn port_tok(&mut self, t: &Tok<'_>) -> Option<u16> {
-        self.int_tok(t, 0, 65535, "port").map(|v| v as u16)
-    }
-
-    /// `keyword [true|false|yes|no|on|off]`: no value means true.
-    fn flag(&mut self, n: &Node<'_>) -> Option<bool> {
-        self.no_block(n);
-        let Some(t) = n.args.first() else {
-            return Some(true);
-        };
-        match t.text.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" => Some(true),
-            "false" | "no" | "off" => Some(false),
-            _ => {
-                self.d.error(
-                    t.pos,
-                    format!(
-                        "'{}' expects true/false/yes/no/on/off, got '{}'",
-                        n.kw.text, t.text
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    /// A script: a quoted command may be followed by user and group; an unquoted command line
-    /// is joined back with spaces.
-    fn script(&mut self, n: &Node<'_>) -> Option<Script> {
-        self.no_block(n);
-        let first = self.arg(n)?;
-        if first.quoted || n.args.len() == 1 {
-            Some(Script {
-                command: first.text.owned(),
-                user: n.args.get(1).map(|t| t.text.owned()),
-                group: n.args.get(2).map(|t| t.text.owned()),
-            })
+        let place = if k == "real_server" {
+            " (real_server belongs in a virtual_server block)"
         } else {
-            let command = n
-                .args
-                .iter()
-                .map(|t| t.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            Some(Script {
-                command,
-                user: None,
-                group: None,
-            })
+            ""
+        };
+        let message = format!("unknown keyword '{k}' in {}{place}{hint}", ctx_name(ctx));
+        // Our own extension block is not keepalived's to be lenient about: a typo there is
+        // an error, so a setting of ours is never silently lost.
+        if matches!(ctx, Ctx::KeepalivedRs | Ctx::Webhook) {
+            self.d.error(n.kw.pos, message);
+            return;
         }
-    }
-
-    /// Each word of each line of a block (notification_email, group).
-    fn words(&mut self, n: &Node<'_>) -> Vec<String> {
-        let mut v = Vec::new();
-        for c in self.block(n) {
-            v.push(c.kw.text.owned());
-            v.extend(c.args.iter().map(|t| t.text.owned()));
-        }
-        v
-    }
-
-    fn name(&mut self, n: &Node<'_>) -> String {
-        match n.args.first() {
-            Some(t) => t.text.owned(),
-            None => {
-                self.d
-                    .error(n.kw.pos, format!("'{}' needs a name", n.kw.text));
-                String::new()
-            }
-        }
-    }
-
-    /// `name [weight N [reverse]]` lines of a track block.
-    fn track_list(&mut self, n: &Node<'_>, wmin: i64, wmax: i64) -> Vec<TrackRef> {
-        let mut out = Vec::new();
-        for c in self.block(n) {
-            let mut r = TrackRef {
-                name: c.kw.text.owned(),
-                weight: None,
-                reverse: false,
-            };
-            let mut i = 0;
-            while i < c.args.len() {
-                let a = &c.args[i];
-                match a.text.as_str() {
-                    "weight" => {
-                        if let Some(w) = c.args.get(i + 1) {
-                            r.weight = self.int_tok(w, wmin, wmax, "weight").map(|v| v as i32);
-                            i += 1;
-                        } else {
-                            self.d.error(a.pos, "weight needs a value");
-                        }
-                    }
-                    "reverse" => r.reverse = true,
-                    _ => self.d.error(
-                        a.pos,
-                        format!("unexpected '{}' in {} entry", a.text, n.kw.text),
-                    ),
-                }
-                i += 1;
-            }
-            if c.block.is_some() {
-                self.d.error(c.kw.pos, "unexpected block in track list");
-            }
-            out.push(r);
-        }
-        out
+        // keepalived 2.2.7 logs "Unknown keyword" and runs without the line (lib/parser.c
+        // `process_stream`); a typo must not stop a director that keepalived would run.
+        self.d.warn(
+            n.kw.pos,
+            format!("{message} (keepalived: \"Unknown keyword '{k}'\"); the line is ignored"),
+        );
     }
 }
 
@@ -330,6 +151,10 @@ pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
     let mut b = Builder {
         d,
         host: host.to_string(),
+        scripts_seen: HashSet::new(),
+        files_seen: HashSet::new(),
+        script_pos: HashMap::new(),
+        script_sites: Vec::new(),
     };
     let globals: Vec<&Node<'_>> = nodes
         .iter()
@@ -344,6 +169,7 @@ pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
         track_files: Vec::new(),
         virtual_servers: Vec::new(),
         virtual_server_groups: Vec::new(),
+        ssl: None,
         keepalived_rs: KeepalivedRs::default(),
     };
     let mut inst_pos = Vec::new();
@@ -352,31 +178,76 @@ pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
     for n in nodes {
         match kw(&mut b, Ctx::Top, n) {
             "global_defs" => {}
+            // keepalived has no duplicate check for vrrp_script: `track_script` binds to the
+            // first definition and the second is removed as "not used".
             "vrrp_script" => {
-                let s = b.vrrp_script(n);
-                if cfg.vrrp_scripts.iter().any(|x| x.name == s.name) {
-                    b.d.error(n.kw.pos, format!("vrrp_script {} defined twice", s.name));
+                let Some(s) = b.vrrp_script(n) else { continue };
+                if b.scripts_seen.contains(&s.name) {
+                    b.d.warn(
+                        n.kw.pos,
+                        format!(
+                            "vrrp_script {} is defined again: keepalived tracks the first \
+                             definition and removes this one (\"Warning - script {} is not \
+                             used\"), and so does keepalived-rs",
+                            s.name, s.name
+                        ),
+                    );
                 } else {
+                    b.scripts_seen.insert(s.name.clone());
+                    b.script_pos.insert(s.name.clone(), n.kw.pos);
                     cfg.vrrp_scripts.push(s);
                 }
             }
+            // vrrp_parser.c `vrrp_handler`: "vrrp instance %s already defined", the second
+            // block is skipped.
             "vrrp_instance" => {
-                let v = b.vrrp_instance(n, &cfg.global_defs);
-                if cfg.vrrp_instances.iter().any(|x| x.name == v.name) {
-                    b.d.error(n.kw.pos, format!("vrrp_instance {} defined twice", v.name));
-                } else {
-                    cfg.vrrp_instances.push(v);
-                    inst_pos.push(n.kw.pos);
+                let name = n.args.first().map(|t| t.text.as_str()).unwrap_or_default();
+                if cfg.vrrp_instances.iter().any(|x| x.name == name) {
+                    b.d.warn(
+                        n.kw.pos,
+                        format!(
+                            "vrrp instance {name} already defined: keepalived skips this block, \
+                             and so does keepalived-rs"
+                        ),
+                    );
+                    continue;
                 }
+                let v = b.vrrp_instance(n, &cfg.global_defs);
+                cfg.vrrp_instances.push(v);
+                inst_pos.push(n.kw.pos);
             }
             "vrrp_sync_group" => {
+                let name = n.args.first().map(|t| t.text.as_str()).unwrap_or_default();
+                if cfg.vrrp_sync_groups.iter().any(|x| x.name == name) {
+                    b.d.warn(
+                        n.kw.pos,
+                        format!(
+                            "vrrp sync group {name} already defined: keepalived skips this \
+                             block, and so does keepalived-rs"
+                        ),
+                    );
+                    continue;
+                }
                 let s = b.sync_group(n);
                 cfg.vrrp_sync_groups.push(s);
                 sg_pos.push(n.kw.pos);
             }
+            // track_file.c: no duplicate check; lookups find the first.
             "track_file" => {
-                let t = b.track_file(n);
-                cfg.track_files.push(t);
+                let Some(t) = b.track_file(n) else { continue };
+                if b.files_seen.contains(&t.name) {
+                    b.d.warn(
+                        n.kw.pos,
+                        format!(
+                            "track_file {} is defined again: keepalived uses the first \
+                             definition, and so does keepalived-rs",
+                            t.name
+                        ),
+                    );
+                } else {
+                    b.files_seen.insert(t.name.clone());
+                    cfg.track_files.push(t);
+                }
             }
             "virtual_server_group" => {
                 let g = b.vs_group(n);
@@ -389,6 +260,16 @@ pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
                 }
             }
             "keepalived_rs" => b.keepalived_rs(n, &mut cfg.keepalived_rs),
+            "SSL" => {
+                if cfg.ssl.is_some() {
+                    b.d.warn(
+                        n.kw.pos,
+                        "SSL context already specified - replacing (the earlier SSL block is \
+                         dropped, as keepalived does)",
+                    );
+                }
+                cfg.ssl = Some(b.ssl(n));
+            }
             _ => b.unknown(Ctx::Top, n),
         }
     }

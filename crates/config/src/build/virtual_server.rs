@@ -64,33 +64,50 @@ impl Builder<'_> {
         g
     }
 
-    fn method(&mut self, n: &Node<'_>) -> Option<LvsMethod> {
+    /// `lvs_method NAT|DR|TUN` (check_parser.c `forwarding_handler`); another word is
+    /// reported and leaves the method unset. `server` is keepalived's word for whose method.
+    fn method(&mut self, n: &Node<'_>, server: &str) -> Option<LvsMethod> {
         let t = self.arg(n)?;
         match t.text.as_str() {
             "NAT" => Some(LvsMethod::Nat),
             "DR" => Some(LvsMethod::Dr),
             "TUN" => Some(LvsMethod::Tun),
             o => {
-                self.d.error(
+                self.d.warn(
                     t.pos,
-                    format!("{} must be NAT, DR or TUN, got '{o}'", n.kw.text),
+                    format!(
+                        "PARSER : unknown [{o}] routing method for {server} server - ignored, as \
+                         keepalived does"
+                    ),
                 );
                 None
             }
         }
     }
 
+    /// `virtual_server IP [PORT] | fwmark N | group NAME { … }` (check_parser.c `vs_handler`
+    /// and its keywords), then keepalived's checks of it in check_data.c
+    /// `validate_check_config`. `None` where keepalived skips the block.
     pub fn virtual_server(&mut self, node: &Node<'_>) -> Option<VirtualServer> {
         let key = match node.args.first().map(|t| t.text.as_str()) {
             Some("fwmark") => {
-                let t = node.args.get(1).cloned();
-                match t {
-                    Some(t) => VsKey::Fwmark {
-                        mark: self.int_tok(&t, 1, u32::MAX as i64, "fwmark")? as u32,
-                    },
-                    None => {
-                        self.d
-                            .error(node.kw.pos, "virtual_server fwmark needs a mark");
+                let Some(t) = node.args.get(1) else {
+                    self.d
+                        .error(node.kw.pos, "virtual_server fwmark needs a mark");
+                    return None;
+                };
+                match t.text.parse::<u32>() {
+                    Ok(mark) => VsKey::Fwmark { mark },
+                    Err(_) => {
+                        self.d.warn(
+                            t.pos,
+                            format!(
+                                "virtual server fwmark '{}' must be in [0, 4294967295] - \
+                                 ignoring: keepalived skips this virtual_server, and so does \
+                                 keepalived-rs",
+                                t.text
+                            ),
+                        );
                         return None;
                     }
                 }
@@ -106,11 +123,23 @@ impl Builder<'_> {
                 }
             },
             Some(_) => {
-                let t = node.args[0].clone();
-                let ip = self.ip_tok(&t)?;
+                let t = &node.args[0];
+                let ip = self.lenient_sockaddr(t, "virtual_server");
                 let port = match node.args.get(1) {
-                    Some(p) => self.port_tok(p)?,
-                    None => 0,
+                    Some(p) => p.text.parse::<u16>().ok(),
+                    None => Some(0),
+                };
+                let (Some(ip), Some(port)) = (ip, port) else {
+                    self.d.warn(
+                        t.pos,
+                        format!(
+                            "Invalid virtual server IP address/port {} {} - skipping: \
+                             keepalived skips this virtual_server, and so does keepalived-rs",
+                            t.text,
+                            node.args.get(1).map_or("", |p| p.text.as_str())
+                        ),
+                    );
+                    return None;
                 };
                 VsKey::Addr { ip, port }
             }
@@ -152,151 +181,420 @@ impl Builder<'_> {
             real_servers: Vec::new(),
         };
         let mut rs_nodes = Vec::new();
+        let mut sched_set = false;
+        let mut method_set = false;
+        let mut protocol_set: Option<Pos> = None;
+        let mut default_weight = 1;
         for n in self.block(node) {
             match kw(self, Ctx::VirtualServer, n) {
                 "delay_loop" => {
-                    if let Some(t) = self.time(n) {
-                        if t.0 == 0 {
-                            self.d
-                                .error(n.args[0].pos, "delay_loop must be greater than 0");
-                        } else {
-                            vs.delay_loop = t;
-                        }
+                    if let Some(t) = self.positive_time(n, "virtual server delay loop") {
+                        vs.delay_loop = t;
                     }
                 }
                 "lvs_sched" => {
-                    if let Some(s) = self.string(n) {
+                    if let Some(t) = self.arg(n) {
                         const SCHEDS: &[&str] = &[
                             "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq",
                             "fo", "ovf", "mh", "twos",
                         ];
-                        if !SCHEDS.contains(&s.as_str()) {
-                            self.d
-                                .warn(n.args[0].pos, format!("unknown LVS scheduler '{s}'"));
+                        if SCHEDS.contains(&t.text.as_str()) {
+                            vs.lvs_sched = t.text.owned();
+                            sched_set = true;
+                        } else {
+                            self.d.warn(
+                                t.pos,
+                                format!(
+                                    "Invalid lvs_scheduler '{}' - ignoring, as keepalived does",
+                                    t.text
+                                ),
+                            );
                         }
-                        vs.lvs_sched = s;
                     }
                 }
-                "lvs_method" => vs.lvs_method = self.method(n).unwrap_or(vs.lvs_method),
+                "lvs_method" => {
+                    if let Some(m) = self.method(n, "virtual") {
+                        vs.lvs_method = m;
+                        method_set = true;
+                    }
+                }
+                // check_parser.c `vs_proto_handler`: case-insensitive.
                 "protocol" => {
                     if let Some(t) = self.arg(n) {
-                        match t.text.as_str() {
+                        match t.text.to_ascii_uppercase().as_str() {
                             "TCP" => vs.protocol = Protocol::Tcp,
                             "UDP" => vs.protocol = Protocol::Udp,
                             "SCTP" => vs.protocol = Protocol::Sctp,
-                            o => self.d.error(
-                                t.pos,
-                                format!("protocol must be TCP, UDP or SCTP, got '{o}'"),
-                            ),
+                            _ => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "Unknown protocol {} - ignoring, as keepalived does",
+                                        t.text
+                                    ),
+                                );
+                                continue;
+                            }
                         }
+                        protocol_set = Some(n.kw.pos);
                     }
                 }
+                // No value is IPVS's default 360 s; 0 or a bad number leaves it unset.
                 "persistence_timeout" => {
                     self.no_block(n);
-                    vs.persistence_timeout = match n.args.first() {
-                        None => Some(Seconds(360)),
-                        Some(t) => self
-                            .int_tok(t, 1, u32::MAX as i64, "persistence_timeout")
-                            .map(|v| Seconds(v as u32)),
+                    match n.args.first() {
+                        None => vs.persistence_timeout = Some(Seconds(360)),
+                        Some(t) => match t.text.parse::<u32>() {
+                            Ok(v @ 1..=2_678_400) => vs.persistence_timeout = Some(Seconds(v)),
+                            _ => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "persistence_timeout invalid ('{}', must be 1..2678400) - \
+                                     ignored, as keepalived does",
+                                    t.text
+                                ),
+                            ),
+                        },
                     }
                 }
                 "persistence_granularity" => vs.persistence_granularity = self.ip(n),
                 "persistence_engine" => vs.persistence_engine = self.string(n),
+                // A second sorry_server replaces the first.
                 "sorry_server" => {
                     self.no_block(n);
-                    match (n.args.first(), n.args.get(1)) {
-                        (Some(a), Some(p)) => {
-                            if let (Some(ip), Some(port)) = (self.ip_tok(a), self.port_tok(p)) {
-                                vs.sorry_server = Some(HostPort { ip, port })
+                    match n.args.first() {
+                        Some(a) => {
+                            let ip = self.lenient_sockaddr(a, "sorry_server");
+                            let port = match n.args.get(1) {
+                                Some(p) => p.text.parse::<u16>().ok(),
+                                None => Some(0),
+                            };
+                            match (ip, port) {
+                                (Some(ip), Some(port)) => {
+                                    vs.sorry_server = Some(HostPort { ip, port })
+                                }
+                                _ => self.d.warn(
+                                    a.pos,
+                                    format!(
+                                        "Invalid sorry server IP address {} - skipping, as \
+                                         keepalived does",
+                                        a.text
+                                    ),
+                                ),
                             }
                         }
-                        (Some(a), None) => {
-                            if let Some(ip) = self.ip_tok(a) {
-                                vs.sorry_server = Some(HostPort { ip, port: 0 })
-                            }
-                        }
-                        _ => self.d.error(n.kw.pos, "sorry_server needs IP [PORT]"),
+                        None => self.d.error(n.kw.pos, "sorry_server needs IP [PORT]"),
                     }
                 }
-                "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(n).unwrap_or(true),
-                "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(n),
-                "inhibit_on_failure" => vs.inhibit_on_failure = self.flag(n).unwrap_or(true),
-                "quorum" => vs.quorum = self.int(n, 1, u32::MAX as i64).map_or(1, |v| v as u32),
-                "hysteresis" => {
-                    vs.hysteresis = self.int(n, 0, u32::MAX as i64).map_or(0, |v| v as u32)
+                "sorry_server_inhibit" => {
+                    self.presence(n);
+                    vs.sorry_server_inhibit = true;
                 }
-                "quorum_up" => vs.quorum_up = self.script(n),
-                "quorum_down" => vs.quorum_down = self.script(n),
-                "alpha" => vs.alpha = self.flag(n).unwrap_or(true),
-                "omega" => vs.omega = self.flag(n).unwrap_or(true),
-                "ha_suspend" => vs.ha_suspend = self.flag(n).unwrap_or(true),
+                "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(n, "sorry"),
+                // At the virtual_server level these are switches: keepalived ignores any value.
+                "inhibit_on_failure" => vs.inhibit_on_failure = self.presence(n),
+                "alpha" => vs.alpha = self.presence(n),
+                "omega" => vs.omega = self.presence(n),
+                "ha_suspend" => vs.ha_suspend = self.presence(n),
+                "ops" => vs.ops = self.presence(n),
+                "quorum" => {
+                    if let Some(t) = self.arg(n) {
+                        vs.quorum = match t.text.parse::<u32>() {
+                            Ok(v @ 1..) => v,
+                            _ => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "Quorum {} must be in [1, 4294967295]. Setting to 1, as \
+                                         keepalived does",
+                                        t.text
+                                    ),
+                                );
+                                1
+                            }
+                        };
+                    }
+                }
+                "hysteresis" => {
+                    if let Some(t) = self.arg(n) {
+                        match t.text.parse::<u32>() {
+                            Ok(v) => vs.hysteresis = v,
+                            Err(_) => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "Hysteresis {} must be in [0, 4294967295] - ignoring, as \
+                                     keepalived does",
+                                    t.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "quorum_up" => self.first_script(n, &mut vs.quorum_up),
+                "quorum_down" => self.first_script(n, &mut vs.quorum_down),
                 "virtualhost" => vs.virtualhost = self.string(n),
-                "ops" => vs.ops = self.flag(n).unwrap_or(true),
-                "smtp_alert" => vs.smtp_alert = self.flag(n),
-                "retry" => vs.retry = self.int(n, 0, u32::MAX as i64).map(|v| v as u32),
-                "delay_before_retry" => vs.delay_before_retry = self.time(n),
-                "connect_timeout" => vs.connect_timeout = self.time(n),
-                "warmup" => vs.warmup = self.time(n),
+                "smtp_alert" => {
+                    if let Some(b) = self.flag(n) {
+                        vs.smtp_alert = Some(b)
+                    }
+                }
+                // The real servers' default weight.
+                "weight" => {
+                    if let Some(t) = self.arg(n) {
+                        match t.text.parse::<i32>() {
+                            Ok(w @ 1..) => default_weight = w,
+                            _ => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "Virtual server weight {} is outside range 1-2147483647 - \
+                                     ignored, as keepalived does",
+                                    t.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "retry" => {
+                    if let Some(v) = self.retry(n, 1) {
+                        vs.retry = Some(v)
+                    }
+                }
+                "delay_before_retry" => {
+                    if let Some(t) = self.any_time(n, "virtual server delay before retry") {
+                        vs.delay_before_retry = Some(t)
+                    }
+                }
+                "connect_timeout" => {
+                    if let Some(t) = self.positive_time(n, "virtual server connect_timeout") {
+                        vs.connect_timeout = Some(t)
+                    }
+                }
+                "warmup" => {
+                    if let Some(t) = self.any_time(n, "virtual server warmup") {
+                        vs.warmup = Some(t)
+                    }
+                }
                 "real_server" => rs_nodes.push(n),
                 _ => self.unknown(Ctx::VirtualServer, n),
             }
         }
-        if vs.ops && vs.protocol != Protocol::Udp {
-            self.d.warn(
-                node.kw.pos,
-                "ops (one-packet scheduling) only applies to UDP virtual servers",
-            );
-        }
-        if vs.hysteresis >= vs.quorum {
-            self.d.warn(
-                node.kw.pos,
-                format!(
-                    "hysteresis {} >= quorum {}; keepalived uses quorum - 1",
-                    vs.hysteresis, vs.quorum
-                ),
-            );
-            vs.hysteresis = vs.quorum - 1;
-        }
+        let label = vs_label(&vs.key, vs.protocol, protocol_set.is_some());
+        let here = node.kw.pos;
+        let is_addr = matches!(vs.key, VsKey::Addr { .. });
         let vs_port = match vs.key {
             VsKey::Addr { port, .. } => port,
             _ => 0,
         };
         for n in rs_nodes {
-            if let Some(rs) = self.real_server(n, &vs, vs_port) {
-                vs.real_servers.push(rs);
+            if let Some(rs) = self.real_server(n, &vs, vs_port, default_weight) {
+                // check_data.c: "real server %s is duplicated - removing second rs".
+                if vs
+                    .real_servers
+                    .iter()
+                    .any(|o| o.ip == rs.ip && o.port == rs.port)
+                {
+                    self.d.warn(
+                        n.kw.pos,
+                        format!(
+                            "VS {label}: real server [{}]:{} is duplicated - removing second rs, \
+                             as keepalived does",
+                            rs.ip, rs.port
+                        ),
+                    );
+                } else {
+                    vs.real_servers.push(rs);
+                }
+            }
+        }
+        // check_data.c `validate_check_config`, in its order.
+        if vs.real_servers.is_empty() {
+            self.d.warn(
+                here,
+                format!(
+                    "Virtual server {label} has no real servers - ignoring: keepalived does not \
+                     install it, and neither does keepalived-rs"
+                ),
+            );
+            return None;
+        }
+        if vs.ha_suspend && matches!(vs.key, VsKey::Fwmark { .. }) {
+            self.d.warn(
+                here,
+                format!(
+                    "Virtual server {label}: cannot use ha_suspend with fwmarks - clearing \
+                     ha_suspend, as keepalived does"
+                ),
+            );
+            vs.ha_suspend = false;
+        }
+        if is_addr {
+            if protocol_set.is_none() {
+                self.d.warn(
+                    here,
+                    format!(
+                        "Virtual server {label}: no protocol set - defaulting to UDP, as \
+                         keepalived does (add 'protocol TCP' for a TCP service)"
+                    ),
+                );
+                vs.protocol = Protocol::Udp;
+            }
+            if vs.ops && vs.protocol != Protocol::Udp {
+                self.d.warn(
+                    here,
+                    format!(
+                        "Virtual server {label}: one packet scheduling requires UDP - resetting, \
+                         as keepalived does"
+                    ),
+                );
+                vs.ops = false;
+            }
+            if vs_port == 0 && vs.persistence_timeout.is_none() {
+                self.d.warn(
+                    here,
+                    format!(
+                        "Virtual server {label}: zero port only valid for persistent services - \
+                         setting persistence_timeout 360, as keepalived does"
+                    ),
+                );
+                vs.persistence_timeout = Some(Seconds(360));
+            }
+        } else if let (VsKey::Fwmark { .. }, Some(p)) = (&vs.key, protocol_set) {
+            self.d.warn(
+                p,
+                format!(
+                    "Warning: Virtual server {label}: protocol specified for fwmark - protocol \
+                     will be ignored (as keepalived)"
+                ),
+            );
+        }
+        if !sched_set {
+            self.d.warn(
+                here,
+                format!(
+                    "Virtual server {label}: no scheduler set, setting default 'wlc' (as \
+                     keepalived)"
+                ),
+            );
+        }
+        if !method_set && vs.real_servers.iter().any(|r| r.lvs_method.is_none()) {
+            self.d.warn(
+                here,
+                format!(
+                    "Virtual server {label}: no forwarding method set, setting default NAT (as \
+                     keepalived)"
+                ),
+            );
+        }
+        let total: u64 = vs
+            .real_servers
+            .iter()
+            .map(|r| u64::try_from(r.weight).unwrap_or(0))
+            .sum();
+        if u64::from(vs.quorum) > total {
+            let reduced = u32::try_from(total).unwrap_or(u32::MAX);
+            self.d.warn(
+                here,
+                format!(
+                    "Warning - quorum {} for {label} exceeds total weight of real servers \
+                     {total}, reducing quorum to {reduced} (as keepalived)",
+                    vs.quorum
+                ),
+            );
+            vs.quorum = reduced;
+        }
+        if vs.quorum > 0 && vs.hysteresis >= vs.quorum {
+            self.d.warn(
+                here,
+                format!(
+                    "Virtual server {label}: hysteresis {} >= quorum {}; setting hysteresis to \
+                     {} (as keepalived)",
+                    vs.hysteresis,
+                    vs.quorum,
+                    vs.quorum - 1
+                ),
+            );
+            vs.hysteresis = vs.quorum - 1;
+        }
+        // Ports: a real server of a DR or TUN service cannot change the port, so keepalived
+        // resets it to the service's; with a fwmark it has none.
+        let fwmark = matches!(vs.key, VsKey::Fwmark { .. });
+        for rs in &mut vs.real_servers {
+            let nat = rs.lvs_method.unwrap_or(vs.lvs_method) == LvsMethod::Nat;
+            if fwmark {
+                if !nat && rs.port != 0 {
+                    self.d.warn(
+                        here,
+                        format!(
+                            "WARNING - fwmark virtual server {label}, real server [{}]:{} has \
+                             port specified - clearing (as keepalived)",
+                            rs.ip, rs.port
+                        ),
+                    );
+                    rs.port = 0;
+                }
+            } else if is_addr && !nat && rs.port != vs_port {
+                self.d.warn(
+                    here,
+                    format!(
+                        "WARNING - virtual server {label} and real server [{}]:{} ports don't \
+                         match - resetting to {vs_port} (as keepalived)",
+                        rs.ip, rs.port
+                    ),
+                );
+                rs.port = vs_port;
             }
         }
         Some(vs)
     }
 
+    /// `real_server IP [PORT] { … }` (check_parser.c `rs_handler`). `None` where keepalived
+    /// skips the block.
     pub(super) fn real_server(
         &mut self,
         node: &Node<'_>,
         vs: &VirtualServer,
         vs_port: u16,
+        default_weight: i32,
     ) -> Option<RealServer> {
         let Some(ipt) = node.args.first() else {
             self.d.error(node.kw.pos, "real_server needs IP [PORT]");
             return None;
         };
-        let ip = self.ip_tok(ipt)?;
+        let ip = self.lenient_sockaddr(ipt, "real_server");
+        let port = match node.args.get(1) {
+            Some(p) => p.text.parse::<u16>().ok(),
+            None => Some(0),
+        };
+        let (Some(ip), Some(port)) = (ip, port) else {
+            self.d.warn(
+                ipt.pos,
+                format!(
+                    "Invalid real server ip address/port {}/{} - skipping, as keepalived does",
+                    ipt.text,
+                    node.args.get(1).map_or("(null)", |p| p.text.as_str())
+                ),
+            );
+            return None;
+        };
         if let VsKey::Addr { ip: vip, .. } = vs.key
             && vip.is_ipv4() != ip.is_ipv4()
             && vs.lvs_method != LvsMethod::Tun
         {
-            self.d.error(
+            self.d.warn(
                 ipt.pos,
-                format!("real_server {ip}: address family differs from virtual server {vip}"),
+                format!(
+                    "Address family of virtual server and real server {ip} don't match - \
+                     skipping real server, as keepalived does"
+                ),
             );
+            return None;
         }
-        let port = match node.args.get(1) {
-            Some(p) => self.port_tok(p)?,
-            None => vs_port,
-        };
+        // A real server without a port takes the service's.
+        let port = if port == 0 { vs_port } else { port };
         let mut rs = RealServer {
             ip,
             port,
-            weight: 1,
+            weight: default_weight,
             lvs_method: None,
             notify_up: None,
             notify_down: None,
@@ -314,21 +612,70 @@ impl Builder<'_> {
         let mut checker_nodes = Vec::new();
         for n in node.block.as_deref().unwrap_or(&[]) {
             match kw(self, Ctx::RealServer, n) {
-                "weight" => rs.weight = self.int(n, 0, 65535).map_or(1, |v| v as i32),
-                "lvs_method" => rs.lvs_method = self.method(n),
-                "notify_up" => rs.notify_up = self.script(n),
-                "notify_down" => rs.notify_down = self.script(n),
-                "inhibit_on_failure" => rs.inhibit_on_failure = self.flag(n),
-                "delay_loop" => rs.delay_loop = self.time(n),
-                "alpha" => rs.alpha = self.flag(n),
-                "retry" => rs.retry = self.int(n, 0, u32::MAX as i64).map(|v| v as u32),
-                "delay_before_retry" => rs.delay_before_retry = self.time(n),
-                "connect_timeout" => rs.connect_timeout = self.time(n),
-                "warmup" => rs.warmup = self.time(n),
-                "smtp_alert" => rs.smtp_alert = self.flag(n),
+                "weight" => {
+                    if let Some(t) = self.arg(n) {
+                        match t.text.parse::<i32>() {
+                            Ok(w @ 0..) => rs.weight = w,
+                            _ => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "Real server weight {} is outside range 0-2147483647 - \
+                                     ignored, as keepalived does",
+                                    t.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "lvs_method" => {
+                    if let Some(m) = self.method(n, "real") {
+                        rs.lvs_method = Some(m)
+                    }
+                }
+                "notify_up" => self.first_script(n, &mut rs.notify_up),
+                "notify_down" => self.first_script(n, &mut rs.notify_down),
+                "inhibit_on_failure" => {
+                    if let Some(b) = self.flag(n) {
+                        rs.inhibit_on_failure = Some(b)
+                    }
+                }
+                "delay_loop" => {
+                    if let Some(t) = self.positive_time(n, "real server delay_loop") {
+                        rs.delay_loop = Some(t)
+                    }
+                }
+                "alpha" => {
+                    if let Some(b) = self.flag(n) {
+                        rs.alpha = Some(b)
+                    }
+                }
+                "retry" => {
+                    if let Some(v) = self.retry(n, 1) {
+                        rs.retry = Some(v)
+                    }
+                }
+                "delay_before_retry" => {
+                    if let Some(t) = self.any_time(n, "real server delay_before_retry") {
+                        rs.delay_before_retry = Some(t)
+                    }
+                }
+                "connect_timeout" => {
+                    if let Some(t) = self.positive_time(n, "real server connect_timeout") {
+                        rs.connect_timeout = Some(t)
+                    }
+                }
+                "warmup" => {
+                    if let Some(t) = self.any_time(n, "real server warmup") {
+                        rs.warmup = Some(t)
+                    }
+                }
+                "smtp_alert" => {
+                    if let Some(b) = self.flag(n) {
+                        rs.smtp_alert = Some(b)
+                    }
+                }
                 "virtualhost" => rs.virtualhost = self.string(n),
-                "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "SMTP_CHECK"
-                | "DNS_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => checker_nodes.push(n),
+                k if crate::keywords::CHECKERS.contains(&k) => checker_nodes.push(n),
                 _ => self.unknown(Ctx::RealServer, n),
             }
         }
@@ -338,5 +685,23 @@ impl Builder<'_> {
             }
         }
         Some(rs)
+    }
+}
+
+/// keepalived's `FMT_VS` name of a virtual server in messages: `[IP]:tcp:PORT`, `FWM N`,
+/// `[GROUP]:PORT`.
+fn vs_label(key: &VsKey, protocol: Protocol, protocol_set: bool) -> String {
+    match key {
+        VsKey::Addr { ip, port } => {
+            let proto = match (protocol_set, protocol) {
+                (false, _) => "none",
+                (true, Protocol::Tcp) => "tcp",
+                (true, Protocol::Udp) => "udp",
+                (true, Protocol::Sctp) => "sctp",
+            };
+            format!("[{ip}]:{proto}:{port}")
+        }
+        VsKey::Fwmark { mark } => format!("FWM {mark}"),
+        VsKey::Group { name } => format!("[{name}]:0"),
     }
 }

@@ -3,7 +3,9 @@
 use super::*;
 
 impl Builder<'_> {
-    pub fn vrrp_script(&mut self, node: &Node<'_>) -> VrrpScript {
+    /// `vrrp_script NAME { … }` (vrrp_parser.c `vrrp_script_handler` and its keywords).
+    /// `None` when keepalived removes it: "No script set for vrrp_script NAME - removing".
+    pub fn vrrp_script(&mut self, node: &Node<'_>) -> Option<VrrpScript> {
         let mut s = VrrpScript {
             name: self.name(node),
             script: String::new(),
@@ -22,65 +24,132 @@ impl Builder<'_> {
         for n in self.block(node) {
             match kw(self, Ctx::VrrpScript, n) {
                 "script" => {
-                    if let Some(sc) = self.script(n) {
-                        // keepalived takes the whole line as the command.
-                        s.script = if sc.user.is_some() {
-                            n.args
-                                .iter()
-                                .map(|t| t.text.as_str())
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        } else {
-                            sc.command
-                        };
+                    if let Some(c) = self.command(n) {
+                        s.script = c;
                         have_script = true;
                     }
                 }
+                // Whole seconds; 0 is 1 ("vrrp script interval must be greater than 0,
+                // setting to 1"), anything else unreadable leaves the value as it was.
                 "interval" => {
-                    if let Some(v) = self.time(n) {
-                        if v.0 == 0 {
-                            self.d
-                                .error(n.args[0].pos, "interval must be greater than 0");
-                        } else {
-                            s.interval = v;
-                        }
+                    if let Some(v) = self.script_seconds(n, &s.name, "interval") {
+                        s.interval = v;
                     }
                 }
-                "timeout" => timeout = self.time(n),
+                "timeout" => {
+                    if let Some(v) = self.script_seconds(n, &s.name, "timeout") {
+                        timeout = Some(v);
+                    }
+                }
+                // `vrrp_vscript_weight_handler` stores the number even when it reports it out
+                // of -253..253; a word that is not a number is 0.
                 "weight" => {
-                    if let Some(v) = self.int(n, -253, 253) {
-                        s.weight = v as i32;
+                    if let Some(t) = self.arg(n) {
+                        let w = t.text.parse::<i64>();
+                        if !matches!(w, Ok(-253..=253)) {
+                            self.d.warn(
+                                t.pos,
+                                format!(
+                                    "vrrp_script {} weight {} must be in [-253, 253]; keepalived \
+                                     uses it as {} all the same, and so does keepalived-rs",
+                                    s.name,
+                                    t.text,
+                                    w.as_ref().map_or(0, |v| *v)
+                                ),
+                            );
+                        }
+                        s.weight =
+                            w.map_or(0, |v| v.clamp(i32::MIN.into(), i32::MAX.into()) as i32);
                     }
                     match n.args.get(1) {
                         Some(t) if t.text == "reverse" => s.weight_reverse = true,
-                        Some(t) => self
-                            .d
-                            .error(t.pos, format!("unexpected '{}' after weight", t.text)),
+                        Some(t) => self.d.warn(
+                            t.pos,
+                            format!(
+                                "vrrp_script {} unknown weight option {}, ignored as keepalived \
+                                 does",
+                                s.name, t.text
+                            ),
+                        ),
                         None => {}
                     }
                 }
-                "fall" => s.fall = self.int(n, 1, u32::MAX as i64).map_or(s.fall, |v| v as u32),
-                "rise" => s.rise = self.int(n, 1, u32::MAX as i64).map_or(s.rise, |v| v as u32),
+                "fall" | "rise" => {
+                    if let Some(t) = self.arg(n) {
+                        let v = match t.text.parse::<u32>() {
+                            Ok(v @ 1..=0x7fff_ffff) => v,
+                            _ => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "({}): vrrp script {} value '{}' invalid, defaulting to \
+                                         1, as keepalived does",
+                                        s.name, n.kw.text, t.text
+                                    ),
+                                );
+                                1
+                            }
+                        };
+                        if n.kw.text == "fall" {
+                            s.fall = v;
+                        } else {
+                            s.rise = v;
+                        }
+                    }
+                }
                 "user" => {
                     s.user = self.string(n);
                     s.group = n.args.get(1).map(|t| t.text.owned());
                 }
-                "init_fail" => s.init_fail = self.flag(n).unwrap_or(true),
+                "init_fail" => {
+                    self.no_block(n);
+                    s.init_fail = true;
+                }
                 _ => self.unknown(Ctx::VrrpScript, n),
             }
         }
         if !have_script {
-            self.d.error(
+            self.d.warn(
                 node.kw.pos,
-                format!("vrrp_script {} has no 'script'", s.name),
+                format!(
+                    "No script set for vrrp_script {} - removing, as keepalived does",
+                    s.name
+                ),
             );
+            return None;
         }
-        // keepalived: a zero/absent timeout means the interval.
-        s.timeout = match timeout {
-            Some(t) if t.0 > 0 => t,
-            _ => s.interval,
-        };
-        s
+        // vrrp_scheduler.c: no timeout means the interval.
+        s.timeout = timeout.unwrap_or(s.interval);
+        Some(s)
+    }
+
+    /// vrrp_script's `interval` and `timeout`: whole seconds, 0 read as 1.
+    fn script_seconds(&mut self, n: &Node<'_>, name: &str, what: &str) -> Option<TimeUs> {
+        let t = self.arg(n)?;
+        match t.text.parse::<u32>() {
+            Ok(0) => {
+                self.d.warn(
+                    t.pos,
+                    format!(
+                        "({name}): vrrp script {what} must be greater than 0, setting to 1, as \
+                         keepalived does"
+                    ),
+                );
+                Some(TimeUs::from_secs(1))
+            }
+            Ok(v @ 1..=4294) => Some(TimeUs::from_secs(v.into())),
+            _ => {
+                self.d.warn(
+                    t.pos,
+                    format!(
+                        "({name}): vrrp script {what} '{}' must be between 1 and 4294 - ignoring, \
+                         as keepalived does",
+                        t.text
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn vip_list(&mut self, n: &Node<'_>) -> Vec<VirtualIp> {
@@ -294,6 +363,7 @@ impl Builder<'_> {
             resolved: VrrpResolved::default(),
         };
         let mut state_set: Option<Pos> = None;
+        let mut priority_set = false;
         let mut vrid_seen = false;
         let mut advert: Option<(TimeUs, Pos)> = None;
         let mut lp_delay = None;
@@ -301,14 +371,34 @@ impl Builder<'_> {
         let mut nopreempt_pos = None;
         for n in self.block(node) {
             match kw(self, Ctx::VrrpInstance, n) {
+                // vrrp_parser.c `vrrp_state_handler`: MASTER, once given, wins over a later
+                // BACKUP; any other word (SLAVE, master, EQUAL…) is BACKUP.
                 "state" => {
                     if let Some(t) = self.arg(n) {
                         match t.text.as_str() {
                             "MASTER" => v.state = VrrpState::Master,
+                            "BACKUP" if state_set.is_some() && v.state == VrrpState::Master => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "({}) state previously set as MASTER - ignoring BACKUP, \
+                                         as keepalived does",
+                                        v.name
+                                    ),
+                                )
+                            }
                             "BACKUP" => v.state = VrrpState::Backup,
-                            o => self
-                                .d
-                                .error(t.pos, format!("state must be MASTER or BACKUP, got '{o}'")),
+                            o => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "({}) unknown state '{o}', defaulting to BACKUP, as \
+                                         keepalived does",
+                                        v.name
+                                    ),
+                                );
+                                v.state = VrrpState::Backup;
+                            }
                         }
                         state_set = Some(t.pos);
                     }
@@ -320,19 +410,59 @@ impl Builder<'_> {
                         vrid_seen = true;
                     }
                 }
+                // `vrrp_prio_handler`: an invalid or out-of-range priority is the default 100.
                 "priority" => {
-                    if let Some(x) = self.int(n, 1, 255) {
-                        v.priority = x as u8
+                    if let Some(t) = self.arg(n) {
+                        v.priority = match t.text.parse::<u32>() {
+                            Ok(x @ 1..=255) => x as u8,
+                            _ => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "({}) Priority not valid! must be between 1 & 255. Using \
+                                         default 100 (as keepalived)",
+                                        v.name
+                                    ),
+                                );
+                                100
+                            }
+                        };
+                        priority_set = true;
                     }
                 }
+                // `vrrp_adv_handler`: 0.01..255 s; anything else leaves the default (1 s).
                 "advert_int" => {
-                    if let Some(t) = self.time(n) {
-                        advert = Some((t, n.args[0].pos));
+                    if let Some(t) = self.arg(n) {
+                        match TimeUs::parse(&t.text) {
+                            Some(x) if (10_000..=255_000_000).contains(&x.0) => {
+                                advert = Some((x, t.pos))
+                            }
+                            _ => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "({}) Advert interval ({}) not valid! Must be 0.01..255 \
+                                     seconds - ignoring, as keepalived does",
+                                    v.name, t.text
+                                ),
+                            ),
+                        }
                     }
                 }
+                // `vrrp_version_handler`: 2 or 3, else unchanged.
                 "version" => {
-                    if let Some(x) = self.int(n, 2, 3) {
-                        v.version = x as u8
+                    if let Some(t) = self.arg(n) {
+                        match t.text.as_str() {
+                            "2" => v.version = 2,
+                            "3" => v.version = 3,
+                            o => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "({}): Version must be either 2 or 3, got '{o}' - ignored, as \
+                                     keepalived does",
+                                    v.name
+                                ),
+                            ),
+                        }
                     }
                 }
                 "authentication" => {
@@ -393,21 +523,52 @@ impl Builder<'_> {
                     let l = self.vip_list(n);
                     v.virtual_ipaddress_excluded.extend(l)
                 }
-                "unicast_src_ip" | "mcast_src_ip" => v.unicast_src_ip = self.ip(n),
+                // vrrp_parser.c `vrrp_srcip_handler`: a malformed address is skipped.
+                "unicast_src_ip" | "mcast_src_ip" => {
+                    if let Some(t) = self.arg(n) {
+                        match self.lenient_sockaddr(t, &n.kw.text) {
+                            Some(ip) => v.unicast_src_ip = Some(ip),
+                            None => self.d.warn(
+                                t.pos,
+                                format!(
+                                    "Configuration error: VRRP instance[{}] malformed src \
+                                     address[{}]. Skipping... (as keepalived)",
+                                    v.name, t.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                // vrrp_data.c `alloc_unicast_peer`: a malformed peer, or one of the other
+                // family, is skipped.
                 "unicast_peer" => {
                     for c in self.block(n) {
-                        if let Some(ip) = self.ip_tok(&c.kw) {
-                            if let Some(first) = v.unicast_peer.first()
-                                && first.is_ipv4() != ip.is_ipv4()
-                            {
-                                self.d.error(
-                                    c.kw.pos,
-                                    format!("unicast_peer {ip}: mixed IPv4/IPv6 peers"),
-                                );
-                                continue;
-                            }
-                            v.unicast_peer.push(ip);
+                        let Some(ip) = self.lenient_sockaddr(&c.kw, "unicast_peer") else {
+                            self.d.warn(
+                                c.kw.pos,
+                                format!(
+                                    "Configuration error: VRRP instance[{}] malformed unicast \
+                                     peer address[{}]. Skipping... (as keepalived)",
+                                    v.name, c.kw.text
+                                ),
+                            );
+                            continue;
+                        };
+                        if let Some(first) = v.unicast_peer.first()
+                            && first.is_ipv4() != ip.is_ipv4()
+                        {
+                            self.d.warn(
+                                c.kw.pos,
+                                format!(
+                                    "Configuration error: VRRP instance[{}] and unicast peer \
+                                     address[{ip}] MUST be of the same family !!! Skipping... \
+                                     (as keepalived)",
+                                    v.name
+                                ),
+                            );
+                            continue;
                         }
+                        v.unicast_peer.push(ip);
                     }
                 }
                 "nopreempt" => {
@@ -419,14 +580,23 @@ impl Builder<'_> {
                     self.no_block(n);
                     v.nopreempt = false;
                 }
+                // `vrrp_preempt_delay_handler`: 0..1000 s, anything else is 0.
                 "preempt_delay" => {
-                    if let Some(t) = self.time(n) {
-                        if t > TimeUs::from_secs(1000) {
-                            self.d
-                                .error(n.args[0].pos, "preempt_delay must be at most 1000 seconds");
-                        } else {
-                            v.preempt_delay = t;
-                        }
+                    if let Some(t) = self.arg(n) {
+                        v.preempt_delay = match TimeUs::parse(&t.text) {
+                            Some(x) if x <= TimeUs::from_secs(1000) => x,
+                            _ => {
+                                self.d.warn(
+                                    t.pos,
+                                    format!(
+                                        "({}) Preempt_delay not valid! must be between 0-1000: 0 \
+                                         is used, as keepalived does",
+                                        v.name
+                                    ),
+                                );
+                                TimeUs(0)
+                            }
+                        };
                     }
                 }
                 "accept" => {
@@ -438,48 +608,54 @@ impl Builder<'_> {
                     v.accept = false
                 }
                 "track_script" => {
-                    let l = self.track_list(n, -253, 253);
+                    let l = self.track_list(n, TrackKind::Script, &v.name);
                     v.track_script.extend(l)
                 }
                 "track_interface" => {
-                    let l = self.track_list(n, -254, 254);
+                    let l = self.track_list(n, TrackKind::Interface, &v.name);
                     v.track_interface.extend(l)
                 }
                 "track_file" => {
-                    let l = self.track_list(n, -254, 254);
+                    let l = self.track_list(n, TrackKind::File, &v.name);
                     v.track_file.extend(l)
                 }
-                "notify" => v.notify = self.script(n),
-                "notify_master" => v.notify_master = self.script(n),
-                "notify_backup" => v.notify_backup = self.script(n),
-                "notify_fault" => v.notify_fault = self.script(n),
-                "notify_stop" => v.notify_stop = self.script(n),
+                "notify" => self.first_script(n, &mut v.notify),
+                "notify_master" => self.first_script(n, &mut v.notify_master),
+                "notify_backup" => self.first_script(n, &mut v.notify_backup),
+                "notify_fault" => self.first_script(n, &mut v.notify_fault),
+                "notify_stop" => self.first_script(n, &mut v.notify_stop),
                 "notify_deleted" => v.notify_deleted = self.script(n),
-                "smtp_alert" => v.smtp_alert = self.flag(n),
+                "smtp_alert" => {
+                    if let Some(b) = self.flag(n) {
+                        v.smtp_alert = Some(b)
+                    }
+                }
                 "garp_master_delay" => {
-                    if let Some(x) = self.int(n, 0, 86400) {
+                    if let Some(x) = self.int(n, 0, i64::from(u32::MAX)) {
                         v.garp_master_delay = Seconds(x as u32)
                     }
                 }
                 "garp_master_repeat" => {
-                    if let Some(x) = self.int(n, 1, 100) {
-                        v.garp_master_repeat = x as u32
+                    if let Some(x) = self.repeat(n) {
+                        v.garp_master_repeat = x
                     }
                 }
                 "garp_master_refresh" => {
-                    if let Some(x) = self.int(n, 0, 86400) {
+                    if let Some(x) = self.int(n, 0, i64::from(u32::MAX)) {
                         v.garp_master_refresh = Seconds(x as u32)
                     }
                 }
                 "garp_master_refresh_repeat" => {
-                    if let Some(x) = self.int(n, 1, 100) {
-                        v.garp_master_refresh_repeat = x as u32
+                    if let Some(x) = self.repeat(n) {
+                        v.garp_master_refresh_repeat = x
                     }
                 }
                 "garp_lower_prio_delay" => {
-                    lp_delay = self.int(n, 0, 86400).map(|x| Seconds(x as u32))
+                    lp_delay = self.int(n, 0, i64::from(u32::MAX)).map(|x| Seconds(x as u32))
                 }
-                "garp_lower_prio_repeat" => lp_repeat = self.int(n, 1, 100).map(|x| x as u32),
+                "garp_lower_prio_repeat" => {
+                    lp_repeat = self.int(n, 0, i64::from(u32::MAX)).map(|x| x as u32)
+                }
                 "use_vmac" => {
                     self.no_block(n);
                     v.use_vmac = Some(UseVmac {
@@ -502,33 +678,48 @@ impl Builder<'_> {
                 format!("vrrp_instance {name}: virtual_router_id is required"),
             );
         }
-        // Interval: v2 carries whole seconds (RFC 3768 §5.3.7), v3 centiseconds (RFC 5798 §5.2.7).
+        // Interval: v2 carries whole seconds (RFC 3768 §5.3.7), v3 centiseconds (RFC 5798 §5.2.7);
+        // vrrp.c `vrrp_complete_instance` rounds (half up) and clamps rather than refusing.
         if let Some((t, pos)) = advert {
-            let cs = (t.0 + 5_000) / 10_000;
             if v.version == 2 {
-                let secs = (t.0 + 500_000) / 1_000_000;
+                let secs = ((t.0 + 500_000) / 1_000_000).max(1);
                 if t.0 % 1_000_000 != 0 {
                     self.d.warn(
                         pos,
-                        format!("advert_int {t} is not a whole number of seconds for VRRPv2, rounded to {}", secs.max(1)),
+                        format!(
+                            "({name}) VRRPv2 advertisement interval {t} must be an integer. \
+                             rounding to {secs} s, as keepalived does"
+                        ),
                     );
                 }
-                if secs > 255 {
-                    self.d
-                        .error(pos, "advert_int for VRRPv2 must be 1..255 seconds");
-                } else {
-                    v.advert_int = Centiseconds::from_secs(secs.max(1) as u32);
-                }
-            } else if !(1..=4095).contains(&cs) {
-                self.d
-                    .error(pos, "advert_int for VRRPv3 must be 0.01..40.95 seconds");
+                v.advert_int = Centiseconds::from_secs(secs as u32);
             } else {
-                if t.0 % 10_000 != 0 {
-                    self.d
-                        .warn(pos, format!("advert_int {t} rounded to centiseconds"));
+                let mut cs = ((t.0 + 5_000) / 10_000).max(1);
+                if cs > 4095 {
+                    self.d.warn(
+                        pos,
+                        format!(
+                            "({name}) VRRPv3 advertisement interval {t} is out of range. Must be \
+                             less than 40.96 s. Setting to 40.95 s, as keepalived does"
+                        ),
+                    );
+                    cs = 4095;
+                } else if t.0 % 10_000 != 0 {
+                    self.d.warn(
+                        pos,
+                        format!(
+                            "({name}) VRRPv3 advertisement interval {t} must be in units of \
+                             10ms - rounding, as keepalived does"
+                        ),
+                    );
                 }
                 v.advert_int = Centiseconds(cs as u32);
             }
+        }
+        // vrrp.c: with no priority configured it follows the initial state (MASTER is the
+        // address owner, 255), and with no state the state follows the priority.
+        if !priority_set && state_set.is_some() && v.state == VrrpState::Master {
+            v.priority = 255;
         }
         if v.priority == 255 && v.state == VrrpState::Backup {
             // keepalived: priority 255 means address owner, which is always master.
@@ -613,23 +804,31 @@ impl Builder<'_> {
                     let w = self.words(n);
                     s.group.extend(w)
                 }
-                "notify" => s.notify = self.script(n),
-                "notify_master" => s.notify_master = self.script(n),
-                "notify_backup" => s.notify_backup = self.script(n),
-                "notify_fault" => s.notify_fault = self.script(n),
-                "notify_stop" => s.notify_stop = self.script(n),
-                "smtp_alert" => s.smtp_alert = self.flag(n),
-                "global_tracking" => s.global_tracking = self.flag(n).unwrap_or(true),
+                "notify" => self.first_script(n, &mut s.notify),
+                "notify_master" => self.first_script(n, &mut s.notify_master),
+                "notify_backup" => self.first_script(n, &mut s.notify_backup),
+                "notify_fault" => self.first_script(n, &mut s.notify_fault),
+                "notify_stop" => self.first_script(n, &mut s.notify_stop),
+                "smtp_alert" => {
+                    if let Some(b) = self.flag(n) {
+                        s.smtp_alert = Some(b)
+                    }
+                }
+                "global_tracking" => {
+                    if let Some(b) = self.flag(n) {
+                        s.global_tracking = b
+                    }
+                }
                 "track_script" => {
-                    let l = self.track_list(n, -253, 253);
+                    let l = self.track_list(n, TrackKind::Script, &s.name);
                     s.track_script.extend(l)
                 }
                 "track_interface" => {
-                    let l = self.track_list(n, -254, 254);
+                    let l = self.track_list(n, TrackKind::Interface, &s.name);
                     s.track_interface.extend(l)
                 }
                 "track_file" => {
-                    let l = self.track_list(n, -254, 254);
+                    let l = self.track_list(n, TrackKind::File, &s.name);
                     s.track_file.extend(l)
                 }
                 _ => self.unknown(Ctx::SyncGroup, n),
@@ -638,7 +837,9 @@ impl Builder<'_> {
         s
     }
 
-    pub fn track_file(&mut self, node: &Node<'_>) -> TrackFile {
+    /// `track_file NAME { … }` (trackers/track_file.c). `None` when keepalived drops it: "No
+    /// file set for track_file NAME - ignoring".
+    pub fn track_file(&mut self, node: &Node<'_>) -> Option<TrackFile> {
         let mut t = TrackFile {
             name: self.name(node),
             file: String::new(),
@@ -649,9 +850,24 @@ impl Builder<'_> {
         for n in self.block(node) {
             match kw(self, Ctx::TrackFile, n) {
                 "file" => t.file = self.string(n).unwrap_or_default(),
+                // An unusable weight is 1 (track_file.c `track_file_weight_handler`).
                 "weight" => {
-                    if let Some(w) = self.int(n, -254, 254) {
-                        t.weight = w as i32;
+                    if let Some(a) = self.arg(n) {
+                        t.weight = match a.text.parse::<i32>() {
+                            Ok(w @ -254..=254) => w,
+                            _ => {
+                                self.d.warn(
+                                    a.pos,
+                                    format!(
+                                        "Weight ({}) for track_file {} must be between \
+                                         [-254..254] inclusive. Ignoring... (1 is used, as \
+                                         keepalived does)",
+                                        a.text, t.name
+                                    ),
+                                );
+                                1
+                            }
+                        };
                     }
                     t.reverse = n.args.get(1).is_some_and(|a| a.text == "reverse");
                 }
@@ -676,9 +892,178 @@ impl Builder<'_> {
             }
         }
         if t.file.is_empty() {
-            self.d
-                .error(node.kw.pos, format!("track_file {} has no 'file'", t.name));
+            self.d.warn(
+                node.kw.pos,
+                format!(
+                    "No file set for track_file {} - ignoring, as keepalived does",
+                    t.name
+                ),
+            );
+            return None;
         }
-        t
+        Some(t)
+    }
+    /// The `NAME [weight N [reverse|noreverse]]` lines of a `track_script`, `track_interface`
+    /// or `track_file` block of `owner` (an instance or sync group), read as keepalived 2.2.7's
+    /// vrrp_track.c / track_file.c read them: a line keepalived cannot use is dropped with its
+    /// message, an unusable weight falls back, and nothing here refuses the configuration.
+    pub(super) fn track_list(
+        &mut self,
+        n: &Node<'_>,
+        kind: TrackKind,
+        owner: &str,
+    ) -> Vec<TrackRef> {
+        let what = kind.word();
+        let mut out: Vec<TrackRef> = Vec::new();
+        for c in self.block(n) {
+            let name = c.kw.text.as_str();
+            let warn = |b: &mut Self, pos: Pos, m: String| {
+                b.d.warn(
+                    pos,
+                    format!("({owner}) {m}; keepalived-rs reads it the same way"),
+                )
+            };
+            if c.block.is_some() {
+                warn(
+                    self,
+                    c.kw.pos,
+                    format!("unexpected block in {what} entry {name}"),
+                );
+            }
+            // Scripts and files must be defined before the block that tracks them: keepalived
+            // looks them up while it reads the line.
+            let seen = match kind {
+                TrackKind::Script => self.scripts_seen.contains(name),
+                TrackKind::File => self.files_seen.contains(name),
+                TrackKind::Interface => true,
+            };
+            if !seen {
+                warn(
+                    self,
+                    c.kw.pos,
+                    format!("{what} {name} not found, ignoring..."),
+                );
+                continue;
+            }
+            if out.iter().any(|t| t.name == name) {
+                warn(
+                    self,
+                    c.kw.pos,
+                    format!("duplicate {what} {name} - ignoring"),
+                );
+                continue;
+            }
+            let mut r = TrackRef {
+                name: name.to_owned(),
+                weight: None,
+                reverse: false,
+            };
+            match c.args.first() {
+                None => {}
+                Some(a) if a.text != "weight" => {
+                    warn(
+                        self,
+                        a.pos,
+                        format!("unknown {what} {name} option {} - ignoring", a.text),
+                    );
+                    continue;
+                }
+                Some(a) => {
+                    let Some(v) = c.args.get(1) else {
+                        warn(
+                            self,
+                            a.pos,
+                            format!("weight without value specified for {what} {name} - ignoring"),
+                        );
+                        continue;
+                    };
+                    r.weight = kind.weight(self, v, owner, name);
+                }
+            }
+            if let Some(o) = c.args.get(2) {
+                match o.text.as_str() {
+                    "reverse" => r.reverse = true,
+                    "noreverse" if kind != TrackKind::Interface => {}
+                    other => {
+                        warn(
+                            self,
+                            o.pos,
+                            format!("unknown {what} {name} weight option {other} - ignoring"),
+                        );
+                        // track_file.c drops the entry; vrrp_track.c keeps it without `reverse`.
+                        if kind == TrackKind::File {
+                            continue;
+                        }
+                    }
+                }
+            }
+            out.push(r);
+        }
+        out
+    }
+}
+
+/// Which kind of tracked object a track block lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrackKind {
+    Script,
+    Interface,
+    File,
+}
+
+impl TrackKind {
+    /// keepalived's word for the entry in its messages.
+    pub(super) fn word(self) -> &'static str {
+        match self {
+            TrackKind::Script => "track script",
+            TrackKind::Interface => "track_interface",
+            TrackKind::File => "track file",
+        }
+    }
+
+    /// The entry's `weight N`: scripts and interfaces take -253..253 (±254 is clamped to
+    /// ±253), files -254..254; an unusable number falls back to the tracked object's own
+    /// weight (an interface's is 0).
+    pub(super) fn weight(
+        self,
+        b: &mut Builder<'_>,
+        v: &Tok<'_>,
+        owner: &str,
+        name: &str,
+    ) -> Option<i32> {
+        let parsed = v.text.parse::<i32>().ok();
+        match (self, parsed) {
+            (TrackKind::File, Some(w @ -254..=254)) => Some(w),
+            (TrackKind::Script | TrackKind::Interface, Some(w @ (-254 | 254))) => {
+                b.d.warn(
+                    v.pos,
+                    format!(
+                        "({owner}) weight for {name} cannot be +/-254. Setting to +/-253, as \
+                         keepalived does"
+                    ),
+                );
+                Some(w.signum() * 253)
+            }
+            (TrackKind::Script | TrackKind::Interface, Some(w @ -253..=253)) => Some(w),
+            _ => {
+                let (range, fallback) = match self {
+                    TrackKind::File => ("[-254..254]", "the track_file's own weight"),
+                    TrackKind::Script => ("[-253..253]", "the script's own weight"),
+                    TrackKind::Interface => ("[-253..253]", "0"),
+                };
+                b.d.warn(
+                    v.pos,
+                    format!(
+                        "({owner}) weight {} for {name} must be in {range} inclusive: keepalived \
+                         uses {fallback}, and so does keepalived-rs",
+                        v.text
+                    ),
+                );
+                match self {
+                    TrackKind::Interface => Some(0),
+                    _ => None,
+                }
+            }
+        }
     }
 }
