@@ -1,0 +1,391 @@
+//! Parsing helpers for the differential test against keepalived 2.2.7
+//! (`tests/compat.rs`): keepalived's `-t` messages, its SIGUSR1 data dump,
+//! our `FILE:LINE:COL: severity: message` diagnostics, and the address
+//! rewriting of the samples start test.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// One message keepalived's `-t` printed on stderr.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KaMessage {
+    /// The file the message names (`(FILE: Line N)`); `None` for `(Line N)`,
+    /// which keepalived prints while it reads its main file (lib/parser.c
+    /// `vreport_config_error`: the file name only once `include` is possible).
+    pub file: Option<String>,
+    /// The line, if the message carries one.
+    pub line: Option<u32>,
+    /// The text after the location.
+    pub text: String,
+}
+
+/// Parses keepalived's `-t` stderr. Messages repeat once per process that
+/// reads the config (parent, VRRP, checker): duplicates of the same
+/// (line, text) are merged, whatever the file form.
+pub fn parse_keepalived_messages(stderr: &str) -> Vec<KaMessage> {
+    let mut out: Vec<KaMessage> = Vec::new();
+    for raw in stderr.lines() {
+        let line = raw.trim_end();
+        if line.is_empty() {
+            continue;
+        }
+        let msg = parse_one(line);
+        if !out.iter().any(|m| m.line == msg.line && m.text == msg.text) {
+            out.push(msg);
+        }
+    }
+    out
+}
+
+fn parse_one(line: &str) -> KaMessage {
+    if let Some(rest) = line.strip_prefix('(')
+        && let Some(close) = rest.find(") ")
+    {
+        let loc = &rest[..close];
+        let text = rest[close + 2..].to_owned();
+        if let Some(n) = loc.strip_prefix("Line ")
+            && let Ok(n) = n.parse()
+        {
+            return KaMessage {
+                file: None,
+                line: Some(n),
+                text,
+            };
+        }
+        if let Some((file, n)) = loc.rsplit_once(": Line ")
+            && let Ok(n) = n.parse()
+        {
+            return KaMessage {
+                file: Some(file.to_owned()),
+                line: Some(n),
+                text,
+            };
+        }
+    }
+    KaMessage {
+        file: None,
+        line: None,
+        text: line.to_owned(),
+    }
+}
+
+/// One diagnostic of ours.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OurDiag {
+    /// The file it names.
+    pub file: String,
+    /// Line (1-based).
+    pub line: u32,
+    /// Column (1-based).
+    pub col: u32,
+    /// `warning` or `error`.
+    pub severity: String,
+    /// The message.
+    pub text: String,
+}
+
+/// Parses `FILE:LINE:COL: severity: message` lines; other lines (the
+/// summary) are ignored.
+pub fn parse_our_diags(stderr: &str) -> Vec<OurDiag> {
+    let mut out = Vec::new();
+    for line in stderr.lines() {
+        for severity in ["error", "warning"] {
+            let tag = format!(": {severity}: ");
+            let Some(at) = line.find(&tag) else { continue };
+            let loc = &line[..at];
+            let mut parts = loc.rsplitn(3, ':');
+            let (Some(col), Some(ln), Some(file)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(col), Ok(ln)) = (col.parse(), ln.parse()) else {
+                continue;
+            };
+            let d = OurDiag {
+                file: file.to_owned(),
+                line: ln,
+                col,
+                severity: severity.to_owned(),
+                text: line[at + tag.len()..].to_owned(),
+            };
+            if !out.contains(&d) {
+                out.push(d);
+            }
+            break;
+        }
+    }
+    out
+}
+
+/// The last path component (diagnostics name files by the path they were
+/// given; fixtures are compared by name).
+pub fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A block of keepalived's data dump: `Key = Value` pairs and lists.
+#[derive(Debug, Clone, Default)]
+pub struct DumpBlock {
+    /// `Key = Value` lines directly in the block (first occurrence wins).
+    pub values: BTreeMap<String, String>,
+    /// List headers (`Virtual IP (2):`, `Unicast Peer :`, `Tracked scripts :`)
+    /// with their entries (lines indented deeper than the header).
+    pub lists: BTreeMap<String, Vec<String>>,
+}
+
+/// keepalived's SIGUSR1 dump (keepalived/vrrp/vrrp_print.c → vrrp_data.c
+/// `dump_data_vrrp`), as far as the test reads it.
+#[derive(Debug, Clone, Default)]
+pub struct KaDump {
+    /// `------< Global definitions >------`.
+    pub global: BTreeMap<String, String>,
+    /// ` VRRP Instance = NAME` blocks.
+    pub instances: BTreeMap<String, DumpBlock>,
+    /// ` VRRP Script = NAME` blocks.
+    pub scripts: BTreeMap<String, DumpBlock>,
+    /// keepalived's log of the run (for FAULT reasons); filled by the caller.
+    pub log: String,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Parses the data file.
+pub fn parse_keepalived_dump(text: &str) -> KaDump {
+    let mut dump = KaDump::default();
+    let mut section = String::new();
+    // (kind, name) of the block being read, and the open list header.
+    let mut current: Option<(&'static str, String)> = None;
+    let mut list: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(s) = t.strip_prefix("------<") {
+            section = s
+                .trim_end_matches('-')
+                .trim_end_matches('>')
+                .trim()
+                .to_owned();
+            current = None;
+            list = None;
+            continue;
+        }
+        if section == "Global definitions" {
+            if let Some((k, v)) = t.split_once(" = ") {
+                dump.global.entry(k.to_owned()).or_insert(v.to_owned());
+            }
+            continue;
+        }
+        let header = match section.as_str() {
+            "VRRP Topology" => t.strip_prefix("VRRP Instance = ").map(|n| ("instance", n)),
+            "VRRP Scripts" => t.strip_prefix("VRRP Script = ").map(|n| ("script", n)),
+            _ => None,
+        };
+        if let Some((kind, name)) = header
+            && indent(line) == 1
+        {
+            {
+                current = Some((kind, name.to_owned()));
+                list = None;
+                continue;
+            }
+        }
+        let Some((kind, name)) = &current else {
+            continue;
+        };
+        let map = if *kind == "instance" {
+            &mut dump.instances
+        } else {
+            &mut dump.scripts
+        };
+        let block = map.entry(name.clone()).or_default();
+        let ind = indent(line);
+        if let Some((lind, lname)) = &list {
+            if ind > *lind {
+                block
+                    .lists
+                    .entry(lname.clone())
+                    .or_default()
+                    .push(t.to_owned());
+                continue;
+            }
+            list = None;
+        }
+        if t.ends_with(':') && !t.contains(" = ") {
+            let key = t.trim_end_matches(':').trim();
+            // `Virtual IP (2)` → `Virtual IP`.
+            let key = key.split(" (").next().unwrap_or(key).to_owned();
+            block.lists.entry(key.clone()).or_default();
+            list = Some((ind, key));
+            continue;
+        }
+        if let Some((k, v)) = t.split_once(" = ") {
+            block.values.entry(k.to_owned()).or_insert(v.to_owned());
+        }
+    }
+    dump
+}
+
+/// Rewrites every IPv4 and IPv6 address in `text` into the test ranges:
+/// each distinct IPv4 to a distinct 198.51.100.x (x from 10 to 250, then
+/// 203.0.113.10..250, so that the test namespace's own addresses .1 and
+/// .252-.254 stay free), each distinct IPv6 to a distinct 2001:db8::1:x. Netmasks (255.*, 0.0.0.0) and
+/// multicast groups are not addresses of hosts and are kept. An address
+/// range `A.B.C.D-E` maps to a range of the same length inside one /24.
+/// Returns the text and the mapping.
+pub fn rewrite_addresses(text: &str) -> (String, BTreeMap<String, String>) {
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    let mut v4 = 0u32;
+    let mut v6 = 0u32;
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    let is_tok = |c: char| c.is_ascii_hexdigit() || c == '.' || c == ':' || c == '-';
+    let mut flush = |token: &mut String, out: &mut String| {
+        if token.is_empty() {
+            return;
+        }
+        let replaced = map_token(token, &mut map, &mut v4, &mut v6);
+        out.push_str(&replaced);
+        token.clear();
+    };
+    for c in text.chars() {
+        if is_tok(c) {
+            token.push(c);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    (out, map)
+}
+
+/// The first of `count` consecutive test addresses after the `used` ones
+/// handed out, inside one /24 (198.51.100.10..250, then 203.0.113.10..250).
+fn allocate_v4(used: &mut u32, count: u32) -> Ipv4Addr {
+    const PER_BLOCK: u32 = 241;
+    let mut start = *used;
+    if start % PER_BLOCK + count > PER_BLOCK {
+        start = (start / PER_BLOCK + 1) * PER_BLOCK;
+    }
+    assert!(
+        start + count <= 2 * PER_BLOCK,
+        "more distinct IPv4 addresses than the test ranges hold"
+    );
+    *used = start + count;
+    let octet = (start % PER_BLOCK + 10) as u8;
+    if start < PER_BLOCK {
+        Ipv4Addr::new(198, 51, 100, octet)
+    } else {
+        Ipv4Addr::new(203, 0, 113, octet)
+    }
+}
+
+fn map_token(
+    token: &str,
+    map: &mut BTreeMap<String, String>,
+    v4: &mut u32,
+    v6: &mut u32,
+) -> String {
+    // `A.B.C.D-E`: a range of E - D + 1 addresses.
+    if let Some((left, end)) = token.split_once('-')
+        && let Ok(a) = left.parse::<Ipv4Addr>()
+        && let Ok(end) = end.parse::<u8>()
+        && end >= a.octets()[3]
+    {
+        let len = u32::from(end - a.octets()[3]);
+        return map
+            .entry(token.to_owned())
+            .or_insert_with(|| {
+                let first = allocate_v4(v4, len + 1);
+                format!("{first}-{}", u32::from(first.octets()[3]) + len)
+            })
+            .clone();
+    }
+    if token.contains('-') {
+        // Words with dashes: each part on its own.
+        return token
+            .split('-')
+            .map(|part| map_token(part, map, v4, v6))
+            .collect::<Vec<_>>()
+            .join("-");
+    }
+    // Trailing dots or colons belong to the text (`addr.`), not the address.
+    let core = token.trim_end_matches(['.', ':']);
+    let tail = &token[core.len()..];
+    if let Ok(a) = core.parse::<Ipv4Addr>() {
+        if a.octets()[0] == 255 || a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+            return token.to_owned();
+        }
+        let m = map
+            .entry(core.to_owned())
+            .or_insert_with(|| allocate_v4(v4, 1).to_string());
+        return format!("{m}{tail}");
+    }
+    if core.contains(':')
+        && let Ok(a) = core.parse::<Ipv6Addr>()
+    {
+        if a.is_multicast() || a.is_loopback() || a.is_unspecified() {
+            return token.to_owned();
+        }
+        let m = map.entry(core.to_owned()).or_insert_with(|| {
+            *v6 += 1;
+            format!("2001:db8::1:{:x}", *v6)
+        });
+        return format!("{m}{tail}");
+    }
+    token.to_owned()
+}
+
+/// Whether `ip` is inside the ranges tests may use.
+pub fn in_test_ranges(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            (o[0], o[1], o[2]) == (198, 51, 100) || (o[0], o[1], o[2]) == (203, 0, 113)
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            s[0] == 0x2001 && s[1] == 0x0db8
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalived_messages_are_parsed_and_merged_across_processes() {
+        let text = "(Line 3) Unknown keyword 'x'\n(/a/b.conf: Line 3) Unknown keyword 'x'\n\
+                    Virtual server [1.2.3.4]:tcp:80: no scheduler set\n";
+        let m = parse_keepalived_messages(text);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].line, Some(3));
+        assert_eq!(m[1].line, None);
+    }
+
+    #[test]
+    fn our_diagnostics_are_parsed() {
+        let d = parse_our_diags("/x/a.conf:14:12: error: priority 300\n/x/a.conf: 1 error(s)\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].line, d[0].col, d[0].severity.as_str()),
+            (14, 12, "error")
+        );
+    }
+
+    #[test]
+    fn addresses_are_mapped_distinctly_and_masks_kept() {
+        let (t, m) = rewrite_addresses(
+            "a 192.168.1.1 b 192.168.1.1/24 c 10.0.0.2 255.255.255.0 224.0.0.18 ae00::1 ae00::2",
+        );
+        assert_eq!(
+            t,
+            "a 198.51.100.10 b 198.51.100.10/24 c 198.51.100.11 255.255.255.0 224.0.0.18 2001:db8::1:1 2001:db8::1:2"
+        );
+        assert_eq!(m.len(), 4);
+        let (t, _) = rewrite_addresses("192.168.1.1 192.168.200.10-20 80 lb-1 dead-beef");
+        assert_eq!(t, "198.51.100.10 198.51.100.11-21 80 lb-1 dead-beef");
+    }
+}
