@@ -89,6 +89,9 @@ fn preempt_delay_postpones_preemption() {
     t.wait_vip_on(Which::Dr2, Duration::from_secs(10));
     let mut dr1 = Conf::fast("R1", 99);
     dr1.instance_extra = "    preempt_delay 2\n".into();
+    // keepalived clears preempt_delay with an initial state MASTER (vrrp.c
+    // vrrp_complete_instance), and so does the loader.
+    dr1.state = "BACKUP";
     let started = Instant::now();
     t.start(Which::Dr1, &dr1);
     t.wait_vip_on(Which::Dr1, Duration::from_secs(15));
