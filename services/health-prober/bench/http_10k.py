@@ -62,7 +62,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="prober-bench-")
     conf = os.path.join(workdir, "keepalived.conf")
     with open(conf, "w") as f:
-        f.write(f"virtual_server 127.0.0.10 80 {{\n    delay_loop {DELAY_LOOP}\n")
+        f.write(f"virtual_server 127.0.0.10 80 {{\n    protocol TCP\n    delay_loop {DELAY_LOOP}\n")
         for port in range(BASE, BASE + N):
             f.write(f"    real_server 127.0.0.1 {port} {{\n        HTTP_GET {{\n            url {{\n"
                     f"                path /\n                status_code 200\n            }}\n"

@@ -191,6 +191,7 @@ mod tests {
 
     const TWO_VS: &str = r#"
 virtual_server 198.51.100.10 80 {
+    protocol TCP
     delay_loop 2
     real_server 203.0.113.11 80 {
         HTTP_GET {
@@ -204,6 +205,7 @@ virtual_server 198.51.100.10 80 {
     }
 }
 virtual_server 198.51.100.20 80 {
+    protocol TCP
     delay_loop 2
     real_server 203.0.113.11 80 {
         HTTP_GET {

@@ -72,7 +72,7 @@ async fn status_code_ranges_digest_and_virtualhost() {
             retry 0
         }";
     let text = format!(
-        "virtual_server 127.0.0.10 80 {{\n{FAST}\n    real_server 127.0.0.1 {p} {{\n{ok}\n{bad_digest}\n{default_codes}\n    }}\n}}\n",
+        "virtual_server 127.0.0.10 80 {{\n    protocol TCP\n{FAST}\n    real_server 127.0.0.1 {p} {{\n{ok}\n{bad_digest}\n{default_codes}\n    }}\n}}\n",
         p = target.port
     );
     let prober = Prober::start(&text);
@@ -373,10 +373,12 @@ async fn dns_check_up_on_noerror_down_on_servfail() {
     let (ok, _ok_task) = dns_server(0).await;
     let (fail, _fail_task) = dns_server(2).await;
     let dns = "        DNS_CHECK {\n            type A\n            name example.com\n            connect_timeout 1\n            retry 0\n        }";
-    let text = config(FAST, &[(ok, dns), (fail, dns)]).replace(
-        "virtual_server 127.0.0.10 80 {",
-        "virtual_server 127.0.0.10 53 {\n    protocol UDP",
-    );
+    let text = config(FAST, &[(ok, dns), (fail, dns)])
+        .replace(
+            "virtual_server 127.0.0.10 80 {",
+            "virtual_server 127.0.0.10 53 {",
+        )
+        .replace("    protocol TCP", "    protocol UDP");
     let prober = Prober::start(&text);
     let t = wait_verdict(
         &prober,
@@ -413,10 +415,8 @@ async fn udp_check_needs_a_matching_reply_and_fails_on_port_unreachable() {
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
     let udp = "        UDP_CHECK {\n            payload 6b61\n            require_reply 6b\n            connect_timeout 1\n            retry 0\n        }";
-    let text = config(FAST, &[(port, udp), (closed_port, udp)]).replace(
-        "virtual_server 127.0.0.10 80 {",
-        "virtual_server 127.0.0.10 80 {\n    protocol UDP",
-    );
+    let text = config(FAST, &[(port, udp), (closed_port, udp)])
+        .replace("    protocol TCP", "    protocol UDP");
     let prober = Prober::start(&text);
     let t = wait_verdict(
         &prober,

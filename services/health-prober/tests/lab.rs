@@ -73,6 +73,7 @@ fn connect_timeout_bounds_attempts_to_a_black_holed_server_and_ping_check_answer
     std::fs::write(
         &conf,
         "virtual_server 198.51.100.10 80 {
+    protocol TCP
     delay_loop 1
     warmup 0
     real_server 203.0.113.12 80 {

@@ -527,7 +527,7 @@ mod tests {
         crate::plan::build(&config).0
     }
 
-    const TWO: &str = "virtual_server 198.51.100.10 80 {\n lb_algo rr\n lb_kind DR\n\
+    const TWO: &str = "virtual_server 198.51.100.10 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\
         sorry_server 203.0.113.99 80\n\
         real_server 203.0.113.11 80 {\n weight 2\n TCP_CHECK {\n }\n }\n\
         real_server 203.0.113.12 80 {\n inhibit_on_failure\n TCP_CHECK {\n alpha\n }\n }\n}\n";

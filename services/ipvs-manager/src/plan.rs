@@ -348,13 +348,16 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_scheduler_leaves_that_virtual_server_out_with_an_error() {
+    fn an_unknown_scheduler_is_keepalived_s_default_wlc() {
+        // keepalived ignores an lvs_sched it does not know ("Invalid lvs_scheduler"), and
+        // the virtual server gets the default scheduler, wlc.
         let config = load(
-            "virtual_server 198.51.100.10 80 {\n lb_algo bogus\n real_server 203.0.113.11 80 {\n }\n}\n\
-             virtual_server 198.51.100.10 81 {\n lb_algo rr\n real_server 203.0.113.11 81 {\n }\n}\n",
+            "virtual_server 198.51.100.10 80 {\n lb_algo bogus\n protocol TCP\n real_server 203.0.113.11 80 {\n }\n}\n\
+             virtual_server 198.51.100.10 81 {\n lb_algo rr\n protocol TCP\n real_server 203.0.113.11 81 {\n }\n}\n",
         );
         let (plan, errors) = build(&config);
-        assert_eq!(plan.virtual_servers.len(), 1);
-        assert!(errors[0].contains("unknown scheduler"), "{errors:?}");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(plan.virtual_servers.len(), 2);
+        assert_eq!(plan.virtual_servers[0].spec.scheduler, "wlc");
     }
 }

@@ -22,7 +22,7 @@ use ipvs_manager::reconcile::diff;
 use ipvs_manager::table::{Change, TableState};
 
 const CONF: &str = "global_defs {\n router_id vm\n}\n\
-virtual_server 198.51.100.10 80 {\n lvs_sched wrr\n lvs_method NAT\n persistence_timeout 120\n\
+virtual_server 198.51.100.10 80 {\n lvs_sched wrr\n lvs_method NAT\n protocol TCP\n persistence_timeout 120\n\
  real_server 203.0.113.11 80 {\n weight 3\n }\n real_server 203.0.113.12 80 {\n weight 1\n }\n}\n\
 virtual_server fwmark 7 {\n lvs_sched mh\n lvs_method DR\n real_server 198.51.100.21 0 {\n }\n}\n";
 

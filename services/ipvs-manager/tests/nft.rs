@@ -565,7 +565,7 @@ async fn sighup_applies_only_the_difference() {
     wait_serving(&t);
 
     // rs1's weight changes and a second virtual server appears.
-    let second = "virtual_server 198.51.100.10 8080 {\n    lb_algo rr\n    lb_kind NAT\n\
+    let second = "virtual_server 198.51.100.10 8080 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
         real_server 203.0.113.12 80 {\n        weight 1\n    }\n}\n";
     let changed = format!("{}{second}", conf.replacen("weight 1", "weight 2", 1));
     std::fs::write(t.dir.join("m1.conf"), &changed).unwrap();

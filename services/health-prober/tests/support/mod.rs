@@ -277,7 +277,7 @@ pub fn assert_about(actual: Duration, expected: f64, what: &str) {
 
 /// One virtual server around `real_servers` (each a `real_server` block body).
 pub fn config(vs_opts: &str, real_servers: &[(u16, &str)]) -> String {
-    let mut text = format!("virtual_server 127.0.0.10 80 {{\n{vs_opts}\n");
+    let mut text = format!("virtual_server 127.0.0.10 80 {{\n    protocol TCP\n{vs_opts}\n");
     for (port, body) in real_servers {
         text.push_str(&format!(
             "    real_server 127.0.0.1 {port} {{\n{body}\n    }}\n"
