@@ -166,7 +166,8 @@ fn vrid_and_priority_ranges() {
     let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 256\n}\n";
     let d = diags(text);
     assert!(
-        d[0].to_string().contains(":3:20: warning: virtual_router_id 256 out of range 1..255"),
+        d[0].to_string()
+            .contains(":3:20: warning: virtual_router_id 256 out of range 1..255"),
         "{d:?}"
     );
     assert!(errors(text)[0].contains("virtual_router_id is required"));
@@ -201,10 +202,12 @@ fn unknown_state_is_backup_and_master_wins_over_a_later_backup() {
 }
 
 #[test]
-fn priority_255_forces_master() {
-    let (c, w) = warnings(&format!("{VI} state BACKUP\n priority 255\n}}\n"));
+fn priority_255_gives_master_only_when_no_state_is_set() {
+    let (c, _) = warnings(&format!("{VI} priority 255\n}}\n"));
     assert_eq!(c.vrrp_instances[0].state, VrrpState::Master);
-    assert!(w.iter().any(|m| m.contains("address owner")));
+    // vrrp.c derives the state from the priority only when none is given.
+    let (c, _) = warnings(&format!("{VI} state BACKUP\n priority 255\n}}\n"));
+    assert_eq!(c.vrrp_instances[0].state, VrrpState::Backup);
 }
 
 #[test]
@@ -242,11 +245,14 @@ fn advert_int_rounded_for_v2_kept_in_centiseconds_for_v3() {
 
 #[test]
 fn nopreempt_with_master_warns_and_is_cleared() {
-    let (c, w) = warnings(&format!("{VI} state MASTER\n nopreempt\n}}\n"));
+    let (c, w) = warnings(&format!(
+        "{VI} state MASTER\n priority 100\n nopreempt\n}}\n"
+    ));
     assert!(!c.vrrp_instances[0].nopreempt);
     assert!(
-        w.iter()
-            .any(|m| m.contains(":5:2: warning: vrrp_instance VI_1: nopreempt will not work")),
+        w.iter().any(|m| m.contains(
+            "warning: (VI_1) Warning - nopreempt will not work with initial state MASTER"
+        )),
         "{w:?}"
     );
     let (c, w) = warnings(&format!("{VI} state BACKUP\n nopreempt\n}}\n"));

@@ -98,7 +98,8 @@ fn auth_pass_after_auth_type_on_one_line_is_not_set_and_is_reported() {
         "{w:?}"
     );
     assert!(
-        w.iter().any(|m| m.contains("Authentication specified but no password given")),
+        w.iter()
+            .any(|m| m.contains("Authentication specified but no password given")),
         "{w:?}"
     );
 }
@@ -198,7 +199,9 @@ fn command_lines_may_contain_keyword_words_without_a_same_line_warning() {
     );
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
-        w[0].contains("note: keepalived runs only '/usr/local/bin/notify' here and reads 'state' as the user"),
+        w[0].contains(
+            "note: keepalived runs only '/usr/local/bin/notify' here and reads 'state' as the user"
+        ),
         "{w:?}"
     );
     let s = cfg.vrrp_instances[0].notify_master.as_ref().unwrap();

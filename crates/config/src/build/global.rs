@@ -189,8 +189,9 @@ impl Builder<'_> {
                         }
                     }
                     "vrrp_garp_lower_prio_delay" => {
-                        g.vrrp_garp_lower_prio_delay =
-                            self.int(n, 0, i64::from(u32::MAX)).map(|v| Seconds(v as u32))
+                        g.vrrp_garp_lower_prio_delay = self
+                            .int(n, 0, i64::from(u32::MAX))
+                            .map(|v| Seconds(v as u32))
                     }
                     "vrrp_garp_lower_prio_repeat" => {
                         g.vrrp_garp_lower_prio_repeat =

@@ -368,7 +368,6 @@ impl Builder<'_> {
         let mut advert: Option<(TimeUs, Pos)> = None;
         let mut lp_delay = None;
         let mut lp_repeat = None;
-        let mut nopreempt_pos = None;
         for n in self.block(node) {
             match kw(self, Ctx::VrrpInstance, n) {
                 // vrrp_parser.c `vrrp_state_handler`: MASTER, once given, wins over a later
@@ -574,7 +573,6 @@ impl Builder<'_> {
                 "nopreempt" => {
                     self.no_block(n);
                     v.nopreempt = true;
-                    nopreempt_pos = Some(n.kw.pos);
                 }
                 "preempt" => {
                     self.no_block(n);
@@ -651,7 +649,9 @@ impl Builder<'_> {
                     }
                 }
                 "garp_lower_prio_delay" => {
-                    lp_delay = self.int(n, 0, i64::from(u32::MAX)).map(|x| Seconds(x as u32))
+                    lp_delay = self
+                        .int(n, 0, i64::from(u32::MAX))
+                        .map(|x| Seconds(x as u32))
                 }
                 "garp_lower_prio_repeat" => {
                     lp_repeat = self.int(n, 0, i64::from(u32::MAX)).map(|x| x as u32)
@@ -721,29 +721,16 @@ impl Builder<'_> {
         if !priority_set && state_set.is_some() && v.state == VrrpState::Master {
             v.priority = 255;
         }
-        if v.priority == 255 && v.state == VrrpState::Backup {
-            // keepalived: priority 255 means address owner, which is always master.
-            if let Some(p) = state_set {
-                self.d.warn(
-                    p,
-                    format!(
-                        "vrrp_instance {name}: priority 255 (address owner) forces state MASTER"
-                    ),
-                );
-            }
+        // An explicit `state BACKUP` with priority 255 stays BACKUP (vrrp.c derives the state
+        // from the priority only when none is given); nopreempt with MASTER and the other
+        // post-parse adjustments are in vrrp_complete.rs.
+        if state_set.is_none() && v.priority == 255 {
             v.state = VrrpState::Master;
-        }
-        if v.nopreempt && v.state == VrrpState::Master {
-            self.d.warn(
-                nopreempt_pos.unwrap_or(node.kw.pos),
-                format!("vrrp_instance {name}: nopreempt will not work with initial state MASTER - clearing"),
-            );
-            v.nopreempt = false;
         }
         if v.version == 3 && v.authentication.is_some() {
             self.d.warn(
                 node.kw.pos,
-                format!("vrrp_instance {name}: authentication is not supported by VRRPv3, ignored"),
+                format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
             );
             v.authentication = None;
         }
@@ -760,19 +747,24 @@ impl Builder<'_> {
                 })
             )
         {
-            self.d.error(
+            self.d.warn(
                 node.kw.pos,
-                format!("vrrp_instance {name}: AH authentication is not supported with IPv6"),
+                format!("({name}) Cannot use AH authentication with IPv6. ignoring"),
             );
+            v.authentication = None;
         }
         if let Some(src) = v.unicast_src_ip
             && let Some(p) = v.unicast_peer.first()
             && p.is_ipv4() != src.is_ipv4()
         {
-            self.d.error(
+            self.d.warn(
                 node.kw.pos,
-                format!("vrrp_instance {name}: unicast_src_ip and unicast_peer families differ"),
+                format!(
+                    "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of \
+                     the same family !!! Skipping... (as keepalived)"
+                ),
             );
+            v.unicast_src_ip = None;
         }
         v.garp_lower_prio_delay = lp_delay
             .or(g.vrrp_garp_lower_prio_delay)
