@@ -174,6 +174,10 @@ pub struct GlobalDefs {
     pub vrrp_version: u8,
     /// RFC-strict mode (also makes `no_accept` the default).
     pub vrrp_strict: bool,
+    /// `vrrp_lower_prio_no_advert`: the instances' default for `lower_prio_no_advert`.
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`: the instances' default for `higher_prio_send_advert`.
+    pub vrrp_higher_prio_send_advert: bool,
     /// Delay before the second burst of gratuitous ARPs after becoming master (default 5 s).
     pub vrrp_garp_master_delay: Seconds,
     /// Gratuitous ARPs per burst (default 5).
@@ -420,6 +424,12 @@ pub struct VrrpInstance {
     pub use_vmac: Option<UseVmac>,
     /// Routes added while master.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// `strict_mode [bool]`: this instance's own `vrrp_strict` (unset: the global one).
+    pub strict_mode: Option<bool>,
+    /// `lower_prio_no_advert [bool]` (unset: the global `vrrp_lower_prio_no_advert`).
+    pub lower_prio_no_advert: Option<bool>,
+    /// `higher_prio_send_advert [bool]` (unset: the global `vrrp_higher_prio_send_advert`).
+    pub higher_prio_send_advert: Option<bool>,
     /// What keepalived's post-parse checks decided (vrrp.c `vrrp_complete_instance`);
     /// derived, never written in the file.
     pub resolved: VrrpResolved,

@@ -201,6 +201,11 @@ impl Config {
         }
         w.line(format!("vrrp_version {}", g.vrrp_version));
         w.flag("vrrp_strict", g.vrrp_strict);
+        w.flag("vrrp_lower_prio_no_advert", g.vrrp_lower_prio_no_advert);
+        w.flag(
+            "vrrp_higher_prio_send_advert",
+            g.vrrp_higher_prio_send_advert,
+        );
         w.line(format!(
             "vrrp_garp_master_delay {}",
             g.vrrp_garp_master_delay
@@ -334,6 +339,9 @@ impl Config {
                 "garp_lower_prio_repeat {}",
                 v.garp_lower_prio_repeat
             ));
+            w.tri("strict_mode", v.strict_mode);
+            w.tri("lower_prio_no_advert", v.lower_prio_no_advert);
+            w.tri("higher_prio_send_advert", v.higher_prio_send_advert);
             if let Some(u) = &v.use_vmac {
                 w.line(match &u.name {
                     Some(n) => format!("use_vmac {}", q(n)),

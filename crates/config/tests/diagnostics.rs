@@ -275,15 +275,16 @@ fn duplicate_vrid_on_interface_and_family_is_an_error() {
 }
 
 #[test]
-fn mixed_address_families_in_one_block_is_an_error() {
-    let e = errors(&format!(
+fn an_address_of_the_other_family_in_one_block_is_ignored() {
+    let (c, w) = warnings(&format!(
         "{VI} virtual_ipaddress {{\n  198.51.100.1/24\n  2001:db8::1/64\n }}\n}}\n"
     ));
+    assert_eq!(c.vrrp_instances[0].virtual_ipaddress.len(), 1);
     assert!(
-        e[0].contains(
-            ":6:3: error: virtual_ipaddress: address 2001:db8::1 is of a different family"
+        w[0].contains(
+            ":6:3: warning: virtual_ipaddress: address 2001:db8::1 is of a different family"
         ),
-        "{e:?}"
+        "{w:?}"
     );
 }
 

@@ -146,18 +146,18 @@ fn one_line_list_blocks_take_their_items() {
 }
 
 #[test]
-fn two_addresses_on_one_virtual_ipaddress_line_are_an_error_that_says_why() {
-    let e = load(
+fn two_addresses_on_one_virtual_ipaddress_line_keep_the_first_with_a_warning_that_says_why() {
+    let (c, w) = ok(
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
          virtual_ipaddress { 198.51.100.10/24 198.51.100.11/24 }\n}\n",
-    )
-    .unwrap_err();
-    let e: Vec<String> = e.iter().map(|d| d.to_string()).collect();
+    );
+    assert_eq!(c.vrrp_instances[0].virtual_ipaddress.len(), 1);
     assert_eq!(
-        e,
+        w,
         vec![format!(
-            "{F}:4:42: error: unknown virtual address option '198.51.100.11/24': keepalived \
-             reads one address per line, put '198.51.100.11/24' on its own line"
+            "{F}:4:42: warning: Unknown configuration entry '198.51.100.11/24' for ip address - \
+             ignoring: keepalived reads one address per line, put '198.51.100.11/24' on its own \
+             line"
         )]
     );
 }

@@ -112,6 +112,8 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             },
             vrrp_version: d.3,
             vrrp_strict: d.4,
+            vrrp_lower_prio_no_advert: c.2,
+            vrrp_higher_prio_send_advert: !c.2 && c.1,
             vrrp_garp_master_delay: Seconds(e.0),
             vrrp_garp_master_repeat: e.1,
             vrrp_garp_master_refresh: Seconds(e.2),
@@ -335,6 +337,9 @@ fn instance(
                         extra: vec![],
                     })
                     .collect(),
+                strict_mode: None,
+                lower_prio_no_advert: None,
+                higher_prio_send_advert: None,
                 resolved: Default::default(),
             }
         })

@@ -24,6 +24,8 @@ impl Builder<'_> {
             lvs_timeouts: LvsTimeouts::default(),
             vrrp_version: 2,
             vrrp_strict: false,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
             vrrp_garp_master_delay: Seconds(5),
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: Seconds(0),
@@ -200,6 +202,16 @@ impl Builder<'_> {
                     "vrrp_garp_interval" => g.vrrp_garp_interval = self.time(n).unwrap_or_default(),
                     "vrrp_gna_interval" => g.vrrp_gna_interval = self.time(n).unwrap_or_default(),
                     "default_interface" => g.default_interface = self.string(n),
+                    "vrrp_lower_prio_no_advert" => {
+                        if let Some(b) = self.flag(n) {
+                            g.vrrp_lower_prio_no_advert = b
+                        }
+                    }
+                    "vrrp_higher_prio_send_advert" => {
+                        if let Some(b) = self.flag(n) {
+                            g.vrrp_higher_prio_send_advert = b
+                        }
+                    }
                     _ => self.unknown(Ctx::Global, n),
                 }
             }

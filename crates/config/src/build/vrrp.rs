@@ -160,13 +160,16 @@ impl Builder<'_> {
                 if let Some(first) = out.first()
                     && first.address.is_ipv4() != v.address.is_ipv4()
                 {
-                    self.d.error(
-                            c.kw.pos,
-                            format!(
-                                "{}: address {} is of a different family than {} (mixed IPv4/IPv6 in one block)",
-                                n.kw.text, v.address, first.address
-                            ),
-                        );
+                    // vrrp_data.c: "address family must match VRRP instance - ignoring".
+                    self.d.warn(
+                        c.kw.pos,
+                        format!(
+                            "{}: address {} is of a different family than {}: keepalived \
+                             ignores it (\"address family must match VRRP instance\"), and so \
+                             does keepalived-rs",
+                            n.kw.text, v.address, first.address
+                        ),
+                    );
                     continue;
                 }
                 out.push(v);
@@ -180,10 +183,15 @@ impl Builder<'_> {
             Some((a, p)) => (a, Some(p)),
             None => (w[0].text.as_str(), None),
         };
+        // vrrp_ipaddress.c `parse_ipaddress`: a bad address is skipped, a bad prefix length is
+        // the full length.
         let Ok(address) = addr.parse::<IpAddr>() else {
-            self.d.error(
+            self.d.warn(
                 w[0].pos,
-                format!("'{}' is not a valid IP address", w[0].text),
+                format!(
+                    "VRRP parsed invalid IP {}. skipping IP... (as keepalived)",
+                    w[0].text
+                ),
             );
             return None;
         };
@@ -193,11 +201,14 @@ impl Builder<'_> {
             Some(p) => match p.parse::<u8>() {
                 Ok(v) if v <= max => v,
                 _ => {
-                    self.d.error(
+                    self.d.warn(
                         w[0].pos,
-                        format!("invalid prefix length '/{p}' for {address}"),
+                        format!(
+                            "Invalid address prefix len {p} for address {address} - using {max} \
+                             (as keepalived)"
+                        ),
                     );
-                    return None;
+                    max
                 }
             },
         };
@@ -255,17 +266,21 @@ impl Builder<'_> {
                     .next()
                     .is_some_and(|a| a.parse::<IpAddr>().is_ok()) =>
                 {
-                    self.d.error(
+                    self.d.warn(
                         k.pos,
                         format!(
-                            "unknown virtual address option '{o}': keepalived reads one address \
-                             per line, put '{o}' on its own line"
+                            "Unknown configuration entry '{o}' for ip address - ignoring: \
+                             keepalived reads one address per line, put '{o}' on its own line"
                         ),
                     )
                 }
-                o => self
-                    .d
-                    .error(k.pos, format!("unknown virtual address option '{o}'")),
+                o => self.d.warn(
+                    k.pos,
+                    format!(
+                        "Unknown configuration entry '{o}' for ip address - ignoring, as \
+                         keepalived does"
+                    ),
+                ),
             }
             i += 1;
         }
@@ -360,6 +375,9 @@ impl Builder<'_> {
             garp_lower_prio_repeat: 0,
             use_vmac: None,
             virtual_routes: Vec::new(),
+            strict_mode: None,
+            lower_prio_no_advert: None,
+            higher_prio_send_advert: None,
             resolved: VrrpResolved::default(),
         };
         let mut state_set: Option<Pos> = None;
@@ -661,6 +679,21 @@ impl Builder<'_> {
                     v.use_vmac = Some(UseVmac {
                         name: n.args.first().map(|t| t.text.owned()),
                     });
+                }
+                "strict_mode" => {
+                    if let Some(b) = self.flag(n) {
+                        v.strict_mode = Some(b)
+                    }
+                }
+                "lower_prio_no_advert" => {
+                    if let Some(b) = self.flag(n) {
+                        v.lower_prio_no_advert = Some(b)
+                    }
+                }
+                "higher_prio_send_advert" => {
+                    if let Some(b) = self.flag(n) {
+                        v.higher_prio_send_advert = Some(b)
+                    }
                 }
                 "virtual_routes" => {
                     for c in self.block(n) {

@@ -119,8 +119,8 @@ fn complete_instance(
     n: &mut Notes,
 ) {
     let name = v.name.clone();
-    // `strict_mode` per instance is not in the model: the global `vrrp_strict` decides.
-    let strict = g.vrrp_strict;
+    // vrrp.c:2860: an instance's `strict_mode` wins over the global `vrrp_strict`.
+    let strict = v.strict_mode.unwrap_or(g.vrrp_strict);
     let owner = v.priority == OWNER;
     // The parser takes the family from the first VIP, else the unicast peers or source.
     let fam6 = v
@@ -338,10 +338,33 @@ fn complete_instance(
         }
     }
     v.resolved.strict = strict;
-    // The global `vrrp_lower_prio_no_advert` / `vrrp_higher_prio_send_advert` and the
-    // instance keywords are not in the model: their default is off.
-    v.resolved.lower_prio_no_advert = strict;
-    v.resolved.higher_prio_send_advert = false;
+    // vrrp.c:3220-3236: strict mode forces both; else the instance's, else the global's.
+    v.resolved.lower_prio_no_advert = if strict {
+        if v.lower_prio_no_advert == Some(false) {
+            n.warn(
+                format!("({name}) Strict mode requires no lower priority advert. resetting"),
+                "",
+            );
+        }
+        true
+    } else {
+        v.lower_prio_no_advert
+            .unwrap_or(g.vrrp_lower_prio_no_advert)
+    };
+    v.resolved.higher_prio_send_advert = if strict {
+        if v.higher_prio_send_advert == Some(true) {
+            n.warn(
+                format!(
+                    "({name}) strict mode requires higher_prio_send_advert to be clear. resetting"
+                ),
+                "",
+            );
+        }
+        false
+    } else {
+        v.higher_prio_send_advert
+            .unwrap_or(g.vrrp_higher_prio_send_advert)
+    };
 
     // vrrp.c:3568: "Ignoring track_interface X since own interface".
     if let Some(own) = v.interface.clone() {
