@@ -218,20 +218,31 @@ pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
 /// it). `lb_algo`/`lb_kind` are plain synonyms there (check_parser.c installs them on the same
 /// handlers); `nb_get_retry` exists only in HTTP_GET/SSL_GET and is reported as deprecated
 /// (check_http.c); `vrrp_track_file` is logged as deprecated (track_file.c).
-pub(crate) fn alias_table(ctx: Ctx) -> &'static [(&'static str, &'static str, bool)] {
+pub(crate) fn alias_table(ctx: Ctx) -> &'static [(&'static str, &'static str, Said)] {
     match ctx {
-        Ctx::Top => &[("vrrp_track_file", "track_file", true)],
+        Ctx::Top => &[("vrrp_track_file", "track_file", Said::Logged)],
         Ctx::VirtualServer => &[
-            ("lb_algo", "lvs_sched", false),
-            ("lb_kind", "lvs_method", false),
+            ("lb_algo", "lvs_sched", Said::Nothing),
+            ("lb_kind", "lvs_method", Said::Nothing),
         ],
-        Ctx::Checker("HTTP_GET" | "SSL_GET") => &[("nb_get_retry", "retry", true)],
+        Ctx::Checker("HTTP_GET" | "SSL_GET") => &[("nb_get_retry", "retry", Said::ConfigError)],
         _ => &[],
     }
 }
 
-/// The keyword an alias stands for, and whether keepalived reports its use.
-pub(crate) fn alias(ctx: Ctx, kw: &str) -> Option<(&'static str, bool)> {
+/// What keepalived says when an alias is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Said {
+    /// Nothing: a plain synonym.
+    Nothing,
+    /// A log line (`log_message`), no config error: `-t` stays clean.
+    Logged,
+    /// A config error (`report_config_error`): `-t` exits 5.
+    ConfigError,
+}
+
+/// The keyword an alias stands for, and what keepalived says about its use.
+pub(crate) fn alias(ctx: Ctx, kw: &str) -> Option<(&'static str, Said)> {
     alias_table(ctx)
         .iter()
         .find(|(old, _, _)| *old == kw)

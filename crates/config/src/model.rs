@@ -460,6 +460,8 @@ pub struct VrrpNote {
     pub block: VrrpBlock,
     /// keepalived refuses to start on it (else it is a warning and the model is adjusted).
     pub error: bool,
+    /// keepalived makes this adjustment without reporting it (its `-t` is silent): a note.
+    pub silent: bool,
     /// What keepalived says and what keepalived-rs did.
     pub message: String,
 }

@@ -84,6 +84,11 @@ fn unknown_keyword_with_a_block_closes_the_enclosing_block_as_in_keepalived() {
         w.iter()
             .any(|m| m.contains(":6:4: warning: unknown keyword 'vrrp_version' in top level"))
     );
+    // Blocks of values after the rearranged part keep their contents.
+    let (c, _) = warnings(&format!(
+        "global_defs {{\n foo {{\n }}\n}}\n{VI} virtual_ipaddress {{\n  198.51.100.1\n }}\n}}\n"
+    ));
+    assert_eq!(c.vrrp_instances[0].virtual_ipaddress.len(), 1);
 }
 
 #[test]

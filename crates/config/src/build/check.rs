@@ -96,7 +96,9 @@ pub(super) fn check(
         .map(|s| s.name.clone())
         .collect();
     for name in &unused {
-        b.d.warn(
+        // vrrp.c reports it after `-t` has stopped (vrrp_complete_init returns early in
+        // config test mode), so keepalived's `-t` is silent about it: a note here.
+        b.d.note(
             b.script_pos.get(name).copied().unwrap_or_default(),
             format!("Warning - script {name} is not used (keepalived removes it, and so does keepalived-rs)"),
         );

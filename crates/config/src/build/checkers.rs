@@ -300,9 +300,11 @@ impl Builder<'_> {
             CheckerKind::SmtpCheck(s) => match n.kw.text.as_str() {
                 "helo_name" => s.helo_name = self.string(n),
                 _ => {
-                    self.d.warn(
+                    // check_smtp.c logs it (log_message), it is no config error.
+                    self.d.note(
                         n.kw.pos,
-                        "SMTP_CHECK 'host' blocks are deprecated; use one SMTP_CHECK per host",
+                        "The SMTP_CHECK host block is deprecated. Please define additional \
+                         checkers. (as keepalived logs)",
                     );
                     let mut h = SmtpHost {
                         connect_ip: None,

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diags, Pos, suggest};
-use crate::keywords::{Ctx, alias, alias_table, ctx_name, implemented, unimplemented};
+use crate::keywords::{Ctx, Said, alias, alias_table, ctx_name, implemented, unimplemented};
 use crate::lexer::Tok;
 use crate::model::*;
 use crate::time::{Centiseconds, Seconds, TimeUs};
@@ -40,12 +40,12 @@ pub(crate) struct Builder<'a> {
 fn kw<'n>(b: &mut Builder<'_>, ctx: Ctx, n: &'n Node<'_>) -> &'n str {
     let k = n.kw.text.as_str();
     same_line_keyword(b, ctx, n);
-    if let Some((new, reported)) = alias(ctx, k) {
-        if reported {
-            b.d.warn(
-                n.kw.pos,
-                format!("keyword '{k}' is deprecated, use '{new}' (keepalived says so too)"),
-            );
+    if let Some((new, said)) = alias(ctx, k) {
+        let message = format!("keyword '{k}' is deprecated, use '{new}' (keepalived says so too)");
+        match said {
+            Said::Nothing => {}
+            Said::Logged => b.d.note(n.kw.pos, message),
+            Said::ConfigError => b.d.warn(n.kw.pos, message),
         }
         return new;
     }
@@ -183,7 +183,7 @@ pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
             "vrrp_script" => {
                 let Some(s) = b.vrrp_script(n) else { continue };
                 if b.scripts_seen.contains(&s.name) {
-                    b.d.warn(
+                    b.d.note(
                         n.kw.pos,
                         format!(
                             "vrrp_script {} is defined again: keepalived tracks the first \

@@ -81,7 +81,9 @@ fn block<'t>(
             }
         };
         if known(ctx, &n.kw.text) {
-            if let (Some(sub), Some(b)) = (sub_ctx(ctx, &n.kw.text), n.block.take()) {
+            if let Some(sub) = sub_ctx(ctx, &n.kw.text)
+                && let Some(b) = n.block.take()
+            {
                 let (inner, spill) = block(d, sub, b, n.close);
                 n.block = Some(inner);
                 kept.push(n);

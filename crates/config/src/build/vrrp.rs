@@ -152,12 +152,15 @@ impl Builder<'_> {
         }
     }
 
-    fn vip_list(&mut self, n: &Node<'_>) -> Vec<VirtualIp> {
+    /// A `virtual_ipaddress` block (`excluded`: `virtual_ipaddress_excluded`, whose addresses
+    /// keepalived does not hold to the instance's family: vrrp_data.c `alloc_vrrp_evip`).
+    fn vip_list(&mut self, n: &Node<'_>, excluded: bool) -> Vec<VirtualIp> {
         let mut out: Vec<VirtualIp> = Vec::new();
         for c in self.block(n) {
             let words: Vec<&Tok<'_>> = std::iter::once(&c.kw).chain(&c.args).collect();
             if let Some(v) = self.vip(&words) {
-                if let Some(first) = out.first()
+                if !excluded
+                    && let Some(first) = out.first()
                     && first.address.is_ipv4() != v.address.is_ipv4()
                 {
                     // vrrp_data.c: "address family must match VRRP instance - ignoring".
@@ -323,6 +326,14 @@ impl Builder<'_> {
                     }
                     i += 2;
                 }
+                // A route type (ip-route(8)) comes before the destination.
+                "unicast" | "local" | "broadcast" | "multicast" | "throw" | "unreachable"
+                | "prohibit" | "blackhole" | "nat"
+                    if r.to.is_empty() =>
+                {
+                    r.extra.push(k.to_string());
+                    i += 1;
+                }
                 _ if r.to.is_empty() => {
                     r.to = k.to_string();
                     i += 1;
@@ -336,6 +347,16 @@ impl Builder<'_> {
         if r.to.is_empty() {
             self.d
                 .error(c.kw.pos, "virtual route without a destination");
+        } else if r.dev.is_none() && !r.extra.iter().any(|e| e == "no_track") {
+            // vrrp_iproute.c `alloc_route`: the route is still installed, not tracked.
+            self.d.warn(
+                c.kw.pos,
+                format!(
+                    "Warning - cannot track route {} with no interface specified, not tracking \
+                     (as keepalived)",
+                    r.to
+                ),
+            );
         }
         r
     }
@@ -533,11 +554,11 @@ impl Builder<'_> {
                     }
                 }
                 "virtual_ipaddress" => {
-                    let l = self.vip_list(n);
+                    let l = self.vip_list(n, false);
                     v.virtual_ipaddress.extend(l)
                 }
                 "virtual_ipaddress_excluded" => {
-                    let l = self.vip_list(n);
+                    let l = self.vip_list(n, true);
                     v.virtual_ipaddress_excluded.extend(l)
                 }
                 // vrrp_parser.c `vrrp_srcip_handler`: a malformed address is skipped.
@@ -696,6 +717,14 @@ impl Builder<'_> {
                     }
                 }
                 "virtual_routes" => {
+                    self.d.warn(
+                        n.kw.pos,
+                        format!(
+                            "({}) virtual_routes is recognised, not implemented by keepalived-rs \
+                             yet: vrrp-core does not install these routes",
+                            v.name
+                        ),
+                    );
                     for c in self.block(n) {
                         let r = self.route(c);
                         v.virtual_routes.push(r);

@@ -30,6 +30,8 @@ pub(super) fn complete(b: &mut Builder<'_>, cfg: &mut Config, inst_pos: &[Pos], 
         let Some(pos) = pos.copied() else { continue };
         if n.error {
             b.d.error(pos, n.message);
+        } else if n.silent {
+            b.d.note(pos, n.message);
         } else {
             b.d.warn(pos, n.message);
         }
@@ -46,6 +48,13 @@ impl Notes {
     fn warn(&mut self, keepalived: String, ours: &str) {
         self.push(false, keepalived, ours);
     }
+    /// What keepalived does without a message, said as a note.
+    fn note(&mut self, what: String, ours: &str) {
+        self.push(false, what, ours);
+        if let Some(last) = self.out.last_mut() {
+            last.silent = true;
+        }
+    }
     /// A configuration keepalived refuses to run.
     fn error(&mut self, keepalived: String, ours: &str) {
         self.push(true, keepalived, ours);
@@ -59,6 +68,7 @@ impl Notes {
         self.out.push(VrrpNote {
             block: self.block,
             error,
+            silent: false,
             message,
         });
     }
@@ -555,7 +565,7 @@ fn complete_sync_group(cfg: &mut Config, idx: usize, n: &mut Notes) {
         for &i in &members {
             let v = &mut cfg.vrrp_instances[i];
             if v.state == VrrpState::Master {
-                n.warn(
+                n.note(
                     format!(
                         "Sync group {gname}: ({}) wants state MASTER but not every member is an address owner wanting MASTER",
                         v.name
