@@ -29,6 +29,26 @@ pub struct LoadOptions {
     /// `-i/--config-id` for `@id` lines and `${_INSTANCE}` (lib/parser.c `get_instance`
     /// returns the config id); default [`default_config_id`].
     pub config_id: Option<String>,
+    /// This host's network interfaces (name → is a loopback), for the checks keepalived
+    /// makes of the names it is given: an instance's `interface`, `track_interface`, a
+    /// virtual address's `dev`. `None` skips them (a config read for another host, tests);
+    /// the services pass [`host_interfaces`].
+    pub interfaces: Option<std::collections::BTreeMap<String, bool>>,
+}
+
+/// The interfaces of the network namespace this process runs in, from `/sys/class/net`
+/// (name → whether it is a loopback, `type` 772).
+pub fn host_interfaces() -> Option<std::collections::BTreeMap<String, bool>> {
+    let dir = std::fs::read_dir("/sys/class/net").ok()?;
+    Some(
+        dir.filter_map(Result::ok)
+            .map(|e| {
+                let loopback =
+                    std::fs::read_to_string(e.path().join("type")).is_ok_and(|t| t.trim() == "772");
+                (e.file_name().to_string_lossy().into_owned(), loopback)
+            })
+            .collect(),
+    )
 }
 
 /// A successfully loaded configuration.
@@ -113,7 +133,7 @@ pub fn load_with_host(
     let nodes = tree::parse(&mut items, &mut d);
     let nodes = build::reflow(&mut d, nodes);
     drop(items);
-    let config = build::build(&nodes, &mut d, host);
+    let config = build::build(&nodes, &mut d, host, opts.interfaces.as_ref());
     if d.has_errors() {
         Err(LoadError::Invalid {
             diagnostics: d.list,

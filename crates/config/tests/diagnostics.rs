@@ -591,3 +591,55 @@ fn real_server_inherits_inhibit_on_failure_unless_it_sets_its_own() {
     assert!(!inh(1, 0), "default off");
     assert!(inh(1, 1), "its own 'on' wins");
 }
+
+#[test]
+fn interfaces_this_host_lacks_are_reported_and_their_addresses_dropped_as_keepalived_does() {
+    let interfaces = [
+        ("eth0".to_string(), false),
+        ("eth1".to_string(), false),
+        ("lo".to_string(), true),
+    ]
+    .into_iter()
+    .collect();
+    let opts = LoadOptions {
+        config_id: None,
+        interfaces: Some(interfaces),
+    };
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
+                track_interface {\n        eth9\n        eth1\n    }\n    virtual_ipaddress {\n        \
+                198.51.100.1\n        198.51.100.2 dev eth8\n    }\n}\n\
+                vrrp_instance VI_2 {\n    interface eth7\n    virtual_router_id 52\n    \
+                virtual_ipaddress {\n        198.51.100.3\n    }\n}\n";
+    let l = load_with_host(
+        text,
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &opts,
+        "h",
+    )
+    .unwrap();
+    let w: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let v = &l.config.vrrp_instances[0];
+    // keepalived drops the tracked interface and the address on interfaces that do not exist.
+    assert_eq!(v.track_interface.len(), 1);
+    assert_eq!(v.virtual_ipaddress.len(), 1);
+    assert!(
+        w.iter()
+            .any(|m| m.contains(":5:9: warning: (VI_1) tracked interface eth9 doesn't exist")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains(
+            ":10:26: warning: WARNING - interface eth8 for ip address 198.51.100.2 doesn't exist"
+        )),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains(
+            ":14:15: warning: WARNING - interface eth7 for vrrp_instance VI_2 doesn't exist"
+        )),
+        "{w:#?}"
+    );
+    // Without the host's list nothing is checked.
+    let (c, _) = warnings(text);
+    assert_eq!(c.vrrp_instances[0].virtual_ipaddress.len(), 2);
+}

@@ -15,6 +15,7 @@ fn render(conf: &Path) -> String {
     let text = std::fs::read_to_string(conf).unwrap();
     let opts = LoadOptions {
         config_id: Some("dr1".into()),
+        interfaces: None,
     };
     let dir = golden_dir();
     let relative = |d: &Diagnostic| {
@@ -84,6 +85,7 @@ fn golden_configs_parse_to_the_checked_in_models() {
 fn golden_models_round_trip_through_the_printer() {
     let opts = LoadOptions {
         config_id: Some("dr1".into()),
+        interfaces: None,
     };
     for e in std::fs::read_dir(golden_dir()).unwrap() {
         let p = e.unwrap().path();

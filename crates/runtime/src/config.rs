@@ -13,6 +13,8 @@ pub const EXIT_CONFIG: u8 = 4;
 fn options(args: &CommonArgs) -> LoadOptions {
     LoadOptions {
         config_id: args.config_id.clone(),
+        // keepalived checks the interfaces it is given on the host it runs on.
+        interfaces: keepalived_config::host_interfaces(),
     }
 }
 

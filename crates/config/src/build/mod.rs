@@ -1,7 +1,7 @@
 //! Turns the block tree into the typed model: keyword dispatch per block, value validation
 //! with keepalived's ranges, defaults, inheritance and the cross-block checks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diags, Pos, suggest};
@@ -26,6 +26,8 @@ pub(crate) use reflow::reflow;
 pub(crate) struct Builder<'a> {
     pub d: &'a mut Diags,
     pub host: String,
+    /// This host's interfaces (name → loopback), when the load checks them.
+    pub interfaces: Option<&'a BTreeMap<String, bool>>,
     /// `vrrp_script` names defined so far (keepalived resolves `track_script` while reading).
     pub scripts_seen: HashSet<String>,
     /// `track_file` names defined so far.
@@ -147,10 +149,16 @@ impl Builder<'_> {
     }
 }
 
-pub(crate) fn build(nodes: &[Node<'_>], d: &mut Diags, host: &str) -> Config {
+pub(crate) fn build(
+    nodes: &[Node<'_>],
+    d: &mut Diags,
+    host: &str,
+    interfaces: Option<&BTreeMap<String, bool>>,
+) -> Config {
     let mut b = Builder {
         d,
         host: host.to_string(),
+        interfaces,
         scripts_seen: HashSet::new(),
         files_seen: HashSet::new(),
         script_pos: HashMap::new(),

@@ -244,6 +244,20 @@ impl Builder<'_> {
                     need(self);
                     v.dev = val.map(|t| t.text.owned());
                     i += 1;
+                    // vrrp_ipaddress.c: an address on a missing interface is dropped.
+                    if let (Some(t), Some(m)) = (val, self.interfaces)
+                        && !m.contains_key(t.text.as_str())
+                    {
+                        self.d.warn(
+                            t.pos,
+                            format!(
+                                "WARNING - interface {} for ip address {} doesn't exist: \
+                                 keepalived drops the address, and so does keepalived-rs",
+                                t.text, w[0].text
+                            ),
+                        );
+                        return None;
+                    }
                 }
                 "scope" => {
                     need(self);
@@ -315,7 +329,21 @@ impl Builder<'_> {
                     match k {
                         "src" => r.src = self.ip_tok(val),
                         "via" | "gw" => r.via = self.ip_tok(val),
-                        "dev" => r.dev = Some(val.text.owned()),
+                        "dev" => {
+                            if let Some(m) = self.interfaces
+                                && !m.contains_key(val.text.as_str())
+                            {
+                                self.d.warn(
+                                    val.pos,
+                                    format!(
+                                        "WARNING - interface {} for VROUTE nexthop doesn't exist \
+                                         (as keepalived)",
+                                        val.text
+                                    ),
+                                );
+                            }
+                            r.dev = Some(val.text.owned())
+                        }
                         "metric" => {
                             r.metric = self
                                 .int_tok(val, 0, u32::MAX as i64, "metric")
@@ -441,7 +469,37 @@ impl Builder<'_> {
                         state_set = Some(t.pos);
                     }
                 }
-                "interface" => v.interface = self.string(n),
+                // vrrp_parser.c `vrrp_int_handler`: a loopback is refused, a missing
+                // interface reported (keepalived's VRRP process then stops: "Non-existent
+                // interface specified in configuration").
+                "interface" => {
+                    let Some(t) = self.arg(n) else { continue };
+                    match self.interfaces.map(|m| m.get(t.text.as_str())) {
+                        Some(Some(true)) => {
+                            self.d.warn(
+                                t.pos,
+                                format!(
+                                    "({}) cannot use a loopback interface ({}) for vrrp - \
+                                     ignoring (as keepalived)",
+                                    v.name, t.text
+                                ),
+                            );
+                            continue;
+                        }
+                        Some(None) => self.d.warn(
+                            t.pos,
+                            format!(
+                                "WARNING - interface {} for vrrp_instance {} doesn't exist: \
+                                 keepalived's VRRP process does not start then (\"Non-existent \
+                                 interface specified in configuration\"); vrrp-core starts \
+                                 without this instance",
+                                t.text, v.name
+                            ),
+                        ),
+                        _ => {}
+                    }
+                    v.interface = Some(t.text.owned());
+                }
                 "virtual_router_id" => {
                     if let Some(x) = self.int(n, 1, 255) {
                         v.virtual_router_id = x as u8;
@@ -989,14 +1047,14 @@ impl Builder<'_> {
             let seen = match kind {
                 TrackKind::Script => self.scripts_seen.contains(name),
                 TrackKind::File => self.files_seen.contains(name),
-                TrackKind::Interface => true,
+                TrackKind::Interface => self.interfaces.is_none_or(|m| m.contains_key(name)),
             };
             if !seen {
-                warn(
-                    self,
-                    c.kw.pos,
-                    format!("{what} {name} not found, ignoring..."),
-                );
+                let m = match kind {
+                    TrackKind::Interface => format!("tracked interface {name} doesn't exist"),
+                    _ => format!("{what} {name} not found, ignoring..."),
+                };
+                warn(self, c.kw.pos, m);
                 continue;
             }
             if out.iter().any(|t| t.name == name) {
