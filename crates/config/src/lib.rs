@@ -34,6 +34,12 @@ pub struct LoadOptions {
     /// virtual address's `dev`. `None` skips them (a config read for another host, tests);
     /// the services pass [`host_interfaces`].
     pub interfaces: Option<std::collections::BTreeMap<String, bool>>,
+    /// Check the scripts on this host as keepalived does (lib/notify.c
+    /// `check_script_secure`): a tracked `vrrp_script` or a MISC_CHECK whose program is not
+    /// found or not executable is disabled, and scripts that exist without
+    /// `enable_script_security` are keepalived's "SECURITY VIOLATION". Off for a config read
+    /// for another host (tests); the services turn it on.
+    pub host_scripts: bool,
 }
 
 /// The interfaces of the network namespace this process runs in, from `/sys/class/net`
@@ -133,7 +139,7 @@ pub fn load_with_host(
     let nodes = tree::parse(&mut items, &mut d);
     let nodes = build::reflow(&mut d, nodes);
     drop(items);
-    let config = build::build(&nodes, &mut d, host, opts.interfaces.as_ref());
+    let config = build::build(&nodes, &mut d, host, opts);
     if d.has_errors() {
         Err(LoadError::Invalid {
             diagnostics: d.list,

@@ -604,6 +604,7 @@ fn interfaces_this_host_lacks_are_reported_and_their_addresses_dropped_as_keepal
     let opts = LoadOptions {
         config_id: None,
         interfaces: Some(interfaces),
+        host_scripts: false,
     };
     let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
                 track_interface {\n        eth9\n        eth1\n    }\n    virtual_ipaddress {\n        \
@@ -642,4 +643,43 @@ fn interfaces_this_host_lacks_are_reported_and_their_addresses_dropped_as_keepal
     // Without the host's list nothing is checked.
     let (c, _) = warnings(text);
     assert_eq!(c.vrrp_instances[0].virtual_ipaddress.len(), 2);
+}
+
+#[test]
+fn scripts_are_checked_on_this_host_as_keepalived_checks_them() {
+    let opts = LoadOptions {
+        host_scripts: true,
+        ..LoadOptions::default()
+    };
+    let text = "vrrp_script chk_gone {\n    script \"/nonexistent/chk.sh\"\n}\n\
+                vrrp_script chk_true {\n    script \"/bin/true\"\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
+                track_script {\n        chk_gone\n        chk_true\n    }\n    \
+                virtual_ipaddress {\n        198.51.100.1\n    }\n}\n";
+    let l = load_with_host(
+        text,
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &opts,
+        "h",
+    )
+    .unwrap();
+    let names: Vec<&str> = l.config.vrrp_instances[0]
+        .track_script
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    // The missing script is not tracked (keepalived: "Disabling track script").
+    assert_eq!(names, ["chk_true"]);
+    let d: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        d.iter().any(|m| m
+            .contains(":1:1: warning: Disabling track script chk_gone since not found/accessible")),
+        "{d:#?}"
+    );
+    // /bin/true exists and script security is off: keepalived's -t exits 6.
+    assert!(
+        d.iter().any(|m| m.contains("security: SECURITY VIOLATION")),
+        "{d:#?}"
+    );
+    assert_eq!(config_test_exit_code(&l.diagnostics), 6);
 }

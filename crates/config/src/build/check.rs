@@ -11,6 +11,10 @@ pub(super) fn check(
     sg_pos: &[Pos],
 ) {
     vrrp_complete::complete(b, cfg, inst_pos, sg_pos);
+    if b.host_scripts {
+        disable_missing_scripts(b, cfg, vs_pos);
+        security(b, cfg);
+    }
     let mut vrids: HashMap<(Option<String>, bool, u8), String> = HashMap::new();
     for (v, pos) in cfg.vrrp_instances.iter_mut().zip(inst_pos) {
         if v.virtual_router_id == 0 {
@@ -147,7 +151,56 @@ pub(super) fn check(
     }
     let mut keep = keep.into_iter();
     cfg.virtual_servers.retain(|_| keep.next().unwrap_or(true));
-    security(b, cfg);
+}
+
+/// vrrp.c `check_vrrp_script_security` and check_misc.c `check_misc_script_security`: a
+/// tracked script whose program is not found or cannot be executed is disabled — the
+/// instances stop tracking it ("Disabling track script X since not found/accessible") — and
+/// such a MISC_CHECK is dropped, so its real server is judged by its other checkers.
+fn disable_missing_scripts(b: &mut Builder<'_>, cfg: &mut Config, vs_pos: &[Pos]) {
+    let missing: Vec<String> = cfg
+        .vrrp_scripts
+        .iter()
+        .filter(|s| !script_exists(&s.script))
+        .map(|s| s.name.clone())
+        .collect();
+    for name in &missing {
+        b.d.warn(
+            b.script_pos.get(name).copied().unwrap_or_default(),
+            format!(
+                "Disabling track script {name} since not found/accessible: the instances do \
+                 not track it (as keepalived)"
+            ),
+        );
+    }
+    if !missing.is_empty() {
+        cfg.vrrp_scripts.retain(|s| !missing.contains(&s.name));
+        for v in &mut cfg.vrrp_instances {
+            v.track_script.retain(|t| !missing.contains(&t.name));
+        }
+        for g in &mut cfg.vrrp_sync_groups {
+            g.track_script.retain(|t| !missing.contains(&t.name));
+        }
+    }
+    for (vs, &pos) in cfg.virtual_servers.iter_mut().zip(vs_pos) {
+        for rs in &mut vs.real_servers {
+            rs.checkers.retain(|c| match &c.kind {
+                CheckerKind::MiscCheck(m) if !script_exists(&m.misc_path) => {
+                    // check_misc.c only logs this: a note.
+                    b.d.note(
+                        pos,
+                        format!(
+                            "Disabling misc script {} since not found/accessible: the MISC_CHECK \
+                             of real server {} is dropped (as keepalived)",
+                            m.misc_path, rs.ip
+                        ),
+                    );
+                    false
+                }
+                _ => true,
+            });
+        }
+    }
 }
 
 /// keepalived's script security check (vrrp.c and check_data.c, lib/notify.c
@@ -181,9 +234,13 @@ fn script_exists(command: &str) -> bool {
     if program.starts_with('<') {
         return false;
     }
+    let runnable = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
     if program.contains('/') {
-        return std::path::Path::new(program).is_file();
+        return runnable(std::path::Path::new(program));
     }
     std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(program))))
 }

@@ -28,6 +28,8 @@ pub(crate) struct Builder<'a> {
     pub host: String,
     /// This host's interfaces (name → loopback), when the load checks them.
     pub interfaces: Option<&'a BTreeMap<String, bool>>,
+    /// Whether scripts are checked on this host ([`crate::LoadOptions::host_scripts`]).
+    pub host_scripts: bool,
     /// `vrrp_script` names defined so far (keepalived resolves `track_script` while reading).
     pub scripts_seen: HashSet<String>,
     /// `track_file` names defined so far.
@@ -153,12 +155,13 @@ pub(crate) fn build(
     nodes: &[Node<'_>],
     d: &mut Diags,
     host: &str,
-    interfaces: Option<&BTreeMap<String, bool>>,
+    opts: &crate::LoadOptions,
 ) -> Config {
     let mut b = Builder {
         d,
         host: host.to_string(),
-        interfaces,
+        interfaces: opts.interfaces.as_ref(),
+        host_scripts: opts.host_scripts,
         scripts_seen: HashSet::new(),
         files_seen: HashSet::new(),
         script_pos: HashMap::new(),
