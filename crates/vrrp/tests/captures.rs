@@ -1,4 +1,4 @@
-//! The keepalived 2.2.7 captures in `shared/vectors/` (beside the repository): every
+//! The keepalived 2.2.7 captures in `tests/vectors/` (real keepalived adverts and GARPs): every
 //! advert decodes to its fields, and our encoders reproduce keepalived's bytes — the VRRP
 //! message, the IPv4 header (TOS 0xc0, id from a per-instance counter, DF off, TTL 255)
 //! and the gratuitous ARP frames.
@@ -55,8 +55,7 @@ fn read_pcap(name: &str) -> Vec<Record> {
 }
 
 fn vectors_dir() -> PathBuf {
-    // crates/vrrp -> repository root -> its parent holds shared/.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 const ETH_IPV4: [u8; 2] = [0x08, 0x00];
