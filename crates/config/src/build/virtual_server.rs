@@ -530,6 +530,7 @@ impl Builder<'_> {
                             rs.ip, rs.port
                         ),
                     );
+                    keep_checker_port(rs);
                     rs.port = 0;
                 }
             } else if is_addr && !nat && rs.port != vs_port {
@@ -541,7 +542,35 @@ impl Builder<'_> {
                         rs.ip, rs.port
                     ),
                 );
+                keep_checker_port(rs);
                 rs.port = vs_port;
+            }
+        }
+        // The sorry server likewise (check_data.c, after the real servers).
+        let sorry_nat = vs.sorry_server_lvs_method.unwrap_or(vs.lvs_method) == LvsMethod::Nat;
+        if let Some(s) = vs.sorry_server.as_mut()
+            && !sorry_nat
+        {
+            if fwmark && s.port != 0 {
+                self.d.warn(
+                    here,
+                    format!(
+                        "WARNING - virtual server {label}, sorry server has port specified - \
+                         clearing (as keepalived)"
+                    ),
+                );
+                s.port = 0;
+            } else if is_addr && s.port != 0 && s.port != vs_port {
+                self.d.warn(
+                    here,
+                    format!(
+                        "WARNING - virtual server {label} and sorry server ports don't match - \
+                         resetting (as keepalived)"
+                    ),
+                );
+                s.port = vs_port;
+            } else if is_addr && s.port == 0 {
+                s.port = vs_port;
             }
         }
         Some(vs)
@@ -703,5 +732,24 @@ fn vs_label(key: &VsKey, protocol: Protocol, protocol_set: bool) -> String {
         }
         VsKey::Fwmark { mark } => format!("FWM {mark}"),
         VsKey::Group { name } => format!("[{name}]:0"),
+    }
+}
+
+/// The checkers of a real server whose port keepalived resets still connect to the port that
+/// was written: each checker's destination is set from the `real_server` line while it is read
+/// (check_api.c `alloc_checker`), before check_data.c changes the real server's port.
+fn keep_checker_port(rs: &mut RealServer) {
+    if rs.port == 0 {
+        return;
+    }
+    for c in &mut rs.checkers {
+        // MISC_CHECK and FILE_CHECK connect nowhere.
+        let connects = !matches!(
+            c.kind,
+            CheckerKind::MiscCheck(_) | CheckerKind::FileCheck(_)
+        );
+        if connects && c.connect_port.is_none() {
+            c.connect_port = Some(rs.port);
+        }
     }
 }
