@@ -1055,9 +1055,11 @@ fn set_str(s: &BTreeSet<String>) -> String {
 
 // ------------------------------------------------------------------ tests
 
+// Ignored until the lead says otherwise: it fails today, and the differences
+// it lists are the to-do list for the config loader (decided ones go to
+// tests/compat/differences.toml).
 #[test]
-#[ignore = "fails today: the differences it lists are the lead's to-do list (/work notes); \
-            run with --ignored"]
+#[ignore = "fails while keepalived 2.2.7 differences remain; run with --ignored"]
 fn compat_differential_against_keepalived() {
     if !prerequisites("compat differential") {
         return;
