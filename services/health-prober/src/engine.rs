@@ -24,6 +24,7 @@ use tokio_util::time::delay_queue;
 use tracing::Instrument as _;
 
 use crate::checks::Probe;
+use crate::checks::tls::{SslClient, SslInitError};
 use crate::machine::{Flavor, Machine, Timing};
 use crate::outcome::Outcome;
 use crate::targets::TargetSpec;
@@ -251,6 +252,8 @@ pub struct Engine {
     /// `max_concurrent` attempts ever exist as tasks.
     waiting: std::collections::VecDeque<(usize, u64)>,
     generation: u64,
+    /// SSL_GET's TLS context, one for every SSL_GET target.
+    ssl: Arc<SslClient>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -287,7 +290,20 @@ impl Engine {
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
             waiting: std::collections::VecDeque::new(),
             generation: 0,
+            ssl: Arc::default(),
         }
+    }
+
+    /// Uses `ssl` as SSL_GET's TLS context (shared with the loader that replaces it).
+    pub fn with_ssl_client(mut self, ssl: Arc<SslClient>) -> Self {
+        self.ssl = ssl;
+        self
+    }
+
+    /// The TLS context SSL_GET attempts use (the autogen one until replaced):
+    /// a configuration's loader replaces it, see [`crate::prepare`].
+    pub fn ssl_client(&self) -> Arc<SslClient> {
+        self.ssl.clone()
     }
 
     fn wall(&self, at: Instant) -> SystemTime {
@@ -353,7 +369,7 @@ impl Engine {
     }
 
     fn add(&mut self, spec: TargetSpec, now: Instant, initial: bool) {
-        let probe = match Probe::new(&spec) {
+        let probe = match Probe::new(&spec, &self.ssl) {
             Ok(probe) => Arc::new(probe),
             Err(error) => {
                 tracing::warn!("{} not checked: {error}", spec.id);
@@ -715,13 +731,16 @@ impl Engine {
     }
 
     /// Runs until `shutdown`; on each change of `reloads`, `load` gives the
-    /// new targets (an error keeps the running set, as keepalived does).
+    /// new targets (an error keeps the running set, as keepalived does),
+    /// except an [`SslInitError`]: keepalived's checker process exits when
+    /// the SSL context cannot be built on reload (check_daemon.c
+    /// `stop_check(KEEPALIVED_EXIT_FATAL)`), and so does this loop, with it.
     pub async fn run(
         mut self,
         shutdown: CancellationToken,
         mut reloads: watch::Receiver<u64>,
         mut load: impl FnMut() -> anyhow::Result<Vec<TargetSpec>>,
-    ) {
+    ) -> anyhow::Result<()> {
         loop {
             tokio::select! {
                 biased;
@@ -747,11 +766,13 @@ impl Engine {
                     }
                     match load() {
                         Ok(specs) => self.apply(specs, false),
+                        Err(error) if error.is::<SslInitError>() => return Err(error),
                         Err(error) => tracing::error!("reload failed, keeping the running checkers: {error:#}"),
                     }
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -67,17 +67,43 @@ pub struct Cli {
     pub replica_id: Option<String>,
 }
 
-/// The targets of the configuration named by `args` (none when the file is absent).
-pub fn load_targets(args: &CommonArgs) -> anyhow::Result<Vec<targets::TargetSpec>> {
-    Ok(keepalived_runtime::config::load(args)?
-        .map(|config| targets::build(&config))
-        .unwrap_or_default())
+/// The targets of `config`, with SSL_GET's TLS context built from its `SSL`
+/// block into `ssl` when a checker needs it (keepalived builds it only when
+/// an SSL_GET exists: check_data->ssl_required, check_daemon.c). An error is
+/// fatal, as in keepalived; [`checks::tls::init_ssl_ctx`] has logged why.
+pub fn prepare(
+    config: &keepalived_config::Config,
+    ssl: &checks::tls::SslClient,
+) -> Result<Vec<targets::TargetSpec>, checks::tls::SslInitError> {
+    let specs = targets::build(config);
+    let ssl_required = specs
+        .iter()
+        .any(|s| matches!(s.checker.kind, keepalived_config::CheckerKind::SslGet(_)));
+    ssl.replace(if ssl_required {
+        checks::tls::init_ssl_ctx(config.ssl.as_ref())?
+    } else {
+        checks::tls::autogen()
+    });
+    Ok(specs)
+}
+
+/// The targets of the configuration named by `args` (none when the file is
+/// absent); see [`prepare`].
+pub fn load_targets(
+    args: &CommonArgs,
+    ssl: &checks::tls::SslClient,
+) -> anyhow::Result<Vec<targets::TargetSpec>> {
+    match keepalived_runtime::config::load(args)? {
+        Some(config) => Ok(prepare(&config, ssl)?),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Runs health-prober until SIGTERM.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut runtime = Runtime::start(SPEC, cli.common).await?;
-    let specs = load_targets(&runtime.args)?;
+    let ssl = std::sync::Arc::new(checks::tls::SslClient::default());
+    let specs = load_targets(&runtime.args, &ssl)?;
     let identity = match &cli.replica_id {
         Some(id) => format!("{}/{id}", runtime.identity()),
         None => runtime.identity(),
@@ -112,14 +138,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .build()?;
             events.block_on(async move {
                 let mut engine =
-                    engine::Engine::new(shared, api.producer(), metrics, max_concurrent);
+                    engine::Engine::new(shared, api.producer(), metrics, max_concurrent)
+                        .with_ssl_client(ssl.clone());
                 engine.apply(specs, true);
                 let _ = scheduled_tx.send(());
-                engine
-                    .run(shutdown, reloads, move || load_targets(&args))
+                let ended = engine
+                    .run(shutdown.clone(), reloads, move || load_targets(&args, &ssl))
                     .await;
-            });
-            Ok(())
+                // A fatal reload (the SSL context) stops the whole service.
+                shutdown.cancel();
+                ended
+            })
         },
     )?;
     if scheduled_rx.await.is_err() {

@@ -10,6 +10,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use super::conn::{ConnOpts, timed};
+use super::tls::SslClient;
 use crate::outcome::{Failure, Outcome};
 
 /// keepalived's bound on the header it parses.
@@ -31,8 +32,18 @@ pub struct UrlProbe {
 pub struct HttpProbe {
     /// The URLs, checked in order within one attempt.
     pub urls: Vec<UrlProbe>,
-    /// TLS server name for SSL_GET (`None` for plain HTTP).
-    pub tls: Option<ServerName<'static>>,
+    /// SSL_GET's TLS (`None` for plain HTTP).
+    pub tls: Option<Tls>,
+}
+
+/// How an SSL_GET attempt speaks TLS.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// The server name given to rustls (the IP, for which it sends no SNI,
+    /// unless `enable_sni`).
+    pub name: ServerName<'static>,
+    /// The shared client context, read at each connect (reloads replace it).
+    pub client: Arc<SslClient>,
 }
 
 /// Why a `digest` value is unusable.
@@ -82,7 +93,7 @@ impl HttpProbe {
         check: &HttpCheck,
         server_virtualhost: Option<&str>,
         dst: std::net::SocketAddr,
-        tls: bool,
+        tls: Option<Arc<SslClient>>,
     ) -> Result<Self, BadDigest> {
         let mut urls = Vec::new();
         for url in &check.urls {
@@ -97,14 +108,15 @@ impl HttpProbe {
                 digest: url.digest.as_deref().map(parse_digest).transpose()?,
             });
         }
-        let tls = tls.then(|| {
+        let tls = tls.map(|client| {
             let sni = check
                 .enable_sni
                 .then(|| check.virtualhost.as_deref().or(server_virtualhost))
                 .flatten()
                 .and_then(|name| ServerName::try_from(name.to_owned()).ok());
             // Without SNI rustls is given the IP, for which it sends no SNI.
-            sni.unwrap_or(ServerName::IpAddress(dst.ip().into()))
+            let name = sni.unwrap_or(ServerName::IpAddress(dst.ip().into()));
+            Tls { name, client }
         });
         Ok(Self { urls, tls })
     }
@@ -128,27 +140,29 @@ impl HttpProbe {
             None => exchange(stream, conn, url).await,
             // Boxed: the TLS handshake's state is large, and would otherwise
             // make every plain HTTP attempt's task as large.
-            Some(name) => Box::pin(fetch_tls(stream, name, conn, url)).await,
+            Some(tls) => Box::pin(fetch_tls(stream, tls, conn, url)).await,
         }
     }
 }
 
 async fn fetch_tls(
     stream: tokio::net::TcpStream,
-    name: &ServerName<'static>,
+    tls: &Tls,
     conn: &ConnOpts,
     url: &UrlProbe,
 ) -> Result<(), Failure> {
     // TLS writes its Finished and then the request back to back: without
     // this Nagle would hold the request for the ACK.
     let _ = stream.set_nodelay(true);
-    let connector = tokio_rustls::TlsConnector::from(super::tls::client_config());
-    let tls =
-        match tokio::time::timeout(conn.timeout, connector.connect(name.clone(), stream)).await {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => return Err(Failure::Tls(e.to_string())),
-            Err(_) => return Err(Failure::ConnectTimeout),
-        };
+    // keepalived's SSL_new(check_data->ssl->ctx): the context of the moment.
+    let connector = tokio_rustls::TlsConnector::from(tls.client.config());
+    let tls = match tokio::time::timeout(conn.timeout, connector.connect(tls.name.clone(), stream))
+        .await
+    {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => return Err(Failure::Tls(e.to_string())),
+        Err(_) => return Err(Failure::ConnectTimeout),
+    };
     exchange(tls, conn, url).await.map_err(|f| match f {
         Failure::Network(e) => Failure::Tls(e),
         other => other,

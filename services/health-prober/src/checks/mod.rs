@@ -12,6 +12,7 @@ pub mod smtp;
 pub mod tls;
 pub mod udp;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use keepalived_config::CheckerKind;
@@ -61,8 +62,9 @@ pub enum ProbeError {
 }
 
 impl Probe {
-    /// Prepares the checker of `spec`.
-    pub fn new(spec: &TargetSpec) -> Result<Self, ProbeError> {
+    /// Prepares the checker of `spec`; SSL_GET attempts take their TLS
+    /// context from `ssl` at each connect.
+    pub fn new(spec: &TargetSpec, ssl: &Arc<tls::SslClient>) -> Result<Self, ProbeError> {
         let c = &spec.checker;
         let conn = ConnOpts {
             dst: spec.connect,
@@ -86,11 +88,14 @@ impl Probe {
         let vhost = spec.server_virtualhost.as_deref();
         let kind = match &c.kind {
             CheckerKind::HttpGet(h) => {
-                Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, false)?)
+                Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, None)?)
             }
-            CheckerKind::SslGet(h) => {
-                Kind::Http(http::HttpProbe::new(h, vhost, spec.connect, true)?)
-            }
+            CheckerKind::SslGet(h) => Kind::Http(http::HttpProbe::new(
+                h,
+                vhost,
+                spec.connect,
+                Some(ssl.clone()),
+            )?),
             CheckerKind::TcpCheck => Kind::Tcp,
             CheckerKind::MiscCheck(m) => Kind::Misc(misc::MiscProbe {
                 command: m.misc_path.clone(),
