@@ -364,3 +364,64 @@ async fn the_binary_logs_keepalived_lines_and_exits() {
         "the password is not logged:\n{text}"
     );
 }
+
+/// The binary on SIGHUP: the same SSL_GET, DOWN without the block, UP once
+/// the block is written and the prober told to reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reloads_the_ssl_block_on_sighup() {
+    use keepalived_api::v1::health_client::HealthClient;
+
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ClientPki::new(dir.path(), "good");
+    let (port, _answered, _server) = mtls_server(&pki.ca).await;
+    let id = format!("SSL_GET:127.0.0.1:{port}");
+    let checker = config(FAST, &[(port, SSL_GET)]);
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, &checker).unwrap();
+    let socket = dir.path().join("prober.sock");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_health-prober"))
+        .arg("-f")
+        .arg(&conf)
+        .args(["-l", "-G", "--listen"])
+        .arg(format!("unix:{}", socket.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let address: keepalived_bus::addr::Address =
+        format!("unix:{}", socket.display()).parse().unwrap();
+    let mut client = None;
+    for _ in 0..400 {
+        if let Ok(channel) = keepalived_bus::addr::connect(&address).await {
+            client = Some(HealthClient::new(channel));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut client = client.expect("health-prober did not come up");
+    let mut wait = async |verdict: Verdict| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+        loop {
+            let t = client
+                .get_target(keepalived_api::v1::GetTargetRequest { id: id.clone() })
+                .await
+                .unwrap()
+                .into_inner();
+            if t.verdict == verdict as i32 && t.last_result.is_some() {
+                return t;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {verdict:?}: {t:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let t = wait(Verdict::Down).await;
+    assert_eq!(reason(&t), FailureReason::TlsError as i32, "{t:?}");
+    std::fs::write(&conf, format!("{}{checker}", pki.block())).unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    wait(Verdict::Up).await;
+}
