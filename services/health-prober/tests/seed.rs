@@ -12,7 +12,9 @@ use keepalived_api::v1::{self, Verdict, health_event::Payload};
 use support::HttpTarget;
 
 /// The seed's real_server block: `delay_loop 2`, HTTP_GET on `/` expecting 200,
-/// connect_timeout 2, nb_get_retry 3, delay_before_retry 3.
+/// connect_timeout 2, nb_get_retry 3, delay_before_retry 3. The two real servers share one
+/// address on two ports, so the service is NAT: with DR keepalived resets a real server's port
+/// to the service's (check_data.c), and the two would be one.
 fn seed_config(rs1: u16, rs2: u16) -> String {
     let rs = |port: u16| {
         format!(
@@ -35,7 +37,7 @@ fn seed_config(rs1: u16, rs2: u16) -> String {
         "virtual_server 127.0.0.10 80 {{
     delay_loop 2
     lb_algo rr
-    lb_kind DR
+    lb_kind NAT
     protocol TCP
 {}{}}}
 ",
