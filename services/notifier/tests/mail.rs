@@ -24,7 +24,7 @@ global_defs {{
 }}
 vrrp_instance VI_1 {{
     state MASTER
-    interface lo
+    interface eth0
     virtual_router_id 3
     priority 99
     virtual_ipaddress {{ 198.51.100.120/24 }}

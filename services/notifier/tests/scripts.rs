@@ -51,7 +51,7 @@ fn instance(name: &str, vrid: u8, scripts: &str) -> String {
     format!(
         r#"
 vrrp_instance {name} {{
-    interface lo
+    interface eth0
     virtual_router_id {vrid}
     priority 99
     virtual_ipaddress {{ 192.0.2.{vrid}/24 }}
