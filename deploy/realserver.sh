@@ -1,5 +1,5 @@
 #!/bin/sh
-# LVS-DR real server set-up (shared/seed/SCENARIO.md, "Real servers"):
+# LVS-DR real server set-up (docs/scenario.md, "Real servers"):
 #
 #   realserver.sh up VIP [DEV]     VIP/32 on DEV (default lo, label lo:0) and ARP
 #                                  suppressed for it (arp_ignore=1, arp_announce=2

@@ -1,4 +1,4 @@
-//! The seed scenario (shared/seed/SCENARIO.md) replayed end to end with the
+//! The seed scenario (docs/scenario.md) replayed end to end with the
 //! real binaries, against two kinds of lab:
 //!
 //! - `seed_replay_in_namespaces`: network namespaces on this host (the
@@ -12,7 +12,7 @@
 //! receiver: the `otlp-sink` binary, inside the lab, since the services in a
 //! namespace or container cannot reach the test's loopback).
 //!
-//! Log lines and mail subjects are keepalived 2.2.7's (notes/KEEPALIVED-CHECKER.md).
+//! Log lines and mail subjects are keepalived 2.2.7's (docs/keepalived-checker.md).
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -117,7 +117,7 @@ fn curl_many(lab: &dyn SeedLab, count: usize) -> HashMap<String, usize> {
     seen
 }
 
-/// The six checks of SCENARIO.md and the trace, in the seed's order.
+/// The six checks of docs/scenario.md and the trace, in the seed's order.
 fn replay(lab: &mut dyn SeedLab) {
     let step = |name: &str| eprintln!("seed replay: {name}");
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the lab's container images on a machine whose Docker engine reaches
-# no image registry (shared/notes/SANDBOX.md, "Container images without a
-# registry"):
+# no image registry (docs/sandbox.md, "Tools"; the steps are in docs/lab.md,
+# "Build the images"):
 #
 #   1. base      debootstrap a minimal Debian bookworm rootfs from apt's own
 #                mirror (cached as a tarball) and `docker import` it as

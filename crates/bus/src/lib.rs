@@ -1,4 +1,4 @@
-//! The keepalived-rs event bus (DESIGN.md, "The event bus contract").
+//! The keepalived-rs event bus (docs/architecture.md, "The event bus").
 //!
 //! - [`Producer`]: stamps every event with the producer's incarnation, a seq
 //!   that grows by one, the time and the current trace context, and serves

@@ -45,7 +45,7 @@ pub struct SslContext {
 
 /// The top-level `keepalived_rs { … }` block: settings of keepalived-rs that keepalived has no
 /// keyword for, kept under one namespaced keyword so they can never collide with keepalived's
-/// own (DESIGN.md, "Configuration"). keepalived itself rejects the block as an unknown keyword.
+/// own (docs/architecture.md, "Who owns which fact"). keepalived itself rejects the block as an unknown keyword.
 /// Several blocks merge in file order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct KeepalivedRs {
@@ -113,7 +113,7 @@ impl WebhookEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictPolicy {
-    /// Down when more than half of the probers with a verdict say down (DESIGN.md default).
+    /// Down when more than half of the probers with a verdict say down (the default).
     #[default]
     Majority,
     /// Down when any prober says down.
@@ -144,7 +144,8 @@ pub struct GlobalDefs {
     pub notification_email_from: String,
     /// SMTP relay for alerts.
     pub smtp_server: Option<SmtpServer>,
-    /// HELO name; keepalived 2.2.7 sends `localhost` unless set (measured, KEEPALIVED-CHECKER.md).
+    /// HELO name; keepalived 2.2.7 sends `localhost` unless set (measured,
+    /// docs/keepalived-checker.md).
     pub smtp_helo_name: String,
     /// SMTP connection timeout (default 30 s).
     pub smtp_connect_timeout: Seconds,

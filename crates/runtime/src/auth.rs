@@ -1,4 +1,5 @@
-//! Authorisation of state-changing RPCs (DESIGN.md): read RPCs are open on
+//! Authorisation of state-changing RPCs (docs/architecture.md, "The gRPC
+//! surface every service shares"): read RPCs are open on
 //! every listener; an RPC that changes state is allowed only for a unix-socket
 //! peer with uid 0, or a TLS client whose certificate was verified against
 //! `--tls-client-ca`. Anyone else gets PERMISSION_DENIED before the service

@@ -1,5 +1,5 @@
-//! The runtime every keepalived-rs service shares (DESIGN.md, "gRPC surface
-//! common to all services"): command-line flags, listeners on
+//! The runtime every keepalived-rs service shares (docs/architecture.md, "The
+//! gRPC surface every service shares"): command-line flags, listeners on
 //! `tcp://HOST:PORT` and `unix:PATH`, server reflection v1 and v1alpha,
 //! `grpc.health.v1` tied to real readiness, optional TLS and mTLS, the
 //! authorisation of state-changing RPCs, Prometheus metrics, graceful

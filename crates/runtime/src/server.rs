@@ -30,7 +30,7 @@ pub struct ServiceSpec {
     pub binary: &'static str,
     /// The fully-qualified gRPC service, e.g. `keepalived.v1.Vrrp`.
     pub grpc_service: &'static str,
-    /// The default `--listen` address (DESIGN.md: loopback, 50051–50054).
+    /// The default `--listen` address: loopback, 50051–50054 (docs/architecture.md).
     pub default_listen: &'static str,
     /// gRPC paths of the RPCs that change state (authorised callers only).
     pub mutating_methods: &'static [&'static str],

@@ -1,5 +1,5 @@
-//! Network-namespace labs for topology tests (root only), following
-//! `shared/notes/SANDBOX.md`: one namespace acts as the switch (a bridge),
+//! Network-namespace labs for topology tests (root only), as
+//! docs/sandbox.md describes them: one namespace acts as the switch (a bridge),
 //! each host is a namespace joined to it by a veth made inside the switch
 //! namespace, so nothing is ever created in the root namespace.
 //!

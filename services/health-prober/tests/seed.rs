@@ -1,4 +1,4 @@
-//! The seed's real-server failure and recovery (SCENARIO.md §5–6) with the
+//! The seed's real-server failure and recovery (docs/scenario.md, checks 5–6) with the
 //! real health-prober binary: its console log (`-l -G`) must carry
 //! keepalived 2.2.7's lines in order, and Watch must say DOWN then UP.
 

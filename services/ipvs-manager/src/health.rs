@@ -1,7 +1,7 @@
 //! Health input: the last verdicts of every health-prober replica, and the
 //! policy that combines them into one up/down per real server.
 //!
-//! DESIGN.md, "The event bus contract": a prober that cannot be reached keeps
+//! docs/architecture.md, "The event bus": a prober that cannot be reached keeps
 //! its last verdicts, marked stale; losing it is never a reason to remove a
 //! real server. Stale verdicts therefore keep counting as they were, so
 //! killing a prober changes nothing in the kernel.

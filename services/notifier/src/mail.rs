@@ -181,7 +181,8 @@ mod tests {
         }
     }
 
-    /// The DATA section of KEEPALIVED-CHECKER.md's measured DOWN mail.
+    /// The DATA section of keepalived 2.2.7's DOWN mail as measured
+    /// (docs/keepalived-checker.md, "Mails").
     #[test]
     fn real_server_down_mail_is_keepalived_2_2_7s_byte_for_byte() {
         let (subject, body) = real_server(

@@ -1,5 +1,5 @@
 //! Deterministic tests of the retry rules: time is a plain `Duration` driven
-//! by the test; each rule of KEEPALIVED-CHECKER.md has its test.
+//! by the test; each timing rule of docs/keepalived-checker.md has its test.
 
 use super::*;
 

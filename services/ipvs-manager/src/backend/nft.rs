@@ -1,5 +1,5 @@
-//! The nftables data plane, for kernels without IP_VS (SANDBOX.md,
-//! "nftables as the data plane (measured)").
+//! The nftables data plane, for kernels without IP_VS (docs/sandbox.md,
+//! "nftables as a data plane", has the measurements cited here).
 //!
 //! Layout, replaced as a whole in ONE `nft -f` transaction when services
 //! come, go or change (measured: 0 failed requests across 196 rewrites; two
@@ -52,7 +52,7 @@ pub const TABLE: &str = "keepalived_rs";
 /// The DR table (family `netdev`).
 pub const DR_TABLE: &str = "keepalived_rs_dr";
 /// The jhash seed: fixed, or two directors (and every reload) map the same
-/// flow to different real servers (SANDBOX.md pitfall).
+/// flow to different real servers (measured: docs/sandbox.md, DR pitfalls).
 pub const SEED: &str = "0x5eed";
 /// Prefix of the record-set comment, versioned.
 const RECORD: &str = "ka1";
@@ -888,8 +888,8 @@ pub fn render_memo(
 /// (same slot count, same method), the element updates that turn `before`
 /// into `after`: the changed record elements and the changed slots, in one
 /// file — one transaction, like the full rewrite, but proportional to the
-/// change (SANDBOX.md: replacing one element costs 15–29 ms where reloading
-/// 10,000 backends costs ~100 ms). `None` when a full rewrite is needed.
+/// change (docs/sandbox.md: replacing one element costs 15–29 ms where
+/// reloading 10,000 backends costs ~100 ms). `None` when a full rewrite is needed.
 pub fn incremental(
     before: &TableState,
     after: &TableState,

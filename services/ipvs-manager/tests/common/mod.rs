@@ -115,7 +115,7 @@ pub fn nat_lab(tag: &str) -> Topology {
 
 /// LVS-DR with three real servers: everyone on 198.51.100.0/24; the directors answer ARP for the
 /// VIP (only the first holds it at start), the real servers hold it on `lo`
-/// with arp_ignore/arp_announce (SANDBOX.md).
+/// with arp_ignore/arp_announce (docs/sandbox.md, docs/scenario.md "Real servers").
 pub fn dr_lab(tag: &str, directors: usize) -> Topology {
     let mut lab = Lab::new(tag).unwrap();
     let dir = lab.dir().unwrap();

@@ -244,7 +244,7 @@ impl Topology {
     }
 
     /// Writes `conf` for a director and starts Debian's keepalived (VRRP only) there,
-    /// as SANDBOX.md describes.
+    /// as docs/sandbox.md ("keepalived as a peer") describes.
     pub fn start_keepalived(&mut self, which: Which, conf: &Conf) {
         let dir = self.dir.clone();
         let d = self.director_mut(which);
