@@ -505,8 +505,15 @@ impl<'d, 't> Pre<'d, 't> {
             } else {
                 "does not exist"
             };
-            self.diags
-                .warn(pat.pos, format!("include '{}' {what}", pat.text));
+            // lib/parser.c: "Config files missing" (no config error unless include_check).
+            self.diags.note(
+                pat.pos,
+                format!(
+                    "include '{}' {what} (keepalived: \"Config files missing\"); read on \
+                     without it, as keepalived does",
+                    pat.text
+                ),
+            );
             return;
         }
         for path in matches {

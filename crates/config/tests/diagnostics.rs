@@ -534,7 +534,8 @@ fn undefined_track_script_in_a_sync_group_is_a_warning_and_dropped() {
     assert_eq!(
         w,
         vec![
-            "/etc/keepalived/keepalived.conf:10:9: warning: (SG) track script chk_missing not found, ignoring...; keepalived-rs reads it the same way"
+            "/etc/keepalived/keepalived.conf:10:9: warning: (SG) track script chk_missing not found, ignoring...; keepalived-rs reads it the same way",
+            "/etc/keepalived/keepalived.conf:5:1: warning: Sync group SG has only 1 virtual router(s) - this probably isn't what you want (as keepalived says)"
         ]
     );
 }

@@ -83,6 +83,16 @@ pub(super) fn check(
                 ),
             );
         }
+        if sg.group.len() == 1 {
+            b.d.warn(
+                pos,
+                format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you \
+                     want (as keepalived says)",
+                    sg.name
+                ),
+            );
+        }
         !sg.group.is_empty()
     });
     // vrrp.c: "Warning - script %s is not used": a script nothing tracks is removed.
