@@ -18,9 +18,8 @@
 //!   eth0..eth3, and each must still run after a few seconds.
 //!
 //! Run: `cargo build -p vrrp-core -p ipvs-manager -p health-prober -p notifier --bins &&
-//! cargo test -p keepalived-tests --test compat -- --include-ignored --nocapture`
-//! (the differential test is `#[ignore]` while the differences it lists are
-//! being worked on; `COMPAT_REPORT=FILE` also writes them to FILE).
+//! cargo test -p keepalived-tests --test compat -- --nocapture`
+//! (`COMPAT_REPORT=FILE` also writes the differences to FILE).
 //! Under CI=true a missing keepalived or root is a failure; locally the tests
 //! skip loudly.
 #![forbid(unsafe_code)]
@@ -1059,7 +1058,6 @@ fn set_str(s: &BTreeSet<String>) -> String {
 // it lists are the to-do list for the config loader (decided ones go to
 // tests/compat/differences.toml).
 #[test]
-#[ignore = "fails while keepalived 2.2.7 differences remain; run with --ignored"]
 fn compat_differential_against_keepalived() {
     if !prerequisites("compat differential") {
         return;

@@ -78,7 +78,7 @@ pub struct OurDiag {
     pub line: u32,
     /// Column (1-based).
     pub col: u32,
-    /// `warning` or `error`.
+    /// `error`, `warning`, `security` or `note`.
     pub severity: String,
     /// The message.
     pub text: String,
@@ -89,7 +89,7 @@ pub struct OurDiag {
 pub fn parse_our_diags(stderr: &str) -> Vec<OurDiag> {
     let mut out = Vec::new();
     for line in stderr.lines() {
-        for severity in ["error", "warning"] {
+        for severity in ["error", "warning", "security", "note"] {
             let tag = format!(": {severity}: ");
             let Some(at) = line.find(&tag) else { continue };
             let loc = &line[..at];
