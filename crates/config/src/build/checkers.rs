@@ -325,7 +325,11 @@ impl Builder<'_> {
                             "bindto" => h.bindto = self.sockaddr(a),
                             "bind_port" => h.bind_port = self.arg(a).and_then(|t| self.port_tok(t)),
                             "bind_if" => h.bind_if = self.string(a),
-                            "connect_timeout" => h.connect_timeout = self.time(a),
+                            "connect_timeout" => {
+                                if let Some(t) = self.time(a) {
+                                    h.connect_timeout = Some(t)
+                                }
+                            }
                             "fwmark" => {
                                 h.fwmark = self.int(a, 0, u32::MAX as i64).map(|v| v as u32)
                             }

@@ -199,8 +199,16 @@ impl Builder<'_> {
                         g.vrrp_garp_lower_prio_repeat =
                             self.int(n, 0, i64::from(u32::MAX)).map(|v| v as u32)
                     }
-                    "vrrp_garp_interval" => g.vrrp_garp_interval = self.time(n).unwrap_or_default(),
-                    "vrrp_gna_interval" => g.vrrp_gna_interval = self.time(n).unwrap_or_default(),
+                    "vrrp_garp_interval" => {
+                        if let Some(t) = self.time(n) {
+                            g.vrrp_garp_interval = t
+                        }
+                    }
+                    "vrrp_gna_interval" => {
+                        if let Some(t) = self.time(n) {
+                            g.vrrp_gna_interval = t
+                        }
+                    }
                     "default_interface" => g.default_interface = self.string(n),
                     "vrrp_lower_prio_no_advert" => {
                         if let Some(b) = self.flag(n) {

@@ -109,6 +109,23 @@ fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node<'_>) {
 }
 
 impl Builder<'_> {
+    /// keepalived has no duplicate check for `vrrp_script` and `track_file`: references bind
+    /// to the first definition (vrrp_track.c `find_script_by_name`, track_file.c
+    /// `find_tracked_file_by_name`), and a later one of the same name is never used. Says so
+    /// when `seen`, and returns `seen`.
+    fn defined_again(&mut self, n: &Node<'_>, what: &str, name: &str, seen: bool) -> bool {
+        if seen {
+            self.d.note(
+                n.kw.pos,
+                format!(
+                    "{what} {name} is defined again: keepalived uses the first definition and \
+                     never this one, and so does keepalived-rs"
+                ),
+            );
+        }
+        seen
+    }
+
     fn unknown(&mut self, ctx: Ctx, n: &Node<'_>) {
         let k = n.kw.text.as_str();
         if unimplemented(ctx).contains(&k) {
@@ -193,21 +210,12 @@ pub(crate) fn build(
             // first definition and the second is removed as "not used".
             "vrrp_script" => {
                 let Some(s) = b.vrrp_script(n) else { continue };
-                if b.scripts_seen.contains(&s.name) {
-                    b.d.note(
-                        n.kw.pos,
-                        format!(
-                            "vrrp_script {} is defined again: keepalived tracks the first \
-                             definition and removes this one (\"Warning - script {} is not \
-                             used\"), and so does keepalived-rs",
-                            s.name, s.name
-                        ),
-                    );
-                } else {
-                    b.scripts_seen.insert(s.name.clone());
-                    b.script_pos.insert(s.name.clone(), n.kw.pos);
-                    cfg.vrrp_scripts.push(s);
+                if b.defined_again(n, "vrrp_script", &s.name, b.scripts_seen.contains(&s.name)) {
+                    continue;
                 }
+                b.scripts_seen.insert(s.name.clone());
+                b.script_pos.insert(s.name.clone(), n.kw.pos);
+                cfg.vrrp_scripts.push(s);
             }
             // vrrp_parser.c `vrrp_handler`: "vrrp instance %s already defined", the second
             // block is skipped.
@@ -243,22 +251,13 @@ pub(crate) fn build(
                 cfg.vrrp_sync_groups.push(s);
                 sg_pos.push(n.kw.pos);
             }
-            // track_file.c: no duplicate check; lookups find the first.
             "track_file" => {
                 let Some(t) = b.track_file(n) else { continue };
-                if b.files_seen.contains(&t.name) {
-                    b.d.warn(
-                        n.kw.pos,
-                        format!(
-                            "track_file {} is defined again: keepalived uses the first \
-                             definition, and so does keepalived-rs",
-                            t.name
-                        ),
-                    );
-                } else {
-                    b.files_seen.insert(t.name.clone());
-                    cfg.track_files.push(t);
+                if b.defined_again(n, "track_file", &t.name, b.files_seen.contains(&t.name)) {
+                    continue;
                 }
+                b.files_seen.insert(t.name.clone());
+                cfg.track_files.push(t);
             }
             "virtual_server_group" => {
                 let g = b.vs_group(n);

@@ -69,12 +69,14 @@ impl Builder<'_> {
         self.int_tok(t, lo, hi, &n.kw.text)
     }
 
+    /// A time in seconds (fractions allowed). keepalived's `read_timer` callers report a
+    /// bad one and leave the setting as it was: a warning and `None`.
     pub(super) fn time_tok(&mut self, t: &Tok<'_>, what: &str) -> Option<TimeUs> {
         let v = TimeUs::parse(&t.text);
         if v.is_none() {
-            self.d.error(
+            self.d.warn(
                 t.pos,
-                format!("{what}: '{}' is not a valid time in seconds", t.text),
+                format!("{what} '{}' invalid - ignoring, as keepalived does", t.text),
             );
         }
         v
@@ -302,17 +304,10 @@ impl Builder<'_> {
         }
     }
 
-    /// A time of 0 or more (`delay_before_retry`, `warmup`).
+    /// A time of 0 or more (`delay_before_retry`, `warmup`), named `what` in the message.
     pub(super) fn any_time(&mut self, n: &Node<'_>, what: &str) -> Option<TimeUs> {
         let t = self.arg(n)?;
-        let v = TimeUs::parse(&t.text);
-        if v.is_none() {
-            self.d.warn(
-                t.pos,
-                format!("{what} '{}' invalid - ignoring, as keepalived does", t.text),
-            );
-        }
-        v
+        self.time_tok(t, what)
     }
 
     /// A GARP repeat count: 0 is 1 ("must be greater than 0, setting to 1", vrrp_parser.c).
