@@ -407,9 +407,12 @@ impl Builder<'_> {
         if s.len() % 2 == 0 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             Some(s)
         } else {
-            self.d.error(
+            self.d.warn(
                 t.pos,
-                format!("'{}' is not an even-length hex string", t.text),
+                format!(
+                    "Invalid hex string for UDP_CHECK '{}' - ignored, as keepalived does",
+                    t.text
+                ),
             );
             None
         }
@@ -432,9 +435,13 @@ impl Builder<'_> {
                         if d.len() == 32 && d.bytes().all(|b| b.is_ascii_hexdigit()) {
                             u.digest = Some(d);
                         } else {
-                            self.d.error(
+                            self.d.warn(
                                 t.pos,
-                                format!("digest '{}' is not 32 hex digits (MD5)", t.text),
+                                format!(
+                                    "digest '{}' is not 32 hex digits (MD5) - ignored, as \
+                                     keepalived does",
+                                    t.text
+                                ),
                             );
                         }
                     }
@@ -442,7 +449,7 @@ impl Builder<'_> {
                 "status_code" => {
                     self.no_block(n);
                     if n.args.is_empty() {
-                        self.d.error(n.kw.pos, "status_code needs a value");
+                        self.d.warn(n.kw.pos, "status_code needs a value - ignored");
                     }
                     for t in &n.args {
                         let (a, b) = t.text.split_once('-').unwrap_or((&t.text, &t.text));
@@ -454,9 +461,13 @@ impl Builder<'_> {
                             {
                                 u.status_code.push(StatusRange { from: a, to: b })
                             }
-                            _ => self.d.error(
+                            _ => self.d.warn(
                                 t.pos,
-                                format!("invalid status_code '{}' (100-599 or a range)", t.text),
+                                format!(
+                                    "Invalid HTTP_GET status code '{}' (100-599 or a range) - \
+                                     ignored, as keepalived does",
+                                    t.text
+                                ),
                             ),
                         }
                     }
@@ -466,7 +477,10 @@ impl Builder<'_> {
             }
         }
         if u.path.is_empty() {
-            self.d.error(node.kw.pos, "url block without a path");
+            self.d.warn(
+                node.kw.pos,
+                "HTTP/SSL_GET checker url has no path - ignoring, as keepalived does",
+            );
             return None;
         }
         if u.status_code.is_empty() {

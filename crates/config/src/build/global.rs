@@ -85,14 +85,16 @@ impl Builder<'_> {
                             if a.is_multicast() {
                                 g.vrrp_mcast_group4 = a;
                             } else {
-                                self.d.error(
+                                self.d.warn(
                                     n.args[0].pos,
-                                    format!("{a} is not an IPv4 multicast address"),
+                                    format!("{a} is not an IPv4 multicast address - ignored"),
                                 );
                             }
                         } else if !n.args.is_empty() {
-                            self.d
-                                .error(n.args[0].pos, "vrrp_mcast_group4 needs an IPv4 address");
+                            self.d.warn(
+                                n.args[0].pos,
+                                "vrrp_mcast_group4 needs an IPv4 address - ignored",
+                            );
                         }
                     }
                     "vrrp_mcast_group6" => {
@@ -100,9 +102,9 @@ impl Builder<'_> {
                             if a.is_multicast() {
                                 g.vrrp_mcast_group6 = a;
                             } else {
-                                self.d.error(
+                                self.d.warn(
                                     n.args[0].pos,
-                                    format!("{a} is not an IPv6 multicast address"),
+                                    format!("{a} is not an IPv6 multicast address - ignored"),
                                 );
                             }
                         } else if !n.args.is_empty() {
@@ -130,9 +132,11 @@ impl Builder<'_> {
                             None | Some("ALL") => LvsFlushOnStop::All,
                             Some("VS") => LvsFlushOnStop::Vs,
                             Some(o) => {
-                                self.d.error(
+                                self.d.warn(
                                     n.args[0].pos,
-                                    format!("lvs_flush_on_stop expects VS or ALL, got '{o}'"),
+                                    format!(
+                                        "lvs_flush_on_stop expects VS or ALL, got '{o}' - ignored"
+                                    ),
                                 );
                                 LvsFlushOnStop::None
                             }
@@ -152,9 +156,11 @@ impl Builder<'_> {
                                 "tcp" => g.lvs_timeouts.tcp = v,
                                 "tcpfin" => g.lvs_timeouts.tcpfin = v,
                                 "udp" => g.lvs_timeouts.udp = v,
-                                o => self.d.error(
+                                o => self.d.warn(
                                     k.pos,
-                                    format!("lvs_timeouts: unknown '{o}' (tcp, tcpfin, udp)"),
+                                    format!(
+                                        "lvs_timeouts: unknown '{o}' (tcp, tcpfin, udp) - ignored"
+                                    ),
                                 ),
                             }
                             i += 2;

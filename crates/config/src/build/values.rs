@@ -17,9 +17,12 @@ impl Builder<'_> {
 
     pub(super) fn no_block(&mut self, n: &Node<'_>) {
         if n.block.is_some() {
-            self.d.error(
+            self.d.warn(
                 n.kw.pos,
-                format!("'{}' does not take a {{ }} block", n.kw.text),
+                format!(
+                    "'{}' does not take a {{ }} block: the block is ignored",
+                    n.kw.text
+                ),
             );
         }
     }

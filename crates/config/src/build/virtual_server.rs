@@ -20,10 +20,11 @@ impl Builder<'_> {
                 _ => (c.kw.text.as_str(), None),
             };
             let Ok(ip) = ip_s.parse::<IpAddr>() else {
-                self.d.error(
+                self.d.warn(
                     c.kw.pos,
                     format!(
-                        "virtual_server_group entry '{}' is not IP PORT or fwmark N",
+                        "Invalid virtual server group IP address {} - skipping, as keepalived \
+                         does",
                         c.kw.text
                     ),
                 );

@@ -573,9 +573,12 @@ impl Builder<'_> {
                                         "PASS" => Some(AuthType::Pass),
                                         "AH" => Some(AuthType::Ah),
                                         o => {
-                                            self.d.error(
+                                            self.d.warn(
                                                 t.pos,
-                                                format!("auth_type must be PASS or AH, got '{o}'"),
+                                                format!(
+                                                    "unknown authentication type '{o}' (PASS \
+                                                     or AH) - ignored, as keepalived does"
+                                                ),
                                             );
                                             None
                                         }
@@ -606,9 +609,11 @@ impl Builder<'_> {
                                 auth_pass: pass.unwrap_or_default(),
                             })
                         }
-                        None => self
-                            .d
-                            .error(n.kw.pos, "authentication block without a valid auth_type"),
+                        None => self.d.warn(
+                            n.kw.pos,
+                            "authentication block without a valid auth_type: no \
+                             authentication, as keepalived",
+                        ),
                     }
                 }
                 "virtual_ipaddress" => {
