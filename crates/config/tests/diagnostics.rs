@@ -684,3 +684,35 @@ fn scripts_are_checked_on_this_host_as_keepalived_checks_them() {
     );
     assert_eq!(config_test_exit_code(&l.diagnostics), 6);
 }
+
+#[test]
+fn a_script_user_this_host_lacks_removes_the_script_as_keepalived_does() {
+    let opts = LoadOptions {
+        host_scripts: true,
+        ..LoadOptions::default()
+    };
+    let text = "global_defs {\n    enable_script_security\n}\n\
+                vrrp_script chk {\n    script \"/bin/true\"\n    user no_such_user_krs\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
+                track_script {\n        chk\n    }\n    virtual_ipaddress {\n        198.51.100.1\n    }\n}\n";
+    let l = load_with_host(
+        text,
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &opts,
+        "h",
+    )
+    .unwrap();
+    assert!(l.config.vrrp_scripts.is_empty());
+    assert!(l.config.vrrp_instances[0].track_script.is_empty());
+    let d: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        d.iter()
+            .any(|m| m.contains(":6:5: warning: Unable to set uid/gid for script /bin/true")),
+        "{d:#?}"
+    );
+    assert!(
+        d.iter()
+            .any(|m| m.contains(":12:9: warning: (VI_1) track script chk not found")),
+        "{d:#?}"
+    );
+}

@@ -30,7 +30,10 @@ fn seed_chk_down_script_moves_the_vip_to_dr2_and_back() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut dr1 = Conf::fast("keepalivedR1", 99);
     dr1.top_extra = format!(
-        "vrrp_script chk_down {{\n    script \"{}\"\n    interval 1\n    weight -15\n    fall 2\n    rise 1\n    user keepalived_script\n}}\n",
+        // No `user`: the default keepalived_script, missing here, falls back to root with
+        // keepalived's warning. (An explicit `user` this host lacks removes the script, as
+        // keepalived 2.2.7 does.)
+        "vrrp_script chk_down {{\n    script \"{}\"\n    interval 1\n    weight -15\n    fall 2\n    rise 1\n}}\n",
         script.display()
     );
     dr1.instance_extra = "    track_script {\n        chk_down\n    }\n".into();

@@ -328,4 +328,20 @@ impl Builder<'_> {
         }
         Some(v)
     }
+
+    /// Whether this host has `user` (and `group`), as keepalived's `set_uid_gid` looks them up
+    /// (lib/notify.c). Only with host checks on ([`crate::LoadOptions::host_scripts`]): a
+    /// config read for another host is not judged by this host's accounts.
+    pub(super) fn host_has_user(&self, user: &str, group: Option<&str>) -> bool {
+        if !self.host_scripts {
+            return true;
+        }
+        let has = |file: &str, name: &str| {
+            // A numeric id is taken as it is.
+            name.parse::<u32>().is_ok()
+                || std::fs::read_to_string(file)
+                    .is_ok_and(|text| text.lines().any(|l| l.split(':').next() == Some(name)))
+        };
+        has("/etc/passwd", user) && group.is_none_or(|g| has("/etc/group", g))
+    }
 }

@@ -21,6 +21,7 @@ impl Builder<'_> {
         };
         let mut timeout = None;
         let mut have_script = false;
+        let mut unusable_user = false;
         for n in self.block(node) {
             match kw(self, Ctx::VrrpScript, n) {
                 "script" => {
@@ -97,9 +98,28 @@ impl Builder<'_> {
                         }
                     }
                 }
+                // vrrp_parser.c `vrrp_vscript_user_handler`: a user (or group) this host does
+                // not have removes the script at the end of its block; a later good `user`
+                // undoes that.
                 "user" => {
                     s.user = self.string(n);
                     s.group = n.args.get(1).map(|t| t.text.owned());
+                    unusable_user = match &s.user {
+                        Some(u) if !self.host_has_user(u, s.group.as_deref()) => {
+                            self.d.warn(
+                                n.kw.pos,
+                                format!(
+                                    "Unable to set uid/gid for script {} (no user {u}{} on this \
+                                     host): keepalived removes the script, and so does \
+                                     keepalived-rs",
+                                    s.script,
+                                    s.group.as_ref().map_or(String::new(), |g| format!(":{g}"))
+                                ),
+                            );
+                            true
+                        }
+                        _ => false,
+                    };
                 }
                 "init_fail" => {
                     self.no_block(n);
@@ -116,6 +136,9 @@ impl Builder<'_> {
                     s.name
                 ),
             );
+            return None;
+        }
+        if unusable_user {
             return None;
         }
         // vrrp_scheduler.c: no timeout means the interval.
