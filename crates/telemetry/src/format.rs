@@ -89,6 +89,28 @@ mod tests {
             .unwrap_or_else(|e| panic!("{time:?} is not in %c form: {e}"));
     }
 
+    /// A log written to a file (not a terminal) has no escape bytes around the fields.
+    #[test]
+    fn fields_without_ansi_have_no_escape_bytes() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .event_format(KeepalivedFormat::new(false))
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(delivery = "d-1", error = "refused", "delivery failed")
+        });
+        let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            out.contains(r#"delivery failed delivery="d-1" error="refused""#),
+            "{out:?}"
+        );
+        assert!(!out.contains('\u{1b}'), "{out:?}");
+    }
+
     #[test]
     fn detail_adds_level_and_source() {
         let out = capture(true, || tracing::warn!("stale verdicts"));

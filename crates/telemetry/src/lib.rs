@@ -122,6 +122,9 @@ pub fn init(service_name: &str, options: &LogOptions) -> Result<TelemetryGuard, 
     let console = options.console.then(|| {
         tracing_subscriber::fmt::layer()
             .event_format(KeepalivedFormat::new(options.detail))
+            // Colour only on a terminal: a log file or journal is grepped, and escape bytes
+            // would split keepalived's wording from its fields.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
     });
     let syslog = (!options.no_syslog)
