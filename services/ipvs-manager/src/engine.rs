@@ -635,23 +635,56 @@ impl Engine {
         scope
     }
 
-    /// Says once that the nft backend approximates this virtual server's scheduler.
+    /// Says once that the nft backend approximates this virtual server's
+    /// scheduler, ignores its `ops` or cannot forward fragmented UDP (DR).
     fn approximation_note(&mut self, vs: &desired::VsOutcome, desired: &Desired) {
         if let Some(key) = vs.plan.services.first() {
             let persistent = vs.plan.spec.persistence.is_some();
             let (_, approx) = crate::sched::nft_strategy(&vs.plan.spec.scheduler, persistent);
-            let note = format!(
-                "VS {}: scheduler {}{} is approximated by the nft backend (round robin or a consistent source hash)",
-                vs.plan.name,
-                vs.plan.spec.scheduler,
-                if persistent { " with persistence" } else { "" }
+            let mut notes = Vec::new();
+            if approx {
+                notes.push(format!(
+                    "VS {}: scheduler {}{} is approximated by the nft backend (round robin or a consistent source hash)",
+                    vs.plan.name,
+                    vs.plan.spec.scheduler,
+                    if persistent { " with persistence" } else { "" }
+                ));
+            }
+            // One-packet scheduling (IP_VS_SVC_F_ONEPACKET) needs a decision
+            // per datagram; the nft NAT is conntrack's, made once per flow.
+            if vs.plan.spec.ops {
+                notes.push(format!(
+                    "VS {}: ops (one-packet scheduling) is not implemented by the nft backend; each flow is scheduled once, as conntrack keeps it",
+                    vs.plan.name
+                ));
+            }
+            // DR forwards at ingress, before any reassembly: a non-first
+            // fragment has no UDP header to match (IPVS sees the datagram
+            // reassembled at LOCAL_IN). Measured: 3000 bytes lost, 1400 fine.
+            let udp = matches!(
+                key,
+                ServiceKey::Addr {
+                    proto: crate::table::Proto::Udp,
+                    ..
+                }
             );
-            if approx
-                && self.backend.kind() == v1::Backend::Nft
-                && desired.table.services.contains_key(key)
-                && self.reported.insert(note.clone())
-            {
-                tracing::warn!("{note}");
+            let dr = desired.table.services.get(key).is_some_and(|s| {
+                s.dests
+                    .values()
+                    .any(|d| d.method == crate::table::Method::Dr)
+            });
+            if udp && dr {
+                notes.push(format!(
+                    "VS {}: UDP datagrams fragmented before the director are not forwarded by the nft backend's DR (no reassembly at ingress)",
+                    vs.plan.name
+                ));
+            }
+            if self.backend.kind() == v1::Backend::Nft && desired.table.services.contains_key(key) {
+                for note in notes {
+                    if self.reported.insert(note.clone()) {
+                        tracing::warn!("{note}");
+                    }
+                }
             }
         }
     }

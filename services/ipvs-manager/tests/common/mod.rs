@@ -547,3 +547,71 @@ pub fn wait_real_servers(t: &Topology) {
         );
     }
 }
+
+/// A UDP echo: answers every datagram with `name` and what it got.
+const UDP_ECHO: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[2], int(sys.argv[3])))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(sys.argv[1].encode() + b' ' + data, peer)
+"#;
+
+/// Starts a UDP echo server named `name` in `host` on `bind:port` (bind to
+/// the VIP on a DR real server, so that replies come from the VIP).
+pub fn udp_echo(t: &mut Topology, host: usize, bind: &str, port: u16) {
+    let (h, _) = &t.real_servers[host];
+    let (netns, name) = (h.netns.clone(), h.name.clone());
+    let log = t.dir.join(format!("{name}.udp{port}.log"));
+    let port = port.to_string();
+    t.lab
+        .spawn(
+            &netns,
+            "python3",
+            &["-c", UDP_ECHO, &name, bind, &port],
+            &log,
+        )
+        .unwrap();
+}
+
+/// UDP client: one socket per source port given (0: an ephemeral one, a new
+/// flow each time), up to three tries of one datagram; prints the source
+/// port, the echo's name and the address the reply came from.
+const UDP_CLIENT: &str = r#"
+import socket, sys
+vip, port, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for sport in sys.argv[4:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, int(sport)))
+    s.settimeout(1)
+    reply = 'timeout'
+    for _ in range(3):
+        s.sendto(b'ping', (vip, port))
+        try:
+            data, peer = s.recvfrom(2048)
+            reply = data.split()[0].decode() + '@' + peer[0]
+            break
+        except socket.timeout:
+            pass
+    print(s.getsockname()[1], reply, flush=True)
+    s.close()
+"#;
+
+/// One UDP request to VIP:`port` from the client per source port in
+/// `sports` (0: ephemeral): `(source port, "rsN@reply-address" or "timeout")`.
+pub fn udp_ask(t: &Topology, port: u16, sports: &[u16]) -> Vec<(u16, String)> {
+    let port = port.to_string();
+    let sports: Vec<String> = sports.iter().map(u16::to_string).collect();
+    let mut argv = vec!["python3", "-c", UDP_CLIENT, VIP, &port, CLIENT];
+    argv.extend(sports.iter().map(String::as_str));
+    let out = t.lab.exec(&t.client.netns, &argv).expect("udp client");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (p, reply) = l.split_once(' ')?;
+            Some((p.parse().ok()?, reply.to_owned()))
+        })
+        .collect()
+}

@@ -27,9 +27,18 @@
 //!   M seed 0x5eed map {…}` over a Maglev table (see [`crate::maglev`]), so
 //!   two directors send a flow to the same real server.
 //!
+//! Every rule matches the service's own protocol (`tcp`, `udp` or `sctp`
+//! `dport`, and `sport` in the DR flow hash), and a NAT slot map's `typeof`
+//! names it too (nft refuses `udp dport` in the rule under `tcp dport` in
+//! the map). A fwmark service has no protocol (keepalived ignores one,
+//! check_data.c): `meta l4proto { tcp, udp, sctp }` and `th dport`.
+//!
 //! Not expressible here (rejected by [`NftBackend::supports`], logged, the
 //! service left out): IPv6, TUN, fwmark with DR (the mark is set after
-//! ingress), and real servers of one service with different methods.
+//! ingress), and real servers of one service with different methods. Built
+//! with a difference (warned once by the engine): `ops` (conntrack schedules
+//! a flow once) and, under DR, UDP datagrams fragmented before the director
+//! (ingress comes before reassembly; the non-first fragments are lost).
 //!
 //! The parts: `slots.rs` computes each service's forwarding rule and slot
 //! table (and memoises them), `render.rs` writes the whole ruleset,

@@ -12,7 +12,7 @@ use super::supports;
 use crate::backend::BackendError;
 use crate::maglev;
 use crate::sched::{self, NftStrategy};
-use crate::table::{Dest, DestKey, Method, Persistence, Service, ServiceKey, ServiceSpec};
+use crate::table::{Dest, DestKey, Method, Persistence, Proto, Service, ServiceKey, ServiceSpec};
 /// The slot rules computed last, by service: an entry serves while the
 /// service's position and content are the same, so an element update
 /// computes only the changed service's new table (a 65,521-slot Maglev
@@ -320,17 +320,31 @@ pub(super) fn slot_rule(
             };
             let with_port =
                 matches!(key, ServiceKey::Addr { .. }) || active.iter().any(|(k, _)| k.port != 0);
+            // A port mapping needs a transport match before it (nft), and
+            // the map's `typeof` must name the rule's own protocol: `ip daddr
+            // . tcp dport` under `udp dport` is "conflicting protocols
+            // specified: udp vs. tcp". A fwmark service has no protocol
+            // (check_data.c ignores one) and IPVS carries TCP, UDP and SCTP
+            // under a mark: all three, and the protocol-neutral `th dport`.
             let l4 = match key {
-                ServiceKey::Fwmark { .. } if with_port => "meta l4proto { tcp, udp } ",
+                ServiceKey::Fwmark { .. } if with_port => "meta l4proto { tcp, udp, sctp } ",
                 _ => "",
             };
             let guard = format!("{} {l4}", match_expr(key));
             Ok(Some(SlotRule {
                 dr: false,
-                value_type: if with_port {
-                    "ip daddr . tcp dport"
-                } else {
-                    "ip daddr"
+                value_type: match key {
+                    _ if !with_port => "ip daddr",
+                    ServiceKey::Addr {
+                        proto: Proto::Tcp, ..
+                    } => "ip daddr . tcp dport",
+                    ServiceKey::Addr {
+                        proto: Proto::Udp, ..
+                    } => "ip daddr . udp dport",
+                    ServiceKey::Addr {
+                        proto: Proto::Sctp, ..
+                    } => "ip daddr . sctp dport",
+                    ServiceKey::Fwmark { .. } => "ip daddr . th dport",
                 },
                 rule: format!(
                     "{guard}dnat ip {}to {pick} map @{name}_slots comment \"{name}\"",

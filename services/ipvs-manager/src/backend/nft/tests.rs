@@ -136,11 +136,119 @@ fn persistence_and_fwmark_render_what_nft_accepts() {
     t.services.insert(fw, s);
     let text = render(&t, "eth0").unwrap();
     assert!(
-        text.contains("meta mark 0x7 meta l4proto { tcp, udp } dnat ip addr . port to numgen inc mod 2 map @vs0_slots"),
+        text.contains("meta mark 0x7 meta l4proto { tcp, udp, sctp } dnat ip addr . port to numgen inc mod 2 map @vs0_slots"),
         "{text}"
     );
     assert!(
-        text.contains("meta mark 0x7 meta l4proto { tcp, udp } counter jump vs0 comment \"vs0\""),
+        text.contains(
+            "meta mark 0x7 meta l4proto { tcp, udp, sctp } counter jump vs0 comment \"vs0\""
+        ),
+        "{text}"
+    );
+}
+
+/// `service` on `proto`.
+fn on(proto: Proto, (key, s): (ServiceKey, Service)) -> (ServiceKey, Service) {
+    let ServiceKey::Addr { ip, port, .. } = key else {
+        unreachable!()
+    };
+    (ServiceKey::Addr { proto, ip, port }, s)
+}
+
+#[test]
+fn udp_and_sctp_services_match_and_map_their_own_protocol() {
+    // Before: the slot map of every port-mapping NAT service was `typeof …
+    // : ip daddr . tcp dport`, which nft refuses under a `udp dport` rule
+    // ("conflicting protocols specified: udp vs. tcp"). Each shape below
+    // was loaded by nft 1.0.6 as written.
+    for proto in [Proto::Udp, Proto::Sctp] {
+        let p = proto.name();
+        let mut t = TableState::default();
+        let (k, s) = on(proto, service(Method::Nat, &[(11, 1), (12, 1)], "rr"));
+        t.services.insert(k, s);
+        let (k, mut s) = on(proto, service(Method::Nat, &[(11, 1), (12, 1)], "rr"));
+        let ServiceKey::Addr { ip, .. } = k else {
+            unreachable!()
+        };
+        s.spec.persistence = Some(Persistence {
+            timeout: 50,
+            netmask: None,
+        });
+        t.services.insert(
+            ServiceKey::Addr {
+                proto,
+                ip,
+                port: 81,
+            },
+            s,
+        );
+        let text = render(&t, "eth0").unwrap();
+        assert!(!text.contains("tcp"), "{text}");
+        assert_eq!(
+            text.matches(&format!("typeof numgen inc mod 1 : ip daddr . {p} dport"))
+                .count(),
+            2,
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "ip daddr 198.51.100.10 {p} dport 80 dnat ip addr . port to numgen inc mod 2 map @vs0_slots"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "ip daddr 198.51.100.10 {p} dport 80 counter jump vs0 comment \"vs0\""
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "ip daddr 198.51.100.10 {p} dport 81 dnat ip addr . port to jhash ip saddr mod 1021 seed 0x5eed map @vs1_slots"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!("comment \"ka1 {p},198.51.100.10,80 rr - 0\"")));
+        // A server leaving rr is a swap-remove whose new rule keeps the protocol.
+        let (k, t) = {
+            let (k, s) = on(proto, service(Method::Nat, &[(11, 1), (12, 1)], "rr"));
+            let mut t = TableState::default();
+            t.services.insert(k, s);
+            (k, t)
+        };
+        let change = weight_of(k, 11, 0);
+        let mut after = t.clone();
+        after.apply(std::slice::from_ref(&change)).unwrap();
+        let text = incremental(&t, &after, &[change], "eth0").expect("a swap");
+        assert!(
+            text.contains(&format!(
+                "add rule ip keepalived_rs vs0 ip daddr 198.51.100.10 {p} dport 80 dnat ip addr . port to numgen inc mod 1"
+            )),
+            "{text}"
+        );
+        // DR hashes the flow on the protocol's source port.
+        let mut t = TableState::default();
+        let (k, s) = on(proto, service(Method::Dr, &[(11, 1), (12, 1)], "rr"));
+        t.services.insert(k, s);
+        let text = render(&t, "eth0").unwrap();
+        assert!(
+            text.contains(&format!(
+                "meta pkttype host ip daddr 198.51.100.10 {p} dport 80 counter fwd ip to jhash ip saddr . {p} sport mod 1021"
+            )),
+            "{text}"
+        );
+    }
+    // fwmark: no protocol of its own, the map protocol-neutral.
+    let fw = ServiceKey::Fwmark {
+        family: Family::Inet,
+        mark: 7,
+    };
+    let (_, s) = service(Method::Nat, &[(11, 1), (12, 1)], "rr");
+    let mut t = TableState::default();
+    t.services.insert(fw, s);
+    let text = render(&t, "eth0").unwrap();
+    assert!(
+        text.contains("typeof numgen inc mod 1 : ip daddr . th dport"),
         "{text}"
     );
 }
