@@ -309,3 +309,56 @@ pub(super) fn parse_slots(
     }
     Ok((observed, kernel_slots))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reads_records_and_detects_a_rule_changed_by_hand() {
+        // What `nft -j list table ip keepalived_rs` printed for a NAT service (trimmed).
+        let json: Value = serde_json::from_str(
+            r#"{"nftables":[{"set":{"family":"ip","name":"vs0","table":"keepalived_rs",
+            "comment":"ka1 tcp,198.51.100.10,80 rr - 0",
+            "elem":[{"concat":["203.0.113.11",80,5]},{"concat":["203.0.113.12",80,1]}]}},
+            {"rule":{"chain":"prerouting","comment":"vs0","expr":[{"counter":{"packets":7,"bytes":420}},
+            {"jump":{"target":"vs0"}}]}},
+            {"rule":{"chain":"vs0","comment":"vs0","expr":[
+            {"dnat":{"family":"ip","addr":{"map":{"key":{"numgen":{"mode":"inc","mod":1}},
+            "data":{"set":[[0,{"concat":["203.0.113.11",80]}]]}}}}}]}}]}"#,
+        )
+        .unwrap();
+        let observed = parse(Some(&json), None).unwrap();
+        let (key, service) = observed.table.services.iter().next().unwrap();
+        assert_eq!(service.dests.len(), 2);
+        assert_eq!(service.dests.values().next().unwrap().weight, 1);
+        assert_eq!(service.dests.values().nth(1).unwrap().weight, 0);
+        assert_eq!(observed.service_counters[key].packets, 7);
+        // The same record with the rule gone: reported absent (to be repaired).
+        let mut broken = json.clone();
+        broken["nftables"].as_array_mut().unwrap().pop();
+        assert!(
+            parse(Some(&broken), None)
+                .unwrap()
+                .table
+                .services
+                .is_empty()
+        );
+        // The chain intact but the jump to it gone: absent too.
+        let mut unjumped = json.clone();
+        unjumped["nftables"].as_array_mut().unwrap().remove(1);
+        assert!(
+            parse(Some(&unjumped), None)
+                .unwrap()
+                .table
+                .services
+                .is_empty()
+        );
+        // The earlier layout (the DNAT rule in prerouting): absent, rewritten once.
+        let mut old = json.clone();
+        let items = old["nftables"].as_array_mut().unwrap();
+        items.remove(1);
+        items[1]["rule"]["chain"] = "prerouting".into();
+        assert!(parse(Some(&old), None).unwrap().table.services.is_empty());
+    }
+}

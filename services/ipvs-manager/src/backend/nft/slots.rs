@@ -401,3 +401,20 @@ fn unreachable_tun(key: &ServiceKey) -> Result<(), BackendError> {
         "{key}: lvs_method TUN is not implemented by the nft backend"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_slots_follow_weights_like_ipvs_wrr() {
+        assert_eq!(weighted_slots(&[1, 1]), vec![0, 1]);
+        assert_eq!(weighted_slots(&[2, 2]), vec![0, 1], "gcd reduced");
+        assert_eq!(weighted_slots(&[1, 3, 0, 2]), vec![1, 1, 3, 1, 3, 0]);
+        let s = weighted_slots(&[5, 1, 1]);
+        assert_eq!(s.len(), 7);
+        assert_eq!(s.iter().filter(|&&i| i == 0).count(), 5);
+        let equal = weighted_slots(&vec![1; 10_000]);
+        assert_eq!(equal, (0..10_000).collect::<Vec<u32>>());
+    }
+}

@@ -1,16 +1,15 @@
-//! Tests of the rendered text, the incremental edits, the memo, the
-//! record format and the parser.
+//! Tests of the rendered text, the incremental edits, the memo and the
+//! record format (the slot weights, the number writers and the parser are
+//! tested in their own files).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
 use proptest::prelude::*;
-use serde_json::Value;
 
 use super::edit::moved_slots;
 use super::observe::{KernelSlots, Slots, adopt_slots};
-use super::record::{method_code, parse_record, push_decimal, push_ip, record_comment};
-use super::slots::{SlotTarget, slot_rule, weighted_slots};
+use super::record::{method_code, parse_record, record_comment};
+use super::slots::{SlotTarget, slot_rule};
 use super::*;
 use crate::backend::ObservedState;
 use crate::table::{Dest, DestKey, Family, Method, Persistence, Proto, Service, ServiceSpec};
@@ -45,18 +44,6 @@ fn service(method: Method, weights: &[(u8, u32)], sched: &str) -> (ServiceKey, S
                 .collect(),
         },
     )
-}
-
-#[test]
-fn weighted_slots_follow_weights_like_ipvs_wrr() {
-    assert_eq!(weighted_slots(&[1, 1]), vec![0, 1]);
-    assert_eq!(weighted_slots(&[2, 2]), vec![0, 1], "gcd reduced");
-    assert_eq!(weighted_slots(&[1, 3, 0, 2]), vec![1, 1, 3, 1, 3, 0]);
-    let s = weighted_slots(&[5, 1, 1]);
-    assert_eq!(s.len(), 7);
-    assert_eq!(s.iter().filter(|&&i| i == 0).count(), 5);
-    let equal = weighted_slots(&vec![1; 10_000]);
-    assert_eq!(equal, (0..10_000).collect::<Vec<u32>>());
 }
 
 #[test]
@@ -285,26 +272,6 @@ fn a_server_leaving_a_maglev_table_is_an_element_update_of_its_slots() {
 }
 
 #[test]
-fn numbers_and_addresses_are_written_as_display_writes_them() {
-    for n in [0u64, 7, 10, 65521, u64::MAX] {
-        let mut out = String::new();
-        push_decimal(&mut out, n);
-        assert_eq!(out, n.to_string());
-    }
-    for ip in [
-        "203.0.113.0",
-        "203.0.113.39",
-        "198.51.100.255",
-        "2001:db8::1",
-    ] {
-        let ip: IpAddr = ip.parse().unwrap();
-        let mut out = String::new();
-        push_ip(&mut out, ip);
-        assert_eq!(out, ip.to_string());
-    }
-}
-
-#[test]
 fn the_memo_gives_the_text_computed_without_it() {
     let mut memo = SlotMemo::default();
     let mut before = TableState::default();
@@ -495,54 +462,6 @@ fn tun_and_mixed_methods_are_refused_by_name() {
             .unwrap_err()
             .contains("different lvs_method")
     );
-}
-
-#[test]
-fn parse_reads_records_and_detects_a_rule_changed_by_hand() {
-    // What `nft -j list table ip keepalived_rs` printed for a NAT service (trimmed).
-    let json: Value = serde_json::from_str(
-        r#"{"nftables":[{"set":{"family":"ip","name":"vs0","table":"keepalived_rs",
-        "comment":"ka1 tcp,198.51.100.10,80 rr - 0",
-        "elem":[{"concat":["203.0.113.11",80,5]},{"concat":["203.0.113.12",80,1]}]}},
-        {"rule":{"chain":"prerouting","comment":"vs0","expr":[{"counter":{"packets":7,"bytes":420}},
-        {"jump":{"target":"vs0"}}]}},
-        {"rule":{"chain":"vs0","comment":"vs0","expr":[
-        {"dnat":{"family":"ip","addr":{"map":{"key":{"numgen":{"mode":"inc","mod":1}},
-        "data":{"set":[[0,{"concat":["203.0.113.11",80]}]]}}}}}]}}]}"#,
-    )
-    .unwrap();
-    let observed = parse(Some(&json), None).unwrap();
-    let (key, service) = observed.table.services.iter().next().unwrap();
-    assert_eq!(service.dests.len(), 2);
-    assert_eq!(service.dests.values().next().unwrap().weight, 1);
-    assert_eq!(service.dests.values().nth(1).unwrap().weight, 0);
-    assert_eq!(observed.service_counters[key].packets, 7);
-    // The same record with the rule gone: reported absent (to be repaired).
-    let mut broken = json.clone();
-    broken["nftables"].as_array_mut().unwrap().pop();
-    assert!(
-        parse(Some(&broken), None)
-            .unwrap()
-            .table
-            .services
-            .is_empty()
-    );
-    // The chain intact but the jump to it gone: absent too.
-    let mut unjumped = json.clone();
-    unjumped["nftables"].as_array_mut().unwrap().remove(1);
-    assert!(
-        parse(Some(&unjumped), None)
-            .unwrap()
-            .table
-            .services
-            .is_empty()
-    );
-    // The earlier layout (the DNAT rule in prerouting): absent, rewritten once.
-    let mut old = json.clone();
-    let items = old["nftables"].as_array_mut().unwrap();
-    items.remove(1);
-    items[1]["rule"]["chain"] = "prerouting".into();
-    assert!(parse(Some(&old), None).unwrap().table.services.is_empty());
 }
 
 /// A NAT `rr` service over 203.0.113.`lasts` (weight 1, port 80).
