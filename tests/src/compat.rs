@@ -351,6 +351,251 @@ pub fn in_test_ranges(ip: IpAddr) -> bool {
     }
 }
 
+/// keepalived's checker data dump (`keepalived_check.data`, written on
+/// SIGUSR1 by check_print.c `check_print_data` → check_data.c
+/// `dump_data_check`) and differences.toml, as `tests/compat_vm.rs` reads
+/// them. `tests/compat.rs` compiles this file too and does not use them.
+#[allow(dead_code)]
+pub mod check {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// One virtual server of `------< LVS Topology >------`
+    /// (check_data.c `dump_vs`).
+    #[derive(Debug, Clone, Default)]
+    pub struct KaVirtualServer {
+        /// keepalived's name for it (check_data.c `format_vs`):
+        /// `[ADDR]:tcp:PORT`, `FWM N` or `[GROUP]:PORT`; the checkers name it so.
+        pub id: String,
+        /// `Key = Value` pairs (first occurrence wins; `a = 1, b = 2` gives two).
+        pub values: BTreeMap<String, String>,
+        /// Its real servers, in keepalived's order.
+        pub real_servers: Vec<KaRealServer>,
+    }
+
+    /// One `------< Real server >------` (check_data.c `dump_rs`).
+    #[derive(Debug, Clone, Default)]
+    pub struct KaRealServer {
+        /// `[ADDR]:PROTO:PORT` (check_data.c `format_rs`).
+        pub id: String,
+        /// `[ADDR]:PORT`, from `RIP = …, RPORT = …`.
+        pub address: String,
+        /// `Key = Value` pairs, first occurrence wins.
+        pub values: BTreeMap<String, String>,
+        /// Its checkers from `------< Health checkers >------`, in queue order.
+        pub checkers: Vec<BTreeMap<String, String>>,
+    }
+
+    /// The parsed dump: virtual servers with their real servers and checkers.
+    #[derive(Debug, Clone, Default)]
+    pub struct KaCheckDump {
+        /// In keepalived's order (the configuration's).
+        pub virtual_servers: Vec<KaVirtualServer>,
+        /// Checkers whose ` VS -> RS` header matched no real server.
+        pub orphans: Vec<String>,
+    }
+
+    /// Splits a dump line into `Key = Value` pairs at `, ` (keepalived puts
+    /// several on one line: `quorum = 3, hysteresis = 1`).
+    fn pairs(line: &str) -> impl Iterator<Item = (&str, &str)> {
+        line.split(", ").filter_map(|p| p.split_once(" = "))
+    }
+
+    fn insert_pairs(map: &mut BTreeMap<String, String>, line: &str, prefix: &str) {
+        for (k, v) in pairs(line) {
+            map.entry(format!("{prefix}{k}"))
+                .or_insert_with(|| v.to_owned());
+        }
+    }
+
+    /// Parses the data file. A checker's `Connection` options (check_api.c
+    /// `dump_connection_opts`: `Dest`, `Timeout`, …) are stored as
+    /// `conn.Dest`, `conn.Timeout`, so that the kind-specific lines that
+    /// follow (a MISC_CHECK's `timeout = N`) cannot be taken for them.
+    pub fn parse_keepalived_check_dump(text: &str) -> KaCheckDump {
+        let mut dump = KaCheckDump::default();
+        let mut section = String::new();
+        // Inside LVS Topology: whether a VS / RS block is open.
+        let mut in_vs = false;
+        let mut in_rs = false;
+        // Inside Health checkers: (vs index, rs index) of the open checker,
+        // whether its Connection block is open, and the search cursor (the
+        // queue is in configuration order, so matching moves forward only).
+        let mut checker: Option<(usize, usize)> = None;
+        let mut in_conn = false;
+        let mut cursor = (0usize, 0usize);
+        for line in text.lines() {
+            let t = line.trim();
+            let ind = line.len() - line.trim_start().len();
+            if ind == 0
+                && let Some(s) = t.strip_prefix("------<")
+            {
+                section = s.trim_end_matches(['-', '>']).trim().to_owned();
+                fill_ids(&mut dump);
+                in_vs = false;
+                in_rs = false;
+                checker = None;
+                continue;
+            }
+            match section.as_str() {
+                "LVS Topology" => {
+                    if t == "------< Virtual server >------" {
+                        dump.virtual_servers.push(KaVirtualServer::default());
+                        in_vs = true;
+                        in_rs = false;
+                        continue;
+                    }
+                    if t == "------< Real server >------" && in_vs {
+                        let vs = dump.virtual_servers.last_mut().expect("open vs");
+                        vs.real_servers.push(KaRealServer::default());
+                        in_rs = true;
+                        continue;
+                    }
+                    if t.starts_with("------<") {
+                        // A virtual server group (check_data.c dump_vsg).
+                        in_vs = false;
+                        in_rs = false;
+                        continue;
+                    }
+                    if !in_vs {
+                        continue;
+                    }
+                    let vs = dump.virtual_servers.last_mut().expect("open vs");
+                    if in_rs {
+                        let rs = vs.real_servers.last_mut().expect("open rs");
+                        insert_pairs(&mut rs.values, t, "");
+                    } else {
+                        insert_pairs(&mut vs.values, t, "");
+                    }
+                }
+                "Health checkers" => {
+                    if ind == 1
+                        && let Some((v, r)) = t.split_once(" -> ")
+                    {
+                        in_conn = false;
+                        checker = find_rs(&dump, cursor, v, r);
+                        match checker {
+                            Some((vi, ri)) => {
+                                cursor = (vi, ri);
+                                dump.virtual_servers[vi].real_servers[ri]
+                                    .checkers
+                                    .push(BTreeMap::new());
+                            }
+                            None => dump.orphans.push(t.to_owned()),
+                        }
+                        continue;
+                    }
+                    let Some((vi, ri)) = checker else { continue };
+                    let ck = dump.virtual_servers[vi].real_servers[ri]
+                        .checkers
+                        .last_mut()
+                        .expect("open checker");
+                    if t == "Connection" {
+                        in_conn = true;
+                        continue;
+                    }
+                    if in_conn && ind > 3 {
+                        insert_pairs(ck, t, "conn.");
+                        continue;
+                    }
+                    in_conn = false;
+                    insert_pairs(ck, t, "");
+                }
+                _ => {}
+            }
+        }
+        fill_ids(&mut dump);
+        dump
+    }
+
+    /// Sets the names the checkers use (check_data.c `format_vs`,
+    /// `format_rs`: utils.c `inet_sockaddrtotrio`) from the fields read.
+    fn fill_ids(dump: &mut KaCheckDump) {
+        for vs in &mut dump.virtual_servers {
+            let proto = match vs.values.get("protocol").map(String::as_str) {
+                Some("TCP") => "tcp",
+                Some("UDP") => "udp",
+                Some("SCTP") => "sctp",
+                Some("none") | None => "none",
+                Some(_) => "?",
+            };
+            let get = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_default();
+            vs.id = if let Some(g) = vs.values.get("VS GROUP") {
+                g.clone()
+            } else if let Some(m) = vs.values.get("VS FWMARK") {
+                format!("FWM {m}")
+            } else {
+                format!(
+                    "[{}]:{proto}:{}",
+                    get(&vs.values, "VS VIP"),
+                    get(&vs.values, "VPORT")
+                )
+            };
+            for rs in &mut vs.real_servers {
+                let (ip, port) = (get(&rs.values, "RIP"), get(&rs.values, "RPORT"));
+                rs.id = format!("[{ip}]:{proto}:{port}");
+                rs.address = format!("[{ip}]:{port}");
+            }
+        }
+    }
+
+    /// The first real server at or after `from` named (`vs`, `rs`). The queue
+    /// is in configuration order; only a (VS, RS) pair defined twice with
+    /// the same addresses is ambiguous, and its checkers go to the first.
+    fn find_rs(
+        dump: &KaCheckDump,
+        from: (usize, usize),
+        vs: &str,
+        rs: &str,
+    ) -> Option<(usize, usize)> {
+        dump.virtual_servers
+            .iter()
+            .enumerate()
+            .flat_map(|(vi, v)| {
+                v.real_servers
+                    .iter()
+                    .enumerate()
+                    .map(move |(ri, r)| (vi, ri, v, r))
+            })
+            .find(|(vi, ri, v, r)| (*vi, *ri) >= from && v.id == vs && r.id == rs)
+            .map(|(vi, ri, _, _)| (vi, ri))
+    }
+
+    /// One entry of differences.toml: (fixture, key).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KnownDifference {
+        /// The fixture's file name without `.conf`.
+        pub fixture: String,
+        /// The key the test prints for the difference.
+        pub key: String,
+    }
+
+    /// Reads differences.toml (`[[difference]]` tables with fixture, key
+    /// and reason); panics on a malformed file.
+    pub fn load_differences(path: &Path) -> Vec<KnownDifference> {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let doc: toml_edit::DocumentMut = text.parse().expect("differences.toml parses");
+        let mut out = Vec::new();
+        if let Some(arr) = doc.get("difference").and_then(|i| i.as_array_of_tables()) {
+            for t in arr.iter() {
+                let s = |k: &str| {
+                    t.get(k)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_else(|| panic!("differences.toml: entry without {k}"))
+                        .to_owned()
+                };
+                let _reason = s("reason");
+                out.push(KnownDifference {
+                    fixture: s("fixture"),
+                    key: s("key"),
+                });
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,6 +618,47 @@ mod tests {
             (d[0].line, d[0].col, d[0].severity.as_str()),
             (14, 12, "error")
         );
+    }
+
+    #[test]
+    fn checker_dump_is_parsed_and_checkers_attached_to_their_real_servers() {
+        // Shaped like keepalived 2.2.7's keepalived_check.data (check_data.c
+        // dump_vs / dump_rs, check_api.c dump_checker): a VS defined twice
+        // keeps its own checkers.
+        let text = "------< LVS Topology >------\n System is compiled with LVS v1.2.1\n \
+            ------< Virtual server group >------\n Virtual Server Group = G, IPv4 = yes, IPv6 = no\n   \
+            VIP = 203.0.113.1, VPORT = 80\n ------< Virtual server >------\n \
+            VS VIP = 203.0.113.10, VPORT = 80\n   delay_loop = 6.000000\n   lvs_sched = wrr\n   \
+            protocol = TCP\n   quorum = 3, hysteresis = 1\n   default forwarding method = NAT\n   \
+            sorry server = [198.51.100.99]:tcp:8080\n     forwarding method = DR\n   \
+            ------< Real server >------\n   RIP = 198.51.100.21, RPORT = 8080, WEIGHT = 2 EFF WEIGHT = 2\n   \
+            forwarding method = NAT\n   initial weight = 2\n \
+            ------< Virtual server >------\n VS VIP = 203.0.113.10, VPORT = 80\n   protocol = TCP\n   \
+            ------< Real server >------\n   RIP = 198.51.100.22, RPORT = 8080, WEIGHT = 1 EFF WEIGHT = 1\n\
+            ------< Health checkers >------\n [203.0.113.10]:tcp:80 -> [198.51.100.21]:tcp:8080\n   \
+            Retries = 1\n   Connection\n     Dest = [198.51.100.21]:8080\n     Timeout = 3.000000\n   \
+            Keepalive method = MISC_CHECK\n   timeout = 9\n \
+            [203.0.113.10]:tcp:80 -> [198.51.100.21]:tcp:8080\n   Retries = 2\n   \
+            Keepalive method = HTTP_GET, http protocol 1.0\n \
+            [203.0.113.10]:tcp:80 -> [198.51.100.22]:tcp:8080\n   Retries = 3\n";
+        let d = check::parse_keepalived_check_dump(text);
+        assert_eq!(d.virtual_servers.len(), 2);
+        let vs = &d.virtual_servers[0];
+        assert_eq!(vs.id, "[203.0.113.10]:tcp:80");
+        assert_eq!(vs.values["quorum"], "3");
+        assert_eq!(vs.values["hysteresis"], "1");
+        assert_eq!(vs.values["default forwarding method"], "NAT");
+        let rs = &vs.real_servers[0];
+        assert_eq!(rs.address, "[198.51.100.21]:8080");
+        assert_eq!(rs.values["forwarding method"], "NAT");
+        assert_eq!(rs.values["initial weight"], "2");
+        assert_eq!(rs.checkers.len(), 2);
+        assert_eq!(rs.checkers[0]["conn.Timeout"], "3.000000");
+        assert!(!rs.checkers[0].contains_key("Timeout"));
+        assert_eq!(rs.checkers[1]["Keepalive method"], "HTTP_GET");
+        // The third belongs to the second definition of the same VS.
+        assert_eq!(d.virtual_servers[1].real_servers[0].checkers.len(), 1);
+        assert!(d.orphans.is_empty());
     }
 
     #[test]
