@@ -34,12 +34,13 @@ pub struct LoadOptions {
     /// virtual address's `dev`. `None` skips them (a config read for another host, tests);
     /// the services pass [`host_interfaces`].
     pub interfaces: Option<std::collections::BTreeMap<String, bool>>,
-    /// Check the scripts on this host as keepalived does (lib/notify.c
-    /// `check_script_secure`): a tracked `vrrp_script` or a MISC_CHECK whose program is not
-    /// found or not executable is disabled, and scripts that exist without
-    /// `enable_script_security` are keepalived's "SECURITY VIOLATION". Off for a config read
-    /// for another host (tests); the services turn it on.
-    pub host_scripts: bool,
+    /// Check the scripts, users and files of this host as keepalived and the services do: a
+    /// tracked `vrrp_script` or a MISC_CHECK whose program is not found or not executable is
+    /// disabled (lib/notify.c `check_script_secure`), a script `user` the host lacks removes
+    /// the script, scripts that exist without `enable_script_security` are keepalived's
+    /// "SECURITY VIOLATION", and the `SSL` block's files must be readable for the prober to
+    /// start. Off for a config read for another host (tests); the services turn it on.
+    pub host_checks: bool,
 }
 
 /// The interfaces of the network namespace this process runs in, from `/sys/class/net`

@@ -605,7 +605,7 @@ fn interfaces_this_host_lacks_are_reported_and_their_addresses_dropped_as_keepal
     let opts = LoadOptions {
         config_id: None,
         interfaces: Some(interfaces),
-        host_scripts: false,
+        host_checks: false,
     };
     let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
                 track_interface {\n        eth9\n        eth1\n    }\n    virtual_ipaddress {\n        \
@@ -649,7 +649,7 @@ fn interfaces_this_host_lacks_are_reported_and_their_addresses_dropped_as_keepal
 #[test]
 fn scripts_are_checked_on_this_host_as_keepalived_checks_them() {
     let opts = LoadOptions {
-        host_scripts: true,
+        host_checks: true,
         ..LoadOptions::default()
     };
     let text = "vrrp_script chk_gone {\n    script \"/nonexistent/chk.sh\"\n}\n\
@@ -688,7 +688,7 @@ fn scripts_are_checked_on_this_host_as_keepalived_checks_them() {
 #[test]
 fn a_script_user_this_host_lacks_removes_the_script_as_keepalived_does() {
     let opts = LoadOptions {
-        host_scripts: true,
+        host_checks: true,
         ..LoadOptions::default()
     };
     let text = "global_defs {\n    enable_script_security\n}\n\
@@ -715,4 +715,38 @@ fn a_script_user_this_host_lacks_removes_the_script_as_keepalived_does() {
             .any(|m| m.contains(":12:9: warning: (VI_1) track script chk not found")),
         "{d:#?}"
     );
+}
+
+#[test]
+fn an_ssl_block_whose_files_cannot_be_read_cannot_run_with_ssl_get() {
+    let opts = LoadOptions {
+        host_checks: true,
+        ..LoadOptions::default()
+    };
+    let vs = "virtual_server 198.51.100.1 443 {\n    protocol TCP\n    real_server 203.0.113.1 443 {\n        SSL_GET {\n            url {\n                path /\n            }\n        }\n    }\n}\n";
+    let text = format!("SSL {{\n    certificate /nonexistent/client.pem\n}}\n{vs}");
+    let e = match load_with_host(
+        &text,
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &opts,
+        "h",
+    ) {
+        Err(LoadError::Invalid { diagnostics }) => diagnostics,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        e.iter().any(|d| d.severity == Severity::Error
+            && d.to_string().contains(
+                ":1:1: error: SSL error : Cant load certificate file /nonexistent/client.pem"
+            )),
+        "{e:#?}"
+    );
+    // Without an SSL_GET keepalived never loads the files.
+    let l = load_with_host(
+        "SSL {\n    certificate /nonexistent/client.pem\n}\n",
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &opts,
+        "h",
+    );
+    assert!(l.is_ok());
 }

@@ -16,7 +16,7 @@ fn render(conf: &Path) -> String {
     let opts = LoadOptions {
         config_id: Some("dr1".into()),
         interfaces: None,
-        host_scripts: false,
+        host_checks: false,
     };
     let dir = golden_dir();
     let relative = |d: &Diagnostic| {
@@ -87,7 +87,7 @@ fn golden_models_round_trip_through_the_printer() {
     let opts = LoadOptions {
         config_id: Some("dr1".into()),
         interfaces: None,
-        host_scripts: false,
+        host_checks: false,
     };
     for e in std::fs::read_dir(golden_dir()).unwrap() {
         let p = e.unwrap().path();

@@ -15,7 +15,7 @@ fn options(args: &CommonArgs) -> LoadOptions {
         config_id: args.config_id.clone(),
         // keepalived checks the interfaces it is given on the host it runs on.
         interfaces: keepalived_config::host_interfaces(),
-        host_scripts: true,
+        host_checks: true,
     }
 }
 

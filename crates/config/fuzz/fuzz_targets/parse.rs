@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // A virtual path in a directory with no config files, so `include` only finds nothing.
     let path = Path::new("/nonexistent-fuzz-dir/keepalived.conf");
-    let opts = LoadOptions { config_id: Some("fuzz".into()), interfaces: None, host_scripts: false };
+    let opts = LoadOptions { config_id: Some("fuzz".into()), interfaces: None, host_checks: false };
     if let Ok(loaded) = load_with_host(&text, path, &opts, "fuzz-host") {
         let printed = loaded.config.to_keepalived_conf();
         let again = load_with_host(&printed, path, &opts, "fuzz-host")

@@ -28,8 +28,8 @@ pub(crate) struct Builder<'a> {
     pub host: String,
     /// This host's interfaces (name → loopback), when the load checks them.
     pub interfaces: Option<&'a BTreeMap<String, bool>>,
-    /// Whether scripts are checked on this host ([`crate::LoadOptions::host_scripts`]).
-    pub host_scripts: bool,
+    /// Whether scripts are checked on this host ([`crate::LoadOptions::host_checks`]).
+    pub host_checks: bool,
     /// `vrrp_script` names defined so far (keepalived resolves `track_script` while reading).
     pub scripts_seen: HashSet<String>,
     /// `track_file` names defined so far.
@@ -38,6 +38,8 @@ pub(crate) struct Builder<'a> {
     pub script_pos: HashMap<String, Pos>,
     /// Every script command configured, with where: for keepalived's script security check.
     pub script_sites: Vec<(Pos, String)>,
+    /// Where the `SSL` block is.
+    pub ssl_pos: Option<Pos>,
 }
 
 /// The keyword of a node after alias resolution (with the deprecation warning).
@@ -178,11 +180,12 @@ pub(crate) fn build(
         d,
         host: host.to_string(),
         interfaces: opts.interfaces.as_ref(),
-        host_scripts: opts.host_scripts,
+        host_checks: opts.host_checks,
         scripts_seen: HashSet::new(),
         files_seen: HashSet::new(),
         script_pos: HashMap::new(),
         script_sites: Vec::new(),
+        ssl_pos: None,
     };
     let globals: Vec<&Node<'_>> = nodes
         .iter()
@@ -279,6 +282,7 @@ pub(crate) fn build(
                     );
                 }
                 cfg.ssl = Some(b.ssl(n));
+                b.ssl_pos = Some(n.kw.pos);
             }
             _ => b.unknown(Ctx::Top, n),
         }

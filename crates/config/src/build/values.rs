@@ -330,10 +330,10 @@ impl Builder<'_> {
     }
 
     /// Whether this host has `user` (and `group`), as keepalived's `set_uid_gid` looks them up
-    /// (lib/notify.c). Only with host checks on ([`crate::LoadOptions::host_scripts`]): a
+    /// (lib/notify.c). Only with host checks on ([`crate::LoadOptions::host_checks`]): a
     /// config read for another host is not judged by this host's accounts.
     pub(super) fn host_has_user(&self, user: &str, group: Option<&str>) -> bool {
-        if !self.host_scripts {
+        if !self.host_checks {
             return true;
         }
         let has = |file: &str, name: &str| {
