@@ -16,10 +16,13 @@ mod checkers;
 mod global;
 mod keepalived_rs;
 mod reflow;
+mod tracking;
 mod values;
 mod virtual_server;
 mod vrrp;
+mod vrrp_addresses;
 mod vrrp_complete;
+mod vrrp_script;
 
 pub(crate) use reflow::reflow;
 
