@@ -38,8 +38,8 @@ pub struct LoadOptions {
     /// tracked `vrrp_script` or a MISC_CHECK whose program is not found or not executable is
     /// disabled (lib/notify.c `check_script_secure`), a script `user` the host lacks removes
     /// the script, scripts that exist without `enable_script_security` are keepalived's
-    /// "SECURITY VIOLATION", and the `SSL` block's files must be readable for the prober to
-    /// start. Off for a config read for another host (tests); the services turn it on.
+    /// "SECURITY VIOLATION". (The `SSL` block's files are loaded by the health-prober, their
+    /// one owner.) Off for a config read for another host (tests); the services turn it on.
     pub host_checks: bool,
 }
 

@@ -854,34 +854,13 @@ pub struct MiscCheck {
 pub struct SmtpCheck {
     /// HELO name.
     pub helo_name: Option<String>,
-    /// Deprecated `host { … }` sub-blocks, each an extra endpoint.
-    pub hosts: Vec<SmtpHost>,
-}
-
-/// A `host { … }` block inside `SMTP_CHECK`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmtpHost {
-    /// Address.
-    pub connect_ip: Option<IpAddr>,
-    /// Port.
-    pub connect_port: Option<u16>,
-    /// Source address.
-    pub bindto: Option<IpAddr>,
-    /// Source port.
-    pub bind_port: Option<u16>,
-    /// Source interface.
-    pub bind_if: Option<String>,
-    /// Connect timeout.
-    pub connect_timeout: Option<TimeUs>,
-    /// Mark.
-    pub fwmark: Option<u32>,
 }
 
 /// `DNS_CHECK`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsCheck {
-    /// Query type (default SOA).
-    #[serde(rename = "type")]
+    /// Query type (default SOA): `query_type` in the JSON, since `type` names the checker
+    /// kind there.
     pub query_type: String,
     /// Query name (default ".").
     pub name: String,

@@ -565,17 +565,6 @@ fn print_checker(w: &mut W, c: &Checker) {
         }
         CheckerKind::SmtpCheck(s) => {
             w.opt_s("helo_name", &s.helo_name);
-            for h in &s.hosts {
-                w.open("host");
-                w.opt("connect_ip", &h.connect_ip);
-                w.opt("connect_port", &h.connect_port);
-                w.opt("bindto", &h.bindto);
-                w.opt("bind_port", &h.bind_port);
-                w.opt_s("bind_if", &h.bind_if);
-                w.opt("connect_timeout", &h.connect_timeout);
-                w.opt("fwmark", &h.fwmark);
-                w.close();
-            }
         }
         CheckerKind::DnsCheck(d) => {
             w.line(format!("type {}", d.query_type));

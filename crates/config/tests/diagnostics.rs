@@ -718,35 +718,28 @@ fn a_script_user_this_host_lacks_removes_the_script_as_keepalived_does() {
 }
 
 #[test]
-fn an_ssl_block_whose_files_cannot_be_read_cannot_run_with_ssl_get() {
-    let opts = LoadOptions {
-        host_checks: true,
-        ..LoadOptions::default()
-    };
-    let vs = "virtual_server 198.51.100.1 443 {\n    protocol TCP\n    real_server 203.0.113.1 443 {\n        SSL_GET {\n            url {\n                path /\n            }\n        }\n    }\n}\n";
-    let text = format!("SSL {{\n    certificate /nonexistent/client.pem\n}}\n{vs}");
-    let e = match load_with_host(
-        &text,
-        Path::new("/etc/keepalived/keepalived.conf"),
-        &opts,
-        "h",
-    ) {
-        Err(LoadError::Invalid { diagnostics }) => diagnostics,
-        other => panic!("{other:?}"),
-    };
-    assert!(
-        e.iter().any(|d| d.severity == Severity::Error
-            && d.to_string().contains(
-                ":1:1: error: SSL error : Cant load certificate file /nonexistent/client.pem"
-            )),
-        "{e:#?}"
+fn smtp_check_host_blocks_become_checkers_of_their_own_as_in_keepalived() {
+    // check_smtp.c: with a connection option of its own the SMTP_CHECK checks the real
+    // server too; each host block is one more checker, its timeout the real server's.
+    let text = "virtual_server 198.51.100.1 25 {\n    protocol TCP\n    real_server 203.0.113.1 25 {\n        connect_timeout 7\n        SMTP_CHECK {\n            connect_timeout 3\n            host {\n                connect_ip 203.0.113.2\n                connect_port 2525\n            }\n        }\n        SMTP_CHECK {\n            host {\n                connect_ip 203.0.113.3\n            }\n        }\n    }\n}\n";
+    let (c, _) = warnings(text);
+    let ck = &c.virtual_servers[0].real_servers[0].checkers;
+    let ends: Vec<_> = ck
+        .iter()
+        .map(|c| {
+            (
+                c.connect_ip.map(|i| i.to_string()),
+                c.connect_port,
+                c.timing.connect_timeout.0 / 1_000_000,
+            )
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        vec![
+            (None, None, 3),
+            (Some("203.0.113.2".into()), Some(2525), 7),
+            (Some("203.0.113.3".into()), None, 7),
+        ]
     );
-    // Without an SSL_GET keepalived never loads the files.
-    let l = load_with_host(
-        "SSL {\n    certificate /nonexistent/client.pem\n}\n",
-        Path::new("/etc/keepalived/keepalived.conf"),
-        &opts,
-        "h",
-    );
-    assert!(l.is_ok());
 }

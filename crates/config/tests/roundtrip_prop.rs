@@ -413,33 +413,8 @@ fn checker(files: Vec<String>) -> impl Strategy<Value = Checker> {
                     group: None,
                 })
             }),
-        (
-            proptest::option::of(ident()),
-            proptest::collection::vec(
-                (
-                    proptest::option::of(ip()),
-                    proptest::option::of(any::<u16>())
-                ),
-                0..2
-            )
-        )
-            .prop_map(|(helo_name, hosts)| {
-                CheckerKind::SmtpCheck(SmtpCheck {
-                    helo_name,
-                    hosts: hosts
-                        .into_iter()
-                        .map(|(connect_ip, connect_port)| SmtpHost {
-                            connect_ip,
-                            connect_port,
-                            bindto: None,
-                            bind_port: None,
-                            bind_if: None,
-                            connect_timeout: None,
-                            fwmark: None,
-                        })
-                        .collect(),
-                })
-            }),
+        proptest::option::of(ident())
+            .prop_map(|helo_name| { CheckerKind::SmtpCheck(SmtpCheck { helo_name }) }),
         (
             select(vec!["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]),
             ident()

@@ -14,7 +14,6 @@ pub(super) fn check(
     if b.host_checks {
         disable_missing_scripts(b, cfg, vs_pos);
         security(b, cfg);
-        ssl_files(b, cfg);
     }
     let mut vrids: HashMap<(Option<String>, bool, u8), String> = HashMap::new();
     for (v, pos) in cfg.vrrp_instances.iter_mut().zip(inst_pos) {
@@ -254,41 +253,4 @@ fn script_exists(command: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(program))))
-}
-
-/// check_ssl.c `init_ssl_ctx`: with an SSL_GET configured, keepalived's checker process loads
-/// the `SSL` block's files at start and stops altogether ("SSL error : Cant load … file",
-/// "Terminate...") when one cannot be loaded; the health-prober refuses to start the same way.
-/// keepalived's `-t` stops before that point; ours says it, so that `-t` predicts start.
-fn ssl_files(b: &mut Builder<'_>, cfg: &Config) {
-    let (Some(ssl), Some(pos)) = (&cfg.ssl, b.ssl_pos) else {
-        return;
-    };
-    let uses_ssl = cfg.virtual_servers.iter().any(|vs| {
-        vs.real_servers.iter().any(|rs| {
-            rs.checkers
-                .iter()
-                .any(|c| matches!(c.kind, CheckerKind::SslGet(_)))
-        })
-    });
-    if !uses_ssl {
-        return;
-    }
-    for (file, what) in [
-        (&ssl.certificate, "certificate"),
-        (&ssl.key, "key"),
-        (&ssl.ca, "CA"),
-    ] {
-        if let Some(path) = file
-            && std::fs::File::open(path).is_err()
-        {
-            b.d.error(
-                pos,
-                format!(
-                    "SSL error : Cant load {what} file {path}: keepalived's checker process stops \
-                     (\"Terminate...\"), and the health-prober refuses to start"
-                ),
-            );
-        }
-    }
 }

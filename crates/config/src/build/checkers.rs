@@ -8,7 +8,7 @@ impl Builder<'_> {
         node: &Node<'_>,
         vs: &VirtualServer,
         rs: &RealServer,
-    ) -> Option<Checker> {
+    ) -> Vec<Checker> {
         let k: &'static str = match node.kw.text.as_str() {
             "HTTP_GET" => "HTTP_GET",
             "SSL_GET" => "SSL_GET",
@@ -44,10 +44,7 @@ impl Builder<'_> {
                 user: None,
                 group: None,
             }),
-            "SMTP_CHECK" => CheckerKind::SmtpCheck(SmtpCheck {
-                helo_name: None,
-                hosts: Vec::new(),
-            }),
+            "SMTP_CHECK" => CheckerKind::SmtpCheck(SmtpCheck { helo_name: None }),
             "DNS_CHECK" => CheckerKind::DnsCheck(DnsCheck {
                 query_type: "SOA".into(),
                 name: ".".into(),
@@ -202,7 +199,7 @@ impl Builder<'_> {
                 node.kw.pos,
                 format!("{m}: keepalived drops this checker, and so does keepalived-rs"),
             );
-            return None;
+            return Vec::new();
         }
         let delay_loop = c.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
         // keepalived 2.2.7's per-checker `default_retry` / `default_delay_before_retry`
@@ -232,7 +229,41 @@ impl Builder<'_> {
             alpha: c.alpha.or(rs.alpha).unwrap_or(vs.alpha),
         };
         c.kind = kind;
-        Some(c)
+        let hosts = std::mem::take(&mut self.smtp_hosts);
+        if hosts.is_empty() {
+            return vec![c];
+        }
+        // check_smtp.c `smtp_check_end_handler`: the checker checks its own endpoint if a
+        // connection option of its own is set, and each deprecated `host { }` block becomes a
+        // checker of its own (its connect_timeout defaulting to the real or virtual server's).
+        let own = c.connect_ip.is_some()
+            || c.connect_port.is_some()
+            || c.bindto.is_some()
+            || c.bind_port.is_some()
+            || c.bind_if.is_some()
+            || c.fwmark.is_some()
+            || c.connect_timeout.is_some();
+        let server_timeout = rs
+            .connect_timeout
+            .or(vs.connect_timeout)
+            .unwrap_or(TimeUs::from_secs(5));
+        let mut out = Vec::with_capacity(hosts.len() + 1);
+        if own {
+            out.push(c.clone());
+        }
+        for h in hosts {
+            let mut x = c.clone();
+            x.connect_ip = h.connect_ip;
+            x.connect_port = h.connect_port;
+            x.bindto = h.bindto;
+            x.bind_port = h.bind_port;
+            x.bind_if = h.bind_if;
+            x.fwmark = h.fwmark;
+            x.connect_timeout = h.connect_timeout;
+            x.timing.connect_timeout = h.connect_timeout.unwrap_or(server_timeout);
+            out.push(x);
+        }
+        out
     }
 
     fn checker_specific(&mut self, kind: &mut CheckerKind, n: &Node<'_>) {
@@ -306,7 +337,7 @@ impl Builder<'_> {
                         "The SMTP_CHECK host block is deprecated. Please define additional \
                          checkers. (as keepalived logs)",
                     );
-                    let mut h = SmtpHost {
+                    let mut h = HostConn {
                         connect_ip: None,
                         connect_port: None,
                         bindto: None,
@@ -336,7 +367,7 @@ impl Builder<'_> {
                             _ => self.unknown(Ctx::SmtpHost, a),
                         }
                     }
-                    s.hosts.push(h);
+                    self.smtp_hosts.push(h);
                 }
             },
             CheckerKind::DnsCheck(d) => match n.kw.text.as_str() {
@@ -524,4 +555,17 @@ impl Builder<'_> {
         }
         ssl
     }
+}
+
+/// A deprecated `host { … }` block of an SMTP_CHECK: one more endpoint, made a checker of its
+/// own when the SMTP_CHECK block ends.
+#[derive(Debug, Clone)]
+pub(super) struct HostConn {
+    connect_ip: Option<IpAddr>,
+    connect_port: Option<u16>,
+    bindto: Option<IpAddr>,
+    bind_port: Option<u16>,
+    bind_if: Option<String>,
+    connect_timeout: Option<TimeUs>,
+    fwmark: Option<u32>,
 }

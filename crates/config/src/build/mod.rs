@@ -41,8 +41,8 @@ pub(crate) struct Builder<'a> {
     pub script_pos: HashMap<String, Pos>,
     /// Every script command configured, with where: for keepalived's script security check.
     pub script_sites: Vec<(Pos, String)>,
-    /// Where the `SSL` block is.
-    pub ssl_pos: Option<Pos>,
+    /// The `host { }` blocks of the SMTP_CHECK being read.
+    smtp_hosts: Vec<checkers::HostConn>,
 }
 
 /// The keyword of a node after alias resolution (with the deprecation warning).
@@ -188,7 +188,7 @@ pub(crate) fn build(
         files_seen: HashSet::new(),
         script_pos: HashMap::new(),
         script_sites: Vec::new(),
-        ssl_pos: None,
+        smtp_hosts: Vec::new(),
     };
     let globals: Vec<&Node<'_>> = nodes
         .iter()
@@ -285,7 +285,6 @@ pub(crate) fn build(
                     );
                 }
                 cfg.ssl = Some(b.ssl(n));
-                b.ssl_pos = Some(n.kw.pos);
             }
             _ => b.unknown(Ctx::Top, n),
         }

@@ -710,9 +710,8 @@ impl Builder<'_> {
             }
         }
         for n in checker_nodes {
-            if let Some(c) = self.checker(n, vs, &rs) {
-                rs.checkers.push(c);
-            }
+            let c = self.checker(n, vs, &rs);
+            rs.checkers.extend(c);
         }
         Some(rs)
     }
