@@ -46,7 +46,8 @@ pub(super) fn check(
                 b.d.warn(
                     *pos,
                     format!(
-                        "vrrp_sync_group {}: instance {m} does not exist, ignoring",
+                        "Virtual router {m} specified in sync group {} doesn't exist - ignoring \
+                         (as keepalived)",
                         sg.name
                     ),
                 );

@@ -206,12 +206,12 @@ impl Builder<'_> {
                             self.int(n, 0, i64::from(u32::MAX)).map(|v| v as u32)
                     }
                     "vrrp_garp_interval" => {
-                        if let Some(t) = self.time(n) {
+                        if let Some(t) = self.garp_interval(n) {
                             g.vrrp_garp_interval = t
                         }
                     }
                     "vrrp_gna_interval" => {
-                        if let Some(t) = self.time(n) {
+                        if let Some(t) = self.garp_interval(n) {
                             g.vrrp_gna_interval = t
                         }
                     }
@@ -231,5 +231,34 @@ impl Builder<'_> {
             }
         }
         g
+    }
+
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` (global_parser.c): 0.000001..4294.967295 s;
+    /// anything else — 0 too, as keepalived's own sample writes it — is reported and leaves
+    /// the interval unset; a second or more is logged as very large.
+    fn garp_interval(&mut self, n: &Node<'_>) -> Option<TimeUs> {
+        let t = self.arg(n)?;
+        match TimeUs::parse(&t.text) {
+            Some(v) if (1..=u64::from(u32::MAX)).contains(&v.0) => {
+                if v.0 >= 1_000_000 {
+                    self.d.note(
+                        t.pos,
+                        format!("The {} is very large - {} seconds", n.kw.text, t.text),
+                    );
+                }
+                Some(v)
+            }
+            _ => {
+                self.d.warn(
+                    t.pos,
+                    format!(
+                        "{} '{}' is invalid (0.000001..4294.967295 s) - ignored, as keepalived \
+                         does",
+                        n.kw.text, t.text
+                    ),
+                );
+                None
+            }
+        }
     }
 }
