@@ -160,8 +160,15 @@ pub(super) fn check(
         }
         keep.push(ok);
     }
+    let kept_pos: Vec<Pos> = vs_pos
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| *p)
+        .collect();
     let mut keep = keep.into_iter();
     cfg.virtual_servers.retain(|_| keep.next().unwrap_or(true));
+    group_ports(b, cfg, &kept_pos);
 }
 
 /// vrrp.c `check_vrrp_script_security` and check_misc.c `check_misc_script_security`: a
@@ -254,4 +261,55 @@ fn script_exists(command: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(program))))
+}
+
+/// check_data.c `validate_check_config`, a virtual_server of a group: keepalived only says
+/// when a non-NAT real server's port cannot apply to the group's fwmark entries or differs
+/// from an address entry's; it changes nothing.
+fn group_ports(b: &mut Builder<'_>, cfg: &Config, vs_pos: &[Pos]) {
+    for (vs, &pos) in cfg.virtual_servers.iter().zip(vs_pos) {
+        let VsKey::Group { name } = &vs.key else {
+            continue;
+        };
+        let Some(group) = cfg.virtual_server_groups.iter().find(|g| &g.name == name) else {
+            continue;
+        };
+        let label = format!("[{name}]:0");
+        let direct = || {
+            vs.real_servers.iter().filter(|rs| {
+                rs.port != 0 && rs.lvs_method.unwrap_or(vs.lvs_method) != LvsMethod::Nat
+            })
+        };
+        if group
+            .entries
+            .iter()
+            .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+        {
+            for rs in direct() {
+                b.d.warn(
+                    pos,
+                    format!(
+                        "WARNING - fwmark virtual server {label}, real server [{}]:{} has port \
+                         specified - port will be ignored (as keepalived)",
+                        rs.ip, rs.port
+                    ),
+                );
+            }
+        }
+        for e in &group.entries {
+            let VsgEntry::Addr { ip, port, .. } = e else {
+                continue;
+            };
+            for rs in direct().filter(|rs| rs.port != *port) {
+                b.d.warn(
+                    pos,
+                    format!(
+                        "virtual server {label}:[{ip}]:{port} and real server [{}]:{} ports \
+                         don't match (as keepalived)",
+                        rs.ip, rs.port
+                    ),
+                );
+            }
+        }
+    }
 }

@@ -196,7 +196,7 @@ impl Builder<'_> {
         };
         if let Some(m) = missing {
             self.d.warn(
-                node.kw.pos,
+                node.close.unwrap_or(node.kw.pos),
                 format!("{m}: keepalived drops this checker, and so does keepalived-rs"),
             );
             return Vec::new();
@@ -509,7 +509,7 @@ impl Builder<'_> {
         }
         if u.path.is_empty() {
             self.d.warn(
-                node.kw.pos,
+                node.close.unwrap_or(node.kw.pos),
                 "HTTP/SSL_GET checker url has no path - ignoring, as keepalived does",
             );
             return None;

@@ -266,8 +266,9 @@ pub(crate) fn build(
                 cfg.track_files.push(t);
             }
             "virtual_server_group" => {
-                let g = b.vs_group(n);
-                cfg.virtual_server_groups.push(g);
+                if let Some(g) = b.vs_group(n) {
+                    cfg.virtual_server_groups.push(g);
+                }
             }
             "virtual_server" => {
                 if let Some(v) = b.virtual_server(n) {

@@ -3,7 +3,10 @@
 use super::*;
 
 impl Builder<'_> {
-    pub fn vs_group(&mut self, node: &Node<'_>) -> VirtualServerGroup {
+    /// `virtual_server_group NAME { … }` (check_parser.c `vsg_handler`, check_data.c). `None`
+    /// where keepalived removes the group: empty, or IPv4 and IPv6 addresses beside a fwmark
+    /// (whose family it then cannot tell).
+    pub fn vs_group(&mut self, node: &Node<'_>) -> Option<VirtualServerGroup> {
         let mut g = VirtualServerGroup {
             name: self.name(node),
             entries: Vec::new(),
@@ -62,7 +65,33 @@ impl Builder<'_> {
                 port,
             });
         }
-        g
+        let has = |v6: bool| {
+            g.entries
+                .iter()
+                .any(|e| matches!(e, VsgEntry::Addr { ip, .. } if ip.is_ipv6() == v6))
+        };
+        let fwmark = g
+            .entries
+            .iter()
+            .any(|e| matches!(e, VsgEntry::Fwmark { .. }));
+        let why = if g.entries.is_empty() {
+            Some("has no entries")
+        } else if has(false) && has(true) && fwmark {
+            Some("cannot have IPv4, IPv6 and fwmark without family")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.d.warn(
+                node.close.unwrap_or(node.kw.pos),
+                format!(
+                    "virtual server group {} {why} - removing, as keepalived does",
+                    g.name
+                ),
+            );
+            return None;
+        }
+        Some(g)
     }
 
     /// `lvs_method NAT|DR|TUN` (check_parser.c `forwarding_handler`); another word is

@@ -130,7 +130,7 @@ impl Builder<'_> {
         }
         if !have_script {
             self.d.warn(
-                node.kw.pos,
+                node.close.unwrap_or(node.kw.pos),
                 format!(
                     "No script set for vrrp_script {} - removing, as keepalived does",
                     s.name
@@ -231,7 +231,7 @@ impl Builder<'_> {
         }
         if t.file.is_empty() {
             self.d.warn(
-                node.kw.pos,
+                node.close.unwrap_or(node.kw.pos),
                 format!(
                     "No file set for track_file {} - ignoring, as keepalived does",
                     t.name
