@@ -743,3 +743,34 @@ fn smtp_check_host_blocks_become_checkers_of_their_own_as_in_keepalived() {
         ]
     );
 }
+
+#[test]
+fn an_unquoted_notify_argument_is_a_user_and_a_user_this_host_lacks_drops_the_script() {
+    let opts = LoadOptions {
+        host_checks: true,
+        ..LoadOptions::default()
+    };
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
+                notify_master /etc/keepalived/notify.sh NO_SUCH_USER_KRS\n    \
+                notify_backup \"/etc/keepalived/notify.sh backup\"\n    \
+                virtual_ipaddress {\n        198.51.100.1\n    }\n}\n";
+    let l = load_with_host(
+        text,
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &opts,
+        "h",
+    )
+    .unwrap();
+    let v = &l.config.vrrp_instances[0];
+    assert_eq!(v.notify_master, None);
+    assert_eq!(
+        v.notify_backup.as_ref().map(|s| s.command.as_str()),
+        Some("/etc/keepalived/notify.sh backup")
+    );
+    let d: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        d.iter()
+            .any(|m| m.contains(":4:5: note: Invalid user/group for notify_master script")),
+        "{d:#?}"
+    );
+}

@@ -189,11 +189,28 @@ impl Builder<'_> {
                 ),
             );
         }
+        let user = n.args.get(1).map(|t| t.text.owned());
+        let group = n.args.get(2).map(|t| t.text.owned());
+        // lib/notify.c `notify_script_init`: a user or group the host lacks drops the script
+        // ("Invalid user/group for … script … - ignoring", a log line, no config error).
+        if let Some(u) = &user
+            && !self.host_has_user(u, group.as_deref())
+        {
+            self.d.note(
+                n.kw.pos,
+                format!(
+                    "Invalid user/group for {} script {} - ignoring: keepalived does not run it, \
+                     and neither does keepalived-rs",
+                    n.kw.text, first.text
+                ),
+            );
+            return None;
+        }
         self.script_sites.push((n.kw.pos, first.text.owned()));
         Some(Script {
             command: first.text.owned(),
-            user: n.args.get(1).map(|t| t.text.owned()),
-            group: n.args.get(2).map(|t| t.text.owned()),
+            user,
+            group,
         })
     }
 
