@@ -39,9 +39,10 @@ impl Backoff {
 }
 
 impl Default for Backoff {
-    /// 100 ms doubling up to 10 s.
+    /// The one reconnect policy of every bus consumer (ipvs-manager, the notifier, kactl):
+    /// 200 ms doubling up to 5 s, so a restarted producer is followed again within seconds.
     fn default() -> Self {
-        Self::new(Duration::from_millis(100), Duration::from_secs(10))
+        Self::new(Duration::from_millis(200), Duration::from_secs(5))
     }
 }
 

@@ -514,7 +514,7 @@ where
     let mut subscriber = Subscriber::start(
         Upstreams::Static(vec![upstream]),
         Arc::new(connector),
-        Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
+        Backoff::default(),
     );
     tokio::spawn(async move {
         while let Some(update) = subscriber.updates.recv().await {

@@ -230,7 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut subscriber = Subscriber::start(
         upstreams,
         keepalived_bus::watch_connector::<v1::HealthEvent>(runtime.identity()),
-        Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
+        Backoff::default(),
     );
     let health_tx = tx.clone();
     tokio::spawn(async move {
