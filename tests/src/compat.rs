@@ -603,7 +603,7 @@ mod tests {
     #[test]
     fn keepalived_messages_are_parsed_and_merged_across_processes() {
         let text = "(Line 3) Unknown keyword 'x'\n(/a/b.conf: Line 3) Unknown keyword 'x'\n\
-                    Virtual server [1.2.3.4]:tcp:80: no scheduler set\n";
+                    Virtual server [198.51.100.4]:tcp:80: no scheduler set\n";
         let m = parse_keepalived_messages(text);
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].line, Some(3));
@@ -661,6 +661,8 @@ mod tests {
         assert!(d.orphans.is_empty());
     }
 
+    /// The inputs are the private addresses keepalived's samples are written with: the
+    /// rewriter exists to move them into the test ranges (text only, never sent anywhere).
     #[test]
     fn addresses_are_mapped_distinctly_and_masks_kept() {
         let (t, m) = rewrite_addresses(
