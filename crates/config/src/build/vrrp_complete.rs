@@ -110,6 +110,23 @@ impl Config {
     }
 }
 
+/// Sets each tracker of `list` that has a weight (its own, else the tracked object's,
+/// `own_weight`) to weight 0, with keepalived's `message` for it.
+fn clear_weights(
+    list: &mut [TrackRef],
+    own_weight: impl Fn(&str) -> i32,
+    n: &mut Notes,
+    message: impl Fn(&str) -> String,
+) {
+    for t in list {
+        if t.weight.unwrap_or_else(|| own_weight(&t.name)) != 0 {
+            n.warn(message(&t.name), "weight 0");
+            t.weight = Some(0);
+            t.reverse = false;
+        }
+    }
+}
+
 fn is_ah(v: &VrrpInstance) -> bool {
     matches!(
         v.authentication,
@@ -513,44 +530,36 @@ fn complete_sync_group(cfg: &mut Config, idx: usize, n: &mut Notes) {
         let scripts = cfg.vrrp_scripts.clone();
         let files = cfg.track_files.clone();
         let sg = &mut cfg.vrrp_sync_groups[idx];
-        for t in &mut sg.track_script {
-            let w = t.weight.unwrap_or_else(|| {
+        clear_weights(
+            &mut sg.track_script,
+            |name| {
                 scripts
                     .iter()
-                    .find(|s| s.name == t.name)
+                    .find(|s| s.name == name)
                     .map_or(0, |s| s.weight)
-            });
-            if w != 0 {
-                n.warn(
-                    format!(
-                        "({gname}) Cannot have weighted track script '{}' with member having priority 255 - clearing weight",
-                        t.name
-                    ),
-                    "weight 0",
-                );
-                t.weight = Some(0);
-                t.reverse = false;
-            }
-        }
-        for t in &mut sg.track_file {
-            let w = t.weight.unwrap_or_else(|| {
+            },
+            n,
+            |name| {
+                format!(
+                    "({gname}) Cannot have weighted track script '{name}' with member having priority 255 - clearing weight"
+                )
+            },
+        );
+        clear_weights(
+            &mut sg.track_file,
+            |name| {
                 files
                     .iter()
-                    .find(|f| f.name == t.name)
+                    .find(|f| f.name == name)
                     .map_or(1, |f| f.weight)
-            });
-            if w != 0 {
-                n.warn(
-                    format!(
-                        "({gname}) Cannot have weighted track file '{}' with member having priority 255 - setting weight 0",
-                        t.name
-                    ),
-                    "weight 0",
-                );
-                t.weight = Some(0);
-                t.reverse = false;
-            }
-        }
+            },
+            n,
+            |name| {
+                format!(
+                    "({gname}) Cannot have weighted track file '{name}' with member having priority 255 - setting weight 0"
+                )
+            },
+        );
     }
     // vrrp.c:4640-4660: a member wanting MASTER starts as BACKUP unless every member is
     // an address owner wanting MASTER.
