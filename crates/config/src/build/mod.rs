@@ -31,7 +31,7 @@ pub(crate) struct Builder<'a> {
     pub host: String,
     /// This host's interfaces (name → loopback), when the load checks them.
     pub interfaces: Option<&'a BTreeMap<String, bool>>,
-    /// Whether scripts are checked on this host ([`crate::LoadOptions::host_checks`]).
+    /// Whether this host's scripts and users are checked ([`crate::LoadOptions::host_checks`]).
     pub host_checks: bool,
     /// `vrrp_script` names defined so far (keepalived resolves `track_script` while reading).
     pub scripts_seen: HashSet<String>,
