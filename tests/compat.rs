@@ -110,36 +110,6 @@ fn load_expectations() -> BTreeMap<String, Expect> {
     out
 }
 
-/// One known, decided difference (differences.toml).
-#[derive(Debug)]
-struct Known {
-    fixture: String,
-    key: String,
-}
-
-fn load_known() -> Vec<Known> {
-    let path = compat_dir().join("differences.toml");
-    let text = std::fs::read_to_string(&path).expect("tests/compat/differences.toml");
-    let doc: toml_edit::DocumentMut = text.parse().expect("differences.toml parses");
-    let mut out = Vec::new();
-    if let Some(arr) = doc.get("difference").and_then(|i| i.as_array_of_tables()) {
-        for t in arr.iter() {
-            let s = |k: &str| {
-                t.get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_else(|| panic!("differences.toml: entry without {k}"))
-                    .to_owned()
-            };
-            let _reason = s("reason");
-            out.push(Known {
-                fixture: s("fixture"),
-                key: s("key"),
-            });
-        }
-    }
-    out
-}
-
 // ------------------------------------------------------------- namespaces
 
 /// A namespace with eth0..eth3 (two veth pairs made inside it), eth0 with
@@ -1063,7 +1033,7 @@ fn compat_differential_against_keepalived() {
         return;
     }
     let expectations = load_expectations();
-    let known = load_known();
+    let known = support::check::load_differences(&compat_dir().join("differences.toml"));
     let all = fixtures();
     assert!(
         all.len() >= 60,
