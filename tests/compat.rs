@@ -165,19 +165,11 @@ fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-fn keepalived() -> PathBuf {
-    ["/usr/sbin/keepalived", "/usr/local/sbin/keepalived"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("keepalived"))
-}
-
 fn prerequisites(test: &str) -> bool {
     if !prerequisites_met(test, &[]) {
         return false;
     }
-    if keepalived().is_file() {
+    if support::keepalived().is_file() {
         return true;
     }
     let message = format!("{test}: needs keepalived 2.2.7 (scripts/install-test-deps.sh)");
@@ -208,7 +200,7 @@ fn run_fixture(conf: &Path, expect: &Expect) -> Run {
     let dir = lab.dir().expect("dir");
     let conf_s = conf.to_str().unwrap();
 
-    let ka = run_in(&ns, &keepalived(), &["-t", "-f", conf_s], &[]);
+    let ka = run_in(&ns, &support::keepalived(), &["-t", "-f", conf_s], &[]);
     let ka_messages = support::parse_keepalived_messages(&String::from_utf8_lossy(&ka.stderr));
 
     let mut ours_codes = Vec::new();
@@ -281,43 +273,13 @@ fn run_fixture(conf: &Path, expect: &Expect) -> Run {
 /// reads `$TMPDIR/keepalived.data` (global_data.c `open_dump_file`,
 /// utils.c `set_tmp_dir`), then stops it.
 fn keepalived_vrrp_dump(lab: &mut Lab, ns: &str, dir: &Path, conf: &str) -> Result<KaDump, String> {
-    let tmp = dir.join("ka");
-    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-    let p = |f: &str| tmp.join(f).display().to_string();
-    let tmpdir = format!("TMPDIR={}", tmp.display());
-    let (kpid, vpid, cpid, bpid) = (p("k.pid"), p("vrrp.pid"), p("check.pid"), p("bfd.pid"));
-    let ka = keepalived().display().to_string();
-    let args = [
-        tmpdir.as_str(),
-        &ka,
-        "--vrrp",
-        "-n",
-        "-l",
-        "-D",
-        "-G",
-        "-f",
-        conf,
-        "-p",
-        &kpid,
-        "-r",
-        &vpid,
-        "-c",
-        &cpid,
-        "-b",
-        &bpid,
-    ];
-    let log = tmp.join("keepalived.log");
-    let parent = lab
-        .spawn(ns, "env", &args, &log)
-        .map_err(|e| e.to_string())?;
-    let data = tmp.join("keepalived.data");
+    let ka = support::KeepalivedRun::start(lab, ns, dir, &["--vrrp", "-G"], conf)?;
+    let log = ka.log.clone();
+    let data = ka.tmp.join("keepalived.data");
     let result = (|| {
-        let vrrp_pid = tmp.join("vrrp.pid");
         let mut child = None;
         wait_until(Duration::from_secs(10), || {
-            child = std::fs::read_to_string(&vrrp_pid)
-                .ok()
-                .and_then(|s| s.trim().parse::<u32>().ok());
+            child = ka.child("vrrp.pid");
             child.is_some()
         });
         let Some(child) = child else {
@@ -355,14 +317,7 @@ fn keepalived_vrrp_dump(lab: &mut Lab, ns: &str, dir: &Path, conf: &str) -> Resu
         dump.log = std::fs::read_to_string(&log).unwrap_or_default();
         Ok(dump)
     })();
-    let _ = lab.signal(parent, "TERM");
-    if !lab
-        .wait_exit(parent, Duration::from_secs(5))
-        .unwrap_or(false)
-    {
-        let _ = lab.signal(parent, "KILL");
-        let _ = lab.wait_exit(parent, Duration::from_secs(2));
-    }
+    ka.stop(lab, Duration::from_secs(5));
     result
 }
 
@@ -1211,7 +1166,7 @@ fn start_sample(sample: &Path) -> Vec<String> {
     let conf = dir.join("keepalived.conf");
     std::fs::write(&conf, text).expect("write sample");
     let conf_s = conf.display().to_string();
-    let ka = run_in(&ns, &keepalived(), &["-t", "-f", &conf_s], &[]);
+    let ka = run_in(&ns, &support::keepalived(), &["-t", "-f", &conf_s], &[]);
     if code(&ka) == 4 {
         return vec![format!(
             "skipped: keepalived -t refuses it (exit 4): {}",

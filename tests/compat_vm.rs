@@ -63,14 +63,6 @@ fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
-fn keepalived() -> PathBuf {
-    ["/usr/sbin/keepalived", "/usr/local/sbin/keepalived"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("keepalived"))
-}
-
 /// Root, `ip`, keepalived and IPVS (`/proc/net/ip_vs` exists once the
 /// module is loaded; tests/vm/init loads it). The test is `#[ignore]`d and
 /// run on purpose in the VM, whose environment does not carry CI=true
@@ -82,7 +74,7 @@ fn prerequisites() -> bool {
         return false;
     }
     let mut missing = Vec::new();
-    if !keepalived().is_file() {
+    if !support::keepalived().is_file() {
         missing.push("keepalived 2.2.7 (scripts/install-test-deps.sh)");
     }
     if !Path::new("/proc/net/ip_vs").exists() {
@@ -211,43 +203,15 @@ fn keepalived_check_dump(
     dir: &Path,
     conf: &str,
 ) -> Result<KaCheckDump, String> {
-    let tmp = dir.join("ka");
-    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-    let p = |f: &str| tmp.join(f).display().to_string();
-    let tmpdir = format!("TMPDIR={}", tmp.display());
-    let (kpid, vpid, cpid, bpid) = (p("k.pid"), p("vrrp.pid"), p("check.pid"), p("bfd.pid"));
-    let ka = keepalived().display().to_string();
-    let args = [
-        tmpdir.as_str(),
-        &ka,
-        "--check",
-        "-n",
-        "-l",
-        "-D",
-        "-f",
-        conf,
-        "-p",
-        &kpid,
-        "-r",
-        &vpid,
-        "-c",
-        &cpid,
-        "-b",
-        &bpid,
-    ];
-    let log = tmp.join("keepalived.log");
-    let parent = lab
-        .spawn(ns, "env", &args, &log)
-        .map_err(|e| e.to_string())?;
-    let data = tmp.join("keepalived_check.data");
+    let ka = support::KeepalivedRun::start(lab, ns, dir, &["--check"], conf)?;
+    let (log, parent) = (ka.log.clone(), ka.parent);
+    let data = ka.tmp.join("keepalived_check.data");
     // Generous: under emulation keepalived starts in about a second.
     let started = wait_until(Duration::from_secs(60), || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Startup complete"))
             || lab.wait_exit(parent, Duration::ZERO).unwrap_or(true)
     });
-    let child = std::fs::read_to_string(&cpid)
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok());
+    let child = ka.child("check.pid");
     let result = match child {
         Some(child)
             if started
@@ -271,14 +235,7 @@ fn keepalived_check_dump(
             log_gist(&log)
         )),
     };
-    let _ = lab.signal(parent, "TERM");
-    if !lab
-        .wait_exit(parent, Duration::from_secs(30))
-        .unwrap_or(false)
-    {
-        let _ = lab.signal(parent, "KILL");
-        let _ = lab.wait_exit(parent, Duration::from_secs(5));
-    }
+    ka.stop(lab, Duration::from_secs(30));
     result?;
     let text = std::fs::read_to_string(&data).map_err(|e| e.to_string())?;
     Ok(support::check::parse_keepalived_check_dump(&text))

@@ -5,6 +5,74 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keepalived_testlab::Lab;
+
+/// Debian's keepalived 2.2.7.
+pub fn keepalived() -> PathBuf {
+    ["/usr/sbin/keepalived", "/usr/local/sbin/keepalived"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("keepalived"))
+}
+
+/// One side of keepalived run by a test in a namespace, in the foreground, with its pid
+/// files, log and data file (`$TMPDIR`, global_data.c `open_dump_file`) under `dir/ka`.
+pub struct KeepalivedRun {
+    /// The parent process.
+    pub parent: u32,
+    /// Where its pid files and data files are.
+    pub tmp: PathBuf,
+    /// Its log (`-l -D`).
+    pub log: PathBuf,
+}
+
+impl KeepalivedRun {
+    /// Starts `keepalived SIDE FLAGS… -f CONF` (`--vrrp` or `--check`) in `ns`.
+    pub fn start(
+        lab: &mut Lab,
+        ns: &str,
+        dir: &Path,
+        side: &[&str],
+        conf: &str,
+    ) -> Result<Self, String> {
+        let tmp = dir.join("ka");
+        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        let p = |f: &str| tmp.join(f).display().to_string();
+        let tmpdir = format!("TMPDIR={}", tmp.display());
+        let ka = keepalived().display().to_string();
+        let (kpid, vpid, cpid, bpid) = (p("k.pid"), p("vrrp.pid"), p("check.pid"), p("bfd.pid"));
+        let mut args = vec![tmpdir.as_str(), ka.as_str()];
+        args.extend_from_slice(side);
+        args.extend_from_slice(&[
+            "-n", "-l", "-D", "-f", conf, "-p", &kpid, "-r", &vpid, "-c", &cpid, "-b", &bpid,
+        ]);
+        let log = tmp.join("keepalived.log");
+        let parent = lab
+            .spawn(ns, "env", &args, &log)
+            .map_err(|e| e.to_string())?;
+        Ok(Self { parent, tmp, log })
+    }
+
+    /// The pid in the pid file `name` (`vrrp.pid`, `check.pid`) once keepalived wrote it.
+    pub fn child(&self, name: &str) -> Option<u32> {
+        std::fs::read_to_string(self.tmp.join(name))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    }
+
+    /// SIGTERM, then SIGKILL if it is still there after `grace`.
+    pub fn stop(&self, lab: &mut Lab, grace: Duration) {
+        let _ = lab.signal(self.parent, "TERM");
+        if !lab.wait_exit(self.parent, grace).unwrap_or(false) {
+            let _ = lab.signal(self.parent, "KILL");
+            let _ = lab.wait_exit(self.parent, Duration::from_secs(5));
+        }
+    }
+}
 
 /// One message keepalived's `-t` printed on stderr.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
