@@ -137,7 +137,9 @@ pub fn credentials(
         None => default.clone(),
     };
     let Some((uid, mut gid)) = lookup("/etc/passwd", &user) else {
-        if user == DEFAULT_SCRIPT_USER {
+        // Only the *default* user falls back to root; a `user` the host lacks disables the
+        // script (the loader already removes such a script, as keepalived does).
+        if script.user.is_none() && user == DEFAULT_SCRIPT_USER {
             if script_security {
                 return Err(format!(
                     "default user '{user}' for script execution does not exist and enable_script_security is set - VRRP_Script({}) disabled",
