@@ -4,6 +4,7 @@
 //! for IPVS).
 
 pub mod ipvs;
+pub mod memory;
 pub mod nft;
 
 use std::collections::BTreeMap;

@@ -446,3 +446,6 @@ pub fn backend_name(kind: v1::Backend) -> &'static str {
         v1::Backend::Unspecified => "unspecified",
     }
 }
+
+#[cfg(test)]
+mod tests;
