@@ -24,5 +24,5 @@ pub use consumer::{
     Connector, EventStream, OpenFuture, Subscriber, Update, UpstreamUpdate, Upstreams, follow,
 };
 pub use metrics::BusMetrics;
-pub use producer::{DEFAULT_CAPACITY, Producer, WatchStream};
+pub use producer::{DEFAULT_CAPACITY, Producer, WatchResponseStream, WatchStream};
 pub use watch::{Watchable, watch_connector};

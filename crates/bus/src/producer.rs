@@ -19,6 +19,10 @@ pub const DEFAULT_CAPACITY: usize = 4096;
 
 type SnapshotFn<E> = dyn Fn() -> E + Send + Sync;
 
+/// The stream type every service's `Watch` RPC returns (its `type WatchStream`).
+pub type WatchResponseStream<E> =
+    Pin<Box<dyn Stream<Item = Result<E, tonic::Status>> + Send + 'static>>;
+
 struct Inner<E> {
     identity: String,
     incarnation: String,
@@ -122,6 +126,15 @@ impl<E: BusEvent> Producer<E> {
         let _ = self.inner.tx.send(event);
         self.inner.metrics.published.inc();
         *seq
+    }
+
+    /// The whole `Watch` RPC handler of a service: the stream for the
+    /// consumer the request names ([`Producer::watch`]).
+    pub fn serve_watch(
+        &self,
+        request: &tonic::Request<keepalived_api::v1::WatchRequest>,
+    ) -> tonic::Response<WatchResponseStream<E>> {
+        tonic::Response::new(Box::pin(self.watch(&request.get_ref().consumer)))
     }
 
     /// Opens a Watch stream: the snapshot, then every delta after it. When the

@@ -1,9 +1,7 @@
 //! The `keepalived.v1.Health` gRPC service over the engine's shared view.
 
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::Stream;
 use keepalived_api::v1::health_server::Health;
 use keepalived_api::v1::{self, health_event::Payload};
 use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
@@ -61,13 +59,12 @@ impl Health for HealthApi {
             .ok_or_else(|| Status::not_found(format!("no check target {id:?}")))
     }
 
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::HealthEvent, Status>> + Send>>;
+    type WatchStream = keepalived_bus::WatchResponseStream<v1::HealthEvent>;
 
     async fn watch(
         &self,
         request: Request<v1::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let consumer = request.get_ref().consumer.clone();
-        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
+        Ok(self.producer.serve_watch(&request))
     }
 }

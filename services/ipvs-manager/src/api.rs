@@ -2,11 +2,9 @@
 //! engine refreshes after every reconcile; overrides go to the engine, which
 //! answers once the kernel holds them.
 
-use std::pin::Pin;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, RwLock};
 
-use futures::Stream;
 use keepalived_api::v1::ipvs_server::Ipvs;
 use keepalived_api::v1::{self, ipvs_event::Payload};
 use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
@@ -133,14 +131,13 @@ impl Ipvs for IpvsApi {
             .ok_or_else(|| Status::not_found("no such virtual server configured"))
     }
 
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::IpvsEvent, Status>> + Send>>;
+    type WatchStream = keepalived_bus::WatchResponseStream<v1::IpvsEvent>;
 
     async fn watch(
         &self,
         request: Request<v1::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let consumer = request.get_ref().consumer.clone();
-        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
+        Ok(self.producer.serve_watch(&request))
     }
 
     async fn set_real_server_weight(

@@ -1,8 +1,5 @@
 //! The `keepalived.v1.Notifier` service over the engine's store.
 
-use std::pin::Pin;
-
-use futures::Stream;
 use keepalived_api::v1;
 use keepalived_api::v1::notifier_server::Notifier;
 use keepalived_bus::Producer;
@@ -65,13 +62,12 @@ impl Notifier for NotifierApi {
             .ok_or_else(|| Status::not_found(format!("no delivery {id:?}")))
     }
 
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::NotifierEvent, Status>> + Send>>;
+    type WatchStream = keepalived_bus::WatchResponseStream<v1::NotifierEvent>;
 
     async fn watch(
         &self,
         request: Request<v1::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let consumer = request.get_ref().consumer.clone();
-        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
+        Ok(self.producer.serve_watch(&request))
     }
 }

@@ -1,9 +1,7 @@
 //! The `keepalived.v1.Vrrp` gRPC service over the engine's registry.
 
-use std::pin::Pin;
 use std::time::Duration;
 
-use futures::Stream;
 use keepalived_api::v1::{self, vrrp_event::Payload, vrrp_server::Vrrp};
 use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
 use tokio::sync::oneshot;
@@ -77,14 +75,13 @@ impl Vrrp for VrrpApi {
         Ok(Response::new(view))
     }
 
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::VrrpEvent, Status>> + Send>>;
+    type WatchStream = keepalived_bus::WatchResponseStream<v1::VrrpEvent>;
 
     async fn watch(
         &self,
         request: Request<v1::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let consumer = request.get_ref().consumer.clone();
-        Ok(Response::new(Box::pin(self.producer.watch(&consumer))))
+        Ok(self.producer.serve_watch(&request))
     }
 
     /// The API replacement for `touch /etc/keepalived/down`: the instance gives up
