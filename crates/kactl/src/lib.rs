@@ -205,9 +205,9 @@ pub enum OnOff {
     about = "Look at and steer keepalived-rs directors (vrrp-core, ipvs-manager, health-prober, notifier)"
 )]
 pub struct Cli {
-    /// A director as NAME=PREFIX (repeatable): `unix:DIR` means DIR/<service>.sock,
+    /// A director as NAME=PREFIX (repeatable): `unix:DIR` means DIR/SERVICE.sock,
     /// `tcp://HOST` or `HOST` means HOST:50051..50054. Default: one director
-    /// `local` at unix:/run/keepalived-rs/<service>.sock.
+    /// `local` at unix:/run/keepalived-rs/SERVICE.sock.
     #[arg(long = "director", value_name = "NAME=PREFIX", global = true)]
     pub directors: Vec<Director>,
     /// vrrp-core's address (single-director mode).

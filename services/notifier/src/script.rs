@@ -88,7 +88,7 @@ pub enum ScriptError {
     /// Starting it failed.
     #[error("cannot run {program}: {error}")]
     Spawn {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// The OS error.
         error: String,
