@@ -135,6 +135,32 @@ pub enum Input {
     SyncGroup(State),
 }
 
+/// What became of a received advert ([`Instance::receive`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    /// Valid and counted in `advert_rcvd`: what the election does about it (often
+    /// nothing: a backup hearing its master).
+    Accepted(Vec<Action>),
+    /// Dropped and counted under `reason` (RFC 3768 §7.1 / RFC 5798 §7.1 checks);
+    /// `line` is keepalived's log line for it.
+    Dropped {
+        /// Why.
+        reason: DecodeError,
+        /// keepalived's wording, e.g. `(VI_1) invalid TTL/HL. Received 64 and expect 255`.
+        line: String,
+    },
+}
+
+impl Received {
+    /// The actions as one list: an accepted advert's, or the log line of a drop.
+    pub fn into_actions(self) -> Vec<Action> {
+        match self {
+            Received::Accepted(actions) => actions,
+            Received::Dropped { line, .. } => vec![Action::Log(line)],
+        }
+    }
+}
+
 /// An action for the shell, to be carried out in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -382,9 +408,9 @@ impl Instance {
     }
 
     /// Validate a received advert against this instance (RFC 3768 §7.1 / RFC 5798 §7.1),
-    /// count it, and process it if valid. An invalid advert yields only a log line (the
-    /// keepalived wording of its drop reason) and leaves every timer as it was.
-    pub fn receive(&mut self, now: Timestamp, rx: &ReceivedAdvert) -> Vec<Action> {
+    /// count it, and process it if valid. An invalid advert is counted under its reason
+    /// and leaves every timer as it was; the shell gets the reason and keepalived's line.
+    pub fn receive(&mut self, now: Timestamp, rx: &ReceivedAdvert) -> Received {
         let exp = Expectations {
             vrid: self.params.vrid,
             interval: self.params.interval,
@@ -403,17 +429,20 @@ impl Instance {
                 if rx.vrrp.priority == PRIORITY_STOP {
                     self.counters.pri_zero_rcvd += 1;
                 }
-                self.handle(now, Input::Advert(Heard::from(rx)))
+                Received::Accepted(self.handle(now, Input::Advert(Heard::from(rx))))
             }
-            Err(err) => self.drop_packet(&err),
+            Err(reason) => {
+                let line = self.drop_packet(&reason);
+                Received::Dropped { reason, line }
+            }
         }
     }
 
     /// Count a packet the shell could not even decode (see [`crate::codec`]) and return
     /// its keepalived log line.
-    pub fn drop_packet(&mut self, err: &DecodeError) -> Vec<Action> {
+    pub fn drop_packet(&mut self, err: &DecodeError) -> String {
         self.counters.record_drop(err);
-        vec![self.log(&err.to_string())]
+        format!("({}) {}", self.params.name, err)
     }
 
     /// Process one input at time `now`.

@@ -3,8 +3,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use keepalived_vrrp::codec::{Advert, Auth, ReceivedAdvert};
-use keepalived_vrrp::state::{Action, Heard, Input, Instance, InstanceParams, Reason, State};
+use keepalived_vrrp::codec::{Advert, Auth, DecodeError, ReceivedAdvert};
+use keepalived_vrrp::state::{
+    Action, Heard, Input, Instance, InstanceParams, Reason, Received, State,
+};
 use keepalived_vrrp::time::{AdvertInterval, Centiseconds, Micros, Seconds, Timestamp};
 
 const US: u64 = 1;
@@ -617,7 +619,7 @@ fn received(ttl: u8, priority: u8, src: u8) -> ReceivedAdvert {
 #[test]
 fn invalid_adverts_are_counted_logged_and_do_not_reset_the_timer() {
     let mut i = started(params(90));
-    let out = i.receive(at(S), &received(64, 99, 11));
+    let out = i.receive(at(S), &received(64, 99, 11)).into_actions();
     assert_eq!(
         logs(&out),
         ["(VI_1) invalid TTL/HL. Received 64 and expect 255"]
@@ -632,14 +634,26 @@ fn invalid_adverts_are_counted_logged_and_do_not_reset_the_timer() {
 
     let mut bad_pw = received(255, 99, 11);
     bad_pw.vrrp.auth = Auth::pass("nope");
-    let out = i.receive(at(S), &bad_pw);
+    let out = i.receive(at(S), &bad_pw).into_actions();
     assert_eq!(logs(&out), ["(VI_1) received an invalid passwd!"]);
     assert_eq!(i.counters().auth_failure, 1);
 
-    i.receive(at(2 * S), &received(255, 99, 11));
+    // The shell learns why without comparing counters: the reason and the line.
+    assert_eq!(
+        i.receive(at(S), &received(7, 99, 11)),
+        Received::Dropped {
+            reason: DecodeError::BadTtl(7),
+            line: "(VI_1) invalid TTL/HL. Received 7 and expect 255".into()
+        }
+    );
+
+    assert!(matches!(
+        i.receive(at(2 * S), &received(255, 99, 11)),
+        Received::Accepted(_)
+    ));
     assert_eq!(i.counters().advert_rcvd, 1);
     assert_eq!(i.next_deadline(), Some(at(2 * S + 3_648_437)));
-    i.receive(at(3 * S), &received(255, 0, 11));
+    let _ = i.receive(at(3 * S), &received(255, 0, 11));
     assert_eq!(i.counters().pri_zero_rcvd, 1);
 }
 

@@ -17,7 +17,9 @@ use keepalived_vrrp::sync::{Member, follow};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::instance::{self, Clock, Control, Handle, Shared, TransitionNotice};
+use crate::instance::{
+    self, Clock, Control, Handle, LiveView, PACKET_QUEUE, Packet, Shared, TransitionNotice,
+};
 use crate::netlink::{LinkMonitor, Netlink};
 use crate::socket::{RECV_BUFFER, VrrpSocket};
 use crate::spec::{EngineSpec, InstanceSpec, TrackerKind};
@@ -45,7 +47,16 @@ type Routes = Arc<RwLock<Vec<Route>>>;
 
 struct Route {
     vrid: u8,
-    tx: mpsc::UnboundedSender<Control>,
+    /// The instance's bounded packet queue.
+    packets: mpsc::Sender<Packet>,
+    /// Where a packet that did not fit is counted.
+    view: Arc<LiveView>,
+}
+
+impl Route {
+    fn deliver(&self, packet: Packet) {
+        self.view.deliver(&self.packets, packet);
+    }
 }
 
 struct InterfaceSocket {
@@ -76,23 +87,23 @@ fn dispatch_parsed(
             let mut matched = false;
             for r in routes.iter().filter(|r| r.vrid == rx.vrrp.vrid) {
                 matched = true;
-                let _ = r.tx.send(Control::Packet(Ok(rx.clone())));
+                r.deliver(Ok(rx.clone()));
             }
             if !matched {
                 // RFC 5798 §7.1: the VRID is not configured here: counted by every
                 // instance of the interface (keepalived's vrid error).
                 for r in routes {
-                    let _ = r.tx.send(Control::Packet(Err(DecodeError::VridMismatch {
+                    r.deliver(Err(DecodeError::VridMismatch {
                         got: rx.vrrp.vrid,
                         expected: r.vrid,
-                    })));
+                    }));
                 }
             }
         }
         Err(err) => {
             let targeted = routes.iter().any(|r| Some(r.vrid) == vrid);
             for r in routes.iter().filter(|r| !targeted || Some(r.vrid) == vrid) {
-                let _ = r.tx.send(Control::Packet(Err(err.clone())));
+                r.deliver(Err(err.clone()));
             }
         }
     }
@@ -268,12 +279,14 @@ impl Engine {
             trackers.push((t.clone(), rx));
         }
         let (tx, rx) = mpsc::unbounded_channel();
+        let (packets, packets_rx) = mpsc::channel(PACKET_QUEUE);
         let (handle, join) = instance::start(
             spec.clone(),
             self.shared.clone(),
             socket,
             rx,
-            tx.clone(),
+            tx,
+            packets_rx,
             trackers,
             self.links.subscribe(&spec.interface),
         )
@@ -283,7 +296,8 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .push(Route {
                 vrid: spec.params.vrid,
-                tx,
+                packets,
+                view: handle.view.clone(),
             });
         self.tasks.insert(handle.name.clone(), join);
         Ok(handle)
@@ -294,7 +308,7 @@ impl Engine {
             s.routes
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
-                .retain(|r| !r.tx.same_channel(&handle.tx));
+                .retain(|r| !Arc::ptr_eq(&r.view, &handle.view));
         }
         let (reply, done) = oneshot::channel();
         if handle.tx.send(Control::Shutdown(reply)).is_ok()
@@ -484,9 +498,16 @@ mod tests {
         .unwrap()
     }
 
-    fn route(vrid: u8) -> (Route, mpsc::UnboundedReceiver<Control>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Route { vrid, tx }, rx)
+    fn route(vrid: u8) -> (Route, mpsc::Receiver<Packet>) {
+        let (packets, rx) = mpsc::channel(PACKET_QUEUE);
+        (
+            Route {
+                vrid,
+                packets,
+                view: Arc::default(),
+            },
+            rx,
+        )
     }
 
     #[test]
@@ -496,21 +517,21 @@ mod tests {
         let routes = [r1, r2];
         dispatch(&packet(2), &routes);
         assert!(rx1.try_recv().is_err());
-        assert!(matches!(rx2.try_recv(), Ok(Control::Packet(Ok(_)))));
+        assert!(matches!(rx2.try_recv(), Ok(Ok(_))));
         dispatch(&packet(9), &routes);
         assert!(matches!(
             rx1.try_recv(),
-            Ok(Control::Packet(Err(DecodeError::VridMismatch {
+            Ok(Err(DecodeError::VridMismatch {
                 got: 9,
                 expected: 1
-            })))
+            }))
         ));
         assert!(matches!(
             rx2.try_recv(),
-            Ok(Control::Packet(Err(DecodeError::VridMismatch {
+            Ok(Err(DecodeError::VridMismatch {
                 got: 9,
                 expected: 2
-            })))
+            }))
         ));
     }
 
@@ -523,9 +544,22 @@ mod tests {
         p[last] ^= 0xff;
         dispatch(&p, &[r1, r2]);
         assert!(rx1.try_recv().is_err());
-        assert!(matches!(
-            rx2.try_recv(),
-            Ok(Control::Packet(Err(DecodeError::BadChecksum)))
-        ));
+        assert!(matches!(rx2.try_recv(), Ok(Err(DecodeError::BadChecksum))));
+    }
+
+    #[test]
+    fn a_flood_beyond_the_queue_is_counted_and_dropped_not_queued() {
+        let (r, mut rx) = route(2);
+        let routes = [r];
+        for _ in 0..PACKET_QUEUE + 10 {
+            dispatch(&packet(2), &routes);
+        }
+        let mut queued = 0;
+        while rx.try_recv().is_ok() {
+            queued += 1;
+        }
+        assert_eq!(queued, PACKET_QUEUE);
+        let counters = routes[0].view.snapshot().counters.unwrap();
+        assert_eq!(counters.rx_queue_full, 10);
     }
 }

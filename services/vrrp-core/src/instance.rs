@@ -10,6 +10,7 @@
 //! merged into the view only when the API reads it.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use keepalived_vrrp::codec::{
 };
 use keepalived_vrrp::counters::Counters;
 use keepalived_vrrp::garp::{MacAddr, gratuitous_arp, unsolicited_na};
-use keepalived_vrrp::state::{Action, Input, Instance, State};
+use keepalived_vrrp::state::{Action, Input, Instance, Received, State};
 use keepalived_vrrp::time::Timestamp;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -68,8 +69,6 @@ impl Default for Clock {
 /// A message to an instance task.
 #[derive(Debug)]
 pub enum Control {
-    /// A packet from the interface's socket, decoded or not.
-    Packet(Result<ReceivedAdvert, DecodeError>),
     /// Maintenance on/off; answered once carried out.
     Maintenance(bool, oneshot::Sender<()>),
     /// A sync-group peer forces this state.
@@ -77,6 +76,15 @@ pub enum Control {
     /// Stop: a master sends priority 0 and removes its VIPs; answered once done.
     Shutdown(oneshot::Sender<()>),
 }
+
+/// A packet from the interface's socket, decoded or not.
+pub type Packet = Result<ReceivedAdvert, DecodeError>;
+
+/// How many received packets wait for an instance at most. A peer sends one advert per
+/// interval, so only a flood fills it; what does not fit is dropped and counted
+/// (`rx_queue_full`), and the kernel drops the rest at the socket: a flood cannot delay
+/// the instance's own timers or grow memory.
+pub const PACKET_QUEUE: usize = 64;
 
 /// A transition, reported to the engine (for sync groups).
 #[derive(Debug, Clone)]
@@ -122,6 +130,8 @@ pub struct LiveView {
     view: RwLock<v1::Instance>,
     /// keepalived's counters, copied after every packet and advert.
     counters: Mutex<Counters>,
+    /// Packets dropped before the instance saw them: its queue was full.
+    queue_full: AtomicU64,
 }
 
 impl LiveView {
@@ -129,8 +139,17 @@ impl LiveView {
     pub fn snapshot(&self) -> v1::Instance {
         let mut view = self.view.read().unwrap_or_else(|e| e.into_inner()).clone();
         let counters = *self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        view.counters = Some(view::counters(&counters));
+        let mut counters = view::counters(&counters);
+        counters.rx_queue_full = self.queue_full.load(Ordering::Relaxed);
+        view.counters = Some(counters);
         view
+    }
+
+    /// Hands `packet` to the instance unless its queue is full (then counted, dropped).
+    pub fn deliver(&self, queue: &mpsc::Sender<Packet>, packet: Packet) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = queue.try_send(packet) {
+            self.queue_full.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The current state (for sync groups).
@@ -227,6 +246,7 @@ pub async fn start(
     socket: Arc<VrrpSocket>,
     rx: mpsc::UnboundedReceiver<Control>,
     tx: mpsc::UnboundedSender<Control>,
+    packets: mpsc::Receiver<Packet>,
     trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
     link: watch::Receiver<bool>,
 ) -> anyhow::Result<(Handle, tokio::task::JoinHandle<()>)> {
@@ -292,6 +312,7 @@ pub async fn start(
             ..Default::default()
         }),
         counters: Mutex::new(Counters::default()),
+        queue_full: AtomicU64::new(0),
     });
     let own_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let span = tracing::info_span!("vrrp_instance", instance = %name);
@@ -325,7 +346,7 @@ pub async fn start(
     // The task is not instrumented with its span: entering a span on every poll (an
     // OpenTelemetry layer times each entry) was the largest single cost of a master's
     // steady state. The span is entered where something is logged or published.
-    let join = tokio::spawn(async move { task.run(rx).await });
+    let join = tokio::spawn(async move { task.run(rx, packets).await });
     Ok((
         Handle {
             name,
@@ -339,7 +360,11 @@ pub async fn start(
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Control>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Control>,
+        mut packets: mpsc::Receiver<Packet>,
+    ) {
         // Tracker and link changes wake this task through one Notify.
         let changed = Arc::new(Notify::new());
         let stop = CancellationToken::new();
@@ -370,11 +395,22 @@ impl Task {
                 .next_deadline()
                 .map(|t| self.shared.clock.instant(t));
             tokio::select! {
+                // The timers first: adverts we owe and the master-down timer are not
+                // delayed by received packets (a flood waits in its bounded queue). An
+                // advert still queued when Master_Down_Interval ends came after three
+                // missed intervals: becoming master then is what RFC 5798 §6.4.2 says.
                 biased;
+                () = wait_deadline(
+                    deadline,
+                    precise.as_ref().filter(|_| self.inst.state() == State::Backup),
+                ) => {
+                    let a = self.inst.handle(self.shared.clock.now(), Input::Timer);
+                    self.execute(a).await;
+                    self.publish_counters();
+                }
                 msg = rx.recv() => {
                     let Some(msg) = msg else { return };
                     match msg {
-                        Control::Packet(packet) => self.packet(packet).await,
                         Control::Maintenance(on, reply) => {
                             self.span.in_scope(|| tracing::info!("({}) maintenance {}", self.spec.params.name, if on { "on" } else { "off" }));
                             let a = self.inst.handle(self.shared.clock.now(), Input::Maintenance(on));
@@ -401,14 +437,7 @@ impl Task {
                     }
                 }
                 () = changed.notified() => self.apply_trackers().await,
-                () = wait_deadline(
-                    deadline,
-                    precise.as_ref().filter(|_| self.inst.state() == State::Backup),
-                ) => {
-                    let a = self.inst.handle(self.shared.clock.now(), Input::Timer);
-                    self.execute(a).await;
-                    self.publish_counters();
-                }
+                Some(packet) = packets.recv() => self.packet(packet).await,
             }
         }
     }
@@ -465,34 +494,28 @@ impl Task {
                     ));
                     return;
                 }
-                let before = self.inst.counters().advert_rcvd;
                 let last_master = self.inst.last_master();
-                let actions = self.inst.receive(now, &rx);
-                if self.inst.counters().advert_rcvd > before {
-                    let heard = Some((rx.src, rx.vrrp.priority));
-                    if self.master_heard != heard || self.inst.last_master() != last_master {
-                        // The master shown in the view changed.
-                        self.master_heard = heard;
-                        self.refresh_view();
-                    }
-                    actions
-                } else {
-                    // Only the drop's log line: rate-limited.
-                    for a in actions {
-                        if let Action::Log(line) = a {
-                            self.drops.log(&line);
+                match self.inst.receive(now, &rx) {
+                    Received::Accepted(actions) => {
+                        let heard = Some((rx.src, rx.vrrp.priority));
+                        if self.master_heard != heard || self.inst.last_master() != last_master {
+                            // The master shown in the view changed.
+                            self.master_heard = heard;
+                            self.refresh_view();
                         }
+                        actions
                     }
-                    self.publish_counters();
-                    return;
+                    Received::Dropped { line, .. } => {
+                        // Only the drop's log line: rate-limited.
+                        self.drops.log(&line);
+                        self.publish_counters();
+                        return;
+                    }
                 }
             }
             Err(err) => {
-                for a in self.inst.drop_packet(&err) {
-                    if let Action::Log(line) = a {
-                        self.drops.log(&line);
-                    }
-                }
+                let line = self.inst.drop_packet(&err);
+                self.drops.log(&line);
                 self.publish_counters();
                 return;
             }

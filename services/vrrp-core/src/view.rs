@@ -117,6 +117,8 @@ pub fn counters(c: &Counters) -> v1::InstanceCounters {
         checksum_err: c.checksum_err,
         version_err: c.version_err,
         vrid_mismatch: c.vrid_err,
+        // Counted by the shell, not the state machine (LiveView::deliver).
+        rx_queue_full: 0,
     }
 }
 
