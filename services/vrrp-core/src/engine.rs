@@ -164,6 +164,8 @@ pub struct Engine {
     tasks: HashMap<String, JoinHandle<()>>,
     registry: SharedRegistry,
     transitions: mpsc::UnboundedReceiver<TransitionNotice>,
+    /// Each instance's last state and own fault, from its notices (sync groups).
+    members: HashMap<String, Member>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -203,6 +205,7 @@ impl Engine {
             tasks: HashMap::new(),
             registry,
             transitions,
+            members: HashMap::new(),
         };
         engine.apply(spec).await;
         Ok(engine)
@@ -319,6 +322,8 @@ impl Engine {
         if let Some(join) = self.tasks.remove(&handle.name) {
             join.abort();
         }
+        // A member started again under this name reports afresh.
+        self.members.remove(&handle.name);
     }
 
     /// Applies a (new) configuration by difference: instances whose configuration and
@@ -404,37 +409,47 @@ impl Engine {
         }
     }
 
-    /// `vrrp_sync_group`: after a member's transition, move the others with it.
-    fn follow_sync_group(&self, notice: &TransitionNotice) {
-        let Some((_, members)) = self
+    /// A member's notice: record its state; after a transition, move the other members
+    /// of its `vrrp_sync_group` with it.
+    fn on_member_notice(&mut self, notice: TransitionNotice) {
+        self.members.insert(
+            notice.instance.clone(),
+            Member {
+                state: notice.to,
+                own_fault: notice.own_fault,
+            },
+        );
+        if notice.transition {
+            self.follow_sync_group(&notice.instance);
+        }
+    }
+
+    /// `vrrp_sync_group`: after `instance`'s transition, move the others with it.
+    fn follow_sync_group(&self, instance: &str) {
+        let Some((_, names)) = self
             .spec
             .sync_groups
             .iter()
-            .find(|(_, m)| m.contains(&notice.instance))
+            .find(|(_, m)| m.iter().any(|n| n == instance))
         else {
             return;
         };
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        let handles: Vec<&Handle> = members
+        let handles: Vec<&Handle> = names
             .iter()
             .filter_map(|m| reg.instances.iter().find(|h| &h.name == m))
             .collect();
-        let Some(changed) = handles.iter().position(|h| h.name == notice.instance) else {
+        let Some(changed) = handles.iter().position(|h| h.name == instance) else {
             return;
         };
+        // A member not heard from yet has not started: INIT, no fault of its own.
         let states: Vec<Member> = handles
             .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let state = if i == changed {
-                    notice.to
-                } else {
-                    h.view.state()
-                };
-                Member {
-                    state,
-                    own_fault: h.own_fault.load(std::sync::atomic::Ordering::Relaxed),
-                }
+            .map(|h| {
+                self.members.get(&h.name).copied().unwrap_or(Member {
+                    state: keepalived_vrrp::state::State::Initialize,
+                    own_fault: false,
+                })
             })
             .collect();
         for (i, state) in follow(&states, changed) {
@@ -467,7 +482,7 @@ impl Engine {
                         Err(error) => tracing::error!("reload failed, keeping the running configuration: {error:#}"),
                     }
                 }
-                Some(notice) = self.transitions.recv() => self.follow_sync_group(&notice),
+                Some(notice) = self.transitions.recv() => self.on_member_notice(notice),
             }
         }
         self.shutdown().await;

@@ -86,15 +86,19 @@ pub type Packet = Result<ReceivedAdvert, DecodeError>;
 /// the instance's own timers or grow memory.
 pub const PACKET_QUEUE: usize = 64;
 
-/// A transition, reported to the engine (for sync groups).
+/// A member's state for sync groups, reported to the engine at every transition and
+/// whenever its own fault comes or goes without one (a member the group already holds in
+/// FAULT). The engine keeps the last notice of each instance: that is the group's view.
 #[derive(Debug, Clone)]
 pub struct TransitionNotice {
     /// Instance name.
     pub instance: String,
-    /// New state.
+    /// Its state: new when `transition`, unchanged otherwise.
     pub to: State,
-    /// Whether the instance has a fault of its own.
+    /// Whether the instance has a fault of its own (interface, trackers, held).
     pub own_fault: bool,
+    /// Whether the state changed (the group then follows it).
+    pub transition: bool,
 }
 
 /// Everything an instance task needs from the engine.
@@ -151,11 +155,6 @@ impl LiveView {
             self.queue_full.fetch_add(1, Ordering::Relaxed);
         }
     }
-
-    /// The current state (for sync groups).
-    pub fn state(&self) -> State {
-        view::from_proto(self.view.read().unwrap_or_else(|e| e.into_inner()).state)
-    }
 }
 
 /// What the API sees of a running instance.
@@ -169,8 +168,6 @@ pub struct Handle {
     pub tx: mpsc::UnboundedSender<Control>,
     /// Its current view.
     pub view: Arc<LiveView>,
-    /// Whether it has a fault of its own (for sync groups).
-    pub own_fault: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Resolved I/O of an instance.
@@ -228,7 +225,8 @@ struct Task {
     trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
     link: watch::Receiver<bool>,
     view: Arc<LiveView>,
-    own_fault: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether it has a fault of its own, as last reported to the engine.
+    own_fault: bool,
     fault_cause: Option<FaultCause>,
     state_since: prost_types::Timestamp,
     state_reason: v1::TransitionReason,
@@ -314,7 +312,6 @@ pub async fn start(
         counters: Mutex::new(Counters::default()),
         queue_full: AtomicU64::new(0),
     });
-    let own_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let span = tracing::info_span!("vrrp_instance", instance = %name);
     let mut task = Task {
         inst: Instance::new(spec.params.clone()),
@@ -330,7 +327,7 @@ pub async fn start(
         trackers,
         link,
         view: view.clone(),
-        own_fault: own_fault.clone(),
+        own_fault: false,
         fault_cause: None,
         state_since: view::now(),
         state_reason: v1::TransitionReason::Unspecified,
@@ -353,7 +350,6 @@ pub async fn start(
             spec: original,
             tx,
             view,
-            own_fault,
         },
         join,
     ))
@@ -467,16 +463,21 @@ impl Task {
         } else {
             fault_cause(link_up, &eval, self.fault_cause)
         };
-        if !link_up && !held && !self.own_fault.load(std::sync::atomic::Ordering::Relaxed) {
+        if !link_up && !held && !self.own_fault {
             self.span
                 .in_scope(|| tracing::info!("Netlink reports {} down", self.spec.interface));
         }
-        self.own_fault
-            .store(fault, std::sync::atomic::Ordering::Relaxed);
+        let was_fault = std::mem::replace(&mut self.own_fault, fault);
+        let state_before = self.inst.state();
         let now = self.shared.clock.now();
         let mut actions = self.inst.handle(now, Input::PriorityChanged(eval.priority));
         actions.extend(self.inst.handle(now, Input::Fault(fault)));
         self.execute(actions).await;
+        // A transition told the engine already; a fault of its own that came or went
+        // without one (held in FAULT by the group) must reach it too.
+        if was_fault != fault && self.inst.state() == state_before {
+            self.notify_group(state_before, false);
+        }
         // The tracker states are in the view even when nothing else changed.
         self.refresh_view();
     }
@@ -525,6 +526,16 @@ impl Task {
             self.execute(actions).await;
         }
         self.publish_counters();
+    }
+
+    /// Tells the engine this member's state (for sync groups).
+    fn notify_group(&self, to: State, transition: bool) {
+        let _ = self.shared.transitions.send(TransitionNotice {
+            instance: self.spec.params.name.clone(),
+            to,
+            own_fault: self.own_fault,
+            transition,
+        });
     }
 
     /// Copies the counters where the API reads them.
@@ -593,11 +604,7 @@ impl Task {
                             instance_state: Some(instance_state),
                         })),
                     });
-                    let _ = self.shared.transitions.send(TransitionNotice {
-                        instance: self.spec.params.name.clone(),
-                        to,
-                        own_fault: self.own_fault.load(std::sync::atomic::Ordering::Relaxed),
-                    });
+                    self.notify_group(to, true);
                 }
                 Action::PriorityChanged { from, to } => {
                     let cause = self
