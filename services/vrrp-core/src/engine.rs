@@ -189,7 +189,8 @@ impl Engine {
         let (transitions_tx, transitions) = mpsc::unbounded_channel();
         let shared = Shared {
             clock: Clock::new(),
-            netlink,
+            precise_timers: true,
+            netlink: Arc::new(netlink.clone()),
             garp: Arc::new(PacketSocket::open().map_err(|e| {
                 anyhow::anyhow!("opening the AF_PACKET socket for gratuitous ARP: {e}")
             })?),

@@ -28,10 +28,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::netlink::{LinkInfo, Netlink};
-use crate::socket::VrrpSocket;
+use crate::netlink::LinkInfo;
+use crate::ports::{AddressPort, AdvertPort, FramePort};
 use crate::spec::{InstanceSpec, TrackerKind, TrackerRef};
-use crate::sys::PacketSocket;
 use crate::trackers::{Evaluation, Tracked, evaluate};
 use crate::view::{self, FaultCause};
 
@@ -102,14 +101,17 @@ pub struct TransitionNotice {
 }
 
 /// Everything an instance task needs from the engine.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Shared {
     /// Clock.
     pub clock: Clock,
-    /// Netlink requests.
-    pub netlink: Netlink,
+    /// Whether a backup sleeps on a `timerfd` for the last milliseconds before its
+    /// deadline (see `wait_deadline`); off where the clock is tokio's paused one (tests).
+    pub precise_timers: bool,
+    /// Interfaces and addresses (rtnetlink in the service).
+    pub netlink: Arc<dyn AddressPort>,
     /// Packet socket for GARPs.
-    pub garp: Arc<PacketSocket>,
+    pub garp: Arc<dyn FramePort>,
     /// The bus.
     pub producer: Producer<v1::VrrpEvent>,
     /// Where transitions are reported.
@@ -170,9 +172,18 @@ pub struct Handle {
     pub view: Arc<LiveView>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("clock", &self.clock)
+            .field("precise_timers", &self.precise_timers)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Resolved I/O of an instance.
 struct Io {
-    socket: Arc<VrrpSocket>,
+    socket: Arc<dyn AdvertPort>,
     /// Source of our adverts: `unicast_src_ip`, else the interface's first IPv4 address
     /// (IPv4) or its link-local address (IPv6, RFC 5798 §5.1.2.1).
     src: IpAddr,
@@ -241,7 +252,7 @@ struct Task {
 pub async fn start(
     spec: InstanceSpec,
     shared: Shared,
-    socket: Arc<VrrpSocket>,
+    socket: Arc<dyn AdvertPort>,
     rx: mpsc::UnboundedReceiver<Control>,
     tx: mpsc::UnboundedSender<Control>,
     packets: mpsc::Receiver<Packet>,
@@ -371,15 +382,19 @@ impl Task {
         forward(self.link.clone(), changed.clone(), stop.clone());
         // See `wait_deadline`; without a timerfd, tokio's timer alone.
         #[allow(deprecated)] // AsyncFd::new: TimerFd owns its descriptor (see socket.rs).
-        let precise = crate::sys::TimerFd::new()
-            .and_then(tokio::io::unix::AsyncFd::new)
-            .inspect_err(|error| {
-                tracing::warn!(
-                    "({}) no timerfd ({error}): timers have millisecond resolution",
-                    self.spec.params.name
-                );
-            })
-            .ok();
+        let precise = if self.shared.precise_timers {
+            crate::sys::TimerFd::new()
+                .and_then(tokio::io::unix::AsyncFd::new)
+                .inspect_err(|error| {
+                    tracing::warn!(
+                        "({}) no timerfd ({error}): timers have millisecond resolution",
+                        self.spec.params.name
+                    );
+                })
+                .ok()
+        } else {
+            None
+        };
         // Initial priority and fault state before Startup (so a failed tracker starts
         // the instance in FAULT, as keepalived does).
         self.apply_trackers().await;
