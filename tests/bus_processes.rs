@@ -1,6 +1,8 @@
 //! The bus across processes: a producer killed and restarted (the consumer
 //! sees disconnected, then the new incarnation's snapshot), and a stalled
 //! consumer cut off while another keeps receiving.
+// std::time::Instant: these tests wait on real processes (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

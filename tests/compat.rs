@@ -23,6 +23,8 @@
 //! Under CI=true a missing keepalived or root is a failure; locally the tests
 //! skip loudly.
 #![forbid(unsafe_code)]
+// std::time::Instant: these tests wait on a real keepalived (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 #[path = "src/compat.rs"]
 mod support;

@@ -22,6 +22,8 @@
 //!
 //! `COMPAT_VM_REPORT=FILE` also writes the differences, one a line, to FILE.
 #![forbid(unsafe_code)]
+// std::time::Instant: these tests wait on a real keepalived in a VM (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 #[path = "src/compat.rs"]
 #[allow(dead_code)] // the VRRP-side helpers are tests/compat.rs's

@@ -14,6 +14,8 @@
 //!
 //! Log lines and mail subjects are keepalived 2.2.7's (docs/keepalived-checker.md).
 #![forbid(unsafe_code)]
+// std::time::Instant: these tests time real processes in namespaces (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Parse + validate time for a large generated configuration:
 //! 1,000 vrrp_instances and 2,000 virtual servers × 20 real servers (40,000 checkers).
 //! Run with `cargo bench -p keepalived-config`; prints wall-clock figures (std::time).
+// std::time::Instant: a benchmark measures real time (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -9,6 +9,8 @@
 //! IPVS state is per network namespace and the tests share the VM's, so they take a lock and
 //! start from a flushed table. What the client reads back is cross-checked against `ipvsadm -Ln`
 //! (libipvs, an independent implementation of the same protocol).
+// std::time::Instant: these tests wait on a real kernel in a VM (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};

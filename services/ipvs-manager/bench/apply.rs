@@ -7,6 +7,8 @@
 //! tests/vm for IPVS). Arguments: the plane (`nft`, `ipvs`, or `ours`: only
 //! our part of the one change, in memory, without root or nft, for `perf
 //! record`), the repetitions, and optionally the one case to run (`2.`).
+// std::time::Instant: a benchmark measures real time (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;

@@ -8,6 +8,8 @@
 //!
 //! They share the VM's IPVS table, so they run one at a time and each starts
 //! by removing what the previous left.
+// std::time::Instant: these tests wait on a real kernel in a VM (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -8,6 +8,8 @@
 //!    from `publish` to the receiver's arrival, p50/p99 over 500 events.
 //!
 //! `cargo bench -p notifier --bench delivery`
+// std::time::Instant: a benchmark measures real time (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

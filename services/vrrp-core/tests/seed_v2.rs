@@ -1,6 +1,8 @@
 //! The seed's two directors end to end with its VRRPv2 settings (advert_int 1, PASS
 //! authentication, group 224.0.0.33): election, VIP, GARP at the client, kill -9
 //! takeover, and a restart that removes the stale VIP and preempts back.
+// std::time::Instant: these tests time real processes in namespaces (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 mod common;
 

@@ -9,12 +9,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keepalived_api::v1::{self, ipvs_event::Payload};
 use keepalived_bus::{Producer, UpstreamUpdate};
 use keepalived_config::{Config, LvsFlushOnStop};
 use tokio::sync::oneshot;
+// tokio's clock off the runtime is the real one; inside a paused test runtime, paused.
+use tokio::time::Instant;
 
 use crate::backend::{Backend, BackendError, ObservedState};
 use crate::desired::{self, Desired, Overrides};

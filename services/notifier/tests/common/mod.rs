@@ -2,6 +2,8 @@
 //! servers whose Watch is a bus producer the test drives), an SMTP sink that
 //! records the raw dialogue, and helpers to run the engine in-process.
 #![allow(dead_code)]
+// std::time::Instant: these tests wait on real processes (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::net::SocketAddr;
 use std::path::Path;
