@@ -22,48 +22,18 @@ use keepalived_vrrp::codec::{
 use keepalived_vrrp::counters::Counters;
 use keepalived_vrrp::garp::{MacAddr, gratuitous_arp, unsolicited_na};
 use keepalived_vrrp::state::{Action, Input, Instance, Received, State};
-use keepalived_vrrp::time::Timestamp;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+pub use crate::clock::Clock;
+use crate::clock::wait_deadline;
 use crate::netlink::LinkInfo;
 use crate::ports::{AddressPort, AdvertPort, FramePort};
 use crate::spec::{InstanceSpec, TrackerKind, TrackerRef};
-use crate::trackers::{Evaluation, Tracked, evaluate};
+use crate::trackers::{Tracked, evaluate, fault_cause};
 use crate::view::{self, FaultCause};
-
-/// The process's monotonic clock as the state machine's microsecond [`Timestamp`].
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    base: Instant,
-}
-
-impl Clock {
-    /// A clock starting now.
-    pub fn new() -> Self {
-        Self {
-            base: Instant::now(),
-        }
-    }
-
-    /// Now.
-    pub fn now(&self) -> Timestamp {
-        Timestamp::from_micros(self.base.elapsed().as_micros() as u64)
-    }
-
-    /// The instant of a timestamp.
-    pub fn instant(&self, t: Timestamp) -> Instant {
-        self.base + Duration::from_micros(t.as_micros())
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// A message to an instance task.
 #[derive(Debug)]
@@ -881,23 +851,6 @@ impl Task {
 
 /// What the shell publishes as the cause of a FAULT: the interface when it is down, else
 /// the tracker the evaluation names, else (a fault clearing) the cause it had.
-fn fault_cause(
-    link_up: bool,
-    eval: &Evaluation,
-    previous: Option<FaultCause>,
-) -> Option<FaultCause> {
-    if !link_up {
-        return Some(FaultCause::Interface);
-    }
-    eval.fault_cause
-        .map(|k| match k {
-            TrackerKind::Script => FaultCause::Script,
-            TrackerKind::File => FaultCause::File,
-            TrackerKind::Interface => FaultCause::Interface,
-        })
-        .or(previous)
-}
-
 /// Wakes `changed` whenever `r` changes, until `stop`.
 fn forward<T: Send + Sync + 'static>(
     mut r: watch::Receiver<T>,
@@ -917,83 +870,4 @@ fn forward<T: Send + Sync + 'static>(
             }
         }
     });
-}
-
-/// How long before a deadline the timerfd takes over from tokio's timer.
-const PRECISE_LEAD: Duration = Duration::from_millis(3);
-
-/// Waits for `deadline`. With `precise` (a backup: its next deadline is the
-/// Master_Down_Timer, which bounds the failover time, RFC 5798 §6.4.2) tokio's timer,
-/// which rounds up to whole milliseconds, sleeps until [`PRECISE_LEAD`] before it and a
-/// timerfd the rest of the way, to the microsecond. In the steady state a backup's
-/// deadline is pushed back by every advert long before it gets that close, so the
-/// timerfd is armed only when the master has actually gone quiet.
-async fn wait_deadline(
-    deadline: Option<Instant>,
-    precise: Option<&tokio::io::unix::AsyncFd<crate::sys::TimerFd>>,
-) {
-    let Some(deadline) = deadline else {
-        return std::future::pending().await;
-    };
-    let Some(timer) = precise else {
-        return tokio::time::sleep_until(deadline).await;
-    };
-    if let Some(lead) = deadline.checked_sub(PRECISE_LEAD) {
-        tokio::time::sleep_until(lead).await;
-    }
-    let now = Instant::now();
-    if deadline <= now {
-        return;
-    }
-    if timer.get_ref().arm(deadline - now).is_err() {
-        return tokio::time::sleep_until(deadline).await;
-    }
-    loop {
-        let Ok(mut guard) = timer.readable().await else {
-            return tokio::time::sleep_until(deadline).await;
-        };
-        match guard.try_io(|t| t.get_ref().consume()) {
-            Ok(Ok(())) => return,
-            Ok(Err(_)) => return tokio::time::sleep_until(deadline).await,
-            // A stale readiness (an expiry re-arming discarded): wait on.
-            Err(_would_block) => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::TrackerRef;
-
-    #[test]
-    fn a_reverse_weight_zero_script_fault_is_published_as_a_script_fault() {
-        let chk = TrackerRef {
-            kind: TrackerKind::Script,
-            name: "chk".into(),
-            weight: 0,
-            reverse: true,
-        };
-        // `weight 0 reverse` and the script succeeds: FAULT, caused by the script.
-        let eval = evaluate(100, &[(chk.clone(), Tracked::OK)]);
-        assert!(eval.fault);
-        assert_eq!(fault_cause(true, &eval, None), Some(FaultCause::Script));
-        assert_eq!(
-            view::reason(
-                &keepalived_vrrp::state::Reason::Fault,
-                fault_cause(true, &eval, None)
-            )
-            .0,
-            v1::TransitionReason::Script
-        );
-        // The script fails again: the fault clears and keeps its cause for FaultCleared.
-        let cleared = evaluate(100, &[(chk, Tracked::FAILED)]);
-        assert!(!cleared.fault);
-        assert_eq!(
-            fault_cause(true, &cleared, Some(FaultCause::Script)),
-            Some(FaultCause::Script)
-        );
-        // The interface down wins over any tracker.
-        assert_eq!(fault_cause(false, &eval, None), Some(FaultCause::Interface));
-    }
 }

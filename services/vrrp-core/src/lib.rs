@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod clock;
 pub mod engine;
 pub mod instance;
 pub mod netlink;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::spec::{DEFAULT_SCRIPT_USER, ScriptSpec, TrackFileSpec, TrackerKind, TrackerRef};
+use crate::view::FaultCause;
 
 /// The current result of one tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -506,9 +507,31 @@ impl TrackerHub {
     }
 }
 
+/// Why an instance is in FAULT: its interface first, else the tracker that failed, else
+/// the cause it had (a fault clearing keeps its cause for the FaultCleared reason).
+pub(crate) fn fault_cause(
+    link_up: bool,
+    eval: &Evaluation,
+    previous: Option<FaultCause>,
+) -> Option<FaultCause> {
+    if !link_up {
+        return Some(FaultCause::Interface);
+    }
+    eval.fault_cause
+        .map(|k| match k {
+            TrackerKind::Script => FaultCause::Script,
+            TrackerKind::File => FaultCause::File,
+            TrackerKind::Interface => FaultCause::Interface,
+        })
+        .or(previous)
+}
+
 #[cfg(test)]
 mod tests {
+    use keepalived_api::v1;
+
     use super::*;
+    use crate::view;
 
     fn script(weight: i32) -> TrackerRef {
         TrackerRef {
@@ -664,5 +687,36 @@ mod tests {
             hub.stop_all();
         });
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_reverse_weight_zero_script_fault_is_published_as_a_script_fault() {
+        let chk = TrackerRef {
+            kind: TrackerKind::Script,
+            name: "chk".into(),
+            weight: 0,
+            reverse: true,
+        };
+        // `weight 0 reverse` and the script succeeds: FAULT, caused by the script.
+        let eval = evaluate(100, &[(chk.clone(), Tracked::OK)]);
+        assert!(eval.fault);
+        assert_eq!(fault_cause(true, &eval, None), Some(FaultCause::Script));
+        assert_eq!(
+            view::reason(
+                &keepalived_vrrp::state::Reason::Fault,
+                fault_cause(true, &eval, None)
+            )
+            .0,
+            v1::TransitionReason::Script
+        );
+        // The script fails again: the fault clears and keeps its cause for FaultCleared.
+        let cleared = evaluate(100, &[(chk, Tracked::FAILED)]);
+        assert!(!cleared.fault);
+        assert_eq!(
+            fault_cause(true, &cleared, Some(FaultCause::Script)),
+            Some(FaultCause::Script)
+        );
+        // The interface down wins over any tracker.
+        assert_eq!(fault_cause(false, &eval, None), Some(FaultCause::Interface));
     }
 }
