@@ -527,7 +527,7 @@ fn bench_ipvs(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
         let changes = diff(&want.table, &TableState::default(), &scope);
         ours_full.push(ms(t.elapsed()));
         let t = Instant::now();
-        b.apply(&changes).unwrap();
+        b.apply(&TableState::default(), &changes).unwrap();
         plane_full.push(ms(t.elapsed()));
         n.0 = changes.len();
 
@@ -536,7 +536,7 @@ fn bench_ipvs(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
         let changes = one_change(p, book, &mut want, &mut quorum, &observed, &scope);
         ours_one.push(ms(t.elapsed()));
         let t = Instant::now();
-        b.apply(&changes).unwrap();
+        b.apply(&observed, &changes).unwrap();
         plane_one.push(ms(t.elapsed()));
         n.1 = changes.len();
     }

@@ -64,7 +64,7 @@ fn the_diff_applied_to_ipvs_reads_back_as_desired_and_edits_in_place() {
     let scope = BTreeSet::new();
     let changes = diff(&want, &observed.table, &scope);
     assert_eq!(changes.len(), 5, "{changes:?}");
-    b.apply(&changes).unwrap();
+    b.apply(&observed.table, &changes).unwrap();
     assert_eq!(b.observe().unwrap().table, want);
     let listing = sh("ipvsadm -Ln");
     assert!(
@@ -75,12 +75,13 @@ fn the_diff_applied_to_ipvs_reads_back_as_desired_and_edits_in_place() {
 
     // A weight change is one edit in place.
     let next = desired_table(&CONF.replace("weight 3", "weight 5"));
-    let changes = diff(&next, &b.observe().unwrap().table, &scope);
+    let current = b.observe().unwrap().table;
+    let changes = diff(&next, &current, &scope);
     assert!(
         matches!(changes.as_slice(), [Change::EditDest { spec, .. }] if spec.weight == 5),
         "{changes:?}"
     );
-    b.apply(&changes).unwrap();
+    b.apply(&current, &changes).unwrap();
 
     // A second client (a restarted ipvs-manager) adopts it: nothing to do.
     let mut again = IpvsBackend::open().unwrap();

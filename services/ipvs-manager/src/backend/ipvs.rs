@@ -258,7 +258,7 @@ impl Backend for IpvsBackend {
             .map_err(|e| BackendError::Refused(format!("lvs_timeouts: {e}")))
     }
 
-    fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError> {
+    fn apply(&mut self, _current: &TableState, changes: &[Change]) -> Result<(), BackendError> {
         let ops: Vec<k::Op> = changes.iter().map(op_to).collect();
         self.ipvs
             .apply(&ops)

@@ -119,7 +119,7 @@ impl Backend for MemoryBackend {
         })
     }
 
-    fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError> {
+    fn apply(&mut self, _current: &TableState, changes: &[Change]) -> Result<(), BackendError> {
         let mut state = lock(&self.state);
         if state.refuse_next > 0 {
             state.refuse_next -= 1;

@@ -62,9 +62,10 @@ pub trait Backend: Send {
     /// Reads the kernel table (only what this process may manage).
     fn observe(&mut self) -> Result<ObservedState, BackendError>;
 
-    /// Applies `changes` to the table last observed or applied, as one unit:
-    /// either all of them are in the kernel afterwards or none.
-    fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError>;
+    /// Applies `changes` to `current`, the table as last observed or applied
+    /// (the caller owns it: the engine's `observed`; a backend keeps no copy),
+    /// as one unit: either all of them are in the kernel afterwards or none.
+    fn apply(&mut self, current: &TableState, changes: &[Change]) -> Result<(), BackendError>;
 
     /// Sets the connection timeouts (`lvs_timeouts tcp N tcpfin N udp N`;
     /// `None` leaves one unchanged). An error names what cannot be done.
@@ -88,6 +89,6 @@ pub trait Backend: Send {
             .filter(|k| observed.table.services.contains_key(k))
             .map(|k| Change::DelService { key: *k })
             .collect();
-        self.apply(&changes)
+        self.apply(&observed.table, &changes)
     }
 }

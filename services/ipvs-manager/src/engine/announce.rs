@@ -9,7 +9,7 @@ impl Engine {
         &mut self,
         desired: &Desired,
         changes: &[Change],
-        quorum: &HashMap<VsName, bool>,
+        before: &HashMap<VsName, bool>,
     ) {
         for c in changes {
             match c {
@@ -20,7 +20,7 @@ impl Engine {
         }
         let mut logical = BTreeMap::new();
         for vs in &desired.virtual_servers {
-            self.announce_vs(desired, vs, quorum, &mut logical);
+            self.announce_vs(desired, vs, before, &mut logical);
         }
         // Real servers of virtual servers that left the configuration.
         for ((name, key), before) in &self.logical {
@@ -50,7 +50,7 @@ impl Engine {
         &self,
         desired: &Desired,
         vs: &desired::VsOutcome,
-        quorum: &HashMap<VsName, bool>,
+        before: &HashMap<VsName, bool>,
         logical: &mut BTreeMap<(VsName, DestKey), Option<u32>>,
     ) {
         {
@@ -84,8 +84,8 @@ impl Engine {
                     self.rs_changed(vs, None, s.key, before, entry);
                 }
             }
-            let was = self.quorum.get(&vs.plan.name).copied();
-            let now = quorum.get(&vs.plan.name).copied().unwrap_or(true);
+            let was = before.get(&vs.plan.name).copied();
+            let now = vs.quorum.up;
             if was != Some(now) {
                 let q = vs.plan.quorum;
                 let h = vs.plan.hysteresis;

@@ -6,7 +6,8 @@ impl Engine {
     /// Computes, diffs, applies; logs and publishes what changed. Returns
     /// false when the kernel refused (state unchanged, retried at resync).
     pub(super) fn reconcile(&mut self, cause: Cause) -> bool {
-        let mut quorum = self.quorum.clone();
+        let before = self.previous_quorum();
+        let mut quorum = before.clone();
         let mut desired = desired::compute(
             &self.plan,
             &self.book,
@@ -51,8 +52,7 @@ impl Engine {
         // The view first: a Watch snapshot taken after an event's seq must
         // already include that event's change.
         self.refresh_view(&desired);
-        self.announce(&desired, &changes, &quorum);
-        self.quorum = quorum;
+        self.announce(&desired, &changes, &before);
         self.last_desired = desired;
         true
     }
@@ -61,7 +61,7 @@ impl Engine {
     /// kernel refused (observed re-read).
     pub(super) fn apply_changes(&mut self, changes: &[Change]) -> bool {
         if !changes.is_empty() {
-            if let Err(e) = self.backend.apply(changes) {
+            if let Err(e) = self.backend.apply(&self.observed.table, changes) {
                 self.metrics.apply_errors.inc();
                 tracing::error!(
                     "cannot apply {} change(s) to the kernel table: {e}; will retry at the next resync",
@@ -131,7 +131,8 @@ impl Engine {
         {
             return self.reconcile(cause);
         }
-        let mut quorum = self.quorum.clone();
+        let before = self.previous_quorum();
+        let mut quorum = before.clone();
         let mut desired = std::mem::take(&mut self.last_desired);
         let generation = desired.book_generation;
         let mut replaced = Vec::with_capacity(indices.len());
@@ -201,14 +202,23 @@ impl Engine {
             self.announce_vs(
                 &desired,
                 &desired.virtual_servers[index],
-                &quorum,
+                &before,
                 &mut logical,
             );
         }
         self.logical.extend(logical);
-        self.quorum = quorum;
         self.last_desired = desired;
         true
+    }
+
+    /// Each virtual server's quorum as last applied (the input of the next
+    /// computation's hysteresis): read off `last_desired`, its one owner.
+    fn previous_quorum(&self) -> HashMap<VsName, bool> {
+        self.last_desired
+            .virtual_servers
+            .iter()
+            .map(|v| (v.plan.name.clone(), v.quorum.up))
+            .collect()
     }
 
     /// Services this process may change now.

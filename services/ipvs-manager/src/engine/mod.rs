@@ -96,7 +96,6 @@ pub struct Engine {
     plan: Plan,
     book: VerdictBook,
     overrides: Overrides,
-    quorum: HashMap<VsName, bool>,
     observed: ObservedState,
     /// Services this process owns: every planned service so far.
     scope: BTreeSet<ServiceKey>,
@@ -148,7 +147,6 @@ impl Engine {
             plan,
             book: VerdictBook::default(),
             overrides: Overrides::default(),
-            quorum: HashMap::new(),
             observed,
             logical: BTreeMap::new(),
             last_desired: Desired::default(),

@@ -80,7 +80,6 @@ pub const SEED: &str = "0x5eed";
 pub struct NftBackend {
     nft: String,
     device: String,
-    current: TableState,
     memo: SlotMemo,
 }
 
@@ -91,7 +90,6 @@ impl NftBackend {
         Self {
             nft: nft.into(),
             device: device.into(),
-            current: TableState::default(),
             memo: SlotMemo::default(),
         }
     }
@@ -116,7 +114,6 @@ impl Backend for NftBackend {
         let dr = self.list("netdev", DR_TABLE)?;
         let (mut observed, slots) = parse_slots(nat.as_ref(), dr.as_ref())?;
         adopt_slots(&mut self.memo, &mut observed, &slots, &self.device);
-        self.current = observed.table.clone();
         Ok(observed)
     }
 
@@ -132,25 +129,19 @@ impl Backend for NftBackend {
         ))
     }
 
-    fn apply(&mut self, changes: &[Change]) -> Result<(), BackendError> {
+    fn apply(&mut self, current: &TableState, changes: &[Change]) -> Result<(), BackendError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut next = self.current.clone();
+        let mut next = current.clone();
         next.apply(changes)
             .map_err(|e| BackendError::Refused(format!("out of step with the kernel: {e}")))?;
-        let text =
-            match incremental_memo(&mut self.memo, &self.current, &next, changes, &self.device) {
-                Some(text) if text.is_empty() => {
-                    self.current = next;
-                    return Ok(());
-                }
-                Some(text) => text,
-                None => render_memo(&mut self.memo, &next, &self.device)?,
-            };
-        self.run(&["-f", "-"], Some(&text))?;
-        self.current = next;
-        Ok(())
+        let text = match incremental_memo(&mut self.memo, current, &next, changes, &self.device) {
+            Some(text) if text.is_empty() => return Ok(()),
+            Some(text) => text,
+            None => render_memo(&mut self.memo, &next, &self.device)?,
+        };
+        self.run(&["-f", "-"], Some(&text)).map(drop)
     }
 }
 
