@@ -110,3 +110,31 @@ pub fn load(args: &CommonArgs) -> anyhow::Result<Option<keepalived_config::Confi
         }
     }
 }
+
+/// SIGHUP for a service whose state is rebuilt from the configuration: on
+/// every reload signal in `reloads`, loads the configuration again and hands
+/// it to `apply` (which returns false when the service is gone). A file that
+/// is missing or invalid keeps the running configuration, saying why, as
+/// keepalived does on a reload it refuses.
+pub fn spawn_reloader(
+    args: CommonArgs,
+    mut reloads: tokio::sync::watch::Receiver<u64>,
+    mut apply: impl FnMut(keepalived_config::Config) -> bool + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while reloads.changed().await.is_ok() {
+            match load(&args) {
+                Ok(Some(config)) => {
+                    if !apply(config) {
+                        return;
+                    }
+                }
+                // `load` has said that the file is missing.
+                Ok(None) => tracing::warn!("reload: keeping the running configuration"),
+                Err(e) => {
+                    tracing::error!("reload refused, keeping the running configuration: {e:#}")
+                }
+            }
+        }
+    })
+}

@@ -36,14 +36,9 @@ pub fn activating(spec: &TargetSpec, vs_label: &str) -> String {
 /// The checker's name in `… on service … failed` lines.
 fn check_name(kind: &CheckerKind) -> &'static str {
     match kind {
+        // keepalived logs both HTTP checkers as HTTP_CHECK.
         CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => "HTTP_CHECK",
-        CheckerKind::TcpCheck => "TCP_CHECK",
-        CheckerKind::MiscCheck(_) => "MISC_CHECK",
-        CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
-        CheckerKind::DnsCheck(_) => "DNS_CHECK",
-        CheckerKind::UdpCheck(_) => "UDP_CHECK",
-        CheckerKind::PingCheck => "PING_CHECK",
-        CheckerKind::FileCheck(_) => "FILE_CHECK",
+        other => other.keyword(),
     }
 }
 

@@ -242,24 +242,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     });
 
     // SIGHUP: reload and apply only the difference.
-    let mut reloads = runtime.signals.reloads();
-    let args = runtime.args.clone();
     let reload_tx = tx.clone();
-    tokio::spawn(async move {
-        while reloads.changed().await.is_ok() {
-            match keepalived_runtime::config::load(&args) {
-                Ok(Some(config)) => {
-                    if reload_tx.send(Input::Reload(Box::new(config))).is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => tracing::warn!("reload: no configuration file; keeping the tables"),
-                Err(e) => {
-                    tracing::error!("reload refused, keeping the running configuration: {e:#}")
-                }
-            }
-        }
-    });
+    keepalived_runtime::config::spawn_reloader(
+        runtime.args.clone(),
+        runtime.signals.reloads(),
+        move |config| reload_tx.send(Input::Reload(Box::new(config))).is_ok(),
+    );
 
     // SIGTERM: the engine stops while the server is in its grace period, so
     // the events of a flush at stop still reach the watchers.

@@ -183,26 +183,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         runtime.identity(),
     ));
     // SIGHUP: new settings for events from now on.
-    let mut reloads = runtime.signals.reloads();
-    let reload_args = runtime.args.clone();
     let webhooks = cli.webhook.clone();
     let reload_engine = engine.clone();
-    tokio::spawn(async move {
-        while reloads.changed().await.is_ok() {
-            match keepalived_runtime::config::load(&reload_args) {
-                Ok(Some(config)) => {
-                    warn_unbuilt(&config);
-                    let mut settings = Settings::from_config(&config);
-                    settings.webhooks = webhooks.clone();
-                    reload_engine.set_settings(settings);
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(%error, "reload failed; keeping the running configuration");
-                }
-            }
-        }
-    });
+    keepalived_runtime::config::spawn_reloader(
+        runtime.args.clone(),
+        runtime.signals.reloads(),
+        move |config| {
+            warn_unbuilt(&config);
+            let mut settings = Settings::from_config(&config);
+            settings.webhooks = webhooks.clone();
+            reload_engine.set_settings(settings);
+            true
+        },
+    );
     runtime.readiness.set(true).await;
     runtime.serve().await
 }

@@ -251,42 +251,6 @@ fn file_check_sends_no_mail_as_keepalived_2_2_7() {
     assert_eq!(our_mail(c, true, None), None);
 }
 
-/// The kernel table, in memory: what ipvs-manager's engine applied.
-#[derive(Default)]
-struct MemoryTable(ipvs_manager::table::TableState);
-
-impl ipvs_manager::backend::Backend for MemoryTable {
-    fn kind(&self) -> v1::Backend {
-        v1::Backend::Nft
-    }
-
-    fn supports(
-        &self,
-        _: &ipvs_manager::table::ServiceKey,
-        _: &ipvs_manager::table::Service,
-    ) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn observe(
-        &mut self,
-    ) -> Result<ipvs_manager::backend::ObservedState, ipvs_manager::backend::BackendError> {
-        Ok(ipvs_manager::backend::ObservedState {
-            table: self.0.clone(),
-            ..Default::default()
-        })
-    }
-
-    fn apply(
-        &mut self,
-        changes: &[ipvs_manager::table::Change],
-    ) -> Result<(), ipvs_manager::backend::BackendError> {
-        self.0
-            .apply(changes)
-            .map_err(|e| ipvs_manager::backend::BackendError::Refused(e.to_string()))
-    }
-}
-
 /// The VerdictChange the prober publishes when `spec` turns `up` (or down
 /// with `failure`): its Target as the prober's engine shows it, and the
 /// prober's words (health-prober engine.rs builds it the same way).
@@ -407,7 +371,12 @@ async fn the_probers_words_reach_the_mail_unchanged_through_ipvs_manager() {
     // ipvs-manager's engine on its own thread, fed by a bus subscription to
     // the prober as its main() does.
     let engine = ipvs_manager::engine::Engine::start(
-        Box::new(MemoryTable::default()),
+        Box::new(
+            ipvs_manager::backend::memory::MemoryBackend::new(
+                ipvs_manager::backend::memory::MemoryKind::Nft,
+            )
+            .0,
+        ),
         Some(&config),
         ipvs_manager::engine::Settings {
             policy: ipvs_manager::health::Policy::Majority,
