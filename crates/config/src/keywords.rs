@@ -532,7 +532,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "health_prober",
             "health_prober_dns",
         ],
-        Ctx::Webhook => &["url", "secret_file", "events"],
+        Ctx::Webhook => &["url", "secret_file", "events", "ca_file"],
         Ctx::Ssl => &["password", "ca", "certificate", "key"],
     }
 }

@@ -73,6 +73,9 @@ pub struct Webhook {
     pub secret_file: Option<String>,
     /// `events KIND…`: the kinds sent; empty means every kind.
     pub events: Vec<WebhookEvent>,
+    /// `ca_file PATH`: PEM certificates trusted for an `https://` url besides the
+    /// system's trust store (a private CA).
+    pub ca_file: Option<String>,
 }
 
 /// An event kind a webhook can subscribe to (the notifier's notice kinds).

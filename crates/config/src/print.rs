@@ -441,6 +441,7 @@ impl Config {
                 w.open(format!("webhook {}", q(&h.name)));
                 w.line(format!("url {}", q(&h.url)));
                 w.opt_s("secret_file", &h.secret_file);
+                w.opt_s("ca_file", &h.ca_file);
                 if !h.events.is_empty() {
                     let ev: Vec<&str> = h.events.iter().map(|e| e.as_str()).collect();
                     w.line(format!("events {}", ev.join(" ")));

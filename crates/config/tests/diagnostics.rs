@@ -446,7 +446,7 @@ fn diagnostics_display_in_invalid_error_include_warnings_too() {
 fn keepalived_rs_block_is_read_into_its_own_model() {
     let (cfg, w) = warnings(
         "keepalived_rs {\n    webhook ops {\n        url http://hooks.example.net/k\n        \
-         secret_file /etc/ops.secret\n        events vrrp quorum\n    }\n    \
+         secret_file /etc/ops.secret\n        events vrrp quorum\n        ca_file /etc/ops-ca.pem\n    }\n    \
          verdict_policy all_down\n    health_prober_dns probers.example.net:50053\n}\n",
     );
     assert!(w.is_empty(), "{w:?}");
@@ -458,6 +458,7 @@ fn keepalived_rs_block_is_read_into_its_own_model() {
             url: "http://hooks.example.net/k".into(),
             secret_file: Some("/etc/ops.secret".into()),
             events: vec![WebhookEvent::Vrrp, WebhookEvent::Quorum],
+            ca_file: Some("/etc/ops-ca.pem".into()),
         }]
     );
     assert_eq!(x.verdict_policy, VerdictPolicy::AllDown);

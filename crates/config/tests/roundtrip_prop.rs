@@ -782,6 +782,7 @@ fn keepalived_rs() -> impl Strategy<Value = KeepalivedRs> {
         "[a-z][a-z0-9.-]{0,10}(:[0-9]{1,5})?",
         text(),
         proptest::option::of(text()),
+        proptest::option::of(text()),
         proptest::sample::subsequence(
             WebhookEvent::ALL
                 .iter()
@@ -790,12 +791,15 @@ fn keepalived_rs() -> impl Strategy<Value = KeepalivedRs> {
             0..=4,
         ),
     )
-        .prop_map(|(name, scheme, host, path, secret_file, events)| Webhook {
-            name,
-            url: format!("{scheme}{host}/{path}"),
-            secret_file,
-            events,
-        });
+        .prop_map(
+            |(name, scheme, host, path, secret_file, ca_file, events)| Webhook {
+                name,
+                url: format!("{scheme}{host}/{path}"),
+                secret_file,
+                events,
+                ca_file,
+            },
+        );
     let probers = prop_oneof![
         proptest::collection::vec(
             prop_oneof![

@@ -63,7 +63,6 @@ struct Inner {
     lanes: Mutex<HashMap<String, mpsc::UnboundedSender<u64>>>,
     producer: Producer<v1::NotifierEvent>,
     options: Options,
-    client: webhook::Client,
 }
 
 /// The engine; cheap to clone.
@@ -116,7 +115,6 @@ impl Engine {
                 lanes: Mutex::default(),
                 producer,
                 options,
-                client: webhook::client(),
             }),
         };
         let resumed: Vec<(u64, String)> = lock(&engine.inner.store)
@@ -353,10 +351,10 @@ impl Engine {
                     .map(|_| ())
                     .map_err(|e| (e.to_string(), e.retryable())),
                 Action::Webhook(w) => webhook::post(
-                    &self.inner.client,
                     &w.url,
                     &w.body,
                     w.secret_file.as_deref(),
+                    w.ca_file.as_deref(),
                     &record.id,
                     o.webhook_timeout,
                 )

@@ -81,11 +81,15 @@ pub struct ScriptJob {
 /// One webhook call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookJob {
-    /// `http://…` URL.
+    /// `http://…` or `https://…` URL.
     pub url: String,
     /// The JSON payload, exactly as signed and sent.
     pub body: String,
     /// File holding the HMAC secret, read at send time so rotating it needs
     /// no restart and the secret never lands in the spool.
     pub secret_file: Option<String>,
+    /// PEM certificates trusted for https besides the system's (absent in
+    /// spools written before it existed).
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }

@@ -384,6 +384,7 @@ impl Settings {
                     url: hook.url.clone(),
                     body: webhook::payload(notice, &self.router_id, context),
                     secret_file: hook.secret_file.clone(),
+                    ca_file: hook.ca_file.clone(),
                 }),
             });
         }

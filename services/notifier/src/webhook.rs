@@ -1,16 +1,19 @@
 //! Webhooks (a keepalived-rs extension): a JSON payload per notice, signed
 //! with HMAC-SHA256 in `X-Keepalived-Signature: sha256=<hex>`, POSTed over
-//! plain HTTP.
+//! HTTP or HTTPS (rustls; the system's trust store, plus a webhook's own
+//! `ca_file`).
 //!
-//! keepalived.conf has no keyword for them (and the shared parser rejects
-//! unknown ones), so they come from the command line:
-//! `--webhook URL[,events=vrrp,realserver][,secret-file=PATH]`.
+//! They come from `keepalived_rs { webhook NAME { … } }` or the command line:
+//! `--webhook URL[,events=vrrp,realserver][,secret-file=PATH][,ca-file=PATH]`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac as _};
 use http_body_util::{BodyExt as _, Full};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 use serde_json::json;
 use sha2::Sha256;
 
@@ -35,20 +38,26 @@ pub struct WebhookSpec {
     pub events: Vec<String>,
     /// File with the HMAC secret; unsigned without one.
     pub secret_file: Option<String>,
+    /// PEM certificates trusted for an `https://` URL besides the system's.
+    pub ca_file: Option<String>,
 }
 
 /// A malformed `--webhook` value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {
-    /// Not `http://`.
-    #[error("webhook URL {0:?} is not http:// (https is not built yet)")]
+    /// Not `http://` or `https://`.
+    #[error("webhook URL {0:?} is not http:// or https://")]
     Scheme(String),
     /// An unknown option.
-    #[error("unknown webhook option {0:?} (known: events=, secret-file=)")]
+    #[error("unknown webhook option {0:?} (known: events=, secret-file=, ca-file=)")]
     Option(String),
     /// An unknown event kind.
     #[error("unknown webhook event kind {0:?} (known: vrrp, sync_group, realserver, quorum)")]
     Kind(String),
+}
+
+fn has_scheme(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
 }
 
 impl std::str::FromStr for WebhookSpec {
@@ -59,13 +68,14 @@ impl std::str::FromStr for WebhookSpec {
     fn from_str(text: &str) -> Result<Self, SpecError> {
         let mut parts = text.split(',');
         let url = parts.next().unwrap_or_default().to_owned();
-        if !url.starts_with("http://") {
+        if !has_scheme(&url) {
             return Err(SpecError::Scheme(url));
         }
         let mut spec = Self {
             url,
             events: Vec::new(),
             secret_file: None,
+            ca_file: None,
         };
         let mut in_events = false;
         for part in parts {
@@ -75,6 +85,10 @@ impl std::str::FromStr for WebhookSpec {
             } else if let Some(path) = part.strip_prefix("secret-file=") {
                 in_events = false;
                 spec.secret_file = Some(path.to_owned());
+                continue;
+            } else if let Some(path) = part.strip_prefix("ca-file=") {
+                in_events = false;
+                spec.ca_file = Some(path.to_owned());
                 continue;
             } else if in_events && !part.contains('=') {
                 part
@@ -95,7 +109,7 @@ impl std::str::FromStr for WebhookSpec {
 impl WebhookSpec {
     /// The endpoint a `keepalived_rs { webhook NAME { … } }` block names.
     pub fn from_config(webhook: &keepalived_config::Webhook) -> Result<Self, SpecError> {
-        if !webhook.url.starts_with("http://") {
+        if !has_scheme(&webhook.url) {
             return Err(SpecError::Scheme(webhook.url.clone()));
         }
         Ok(Self {
@@ -106,6 +120,7 @@ impl WebhookSpec {
                 .map(|kind| kind.as_str().to_owned())
                 .collect(),
             secret_file: webhook.secret_file.clone(),
+            ca_file: webhook.ca_file.clone(),
         })
     }
 
@@ -204,6 +219,120 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// Where a URL points.
+struct Target {
+    https: bool,
+    /// Host name or address, without IPv6 brackets.
+    host: String,
+    port: u16,
+    /// `host[:port]` as the `Host` header carries it.
+    authority: String,
+}
+
+impl Target {
+    fn of(uri: &http::Uri) -> Option<Self> {
+        let https = match uri.scheme_str()? {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let host = uri.host()?;
+        Some(Self {
+            https,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            authority: uri.authority()?.to_string(),
+        })
+    }
+}
+
+/// One request over a new connection (TLS for https).
+async fn send(
+    target: &Target,
+    ca_file: Option<&str>,
+    request: http::Request<Full<Bytes>>,
+) -> Result<http::Response<hyper::body::Incoming>, String> {
+    let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    if !target.https {
+        return exchange(tcp, request).await;
+    }
+    let config = tls_config(ca_file)?;
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| format!("{}: {e}", target.host))?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    exchange(tls, request).await
+}
+
+async fn exchange<S>(
+    stream: S,
+    request: http::Request<Full<Bytes>>,
+) -> Result<http::Response<hyper::body::Incoming>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The system's trust store: `SSL_CERT_FILE`, else Debian's bundle.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+fn pem_certificates(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {path}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{path} holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+/// The client TLS settings: the system's roots (read once) and `ca_file`'s.
+fn tls_config(ca_file: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
+    static SYSTEM: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    let system = SYSTEM.get_or_init(|| {
+        let path = std::env::var("SSL_CERT_FILE").unwrap_or_else(|_| SYSTEM_CA_BUNDLE.into());
+        pem_certificates(&path)
+            .inspect_err(|e| tracing::warn!("https webhooks: no system trust store ({e})"))
+            .unwrap_or_default()
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(system.iter().cloned());
+    if let Some(path) = ca_file {
+        for cert in pem_certificates(path)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("{path}: not a CA certificate: {e}"))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err("no trusted certificate (no system store and no ca_file)".into());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// Why a POST failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
@@ -239,29 +368,26 @@ pub enum PostError {
     Timeout(String),
 }
 
-/// A shared HTTP/1 client.
-pub type Client = hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
-    Full<Bytes>,
->;
-
-/// A client for webhooks.
-pub fn client() -> Client {
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
-}
-
-/// POSTs `body` to `url`, signed with the secret in `secret_file`. Any 2xx is
-/// delivered; anything else (5xx, 4xx, no answer) is an error to retry.
+/// POSTs `body` to `url`, signed with the secret in `secret_file`; an
+/// `https://` URL is verified against the system's trust store and
+/// `ca_file`. Any 2xx is delivered; anything else (5xx, 4xx, no answer, a
+/// certificate refused) is an error to retry. One connection per delivery:
+/// webhooks follow transitions, which are rare.
 pub async fn post(
-    client: &Client,
     url: &str,
     body: &str,
     secret_file: Option<&str>,
+    ca_file: Option<&str>,
     delivery_id: &str,
     timeout: Duration,
 ) -> Result<(), PostError> {
     let uri: http::Uri = url.parse().map_err(|_| PostError::Url(url.to_owned()))?;
-    let mut request = http::Request::post(uri)
+    let target = Target::of(&uri).ok_or_else(|| PostError::Url(url.to_owned()))?;
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), ToString::to_string);
+    let mut request = http::Request::post(path)
+        .header(http::header::HOST, target.authority.clone())
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::USER_AGENT, "keepalived-rs-notifier")
         .header(DELIVERY_HEADER, delivery_id);
@@ -278,13 +404,13 @@ pub async fn post(
         .body(Full::new(Bytes::from(body.to_owned())))
         .map_err(|_| PostError::Url(url.to_owned()))?;
     let exchange = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| PostError::Transport {
-                url: url.to_owned(),
-                error: e.to_string(),
-            })?;
+        let response =
+            send(&target, ca_file, request)
+                .await
+                .map_err(|error| PostError::Transport {
+                    url: url.to_owned(),
+                    error,
+                })?;
         let status = response.status();
         // Drain the body so the connection can be reused.
         let _ = response.into_body().collect().await;
@@ -317,7 +443,9 @@ mod tests {
         assert!(spec.wants("vrrp") && !spec.wants("quorum"));
         let all: WebhookSpec = "http://h/".parse().unwrap();
         assert!(all.wants("quorum"));
-        assert!("https://h/".parse::<WebhookSpec>().is_err());
+        let https: WebhookSpec = "https://h/,ca-file=/etc/ca.pem".parse().unwrap();
+        assert_eq!(https.ca_file.as_deref(), Some("/etc/ca.pem"));
+        assert!("ftp://h/".parse::<WebhookSpec>().is_err());
         assert_eq!(
             "http://h/,events=bogus".parse::<WebhookSpec>(),
             Err(SpecError::Kind("bogus".into()))
@@ -372,6 +500,7 @@ mod tests {
                 keepalived_config::WebhookEvent::Vrrp,
                 keepalived_config::WebhookEvent::Realserver,
             ],
+            ca_file: None,
         };
         let spec = WebhookSpec::from_config(&webhook).unwrap();
         assert_eq!(spec.url, "http://198.51.100.50:8080/hook");
@@ -386,11 +515,10 @@ mod tests {
         }
         let https = keepalived_config::Webhook {
             url: "https://198.51.100.50/hook".into(),
+            ca_file: Some("/etc/keepalived/ops-ca.pem".into()),
             ..webhook
         };
-        assert!(matches!(
-            WebhookSpec::from_config(&https),
-            Err(SpecError::Scheme(_))
-        ));
+        let spec = WebhookSpec::from_config(&https).unwrap();
+        assert_eq!(spec.ca_file.as_deref(), Some("/etc/keepalived/ops-ca.pem"));
     }
 }

@@ -92,7 +92,7 @@ impl Builder<'_> {
         }
     }
 
-    /// `webhook NAME { url …  secret_file …  events … }`.
+    /// `webhook NAME { url …  secret_file …  events …  ca_file … }`.
     fn webhook(&mut self, node: &Node<'_>) -> Option<Webhook> {
         let name = self.name(node);
         let mut w = Webhook {
@@ -100,6 +100,7 @@ impl Builder<'_> {
             url: String::new(),
             secret_file: None,
             events: Vec::new(),
+            ca_file: None,
         };
         for n in self.block(node) {
             match kw(self, Ctx::Webhook, n) {
@@ -123,6 +124,7 @@ impl Builder<'_> {
                     }
                 }
                 "secret_file" => w.secret_file = self.string(n),
+                "ca_file" => w.ca_file = self.string(n),
                 "events" => {
                     self.no_block(n);
                     if n.args.is_empty() {
