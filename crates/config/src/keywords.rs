@@ -700,3 +700,110 @@ mod keepalived_2_2_7 {
         }
     }
 }
+
+/// The keyword lists here and the builders' match arms are kept by hand: every keyword the
+/// list calls implemented must reach an arm of its block's builder (else keepalived-rs would
+/// call its own keyword unknown), and every keyword the list calls unimplemented must reach
+/// the "recognised, not implemented" warning (not an arm that acts on it silently).
+#[cfg(test)]
+mod lists_match_the_builders {
+    use super::*;
+
+    /// A configuration with `line` inside a block of `ctx`.
+    fn inside(ctx: Ctx, line: &str) -> String {
+        let rs = |inner: &str| {
+            format!(
+                "virtual_server 198.51.100.10 80 {{\n real_server 203.0.113.1 80 {{\n{inner}\n }}\n}}\n"
+            )
+        };
+        match ctx {
+            Ctx::Top => format!("{line}\n"),
+            Ctx::Global => format!("global_defs {{\n{line}\n}}\n"),
+            Ctx::VrrpScript => format!("vrrp_script chk {{\n{line}\n}}\n"),
+            Ctx::VrrpInstance => format!("vrrp_instance VI_1 {{\n{line}\n}}\n"),
+            Ctx::Authentication => {
+                format!("vrrp_instance VI_1 {{\n authentication {{\n{line}\n }}\n}}\n")
+            }
+            Ctx::SyncGroup => format!("vrrp_sync_group G {{\n{line}\n}}\n"),
+            Ctx::TrackFile => format!("track_file f {{\n{line}\n}}\n"),
+            Ctx::VirtualServer => format!("virtual_server 198.51.100.10 80 {{\n{line}\n}}\n"),
+            Ctx::RealServer => rs(line),
+            Ctx::Checker(k) => rs(&format!("{k} {{\n{line}\n}}")),
+            Ctx::Url => rs(&format!("HTTP_GET {{\n url {{\n{line}\n }}\n}}")),
+            Ctx::SmtpHost => rs(&format!("SMTP_CHECK {{\n host {{\n{line}\n }}\n}}")),
+            Ctx::KeepalivedRs => format!("keepalived_rs {{\n{line}\n}}\n"),
+            Ctx::Webhook => format!("keepalived_rs {{\n webhook w {{\n{line}\n }}\n}}\n"),
+            Ctx::Ssl => format!("SSL {{\n{line}\n}}\n"),
+        }
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        let opts = crate::LoadOptions {
+            config_id: Some("lb1".into()),
+            interfaces: None,
+            host_checks: false,
+        };
+        match crate::load_str(text, std::path::Path::new("/k.conf"), &opts) {
+            Ok(loaded) => loaded.diagnostics.iter().map(ToString::to_string).collect(),
+            Err(crate::LoadError::Invalid { diagnostics }) => {
+                diagnostics.iter().map(ToString::to_string).collect()
+            }
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn every_listed_keyword_reaches_the_arm_its_list_says() {
+        let mut ctxs = vec![
+            Ctx::Top,
+            Ctx::Global,
+            Ctx::VrrpScript,
+            Ctx::VrrpInstance,
+            Ctx::Authentication,
+            Ctx::SyncGroup,
+            Ctx::TrackFile,
+            Ctx::VirtualServer,
+            Ctx::RealServer,
+            Ctx::Url,
+            Ctx::SmtpHost,
+            Ctx::KeepalivedRs,
+            Ctx::Webhook,
+            Ctx::Ssl,
+        ];
+        ctxs.extend(CHECKERS.iter().map(|k| Ctx::Checker(k)));
+        let mut wrong = Vec::new();
+        for ctx in ctxs {
+            for kw in implemented(ctx) {
+                let said = messages(&inside(ctx, &format!("{kw} 1")));
+                let unknown = format!("unknown keyword '{kw}'");
+                let unbuilt = format!(
+                    "keyword '{kw}' in {} is recognised, not implemented",
+                    ctx_name(ctx)
+                );
+                if said
+                    .iter()
+                    .any(|m| m.contains(&unknown) || m.contains(&unbuilt))
+                {
+                    wrong.push(format!(
+                        "{}: {kw} is listed implemented: {said:?}",
+                        ctx_name(ctx)
+                    ));
+                }
+            }
+            for kw in unimplemented(ctx) {
+                let said = messages(&inside(ctx, &format!("{kw} 1")));
+                let unbuilt = format!(
+                    "keyword '{kw}' in {} is recognised, not implemented",
+                    ctx_name(ctx)
+                );
+                if !said.iter().any(|m| m.contains(&unbuilt)) {
+                    wrong.push(format!(
+                        "{}: {kw} is listed unimplemented: {said:?}",
+                        ctx_name(ctx)
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
