@@ -75,6 +75,8 @@ pub struct EngineMetrics {
     pub probers: Gauge,
     /// Of them, unreachable (verdicts kept, stale).
     pub probers_stale: Gauge,
+    /// Check targets none of whose owners is reachable and checking them.
+    pub targets_without_live_owner: Gauge,
 }
 
 impl EngineMetrics {
@@ -105,6 +107,11 @@ impl EngineMetrics {
             "health_probers_stale",
             "Health-prober replicas unreachable (last verdicts kept)",
             self.probers_stale.clone(),
+        );
+        sub.register(
+            "health_targets_without_live_owner",
+            "Check targets none of whose owning prober replicas is reachable and checking them (last verdicts kept)",
+            self.targets_without_live_owner.clone(),
         );
     }
 }
@@ -200,6 +207,9 @@ impl Engine {
         };
         if let Some(c) = config {
             engine.timeouts(c);
+            engine
+                .book
+                .set_owners_per_target(c.keepalived_rs.health_prober_owners);
         }
         if config.is_some_and(|c| c.global_defs.lvs_flush) {
             tracing::warn!(
@@ -264,6 +274,7 @@ impl Engine {
                 }
                 Ok(input) => self.handle(input),
                 Err(RecvTimeoutError::Timeout) => {
+                    self.count_ownerless();
                     self.resync();
                     next_resync = Instant::now() + self.settings.resync;
                 }
@@ -286,7 +297,10 @@ impl Engine {
                     );
                 }
                 let _entered = span.enter();
-                match self.book.update(&update) {
+                let change = self.book.update(&update);
+                let membership = change != BookChange::Verdicts
+                    || matches!(update.update, keepalived_bus::Update::Snapshot(_));
+                match change {
                     BookChange::Stale => tracing::warn!(
                         upstream = %update.upstream,
                         "health-prober unreachable; keeping its last verdicts (stale), the table stays as it is"
@@ -304,6 +318,9 @@ impl Engine {
                 let (known, stale) = self.book.counts();
                 self.metrics.probers.set(known as i64);
                 self.metrics.probers_stale.set(stale as i64);
+                if membership {
+                    self.count_ownerless();
+                }
                 self.reconcile_health();
             }
             Input::Reload(config) => {
@@ -313,6 +330,8 @@ impl Engine {
                     tracing::error!("{e}");
                 }
                 self.flush_on_stop = config.global_defs.lvs_flush_on_stop;
+                self.book
+                    .set_owners_per_target(config.keepalived_rs.health_prober_owners);
                 self.timeouts(&config);
                 self.scope.extend(plan.service_keys());
                 self.plan = plan;
@@ -404,6 +423,15 @@ impl Engine {
                     .map(|r| view::real_server(&v.plan, r, &self.observed))
             })
             .ok_or_else(|| tonic::Status::internal("real server vanished"))
+    }
+
+    /// Sets the gauge of targets without a live owner: on membership
+    /// changes and at each resync (a walk over every target, too costly for
+    /// every verdict).
+    fn count_ownerless(&mut self) {
+        self.metrics
+            .targets_without_live_owner
+            .set(self.book.targets_without_live_owner() as i64);
     }
 
     fn resync(&mut self) {
@@ -854,7 +882,7 @@ impl Engine {
         let inhibit = r.map(|r| r.plan.inhibit).unwrap_or(false);
         let alive = r.map(|r| r.alive).unwrap_or(true);
         // The verdict that decided, with the prober's words for its mail.
-        let source = r.and_then(|r| r.sources.iter().find(|s| s.up == alive));
+        let source = r.and_then(|r| r.verdicts.sources.iter().find(|s| s.up == alive));
         let (reason, checker, mail_body) = match source {
             Some(s) => (
                 if alive { "" } else { &*s.reason },
