@@ -485,8 +485,12 @@ fn health_prober_owners_is_a_count_or_all_and_defaults_to_two() {
     assert_eq!(
         errors("keepalived_rs {\n    health_prober_owners 0\n    health_prober_owners two\n}\n"),
         vec![
-            format!("{f}:2:26: error: health_prober_owners must be a number of replicas (1 or more) or all, got '0'"),
-            format!("{f}:3:26: error: health_prober_owners must be a number of replicas (1 or more) or all, got 'two'"),
+            format!(
+                "{f}:2:26: error: health_prober_owners must be a number of replicas (1 or more) or all, got '0'"
+            ),
+            format!(
+                "{f}:3:26: error: health_prober_owners must be a number of replicas (1 or more) or all, got 'two'"
+            ),
         ]
     );
 }

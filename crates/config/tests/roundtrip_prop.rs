@@ -827,7 +827,12 @@ fn keepalived_rs() -> impl Strategy<Value = KeepalivedRs> {
         ],
     )
         .prop_map(
-            |(mut webhooks, verdict_policy, (health_probers, health_prober_dns), health_prober_owners)| {
+            |(
+                mut webhooks,
+                verdict_policy,
+                (health_probers, health_prober_dns),
+                health_prober_owners,
+            )| {
                 // Names must be unique.
                 for (i, w) in webhooks.iter_mut().enumerate() {
                     w.name = format!("{}_{i}", w.name);

@@ -142,6 +142,8 @@ pub struct Engine {
     flush_on_stop: LvsFlushOnStop,
     plan: Plan,
     book: VerdictBook,
+    /// `health_prober_owners` as read at start.
+    owners_per_target: keepalived_config::ProberOwners,
     overrides: Overrides,
     quorum: HashMap<VsName, bool>,
     observed: ObservedState,
@@ -194,6 +196,7 @@ impl Engine {
             scope: plan.service_keys(),
             plan,
             book: VerdictBook::default(),
+            owners_per_target: Default::default(),
             overrides: Overrides::default(),
             quorum: HashMap::new(),
             observed,
@@ -207,9 +210,8 @@ impl Engine {
         };
         if let Some(c) = config {
             engine.timeouts(c);
-            engine
-                .book
-                .set_owners_per_target(c.keepalived_rs.health_prober_owners);
+            engine.owners_per_target = c.keepalived_rs.health_prober_owners;
+            engine.book.set_owners_per_target(engine.owners_per_target);
         }
         if config.is_some_and(|c| c.global_defs.lvs_flush) {
             tracing::warn!(
@@ -330,8 +332,13 @@ impl Engine {
                     tracing::error!("{e}");
                 }
                 self.flush_on_stop = config.global_defs.lvs_flush_on_stop;
-                self.book
-                    .set_owners_per_target(config.keepalived_rs.health_prober_owners);
+                if config.keepalived_rs.health_prober_owners != self.owners_per_target {
+                    // The probers read it at start only: changing it here alone
+                    // would make ipvs-manager's owners differ from theirs.
+                    tracing::warn!(
+                        "health_prober_owners changed: not applied by a reload, restart ipvs-manager and the probers"
+                    );
+                }
                 self.timeouts(&config);
                 self.scope.extend(plan.service_keys());
                 self.plan = plan;

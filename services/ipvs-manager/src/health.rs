@@ -643,11 +643,14 @@ mod tests {
                 error: "gone".into(),
             },
         });
-        // b (live) now decides both targets alone; a's HTTP_GET verdict is
-        // kept but no longer counted while b, a live prober, checks it.
+        // a's HTTP_GET verdict keeps counting as it was, stale.
         let sources = book.sources(&vs, rs);
-        assert!(sources.iter().all(|s| !s.stale), "{sources:?}");
-        assert_eq!(sources.len(), 2);
+        assert_eq!(sources.len(), 3, "{sources:?}");
+        assert!(
+            sources
+                .iter()
+                .any(|s| s.stale && s.up && &*s.prober == "health-prober@a")
+        );
         assert_eq!(book.counts(), (2, 1));
         let other = VsName::Addr {
             proto: Proto::Tcp,

@@ -4,16 +4,17 @@
 //! The replicas divide the checks: each target (real server × checker) is
 //! owned by k of the live replicas, by rendezvous hashing over their bus
 //! identities (`keepalived_rendezvous`, the same code the probers run). For
-//! each target the verdicts that count are, in order of preference:
+//! each target the verdicts that count are those of its owners that are
+//! reachable and check it; while fewer than k have one (an owner just died
+//! or just joined), they are completed up to k with:
 //!
-//! 1. those of its owners that are reachable and check it;
-//! 2. when none has one yet, those of any reachable prober that checks it
-//!    (a former owner keeps publishing until the new one has a result:
-//!    make before break, and a prober whose view of the set differs for a
-//!    moment);
-//! 3. when no reachable prober checks it, the last verdicts of unreachable
-//!    ones, flagged stale: a target without a live owner keeps its verdict,
-//!    it is never dropped.
+//! 1. the verdicts of other reachable probers that check it — a former owner
+//!    keeps publishing until the new one has a result (make before break),
+//!    or a prober whose view of the set differs for a moment;
+//! 2. then the last verdicts of unreachable probers, flagged stale: a lost
+//!    prober's verdicts keep counting as they were until a live owner
+//!    replaces them, so losing one is never a reason to remove a real
+//!    server, and a target without a live owner keeps its verdict.
 //!
 //! The policy (majority by default) combines the counted verdicts of each
 //! target; the real server is up when every one of its targets is
@@ -44,29 +45,37 @@ pub struct Verdicts {
     pub sources: Vec<Source>,
 }
 
-/// Which verdicts of a target count (the module docs' three steps).
+/// Which verdicts of a target count (see the module docs): its live
+/// owners', completed up to `k` with other live probers' that check it, then
+/// with unreachable probers' last ones.
 fn counted<'a>(
     entries: &[(&'a Prober, &'a Known)],
     owners: &[&str],
+    k: usize,
 ) -> Vec<(&'a Prober, &'a Known, bool)> {
     let has_verdict = |k: &Known| k.checked() && k.verdict != v1::Verdict::Unspecified;
     let is_owner = |p: &Prober| owners.contains(&p.identity.as_str());
-    let pick = |keep: &dyn Fn(&Prober, &Known) -> bool| {
-        entries
+    let mut out: Vec<(&Prober, &Known, bool)> = Vec::new();
+    let passes: [&dyn Fn(&Prober) -> bool; 3] = [
+        &|p| !p.stale && is_owner(p),
+        &|p| !p.stale && !is_owner(p),
+        &|p| p.stale,
+    ];
+    for (i, pass) in passes.iter().enumerate() {
+        if i > 0 && out.len() >= k {
+            break;
+        }
+        // The most recently heard first, when only some are needed.
+        let mut more: Vec<(&Prober, &Known, bool)> = entries
             .iter()
-            .filter(|(p, k)| has_verdict(k) && keep(p, k))
-            .map(|(p, k)| (*p, *k, is_owner(p)))
-            .collect::<Vec<_>>()
-    };
-    let live_owners = pick(&|p, _| !p.stale && is_owner(p));
-    if !live_owners.is_empty() {
-        return live_owners;
+            .filter(|(p, known)| has_verdict(known) && pass(p))
+            .map(|(p, known)| (*p, *known, is_owner(p)))
+            .collect();
+        more.sort_by(|a, b| b.1.heard.cmp(&a.1.heard));
+        let room = if i == 0 { more.len() } else { k - out.len() };
+        out.extend(more.into_iter().take(room));
     }
-    let live = pick(&|p, _| !p.stale);
-    if !live.is_empty() {
-        return live;
-    }
-    pick(&|_, _| true)
+    out
 }
 
 impl VerdictBook {
@@ -126,10 +135,16 @@ impl VerdictBook {
         let mut all_up: Option<bool> = None;
         let mut counted_all: Vec<(&str, &Prober, &Known, bool)> = Vec::new();
         let mut offsets: Option<i32> = None;
+        // How many verdicts a target needs: k, or every prober known when
+        // every replica checks every target.
+        let k = match self.owners_per_target {
+            keepalived_config::ProberOwners::All => self.probers.len(),
+            keepalived_config::ProberOwners::Count(n) => n.max(1) as usize,
+        };
         for (id, entries) in &by_target {
             let owners = self.assignment.owners(id);
             let owners: Vec<&str> = owners.iter().map(|o| o.member).collect();
-            let counted = counted(entries, &owners);
+            let counted = counted(entries, &owners, k);
             let Some(up) = combine(
                 policy,
                 counted.iter().map(|(_, k, _)| k.verdict == v1::Verdict::Up),
@@ -198,9 +213,9 @@ impl VerdictBook {
         for (id, owned) in seen.iter_mut() {
             let owners = self.assignment.owners(id);
             *owned = owners.iter().any(|o| {
-                self.probers.values().any(|p| {
-                    p.identity == o.member && !p.stale && p.checks_target(id)
-                })
+                self.probers
+                    .values()
+                    .any(|p| p.identity == o.member && !p.stale && p.checks_target(id))
             });
         }
         seen.values().filter(|owned| !**owned).count()
@@ -267,7 +282,11 @@ mod tests {
                 address: format!("203.0.113.{last}"),
                 port: 80,
             }),
-            verdict: if up { v1::Verdict::Up } else { v1::Verdict::Down } as i32,
+            verdict: if up {
+                v1::Verdict::Up
+            } else {
+                v1::Verdict::Down
+            } as i32,
             ownership: Some(v1::Ownership {
                 role: role as i32,
                 ..Default::default()
@@ -331,7 +350,10 @@ mod tests {
         }
         assert_eq!(book.targets_without_live_owner(), 0);
         let down = book_of(&PROBERS, 11, false);
-        assert_eq!(down.verdicts(&vs(), rs(11), Policy::Majority).up, Some(false));
+        assert_eq!(
+            down.verdicts(&vs(), rs(11), Policy::Majority).up,
+            Some(false)
+        );
     }
 
     #[test]
@@ -340,10 +362,13 @@ mod tests {
         let owners = book.owners_of(&id(11));
         let dead = owners[0].trim_start_matches("health-prober@").to_owned();
         book.update(&gone(&dead));
+        // The other owner, and the dead one's last verdict (stale) until
+        // its successor has one.
         let v = book.verdicts(&vs(), rs(11), Policy::Majority);
         assert_eq!(v.up, Some(true));
-        assert_eq!(v.sources.len(), 1, "{:?}", v.sources);
-        assert!(!v.sources[0].stale);
+        assert_eq!(v.sources.len(), 2, "{:?}", v.sources);
+        assert!(v.sources.iter().any(|s| s.owner && !s.stale));
+        assert!(v.sources.iter().any(|s| !s.owner && s.stale));
         // The successor (among the three live) takes the target over, seeded up.
         let successor = book
             .owners_of(&id(11))
@@ -366,7 +391,10 @@ mod tests {
         // targets but has published nothing for them yet.
         let mut book = VerdictBook::default();
         for p in ["p0", "p1"] {
-            book.update(&snapshot(p, vec![target(11, true, v1::OwnershipRole::Owner)]));
+            book.update(&snapshot(
+                p,
+                vec![target(11, true, v1::OwnershipRole::Owner)],
+            ));
         }
         book.update(&snapshot(
             "p2",
@@ -374,12 +402,22 @@ mod tests {
         ));
         let owners = book.owners_of(&id(11));
         let v = book.verdicts(&vs(), rs(11), Policy::Majority);
-        assert_eq!(v.up, Some(true), "the joiner's start-up state counts for nothing");
-        if owners.contains(&identity("p2")) {
-            // The live owner among p0/p1 decides; the former one is set aside.
-            assert_eq!(v.sources.len(), 1);
-            assert!(v.sources[0].owner);
-        }
+        assert_eq!(
+            v.up,
+            Some(true),
+            "the joiner's start-up state counts for nothing"
+        );
+        // Whether p2 is an owner or not, p0 and p1 both count: p2 has no
+        // verdict yet, the former owner completes the owners' verdicts.
+        assert_eq!(v.sources.len(), 2);
+        assert_eq!(
+            v.sources.iter().filter(|s| s.owner).count(),
+            if owners.contains(&identity("p2")) {
+                1
+            } else {
+                2
+            }
+        );
         // Every owner but the one still handing over is gone: its verdict counts.
         let mut book = VerdictBook::default();
         book.update(&snapshot(
@@ -393,6 +431,36 @@ mod tests {
         let v = book.verdicts(&vs(), rs(11), Policy::Majority);
         assert_eq!(v.up, Some(true));
         assert_eq!(&*v.sources[0].prober, "health-prober@p0");
+    }
+
+    #[test]
+    fn losing_an_owner_never_takes_a_real_server_out() {
+        // The two owners disagree (one says down): majority keeps it up.
+        // The one saying up dies: its last verdict keeps counting.
+        let mut book = VerdictBook::default();
+        let assignment = Assignment::new(PROBERS.iter().map(|p| identity(p)), 2);
+        let owners: Vec<String> = assignment
+            .owners(&id(11))
+            .iter()
+            .map(|o| o.member.trim_start_matches("health-prober@").to_owned())
+            .collect();
+        for p in PROBERS {
+            let owner = owners.iter().any(|o| o == p);
+            let up = p != owners[1];
+            let role = if owner {
+                v1::OwnershipRole::Owner
+            } else {
+                v1::OwnershipRole::NotOwner
+            };
+            book.update(&snapshot(p, vec![target(11, up, role)]));
+        }
+        assert_eq!(
+            book.verdicts(&vs(), rs(11), Policy::Majority).up,
+            Some(true)
+        );
+        book.update(&gone(&owners[0]));
+        let v = book.verdicts(&vs(), rs(11), Policy::Majority);
+        assert_eq!(v.up, Some(true), "{:?}", v.sources);
     }
 
     #[test]
