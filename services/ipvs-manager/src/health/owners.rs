@@ -71,7 +71,7 @@ fn counted<'a>(
             .filter(|(p, known)| has_verdict(known) && pass(p))
             .map(|(p, known)| (*p, *known, is_owner(p)))
             .collect();
-        more.sort_by(|a, b| b.1.heard.cmp(&a.1.heard));
+        more.sort_by_key(|m| std::cmp::Reverse(m.1.heard));
         let room = if i == 0 { more.len() } else { k - out.len() };
         out.extend(more.into_iter().take(room));
     }
