@@ -116,6 +116,9 @@ impl ShareMetrics {
 const SETTLE_AFTER_SELF: Duration = Duration::from_secs(1);
 const SETTLE_AT_MOST: Duration = Duration::from_secs(5);
 
+/// More ownership changes at once than this are published as one snapshot.
+const BATCH_AS_SNAPSHOT: usize = 256;
+
 impl Share {
     /// Divides the checks with the replicas of `set` (this one among them,
     /// as `me`), `owners` per target. Starts following the set on the
@@ -207,7 +210,7 @@ impl Engine {
             PeerChange::Target(id) => {
                 let index = self.shared.read().by_id.get(&id).copied();
                 if let Some(index) = index {
-                    self.reassign(index);
+                    self.reassign(index, true);
                     self.count_roles();
                 }
             }
@@ -246,8 +249,22 @@ impl Engine {
             );
             share.metrics.live_replicas.set(live.len() as i64);
         }
+        // Most targets may change at once (the first division at start-up, a
+        // replica joining a small set): past a few hundred changes one fresh
+        // snapshot tells the consumers, not a burst of deltas that would
+        // cut them off (the bus's per-consumer bound).
+        let mut changed = Vec::new();
         for index in 0..self.slots.len() {
-            self.reassign(index);
+            if self.reassign(index, false) {
+                changed.push(index);
+            }
+        }
+        if changed.len() > BATCH_AS_SNAPSHOT {
+            self.producer.publish_snapshot();
+        } else {
+            for index in changed {
+                self.publish_ownership(index);
+            }
         }
         self.count_roles();
         let owned = self.share.as_ref().map_or(0, |s| s.metrics.owned.get());
@@ -274,16 +291,18 @@ impl Engine {
         share.metrics.handing_over.set(handing);
     }
 
-    /// Target `index`'s role under the current assignment.
-    fn reassign(&mut self, index: usize) {
+    /// Target `index`'s role under the current assignment; publishes what
+    /// the set must hear when `publish`, else returns true when there is
+    /// something to publish.
+    fn reassign(&mut self, index: usize, publish: bool) -> bool {
         let Some(share) = self.share.as_ref() else {
-            return;
+            return false;
         };
         if !share.settled {
-            return;
+            return false;
         }
         let Some(slot) = self.slots[index].as_ref() else {
-            return;
+            return false;
         };
         let id = slot.spec.id.clone();
         let me = share.peers.me();
@@ -337,12 +356,12 @@ impl Engine {
         let was_checking = slot.role.checks();
         let was_waiting = slot.role == Role::Waiting;
         if slot.role == role && slot.ownership.as_ref() == Some(&ownership) {
-            return;
+            return false;
         }
         let role_changed = slot.role != role;
         let now = Instant::now();
         let Some(slot) = self.slots[index].as_mut() else {
-            return;
+            return false;
         };
         slot.ownership = Some(ownership);
         let checks = role.checks();
@@ -401,9 +420,11 @@ impl Engine {
         // Waiting → not an owner at start-up is nothing the set needs to
         // hear: neither counts.
         let quiet = was_waiting && !checks;
-        if (role_changed && !quiet) || verdict_moved {
+        let news = (role_changed && !quiet) || verdict_moved;
+        if news && publish {
             self.publish_ownership(index);
         }
+        news
     }
 
     /// Tells the set (and ipvs-manager) what this replica now does with
