@@ -704,44 +704,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Targets => {
-            let mut failed = false;
-            for director in &directors {
-                let a = &director.health;
-                let listed = tokio::time::timeout(timeout, async {
-                    let mut c = HealthClient::new(connect(a, timeout).await?);
-                    let r = c
-                        .list_targets(v1::ListTargetsRequest {})
-                        .await
-                        .map_err(|s| status_error(a, s))?;
-                    anyhow::Ok(r.into_inner().targets)
-                })
-                .await;
-                match listed {
-                    Ok(Ok(targets)) => match cli.output {
-                        Output::Json => print_json(&serde_json::json!({
-                            "director": director.name,
-                            "targets": targets
-                                .iter()
-                                .map(view::TargetView::from)
-                                .collect::<Vec<_>>(),
-                        }))?,
-                        Output::Text => {
-                            print!("{}", targets::format_targets(&director.name, &targets))
-                        }
-                    },
-                    Ok(Err(e)) => {
-                        failed = true;
-                        eprintln!("health-prober at {a}: {e:#}");
-                    }
-                    Err(_) => {
-                        failed = true;
-                        eprintln!("health-prober at {a}: no answer in {timeout:?}");
-                    }
-                }
-            }
-            Ok(i32::from(failed))
-        }
+        Command::Targets => targets::run(&directors, cli.output, timeout).await,
         Command::Drain(target) | Command::Undrain(target) => {
             let drain = matches!(cli.command, Command::Drain(_));
             let key = target.key()?;

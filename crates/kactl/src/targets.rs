@@ -3,9 +3,48 @@
 //! the checks (owner, handing over, not an owner) and why.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use keepalived_api::v1;
+use keepalived_api::v1::health_client::HealthClient;
 use serde::Serialize;
+
+use crate::{Director, Output, connect, print_json, status_error, view};
+
+/// `kactl targets`: asks each director's prober; 1 when one could not be asked.
+pub async fn run(directors: &[Director], output: Output, timeout: Duration) -> anyhow::Result<i32> {
+    let mut failed = false;
+    for director in directors {
+        let a = &director.health;
+        let listed = tokio::time::timeout(timeout, async {
+            let mut c = HealthClient::new(connect(a, timeout).await?);
+            let r = c
+                .list_targets(v1::ListTargetsRequest {})
+                .await
+                .map_err(|s| status_error(a, s))?;
+            anyhow::Ok(r.into_inner().targets)
+        })
+        .await;
+        match listed {
+            Ok(Ok(targets)) => match output {
+                Output::Json => print_json(&serde_json::json!({
+                    "director": director.name,
+                    "targets": targets.iter().map(view::TargetView::from).collect::<Vec<_>>(),
+                }))?,
+                Output::Text => print!("{}", format_targets(&director.name, &targets)),
+            },
+            Ok(Err(e)) => {
+                failed = true;
+                eprintln!("health-prober at {a}: {e:#}");
+            }
+            Err(_) => {
+                failed = true;
+                eprintln!("health-prober at {a}: no answer in {timeout:?}");
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
 
 /// `owner`, `handing-over`, `not-owner`, `waiting`; `all` when the checks
 /// are not divided (the replica checks every target).

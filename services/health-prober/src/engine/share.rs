@@ -238,7 +238,8 @@ impl Engine {
             return;
         }
         let assignment = share.peers.assignment(share.owners);
-        if assignment != share.assignment {
+        let moved = assignment != share.assignment;
+        if moved {
             share.assignment = assignment;
             let live: Vec<&str> = share.assignment.members().collect();
             tracing::info!(
@@ -267,11 +268,13 @@ impl Engine {
             }
         }
         self.count_roles();
-        let owned = self.share.as_ref().map_or(0, |s| s.metrics.owned.get());
-        tracing::info!(
-            "this replica owns {owned} of {} check targets",
-            self.by_identity.len()
-        );
+        if moved {
+            let owned = self.share.as_ref().map_or(0, |s| s.metrics.owned.get());
+            tracing::info!(
+                "this replica owns {owned} of {} check targets",
+                self.by_identity.len()
+            );
+        }
     }
 
     /// Recounts the role gauges.
