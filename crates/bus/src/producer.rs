@@ -137,6 +137,19 @@ impl<E: BusEvent> Producer<E> {
         tonic::Response::new(Box::pin(self.watch(&request.get_ref().consumer)))
     }
 
+    /// Publishes the whole state again as a snapshot, to every open Watch
+    /// stream, instead of a burst of deltas (a change of most of the state at
+    /// once, which would cut consumers off): consumers take it as they take
+    /// the snapshot a stream opens with, replacing what they knew. It carries
+    /// the seq of the last delta, so the next delta follows it without a gap.
+    pub fn publish_snapshot(&self) {
+        let seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
+        let mut snapshot = (self.inner.snapshot)();
+        self.stamp(&mut snapshot, EventKind::Snapshot, *seq);
+        let _ = self.inner.tx.send(snapshot);
+        self.inner.metrics.published.inc();
+    }
+
     /// Opens a Watch stream: the snapshot, then every delta after it. When the
     /// consumer falls behind by more than the capacity, the stream ends with
     /// `RESOURCE_EXHAUSTED` and the consumer must resubscribe.
@@ -256,6 +269,25 @@ mod tests {
             assert_eq!(header.seq, expected);
             assert!(header.time.is_some());
         }
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_published_mid_stream_carries_the_last_seq_and_deltas_follow_it() {
+        let producer = producer(16);
+        let mut stream = producer.watch("test");
+        producer.publish(delta());
+        producer.publish_snapshot();
+        producer.publish(delta());
+        let mut kinds_and_seqs = Vec::new();
+        for _ in 0..4 {
+            let h = stream.next().await.unwrap().unwrap().header.unwrap();
+            kinds_and_seqs.push((h.kind, h.seq));
+        }
+        let (snap, delta) = (EventKind::Snapshot as i32, EventKind::Delta as i32);
+        assert_eq!(
+            kinds_and_seqs,
+            [(snap, 0), (delta, 1), (snap, 1), (delta, 2)]
+        );
     }
 
     #[tokio::test]

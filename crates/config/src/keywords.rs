@@ -531,6 +531,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "verdict_policy",
             "health_prober",
             "health_prober_dns",
+            "health_prober_owners",
         ],
         Ctx::Webhook => &["url", "secret_file", "events", "ca_file"],
         Ctx::Ssl => &["password", "ca", "certificate", "key"],

@@ -60,6 +60,47 @@ pub struct KeepalivedRs {
     /// `health_prober_dns HOST:PORT`: follow every A/AAAA record of HOST as a prober replica
     /// (instead of `health_prober`).
     pub health_prober_dns: Option<String>,
+    /// `health_prober_owners K|all`: how many of the live prober replicas check each target
+    /// (rendezvous hashing over the replica set; default 2).
+    pub health_prober_owners: ProberOwners,
+}
+
+/// How many prober replicas own (check) each target (`health_prober_owners`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProberOwners {
+    /// Every live replica checks every target (keepalived-rs before scale-out).
+    All,
+    /// This many (at least 1; all of them when fewer are live).
+    Count(u32),
+}
+
+impl Default for ProberOwners {
+    /// 2: with the majority policy a real server goes down only when both of its owners say so
+    /// (one replica's bad vantage point removes nothing), and when one owner dies the other
+    /// keeps checking while a successor takes over, so no target is ever unchecked; each
+    /// replica does 2/N of the work.
+    fn default() -> Self {
+        ProberOwners::Count(2)
+    }
+}
+
+impl ProberOwners {
+    /// `k` for `live` replicas: how many own each target.
+    pub fn k(self, live: usize) -> usize {
+        match self {
+            ProberOwners::All => live.max(1),
+            ProberOwners::Count(n) => n.max(1) as usize,
+        }
+    }
+
+    /// The value as written after `health_prober_owners`.
+    pub fn as_string(self) -> String {
+        match self {
+            ProberOwners::All => "all".into(),
+            ProberOwners::Count(n) => n.to_string(),
+        }
+    }
 }
 
 /// `webhook NAME { url …  secret_file …  events … }`.

@@ -453,6 +453,12 @@ impl Config {
                 w.line(format!("health_prober {}", q(p)));
             }
             w.opt_s("health_prober_dns", &x.health_prober_dns);
+            if x.health_prober_owners != ProberOwners::default() {
+                w.line(format!(
+                    "health_prober_owners {}",
+                    x.health_prober_owners.as_string()
+                ));
+            }
             w.close();
         }
         w.s

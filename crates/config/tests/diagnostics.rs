@@ -447,7 +447,8 @@ fn keepalived_rs_block_is_read_into_its_own_model() {
     let (cfg, w) = warnings(
         "keepalived_rs {\n    webhook ops {\n        url http://hooks.example.net/k\n        \
          secret_file /etc/ops.secret\n        events vrrp quorum\n        ca_file /etc/ops-ca.pem\n    }\n    \
-         verdict_policy all_down\n    health_prober_dns probers.example.net:50053\n}\n",
+         verdict_policy all_down\n    health_prober_dns probers.example.net:50053\n    \
+         health_prober_owners 3\n}\n",
     );
     assert!(w.is_empty(), "{w:?}");
     let x = &cfg.keepalived_rs;
@@ -466,6 +467,32 @@ fn keepalived_rs_block_is_read_into_its_own_model() {
     assert_eq!(
         x.health_prober_dns.as_deref(),
         Some("probers.example.net:50053")
+    );
+    assert_eq!(x.health_prober_owners, ProberOwners::Count(3));
+}
+
+#[test]
+fn health_prober_owners_is_a_count_or_all_and_defaults_to_two() {
+    assert_eq!(
+        KeepalivedRs::default().health_prober_owners,
+        ProberOwners::Count(2)
+    );
+    let (cfg, w) = warnings("keepalived_rs {\n    health_prober_owners all\n}\n");
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(cfg.keepalived_rs.health_prober_owners, ProberOwners::All);
+    assert_eq!(ProberOwners::All.k(4), 4);
+    assert_eq!(ProberOwners::Count(2).k(4), 2);
+    let f = "/etc/keepalived/keepalived.conf";
+    assert_eq!(
+        errors("keepalived_rs {\n    health_prober_owners 0\n    health_prober_owners two\n}\n"),
+        vec![
+            format!(
+                "{f}:2:26: error: health_prober_owners must be a number of replicas (1 or more) or all, got '0'"
+            ),
+            format!(
+                "{f}:3:26: error: health_prober_owners must be a number of replicas (1 or more) or all, got 'two'"
+            ),
+        ]
     );
 }
 

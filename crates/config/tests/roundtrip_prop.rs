@@ -825,9 +825,18 @@ fn keepalived_rs() -> impl Strategy<Value = KeepalivedRs> {
             VerdictPolicy::AllDown,
         ]),
         probers,
+        prop_oneof![
+            Just(ProberOwners::All),
+            (1u32..6).prop_map(ProberOwners::Count)
+        ],
     )
         .prop_map(
-            |(mut webhooks, verdict_policy, (health_probers, health_prober_dns))| {
+            |(
+                mut webhooks,
+                verdict_policy,
+                (health_probers, health_prober_dns),
+                health_prober_owners,
+            )| {
                 // Names must be unique.
                 for (i, w) in webhooks.iter_mut().enumerate() {
                     w.name = format!("{}_{i}", w.name);
@@ -837,6 +846,7 @@ fn keepalived_rs() -> impl Strategy<Value = KeepalivedRs> {
                     verdict_policy,
                     health_probers,
                     health_prober_dns,
+                    health_prober_owners,
                 }
             },
         )

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod events;
+pub mod targets;
 pub mod view;
 
 use std::future::Future;
@@ -257,6 +258,10 @@ pub enum Command {
         #[arg(long, default_value = "kactl")]
         reason: String,
     },
+    /// Every check target of the director's health-prober replica: its
+    /// verdict, and when the replicas divide the checks, whether this
+    /// replica owns it, its owners and why.
+    Targets,
     /// Drain a real server: weight 0, no new connections.
     Drain(RealServerArgs),
     /// Undo `drain`.
@@ -699,6 +704,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Targets => targets::run(&directors, cli.output, timeout).await,
         Command::Drain(target) | Command::Undrain(target) => {
             let drain = matches!(cli.command, Command::Drain(_));
             let key = target.key()?;

@@ -256,10 +256,17 @@ impl From<&v1::RealServer> for RealServerView {
                 .iter()
                 .map(|s| {
                     format!(
-                        "{} {}{}",
+                        "{} {}{}{}",
                         s.prober,
                         if s.up { "up" } else { "down" },
-                        if s.stale { " stale" } else { "" }
+                        if s.stale { " stale" } else { "" },
+                        // A former owner still handing over, or a lost one's
+                        // last verdict (the owners are ipvs-manager's).
+                        if s.owner || s.target.is_empty() {
+                            ""
+                        } else {
+                            " not-owner"
+                        }
                     )
                 })
                 .collect(),
@@ -330,6 +337,9 @@ pub struct TargetView {
     pub consecutive_failures: u32,
     /// Last attempt's detail (empty when it succeeded).
     pub last_detail: String,
+    /// Whether the replica asked checks it (the checks divided among the
+    /// replicas), and why.
+    pub ownership: crate::targets::OwnershipView,
 }
 
 impl From<&v1::Target> for TargetView {
@@ -343,6 +353,7 @@ impl From<&v1::Target> for TargetView {
                 .as_ref()
                 .map(|r| r.detail.clone())
                 .unwrap_or_default(),
+            ownership: t.ownership.as_ref().into(),
         }
     }
 }
@@ -525,14 +536,41 @@ pub fn format_status(status: &DirectorStatus) -> String {
         format_tables(&mut out, tables);
     }
     if let Some(targets) = &status.targets {
-        let up = targets.iter().filter(|t| t.verdict == "UP").count();
-        let down = targets.iter().filter(|t| t.verdict == "DOWN").count();
-        let _ = writeln!(
+        // Divided checks: the verdicts of the targets the replica does not
+        // check count for nothing; only its own are summed up.
+        let checked =
+            |t: &&TargetView| matches!(t.ownership.role.as_str(), "all" | "owner" | "handing-over");
+        let up = targets
+            .iter()
+            .filter(checked)
+            .filter(|t| t.verdict == "UP")
+            .count();
+        let down = targets
+            .iter()
+            .filter(checked)
+            .filter(|t| t.verdict == "DOWN")
+            .count();
+        let _ = write!(
             out,
             "\nhealth-prober: {} targets, {up} up, {down} down",
             targets.len()
         );
-        for t in targets.iter().filter(|t| t.verdict != "UP") {
+        let owned = targets
+            .iter()
+            .filter(|t| t.ownership.role == "owner")
+            .count();
+        let handing = targets
+            .iter()
+            .filter(|t| t.ownership.role == "handing-over")
+            .count();
+        if targets.iter().any(|t| t.ownership.role != "all") {
+            let _ = write!(
+                out,
+                "; this replica owns {owned}, hands over {handing} (kactl targets: who owns what and why)"
+            );
+        }
+        out.push('\n');
+        for t in targets.iter().filter(checked).filter(|t| t.verdict != "UP") {
             let _ = writeln!(
                 out,
                 "  {} {} ({} failures{}{})",
@@ -730,6 +768,10 @@ TCP  198.51.100.10:80 rr
                 verdict: "DOWN".into(),
                 consecutive_failures: 4,
                 last_detail: "connection refused".into(),
+                ownership: crate::targets::OwnershipView {
+                    role: "all".into(),
+                    ..Default::default()
+                },
             }]),
             deliveries: None,
             errors: vec![ServiceError {

@@ -11,6 +11,7 @@ mod cli;
 pub mod config;
 mod metrics_http;
 mod readiness;
+pub mod replicas;
 mod server;
 mod signals;
 

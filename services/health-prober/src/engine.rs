@@ -30,6 +30,10 @@ use crate::outcome::Outcome;
 use crate::targets::TargetSpec;
 use crate::words;
 
+mod share;
+use share::Role;
+pub use share::{Share, ShareMetrics};
+
 /// The API's view of all targets, shared with the gRPC service.
 ///
 /// Stored by the engine's slot index, so the per-attempt update is an index,
@@ -220,6 +224,10 @@ struct Slot {
     weight_offset: Option<i32>,
     verdict_since: SystemTime,
     last: Option<v1::AttemptResult>,
+    /// Whether this replica checks the target (the checks divided among
+    /// the replicas), and why, as the API shows it.
+    role: Role,
+    ownership: Option<v1::Ownership>,
 }
 
 #[derive(Debug)]
@@ -254,6 +262,8 @@ pub struct Engine {
     generation: u64,
     /// SSL_GET's TLS context, one for every SSL_GET target.
     ssl: Arc<SslClient>,
+    /// The replica set the checks are divided with, if any.
+    share: Option<Share>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -291,6 +301,7 @@ impl Engine {
             waiting: std::collections::VecDeque::new(),
             generation: 0,
             ssl: Arc::default(),
+            share: None,
         }
     }
 
@@ -366,6 +377,8 @@ impl Engine {
             self.refresh_real_server(&key);
         }
         self.metrics.targets.set(self.by_identity.len() as i64);
+        // New targets get their owners (once the replica set is known).
+        self.reassign_all();
     }
 
     fn add(&mut self, spec: TargetSpec, now: Instant, initial: bool) {
@@ -379,11 +392,7 @@ impl Engine {
         for vs in &spec.virtual_servers {
             tracing::info!("{}", words::activating(&spec, &vs.label));
         }
-        let urls = match &spec.checker.kind {
-            CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => h.urls.len(),
-            _ => 1,
-        };
-        let machine = Machine::new(flavor(&spec.checker.kind), timing_of(&spec)).with_urls(urls);
+        let machine = machine_for(&spec);
         let first = machine.first_check_at(Duration::ZERO, rand::random::<f64>());
         let due = now + first;
         self.generation += 1;
@@ -391,20 +400,24 @@ impl Engine {
             self.slots.push(None);
             self.slots.len() - 1
         });
-        let key = self.queue.insert_at(index, due);
+        // Divided checks: nothing is checked before its owners are known.
+        let role = self.initial_role();
+        let key = role.checks().then(|| self.queue.insert_at(index, due));
         let identity = spec.identity.clone();
         self.slots[index] = Some(Slot {
             spec: Arc::new(spec),
             probe,
             machine,
             generation: self.generation,
-            key: Some(key),
+            key,
             due,
             episode: None,
             weight: None,
             weight_offset: None,
             verdict_since: SystemTime::now(),
             last: None,
+            role,
+            ownership: None,
         });
         self.by_identity.insert(identity, index);
         let view = self.view(index);
@@ -479,6 +492,14 @@ impl Engine {
                 .filter(|t| t.id == spec.id)
                 .map(|t| t.real_server_verdict)
                 .unwrap_or(v1::Verdict::Unspecified as i32),
+            ownership: match slot.role {
+                Role::Waiting if slot.ownership.is_none() => Some(v1::Ownership {
+                    role: v1::OwnershipRole::Waiting as i32,
+                    reason: "waiting for the replica set (start-up)".into(),
+                    ..Default::default()
+                }),
+                _ => slot.ownership.clone(),
+            },
         }
     }
 
@@ -691,6 +712,8 @@ impl Engine {
                 }
             }
         }
+        // A new owner's first result of its own: former owners may stop.
+        let own_result = self.took_own_result(index);
         if let Some(up) = changed {
             self.refresh_real_server(&spec.real_server_key());
             let view = self.view(index);
@@ -715,6 +738,8 @@ impl Engine {
                     span.in_scope(|| self.publish_change(change));
                 }
             }
+        } else if own_result && !weight_changed {
+            self.publish_ownership(index);
         } else if weight_changed {
             let view = self.view(index);
             let held = view.verdict;
@@ -742,6 +767,7 @@ impl Engine {
         mut load: impl FnMut() -> anyhow::Result<Vec<TargetSpec>>,
     ) -> anyhow::Result<()> {
         loop {
+            let settling = self.settling();
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
@@ -758,6 +784,8 @@ impl Engine {
                 Some(expired) = self.queue.next(), if !self.queue.is_empty() => {
                     self.due(expired.into_inner());
                 }
+                Some(update) = share::next_update(&mut self.share) => self.on_peer(update),
+                () = tokio::time::sleep(Duration::from_millis(100)), if settling => self.settle_tick(),
                 changed = reloads.changed() => {
                     if changed.is_err() {
                         // No more reloads can come; keep checking.
@@ -774,6 +802,15 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// A target's machine at start-up.
+fn machine_for(spec: &TargetSpec) -> Machine {
+    let urls = match &spec.checker.kind {
+        CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => h.urls.len(),
+        _ => 1,
+    };
+    Machine::new(flavor(&spec.checker.kind), timing_of(spec)).with_urls(urls)
 }
 
 fn vs_key(vs: &crate::targets::VsRef) -> v1::VirtualServerKey {

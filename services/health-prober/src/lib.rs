@@ -15,6 +15,7 @@ pub mod checks;
 pub mod engine;
 pub mod machine;
 pub mod outcome;
+pub mod peers;
 pub mod targets;
 pub mod words;
 
@@ -65,6 +66,23 @@ pub struct Cli {
     /// `health-prober@<host>/<ID>`.
     #[arg(long = "replica-id", value_name = "ID")]
     pub replica_id: Option<String>,
+
+    /// A replica of the health-prober set this one divides the checks with
+    /// (`tcp://HOST:PORT` or `unix:PATH`; list every replica, this one
+    /// included, as ipvs-manager's `--health-prober` does). Repeat for
+    /// several. Default: the config's `keepalived_rs { health_prober … }`
+    /// or `health_prober_dns`; with neither, this replica checks every target.
+    #[arg(long = "health-prober", value_name = "ADDR")]
+    pub health_prober: Vec<keepalived_bus::addr::Address>,
+
+    /// Every A/AAAA record of `HOST:PORT` is a replica of the set (instead
+    /// of `--health-prober`).
+    #[arg(
+        long = "health-prober-dns",
+        value_name = "HOST:PORT",
+        conflicts_with = "health_prober"
+    )]
+    pub health_prober_dns: Option<String>,
 }
 
 /// The targets of `config`, with SSL_GET's TLS context built from its `SSL`
@@ -103,7 +121,22 @@ pub fn load_targets(
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut runtime = Runtime::start(SPEC, cli.common).await?;
     let ssl = std::sync::Arc::new(checks::tls::SslClient::default());
-    let specs = load_targets(&runtime.args, &ssl)?;
+    let config = keepalived_runtime::config::load(&runtime.args)?;
+    let specs = match &config {
+        Some(config) => prepare(config, &ssl)?,
+        None => Vec::new(),
+    };
+    // The replica set, read as ipvs-manager reads it; k from the config.
+    let list: Vec<String> = cli.health_prober.iter().map(|a| a.to_string()).collect();
+    let set = keepalived_runtime::replicas::prober_replicas(
+        &list,
+        cli.health_prober_dns.as_deref(),
+        config.as_ref(),
+    );
+    let owners = config
+        .as_ref()
+        .map(|c| c.keepalived_rs.health_prober_owners)
+        .unwrap_or_default();
     let identity = match &cli.replica_id {
         Some(id) => format!("{}/{id}", runtime.identity()),
         None => runtime.identity(),
@@ -112,8 +145,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     bus_metrics.register(&mut runtime.registry);
     let metrics = engine::Metrics::default();
     metrics.register(&mut runtime.registry);
+    let share_metrics = engine::ShareMetrics::default();
+    if set.is_some() {
+        share_metrics.register(&mut runtime.registry);
+    }
     let shared = std::sync::Arc::new(engine::Shared::default());
-    let api = HealthApi::new(identity, bus_metrics, shared.clone());
+    let api = HealthApi::new(identity.clone(), bus_metrics, shared.clone());
     runtime.add_service(HealthServer::new(api.clone()));
     // Every check runs on a runtime of its own: by default one thread (a
     // current-thread runtime, as keepalived's checker is one event loop), so
@@ -140,10 +177,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut engine =
                     engine::Engine::new(shared, api.producer(), metrics, max_concurrent)
                         .with_ssl_client(ssl.clone());
+                if let Some(set) = set {
+                    tracing::info!(
+                        "dividing the checks with the health-prober replica set, {} owner(s) per target",
+                        owners.as_string()
+                    );
+                    engine = engine.with_share(engine::Share::start(
+                        identity,
+                        set,
+                        owners,
+                        share_metrics,
+                    ));
+                }
                 engine.apply(specs, true);
                 let _ = scheduled_tx.send(());
                 let ended = engine
-                    .run(shutdown.clone(), reloads, move || load_targets(&args, &ssl))
+                    .run(shutdown.clone(), reloads, move || {
+                        let config = keepalived_runtime::config::load(&args)?;
+                        if config
+                            .as_ref()
+                            .map(|c| c.keepalived_rs.health_prober_owners)
+                            .unwrap_or_default()
+                            != owners
+                        {
+                            tracing::warn!(
+                                "health_prober_owners changed: not applied by a reload, restart the replicas (all with the same value, as ipvs-manager)"
+                            );
+                        }
+                        match config {
+                            Some(config) => Ok(prepare(&config, &ssl)?),
+                            None => Ok(Vec::new()),
+                        }
+                    })
                     .await;
                 // A fatal reload (the SSL context) stops the whole service.
                 shutdown.cancel();

@@ -148,6 +148,21 @@ impl Machine {
         }
     }
 
+    /// A checker taking over a verdict it did not reach itself (a replica
+    /// becoming a target's owner starts from the verdict on the bus): as if
+    /// it had already run with that verdict, so its retries apply before it
+    /// turns (a server up everywhere does not go down on the new owner's
+    /// first failed attempt, nor does one down come up on its first success).
+    pub fn seeded(mut self, up: bool) -> Self {
+        self.is_up = up;
+        self.has_run = true;
+        self.retry_it = 0;
+        // HTTP: while down the failing url is the one probed until it answers.
+        self.failed_url = !up && self.flavor == Flavor::Http;
+        self.initial_reported = true;
+        self
+    }
+
     /// An HTTP checker with `count` urls (one by default).
     pub fn with_urls(mut self, count: usize) -> Self {
         self.urls = count.max(1);

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::health::{Policy, Source, VerdictBook, combine};
+use crate::health::{Policy, VerdictBook, Verdicts};
 use crate::plan::{Plan, RsPlan, VsName, VsPlan};
 use crate::table::{Dest, DestKey, Service, ServiceKey, TableState};
 
@@ -47,9 +47,10 @@ pub struct RsOutcome {
     pub weight: u32,
     /// In the table with this weight, or absent.
     pub entry: Option<u32>,
-    /// The verdicts combined (shared: [`update_vs`] takes them over from the
-    /// previous outcome instead of asking the book again).
-    pub sources: Arc<[Source]>,
+    /// The verdicts combined, and the combination (shared: [`update_vs`]
+    /// takes them over from the previous outcome instead of asking the book
+    /// again).
+    pub verdicts: Arc<Verdicts>,
     /// The operator's override.
     pub overrides: Override,
 }
@@ -325,16 +326,15 @@ fn outcome(
         let known = known.filter(|(k, _)| k.plan.name == vs.name);
         let mut rs_out = Vec::with_capacity(vs.real_servers.len());
         for (i, rs) in vs.real_servers.iter().enumerate() {
-            let sources = match known.and_then(|(k, g)| Some((k.real_servers.get(i)?, g))) {
+            let verdicts = match known.and_then(|(k, g)| Some((k.real_servers.get(i)?, g))) {
                 Some((r, g))
                     if r.plan.key == rs.key && book.unchanged_since(rs.key, &vs.name, g) =>
                 {
-                    r.sources.clone()
+                    r.verdicts.clone()
                 }
-                _ => book.sources(&vs.name, rs.key).into(),
+                _ => Arc::new(book.verdicts(&vs.name, rs.key, policy)),
             };
-            let combined = combine(policy, sources.iter().map(|s| s.up));
-            let health = match (rs.checked, combined) {
+            let health = match (rs.checked, verdicts.up) {
                 (false, _) => Health::Unchecked,
                 (true, Some(true)) => Health::Up,
                 (true, Some(false)) => Health::Down,
@@ -348,9 +348,9 @@ fn outcome(
             };
             let ov = mine.get(&rs.key).copied().unwrap_or_default();
             // misc_dynamic weight, when every up prober agrees on one, replaces the configured one.
-            let dynamic = sources.iter().filter_map(|s| s.dynamic_weight).min();
+            let dynamic = verdicts.dynamic_weight;
             // FILE_CHECK offsets move it (the smallest the probers report).
-            let offset = sources.iter().filter_map(|s| s.weight_offset).min();
+            let offset = verdicts.weight_offset;
             let weight = if ov.drained {
                 0
             } else {
@@ -367,7 +367,7 @@ fn outcome(
                 alive,
                 weight,
                 entry: None,
-                sources,
+                verdicts,
                 overrides: ov,
             });
         }

@@ -1,6 +1,10 @@
 //! Health input: the last verdicts of every health-prober replica, and the
 //! policy that combines them into one up/down per real server.
 //!
+//! The replicas divide the checks: each target is owned by k of the live
+//! replicas ([`keepalived_rendezvous`]); [`owners`] computes the same owners
+//! and combines, per target, the verdicts of its owners.
+//!
 //! docs/architecture.md, "The event bus": a prober that cannot be reached keeps
 //! its last verdicts, marked stale; losing it is never a reason to remove a
 //! real server. Stale verdicts therefore keep counting as they were, so
@@ -16,6 +20,9 @@ use keepalived_bus::{Update, UpstreamUpdate};
 
 use crate::plan::VsName;
 use crate::table::{DestKey, Proto};
+
+mod owners;
+pub use owners::Verdicts;
 
 /// How the verdicts of several probers combine (`--verdict-policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,6 +66,10 @@ pub fn combine(policy: Policy, verdicts: impl IntoIterator<Item = bool>) -> Opti
 pub struct Source {
     /// The prober's producer identity (or its address before the first snapshot).
     pub prober: Arc<str>,
+    /// The target (real server × checker) the verdict is about.
+    pub target: Arc<str>,
+    /// The prober is one of the target's owners as computed here.
+    pub owner: bool,
     /// Up or down.
     pub up: bool,
     /// The prober is unreachable; this is its last known verdict.
@@ -93,6 +104,22 @@ struct Known {
     /// The book's generation when it was heard (orders verdicts; the wall
     /// clock may step back).
     heard: u64,
+    /// What the prober does with the target: only a replica that checks it
+    /// (owner, handing over, or every replica when the checks are not
+    /// divided) has a verdict that counts.
+    role: v1::OwnershipRole,
+}
+
+impl Known {
+    /// The verdict comes from the prober's own checks.
+    fn checked(&self) -> bool {
+        matches!(
+            self.role,
+            v1::OwnershipRole::Unspecified
+                | v1::OwnershipRole::Owner
+                | v1::OwnershipRole::HandingOver
+        )
+    }
 }
 
 impl Known {
@@ -111,6 +138,11 @@ impl Known {
             reason: reason.into(),
             mail_body,
             heard,
+            role: target
+                .ownership
+                .as_ref()
+                .and_then(|o| v1::OwnershipRole::try_from(o.role).ok())
+                .unwrap_or(v1::OwnershipRole::Unspecified),
         }
     }
 }
@@ -126,16 +158,17 @@ struct Checks {
 
 impl Checks {
     /// The targets that count for `vs`, in id order.
-    fn for_vs<'a>(&'a self, vs: &VsName) -> impl Iterator<Item = &'a Known> + 'a {
+    fn for_vs<'a>(&'a self, vs: &VsName) -> impl Iterator<Item = (&'a str, &'a Known)> + 'a {
         let mut any = self.any.iter().peekable();
         let mut named = self.by_vs.get(vs).into_iter().flatten().peekable();
         // Two id-ordered lists (no id is in both) merged into one.
         std::iter::from_fn(move || match (any.peek(), named.peek()) {
-            (Some((a, _)), Some((n, _))) if a < n => any.next().map(|(_, k)| k),
-            (_, Some(_)) => named.next().map(|(_, k)| k),
-            (Some(_), None) => any.next().map(|(_, k)| k),
+            (Some((a, _)), Some((n, _))) if a < n => any.next(),
+            (_, Some(_)) => named.next(),
+            (Some(_), None) => any.next(),
             (None, None) => None,
         })
+        .map(|(id, k)| (id.as_str(), k))
     }
 
     fn is_empty(&self) -> bool {
@@ -282,6 +315,11 @@ impl Prober {
 #[derive(Debug, Clone, Default)]
 pub struct VerdictBook {
     probers: BTreeMap<String, Prober>,
+    /// How many replicas own each target (`health_prober_owners`).
+    owners_per_target: keepalived_config::ProberOwners,
+    /// The owners of every target over the live probers, recomputed when
+    /// one comes or goes.
+    assignment: keepalived_rendezvous::Assignment,
     generation: u64,
     /// The generation of the last update that may have changed any verdict
     /// (a snapshot, a prober turning stale or gone).
@@ -412,6 +450,12 @@ impl VerdictBook {
 
     /// Takes one update from the subscription.
     pub fn update(&mut self, update: &UpstreamUpdate<v1::HealthEvent>) -> BookChange {
+        let change = self.take(update);
+        self.reassign();
+        change
+    }
+
+    fn take(&mut self, update: &UpstreamUpdate<v1::HealthEvent>) -> BookChange {
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed) + 1;
         self.generation = generation;
         let now = SystemTime::now();
@@ -494,61 +538,6 @@ impl VerdictBook {
             self.probers.values().filter(|p| p.stale).count(),
         )
     }
-
-    /// Each prober's verdict on real server `rs` of virtual server `vs`: a
-    /// prober says down when any of its checkers of that server says down
-    /// (keepalived needs every checker to pass), up when all say up.
-    pub fn sources(&self, vs: &VsName, rs: DestKey) -> Vec<Source> {
-        let mut out = Vec::new();
-        for prober in self.probers.values() {
-            let mut verdict: Option<bool> = None;
-            let mut decided: Option<&Known> = None;
-            let mut dynamic_weight = None;
-            let mut weight_offset: Option<i32> = None;
-            let Some(checks) = prober.by_real_server.get(&rs) else {
-                continue;
-            };
-            for known in checks.for_vs(vs) {
-                match known.verdict {
-                    v1::Verdict::Down => {
-                        verdict = Some(false);
-                        decided = Some(known);
-                    }
-                    v1::Verdict::Up => {
-                        // Up: the checker heard from last decided (its
-                        // transition is the one that brought the server up).
-                        if verdict.is_none() {
-                            verdict = Some(true);
-                            decided = Some(known);
-                        } else if verdict == Some(true)
-                            && decided.is_some_and(|d| known.heard > d.heard)
-                        {
-                            decided = Some(known);
-                        }
-                        dynamic_weight = dynamic_weight.or(known.dynamic_weight);
-                        if let Some(offset) = known.weight_offset {
-                            weight_offset = Some(weight_offset.unwrap_or(0).saturating_add(offset));
-                        }
-                    }
-                    v1::Verdict::Unspecified => {}
-                }
-            }
-            if let (Some(up), Some(known)) = (verdict, decided) {
-                out.push(Source {
-                    prober: prober.label.clone(),
-                    up,
-                    stale: prober.stale,
-                    received: known.received,
-                    checker: known.checker.clone(),
-                    reason: known.reason.clone(),
-                    mail_body: known.mail_body.clone(),
-                    dynamic_weight: if up { dynamic_weight } else { None },
-                    weight_offset: if up { weight_offset } else { None },
-                });
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -556,6 +545,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    impl VerdictBook {
+        /// The counted verdicts, under the default policy.
+        fn sources(&self, vs: &VsName, rs: DestKey) -> Vec<Source> {
+            self.verdicts(vs, rs, Policy::Majority).sources
+        }
+    }
 
     #[test]
     fn majority_needs_more_than_half_of_the_answering_probers() {
@@ -634,21 +630,27 @@ mod tests {
                 target("TCP_CHECK:203.0.113.11:80", false),
             ],
         ));
-        let sources = book.sources(&vs, rs);
-        assert_eq!(sources.len(), 2);
-        assert!(sources[0].up);
-        assert!(
-            !sources[1].up,
-            "one failing checker makes the prober say down"
-        );
+        let verdicts = book.verdicts(&vs, rs, Policy::Majority);
+        // HTTP_GET: a and b say up; TCP_CHECK: only b checks it, and says down.
+        assert_eq!(verdicts.up, Some(false), "one failing checker is enough");
+        let sources = &verdicts.sources;
+        assert_eq!(sources.len(), 3);
+        assert!(!sources[0].up && &*sources[0].target == "TCP_CHECK:203.0.113.11:80");
+        assert!(sources[1].up && sources[2].up);
         book.update(&UpstreamUpdate {
             upstream: "a".into(),
             update: Update::Disconnected {
                 error: "gone".into(),
             },
         });
+        // a's HTTP_GET verdict keeps counting as it was, stale.
         let sources = book.sources(&vs, rs);
-        assert!(sources[0].stale && sources[0].up);
+        assert_eq!(sources.len(), 3, "{sources:?}");
+        assert!(
+            sources
+                .iter()
+                .any(|s| s.stale && s.up && &*s.prober == "health-prober@a")
+        );
         assert_eq!(book.counts(), (2, 1));
         let other = VsName::Addr {
             proto: Proto::Tcp,
@@ -799,9 +801,9 @@ mod tests {
             t
         };
         let verdicts = |book: &VerdictBook, last| {
-            book.sources(&vs, at(last))
-                .iter()
-                .map(|s| s.up)
+            book.verdicts(&vs, at(last), Policy::Majority)
+                .up
+                .into_iter()
                 .collect::<Vec<_>>()
         };
         let mut book = VerdictBook::default();
@@ -875,16 +877,16 @@ mod tests {
 
     /// The verdicts of `targets` (one prober) on `rs` of `vs` as first
     /// written: every target looked at, names compared by `key_matches`.
-    /// Each target comes with the step it was last heard at: when all are
-    /// up, the one heard last decides.
+    /// Each target comes with the step it was last heard at: a down target
+    /// decides over up ones, and among equals the one heard last (the first
+    /// in id order on a tie). The dynamic weight is the smallest reported.
     fn reference(
         targets: &BTreeMap<String, (v1::Target, usize)>,
         vs: &VsName,
         rs: DestKey,
     ) -> Option<(bool, String, Option<u32>)> {
-        let mut verdict = None;
-        let mut decided: Option<(&v1::Target, usize)> = None;
-        let mut dynamic_weight = None;
+        let mut best: Option<(&v1::Target, usize, bool)> = None;
+        let mut dynamic_weight: Option<u32> = None;
         for (t, heard) in targets.values() {
             let Some(addr) = &t.real_server else { continue };
             if addr.address.parse::<std::net::IpAddr>().ok() != Some(rs.ip)
@@ -897,28 +899,29 @@ mod tests {
             {
                 continue;
             }
-            match v1::Verdict::try_from(t.verdict).unwrap_or(v1::Verdict::Unspecified) {
-                v1::Verdict::Down => {
-                    verdict = Some(false);
-                    decided = Some((t, *heard));
-                }
+            let down = match v1::Verdict::try_from(t.verdict).unwrap_or(v1::Verdict::Unspecified) {
+                v1::Verdict::Down => true,
                 v1::Verdict::Up => {
-                    if verdict.is_none()
-                        || (verdict == Some(true) && decided.is_some_and(|(_, h)| *heard > h))
-                    {
-                        verdict = Some(true);
-                        decided = Some((t, *heard));
+                    if let Some(w) = t.dynamic_weight {
+                        dynamic_weight = Some(dynamic_weight.map_or(w, |d| d.min(w)));
                     }
-                    dynamic_weight = dynamic_weight.or(t.dynamic_weight);
+                    false
                 }
-                v1::Verdict::Unspecified => {}
+                v1::Verdict::Unspecified => continue,
+            };
+            let better = match best {
+                None => true,
+                Some((_, h, d)) => (down && !d) || (down == d && *heard > h),
+            };
+            if better {
+                best = Some((t, *heard, down));
             }
         }
-        let up = verdict?;
+        let (t, _, down) = best?;
         Some((
-            up,
-            decided?.0.checker.clone(),
-            if up { dynamic_weight } else { None },
+            !down,
+            t.checker.clone(),
+            if down { None } else { dynamic_weight },
         ))
     }
 
@@ -990,10 +993,10 @@ mod tests {
                             ip: format!("203.0.113.{last}").parse().unwrap(),
                             port: 80,
                         };
-                        let got = book.sources(&vs, rs);
-                        let got = got
-                            .first()
-                            .map(|s| (s.up, s.checker.to_string(), s.dynamic_weight));
+                        let got = book.verdicts(&vs, rs, Policy::Majority);
+                        let got = got.up.zip(got.sources.first()).map(|(up, s)| {
+                            (up, s.checker.to_string(), got.dynamic_weight)
+                        });
                         prop_assert_eq!(got, reference(&plain, &vs, rs));
                     }
                 }

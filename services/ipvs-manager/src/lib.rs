@@ -155,27 +155,13 @@ fn verdict_policy(cli: &Cli, config: Option<&keepalived_config::Config>) -> Poli
 }
 
 /// The prober replicas to follow: the flags, else the config's
-/// `keepalived_rs { health_prober … | health_prober_dns … }`, else the
+/// `keepalived_rs { health_prober … | health_prober_dns … }`
+/// (`keepalived_runtime::replicas`, as the probers read it), else the
 /// local prober's default address.
 fn health_upstreams(cli: &Cli, config: Option<&keepalived_config::Config>) -> Upstreams {
-    let dns = |name: &str| Upstreams::Dns {
-        name: name.to_owned(),
-        refresh: Duration::from_secs(5),
-    };
-    if let Some(name) = &cli.health_prober_dns {
-        return dns(name);
-    }
-    if !cli.health_prober.is_empty() {
-        return Upstreams::Static(cli.health_prober.iter().map(|a| a.to_string()).collect());
-    }
-    let ours = config.map(|c| &c.keepalived_rs);
-    if let Some(name) = ours.and_then(|k| k.health_prober_dns.as_deref()) {
-        return dns(name);
-    }
-    match ours.map(|k| &k.health_probers) {
-        Some(list) if !list.is_empty() => Upstreams::Static(list.clone()),
-        _ => Upstreams::Static(vec!["tcp://127.0.0.1:50053".into()]),
-    }
+    let list: Vec<String> = cli.health_prober.iter().map(|a| a.to_string()).collect();
+    keepalived_runtime::replicas::prober_replicas(&list, cli.health_prober_dns.as_deref(), config)
+        .unwrap_or_else(|| Upstreams::Static(vec!["tcp://127.0.0.1:50053".into()]))
 }
 
 /// Runs ipvs-manager until SIGTERM.

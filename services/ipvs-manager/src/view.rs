@@ -108,10 +108,13 @@ pub fn real_server(vs: &VsPlan, r: &RsOutcome, observed: &ObservedState) -> v1::
         in_kernel: kernel.is_some(),
         health: health_v1(r.health),
         sources: r
+            .verdicts
             .sources
             .iter()
             .map(|s| v1::VerdictSource {
                 prober: s.prober.to_string(),
+                target: s.target.to_string(),
+                owner: s.owner,
                 up: s.up,
                 stale: s.stale,
                 received: Some(prost_types::Timestamp::from(s.received)),

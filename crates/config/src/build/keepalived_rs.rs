@@ -87,8 +87,24 @@ impl Builder<'_> {
                         x.health_prober_dns = Some(t.text.owned());
                     }
                 }
+                "health_prober_owners" => self.health_prober_owners(n, x),
                 _ => self.unknown(Ctx::KeepalivedRs, n),
             }
+        }
+    }
+
+    /// `health_prober_owners K|all`: how many live prober replicas check each target.
+    fn health_prober_owners(&mut self, n: &Node<'_>, x: &mut KeepalivedRs) {
+        let Some(t) = self.arg(n) else { return };
+        match t.text.as_str() {
+            "all" => x.health_prober_owners = ProberOwners::All,
+            v => match v.parse::<u32>() {
+                Ok(k) if k >= 1 => x.health_prober_owners = ProberOwners::Count(k),
+                _ => self.d.error(
+                    t.pos,
+                    format!("health_prober_owners must be a number of replicas (1 or more) or all, got '{v}'"),
+                ),
+            },
         }
     }
 

@@ -466,3 +466,25 @@ fn fast_recovery_checks_again_at_once_while_recovering_but_not_after_a_failure()
     assert_eq!(ok1.changed, Some(true));
     assert_eq!(ok1.next_at, secs(20.0));
 }
+
+#[test]
+fn a_seeded_machine_keeps_its_verdict_through_one_failure_and_needs_its_retries() {
+    for flavor in [Flavor::Http, Flavor::Tcp, Flavor::Dns, Flavor::Misc] {
+        let mut up = Machine::new(flavor, timing(4, 1, 1)).seeded(true);
+        // A fresh machine goes down on its first failure ("one failure is
+        // enough initially"); a seeded one runs its retries first.
+        let first = up.on_attempt(S, S, false);
+        assert_eq!(first.changed, None, "{flavor:?}");
+        assert!(up.is_up(), "{flavor:?}");
+        let mut down = Machine::new(flavor, timing(4, 1, 1)).seeded(false);
+        assert!(!down.is_up());
+        // A success while seeded down does not log "Adding service" at once for HTTP
+        // (two successes to recover, as keepalived's failed url).
+        let step = down.on_attempt(S, S, true);
+        if flavor == Flavor::Http {
+            assert_eq!(step.changed, None);
+        }
+    }
+    let mut fresh = Machine::new(Flavor::Tcp, timing(4, 1, 1));
+    assert_eq!(fresh.on_attempt(S, S, false).changed, Some(false));
+}

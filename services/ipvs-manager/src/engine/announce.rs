@@ -174,7 +174,7 @@ impl Engine {
         let inhibit = r.map(|r| r.plan.inhibit).unwrap_or(false);
         let alive = r.map(|r| r.alive).unwrap_or(true);
         // The verdict that decided, with the prober's words for its mail.
-        let source = r.and_then(|r| r.sources.iter().find(|s| s.up == alive));
+        let source = r.and_then(|r| r.verdicts.sources.iter().find(|s| s.up == alive));
         let (reason, checker, mail_body) = match source {
             Some(s) => (
                 if alive { "" } else { &*s.reason },

@@ -16,6 +16,8 @@ pub struct EngineMetrics {
     pub probers: Gauge,
     /// Of them, unreachable (verdicts kept, stale).
     pub probers_stale: Gauge,
+    /// Check targets none of whose owners is reachable and checking them.
+    pub targets_without_live_owner: Gauge,
 }
 
 impl EngineMetrics {
@@ -46,6 +48,11 @@ impl EngineMetrics {
             "health_probers_stale",
             "Health-prober replicas unreachable (last verdicts kept)",
             self.probers_stale.clone(),
+        );
+        sub.register(
+            "health_targets_without_live_owner",
+            "Check targets none of whose owning prober replicas is reachable and checking them (last verdicts kept)",
+            self.targets_without_live_owner.clone(),
         );
     }
 }

@@ -95,6 +95,8 @@ pub struct Engine {
     flush_on_stop: LvsFlushOnStop,
     plan: Plan,
     book: VerdictBook,
+    /// `health_prober_owners` as read at start.
+    owners_per_target: keepalived_config::ProberOwners,
     overrides: Overrides,
     observed: ObservedState,
     /// Services this process owns: every planned service so far.
@@ -146,6 +148,7 @@ impl Engine {
             scope: plan.service_keys(),
             plan,
             book: VerdictBook::default(),
+            owners_per_target: Default::default(),
             overrides: Overrides::default(),
             observed,
             logical: BTreeMap::new(),
@@ -158,6 +161,8 @@ impl Engine {
         };
         if let Some(c) = config {
             engine.timeouts(c);
+            engine.owners_per_target = c.keepalived_rs.health_prober_owners;
+            engine.book.set_owners_per_target(engine.owners_per_target);
         }
         if config.is_some_and(|c| c.global_defs.lvs_flush) {
             tracing::warn!(
@@ -222,6 +227,7 @@ impl Engine {
                 }
                 Ok(input) => self.handle(input),
                 Err(RecvTimeoutError::Timeout) => {
+                    self.count_ownerless();
                     self.resync();
                     next_resync = Instant::now() + self.settings.resync;
                 }
@@ -244,7 +250,10 @@ impl Engine {
                     );
                 }
                 let _entered = span.enter();
-                match self.book.update(&update) {
+                let change = self.book.update(&update);
+                let membership = change != BookChange::Verdicts
+                    || matches!(update.update, keepalived_bus::Update::Snapshot(_));
+                match change {
                     BookChange::Stale => tracing::warn!(
                         upstream = %update.upstream,
                         "health-prober unreachable; keeping its last verdicts (stale), the table stays as it is"
@@ -262,6 +271,9 @@ impl Engine {
                 let (known, stale) = self.book.counts();
                 self.metrics.probers.set(known as i64);
                 self.metrics.probers_stale.set(stale as i64);
+                if membership {
+                    self.count_ownerless();
+                }
                 self.reconcile_health();
             }
             Input::Reload(config) => {
@@ -271,6 +283,13 @@ impl Engine {
                     tracing::error!("{e}");
                 }
                 self.flush_on_stop = config.global_defs.lvs_flush_on_stop;
+                if config.keepalived_rs.health_prober_owners != self.owners_per_target {
+                    // The probers read it at start only: changing it here alone
+                    // would make ipvs-manager's owners differ from theirs.
+                    tracing::warn!(
+                        "health_prober_owners changed: not applied by a reload, restart ipvs-manager and the probers"
+                    );
+                }
                 self.timeouts(&config);
                 self.scope.extend(plan.service_keys());
                 self.plan = plan;
@@ -362,6 +381,15 @@ impl Engine {
                     .map(|r| view::real_server(&v.plan, r, &self.observed))
             })
             .ok_or_else(|| tonic::Status::internal("real server vanished"))
+    }
+
+    /// Sets the gauge of targets without a live owner: on membership
+    /// changes and at each resync (a walk over every target, too costly for
+    /// every verdict).
+    fn count_ownerless(&mut self) {
+        self.metrics
+            .targets_without_live_owner
+            .set(self.book.targets_without_live_owner() as i64);
     }
 
     fn resync(&mut self) {

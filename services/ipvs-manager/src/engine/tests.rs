@@ -22,9 +22,12 @@ const RS1: &str = "203.0.113.21";
 const RS2: &str = "203.0.113.22";
 const VIP2: &str = "198.51.100.20";
 
+/// The test configuration; every prober checks every target
+/// (`health_prober_owners all`), so a verdict is the majority of all probers.
 fn config(extra_global: &str) -> Config {
     let text = format!(
         "global_defs {{\n  router_id lb1\n  {extra_global}\n}}\n\
+         keepalived_rs {{\n  health_prober_owners all\n}}\n\
          virtual_server {VIP} 80 {{\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  quorum 2\n\
            real_server {RS1} 80 {{\n    weight 1\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n\
            real_server {RS2} 80 {{\n    weight 2\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n}}\n\
