@@ -478,8 +478,8 @@ fn bench_ours(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
 /// memo does), equal weights and one weight 2.
 fn bench_maglev(reps: usize) {
     let size = maglev::SIZES[2];
-    let mut backends: Vec<maglev::Backend> = (0..10_000)
-        .map(|i| maglev::Backend {
+    let mut backends: Vec<maglev::Server> = (0..10_000)
+        .map(|i| maglev::Server {
             ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1 + (i % 250) as u8)),
             port: 10_000 + (i / 250) as u16,
             weight: 1,

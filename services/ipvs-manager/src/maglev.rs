@@ -66,9 +66,9 @@ fn name(ip: IpAddr, port: u16) -> ([u8; 18], usize) {
     (v, n + 2)
 }
 
-/// A backend of the table.
+/// A real server of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Backend {
+pub struct Server {
     /// Address.
     pub ip: IpAddr,
     /// Port.
@@ -108,7 +108,7 @@ impl Permutation {
 /// weight. Weighted Maglev: per round, each backend earns its weight in
 /// credit and claims one preferred free slot per `max weight` of credit, so
 /// slot counts are proportional to weights.
-pub fn build(backends: &[Backend], size: usize) -> Vec<u32> {
+pub fn build(backends: &[Server], size: usize) -> Vec<u32> {
     build_with(
         backends,
         |i| Permutation::of(backends[i].ip, backends[i].port, size),
@@ -179,7 +179,7 @@ fn inverse(a: u32, m: u32) -> u32 {
 /// `Permutation::of(backends[i].ip, backends[i].port, size)` (kept by the
 /// caller from an earlier build, which saves the hashing).
 pub fn build_with(
-    backends: &[Backend],
+    backends: &[Server],
     permutation: impl Fn(usize) -> Permutation,
     size: usize,
 ) -> Vec<u32> {
@@ -294,9 +294,9 @@ mod tests {
 
     use super::*;
 
-    fn backends(n: usize, weight: impl Fn(usize) -> u32) -> Vec<Backend> {
+    fn backends(n: usize, weight: impl Fn(usize) -> u32) -> Vec<Server> {
         (0..n)
-            .map(|i| Backend {
+            .map(|i| Server {
                 ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1 + (i % 250) as u8)),
                 port: 8000 + (i / 250) as u16,
                 weight: weight(i),
@@ -304,7 +304,7 @@ mod tests {
             .collect()
     }
 
-    fn owners(b: &[Backend], slots: &[u32]) -> Vec<(IpAddr, u16)> {
+    fn owners(b: &[Server], slots: &[u32]) -> Vec<(IpAddr, u16)> {
         slots
             .iter()
             .map(|&i| (b[i as usize].ip, b[i as usize].port))
@@ -359,7 +359,7 @@ mod tests {
     /// The table as first written (offset + next * skip, modulo per probe):
     /// the faster fill must give the same slots, or two directors running
     /// different versions would disagree.
-    fn reference(backends: &[Backend], size: usize) -> Vec<u32> {
+    fn reference(backends: &[Server], size: usize) -> Vec<u32> {
         let mut order: Vec<usize> = (0..backends.len())
             .filter(|&i| backends[i].weight > 0)
             .collect();

@@ -283,9 +283,9 @@ pub(super) fn slot_rule(
         let size = maglev::table_size(active.len()).unwrap_or(maglev::SIZES[2]);
         let known = previous.and_then(|p| p.permutations.as_ref());
         let permutations = Permutations::of(&active, size, known);
-        let backends: Vec<maglev::Backend> = active
+        let backends: Vec<maglev::Server> = active
             .iter()
-            .map(|(k, d)| maglev::Backend {
+            .map(|(k, d)| maglev::Server {
                 ip: k.ip,
                 port: k.port,
                 weight: weight(d),
