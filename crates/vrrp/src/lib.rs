@@ -3,7 +3,7 @@
 //! Nothing here touches a socket, a clock or a thread. The `vrrp-core` service wraps it
 //! with raw sockets, rtnetlink and timers:
 //!
-//! - [`time`]: unit newtypes ([`time::Seconds`] for v2, [`time::Centiseconds`] for v3,
+//! - [`time`]: unit newtypes ([`time::AdvertSeconds`] for v2, [`time::AdvertCentiseconds`] for v3,
 //!   [`time::Micros`], caller-supplied [`time::Timestamp`]) and the Skew_Time /
 //!   Master_Down_Interval formulas (RFC 3768 §6.1, RFC 5798 §6.1).
 //! - [`codec`]: encode/decode of VRRPv2/v3 adverts, keepalived's IPv4 header, and the

@@ -17,9 +17,9 @@ const MICROS_PER_CENTI: u64 = 10_000;
 /// A VRRPv2 advertisement interval in whole seconds (RFC 3768 §5.3.7: 8-bit field, default 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Seconds(u8);
+pub struct AdvertSeconds(u8);
 
-impl Seconds {
+impl AdvertSeconds {
     /// `n` seconds; `None` for 0 (an interval of zero would make every timer fire at once).
     pub const fn new(n: u8) -> Option<Self> {
         if n == 0 { None } else { Some(Self(n)) }
@@ -40,9 +40,9 @@ impl Seconds {
 /// 1..=4095, default 100 = 1 s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Centiseconds(u16);
+pub struct AdvertCentiseconds(u16);
 
-impl Centiseconds {
+impl AdvertCentiseconds {
     /// Largest value of the 12-bit `Max Adver Int` field.
     pub const MAX: u16 = 0x0fff;
 
@@ -149,9 +149,9 @@ impl Sub for Timestamp {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AdvertInterval {
     /// VRRPv2 (RFC 3768): whole seconds.
-    V2(Seconds),
+    V2(AdvertSeconds),
     /// VRRPv3 (RFC 5798): centiseconds.
-    V3(Centiseconds),
+    V3(AdvertCentiseconds),
 }
 
 impl AdvertInterval {
@@ -190,7 +190,7 @@ pub const fn master_down_interval(priority: u8, master_adver_int: AdvertInterval
 /// (truncating) division: `((256 - Priority) * Master_Adver_Interval) / 256` centiseconds.
 ///
 /// Exposed for reference and for the MIB; the timers use the finer [`skew_time`].
-pub const fn rfc5798_skew_time_centis(priority: u8, master_adver_int: Centiseconds) -> u16 {
+pub const fn rfc5798_skew_time_centis(priority: u8, master_adver_int: AdvertCentiseconds) -> u16 {
     ((256 - priority as u32) * master_adver_int.0 as u32 / 256) as u16
 }
 
@@ -198,7 +198,7 @@ pub const fn rfc5798_skew_time_centis(priority: u8, master_adver_int: Centisecon
 /// `3 * Master_Adver_Interval + Skew_Time` with [`rfc5798_skew_time_centis`].
 pub const fn rfc5798_master_down_interval_centis(
     priority: u8,
-    master_adver_int: Centiseconds,
+    master_adver_int: AdvertCentiseconds,
 ) -> u32 {
     3 * master_adver_int.0 as u32 + rfc5798_skew_time_centis(priority, master_adver_int) as u32
 }
@@ -208,10 +208,10 @@ mod tests {
     use super::*;
 
     fn v2(s: u8) -> AdvertInterval {
-        AdvertInterval::V2(Seconds::new(s).unwrap())
+        AdvertInterval::V2(AdvertSeconds::new(s).unwrap())
     }
     fn v3(c: u16) -> AdvertInterval {
-        AdvertInterval::V3(Centiseconds::new(c).unwrap())
+        AdvertInterval::V3(AdvertCentiseconds::new(c).unwrap())
     }
 
     #[test]
@@ -233,15 +233,15 @@ mod tests {
 
     #[test]
     fn rfc5798_integer_formula_truncates_to_whole_centiseconds() {
-        let c = Centiseconds::new(10).unwrap();
+        let c = AdvertCentiseconds::new(10).unwrap();
         assert_eq!(rfc5798_skew_time_centis(90, c), 6);
         assert_eq!(rfc5798_master_down_interval_centis(90, c), 36);
-        let one_sec = Centiseconds::new(100).unwrap();
+        let one_sec = AdvertCentiseconds::new(100).unwrap();
         // RFC 5798 §6.1 example values: priority 100, 1 s: skew (156*100)/256 = 60 cs.
         assert_eq!(rfc5798_skew_time_centis(100, one_sec), 60);
         assert_eq!(rfc5798_master_down_interval_centis(100, one_sec), 360);
         // Largest interval does not overflow.
-        let max = Centiseconds::new(4095).unwrap();
+        let max = AdvertCentiseconds::new(4095).unwrap();
         assert_eq!(rfc5798_skew_time_centis(0, max), 4095);
     }
 
@@ -254,13 +254,16 @@ mod tests {
 
     #[test]
     fn interval_constructors_reject_zero_and_out_of_range() {
-        assert!(Seconds::new(0).is_none());
-        assert!(Centiseconds::new(0).is_none());
-        assert!(Centiseconds::new(4096).is_none());
-        assert_eq!(Centiseconds::new(4095).unwrap().get(), 4095);
-        assert_eq!(Seconds::new(255).unwrap().to_micros(), Micros(255_000_000));
+        assert!(AdvertSeconds::new(0).is_none());
+        assert!(AdvertCentiseconds::new(0).is_none());
+        assert!(AdvertCentiseconds::new(4096).is_none());
+        assert_eq!(AdvertCentiseconds::new(4095).unwrap().get(), 4095);
         assert_eq!(
-            Centiseconds::new(100).unwrap().to_micros(),
+            AdvertSeconds::new(255).unwrap().to_micros(),
+            Micros(255_000_000)
+        );
+        assert_eq!(
+            AdvertCentiseconds::new(100).unwrap().to_micros(),
             Micros::from_secs(1)
         );
     }

@@ -10,7 +10,7 @@ use keepalived_vrrp::codec::{
     Advert, Auth, PseudoHeader, decode_vrrp, encode_advert_ipv4, encode_vrrp, parse_ipv4_packet,
 };
 use keepalived_vrrp::garp::{MacAddr, gratuitous_arp};
-use keepalived_vrrp::time::{AdvertInterval, Centiseconds, Seconds};
+use keepalived_vrrp::time::{AdvertCentiseconds, AdvertInterval, AdvertSeconds};
 
 /// One record of a classic pcap file.
 struct Record {
@@ -79,7 +79,7 @@ fn v2(priority: u8) -> Advert {
     Advert {
         vrid: 3,
         priority,
-        interval: AdvertInterval::V2(Seconds::new(1).unwrap()),
+        interval: AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
         auth: Auth::pass("736w4ib2"),
         addresses: vec![vip()],
     }
@@ -89,7 +89,7 @@ fn v3(priority: u8) -> Advert {
     Advert {
         vrid: 3,
         priority,
-        interval: AdvertInterval::V3(Centiseconds::new(10).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(10).unwrap()),
         auth: Auth::None,
         addresses: vec![vip()],
     }
@@ -201,8 +201,9 @@ fn shutdown_capture_has_priority_zero_then_backup_takes_over_after_skew_time() {
     // (256-90)/256 s = 0.648 s, and DR2's first advert came 0.649 s later.
     let recs = read_pcap("keepalived-vrrpv2-prio0-shutdown.pcap");
     let gap = recs[1].ts_micros - recs[0].ts_micros;
-    let skew = keepalived_vrrp::time::skew_time(90, AdvertInterval::V2(Seconds::new(1).unwrap()))
-        .as_micros();
+    let skew =
+        keepalived_vrrp::time::skew_time(90, AdvertInterval::V2(AdvertSeconds::new(1).unwrap()))
+            .as_micros();
     assert!(
         gap >= skew && gap < skew + 5_000,
         "gap {gap} us, skew {skew} us"

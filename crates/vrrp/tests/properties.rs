@@ -8,7 +8,7 @@ use keepalived_vrrp::codec::{
     parse_ipv6_payload,
 };
 use keepalived_vrrp::state::{Heard, Input, Instance, InstanceParams};
-use keepalived_vrrp::time::{AdvertInterval, Centiseconds, Seconds, Timestamp};
+use keepalived_vrrp::time::{AdvertCentiseconds, AdvertInterval, AdvertSeconds, Timestamp};
 use proptest::prelude::*;
 
 fn v4() -> impl Strategy<Value = Ipv4Addr> {
@@ -42,7 +42,7 @@ fn v2_case() -> impl Strategy<Value = (Advert, PseudoHeader)> {
             let advert = Advert {
                 vrid,
                 priority,
-                interval: AdvertInterval::V2(Seconds::new(secs).unwrap()),
+                interval: AdvertInterval::V2(AdvertSeconds::new(secs).unwrap()),
                 auth,
                 addresses: addrs.into_iter().map(IpAddr::V4).collect(),
             };
@@ -74,7 +74,7 @@ fn v3_case() -> impl Strategy<Value = (Advert, PseudoHeader)> {
             let advert = Advert {
                 vrid,
                 priority,
-                interval: AdvertInterval::V3(Centiseconds::new(cs).unwrap()),
+                interval: AdvertInterval::V3(AdvertCentiseconds::new(cs).unwrap()),
                 auth: Auth::None,
                 addresses,
             };
@@ -124,7 +124,7 @@ proptest! {
         inputs in prop::collection::vec((0u64..5_000_000, 0u8..8, any::<u8>(), any::<bool>()), 0..200)
     ) {
         let params = InstanceParams::new(
-            "VI_1", 3, 100, AdvertInterval::V2(Seconds::new(1).unwrap()),
+            "VI_1", 3, 100, AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
             Ipv4Addr::new(10, 0, 0, 2).into(), vec![Ipv4Addr::new(10, 0, 0, 1).into()],
         );
         let mut i = Instance::new(params);
@@ -137,7 +137,7 @@ proptest! {
                 2 => Input::Advert(Heard {
                     src: Ipv4Addr::new(10, 0, 0, byte).into(),
                     priority: byte,
-                    interval: AdvertInterval::V2(Seconds::new(1).unwrap()),
+                    interval: AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
                 }),
                 3 => Input::PriorityChanged(byte),
                 4 => Input::Fault(flag),

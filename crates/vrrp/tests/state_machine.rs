@@ -7,7 +7,7 @@ use keepalived_vrrp::codec::{Advert, Auth, DecodeError, ReceivedAdvert};
 use keepalived_vrrp::state::{
     Action, Heard, Input, Instance, InstanceParams, Reason, Received, State,
 };
-use keepalived_vrrp::time::{AdvertInterval, Centiseconds, Micros, Seconds, Timestamp};
+use keepalived_vrrp::time::{AdvertCentiseconds, AdvertInterval, AdvertSeconds, Micros, Timestamp};
 
 const US: u64 = 1;
 const MS: u64 = 1_000 * US;
@@ -18,11 +18,11 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn v2_1s() -> AdvertInterval {
-    AdvertInterval::V2(Seconds::new(1).unwrap())
+    AdvertInterval::V2(AdvertSeconds::new(1).unwrap())
 }
 
 fn v3(cs: u16) -> AdvertInterval {
-    AdvertInterval::V3(Centiseconds::new(cs).unwrap())
+    AdvertInterval::V3(AdvertCentiseconds::new(cs).unwrap())
 }
 
 /// DR1-like instance: VI_1, VRID 3, v2 1 s, our address .11, VIP .10.

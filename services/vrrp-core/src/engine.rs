@@ -494,14 +494,14 @@ impl Engine {
 mod tests {
     use super::*;
     use keepalived_vrrp::codec::{Advert, Auth, encode_advert_ipv4};
-    use keepalived_vrrp::time::{AdvertInterval, Centiseconds};
+    use keepalived_vrrp::time::{AdvertCentiseconds, AdvertInterval};
     use std::net::Ipv4Addr;
 
     fn packet(vrid: u8) -> Vec<u8> {
         let advert = Advert {
             vrid,
             priority: 100,
-            interval: AdvertInterval::V3(Centiseconds::new(100).unwrap()),
+            interval: AdvertInterval::V3(AdvertCentiseconds::new(100).unwrap()),
             auth: Auth::None,
             addresses: vec!["198.51.100.10".parse().unwrap()],
         };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use keepalived_config::{AuthType, Config, VrrpInstance, VrrpState};
 use keepalived_vrrp::codec::Auth;
 use keepalived_vrrp::state::InstanceParams;
-use keepalived_vrrp::time::{AdvertInterval, Centiseconds, Micros, Seconds};
+use keepalived_vrrp::time::{AdvertCentiseconds, AdvertInterval, AdvertSeconds, Micros};
 
 /// A configuration this engine cannot run, with the instance and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -317,11 +317,11 @@ fn interval(vi: &VrrpInstance) -> Result<AdvertInterval, SpecError> {
         2 => {
             // RFC 3768 §5.3.7: whole seconds, 1..=255.
             let secs = u8::try_from(centis / 100).map_err(|_| bad())?;
-            Seconds::new(secs.max(1))
+            AdvertSeconds::new(secs.max(1))
                 .map(AdvertInterval::V2)
                 .ok_or_else(bad)
         }
-        3 => Centiseconds::new(u16::try_from(centis).map_err(|_| bad())?)
+        3 => AdvertCentiseconds::new(u16::try_from(centis).map_err(|_| bad())?)
             .map(AdvertInterval::V3)
             .ok_or_else(bad),
         _ => Err(bad()),
@@ -356,7 +356,7 @@ fn instance_spec(
     });
     let interval = interval(vi).unwrap_or_else(|e| {
         hold(e);
-        AdvertInterval::V2(Seconds::new(1).expect("1 s is a valid VRRPv2 interval"))
+        AdvertInterval::V2(AdvertSeconds::new(1).expect("1 s is a valid VRRPv2 interval"))
     });
     let auth = match &vi.authentication {
         None => Auth::None,
@@ -587,7 +587,7 @@ vrrp_instance VI_1 {
         assert_eq!(vi.params.priority, 99);
         assert_eq!(
             vi.params.interval,
-            AdvertInterval::V2(Seconds::new(1).unwrap())
+            AdvertInterval::V2(AdvertSeconds::new(1).unwrap())
         );
         assert_eq!(vi.params.auth, Auth::pass("736w4ib2"));
         assert_eq!(vi.group, IpAddr::V4(Ipv4Addr::new(224, 0, 0, 33)));
@@ -615,7 +615,7 @@ vrrp_instance VI_1 {
         let spec = EngineSpec::from_config(&load(&text), &mut warnings);
         assert_eq!(
             spec.instances[0].params.interval,
-            AdvertInterval::V3(Centiseconds::new(10).unwrap())
+            AdvertInterval::V3(AdvertCentiseconds::new(10).unwrap())
         );
         assert_eq!(spec.instances[0].params.auth, Auth::None);
     }

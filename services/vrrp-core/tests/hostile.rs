@@ -11,7 +11,7 @@ use common::{Conf, DR1, Topology, Which};
 use keepalived_api::v1::{InstanceCounters, VrrpState};
 use keepalived_testlab::wait_until;
 use keepalived_vrrp::codec::{Advert, Auth, encode_advert_ipv4};
-use keepalived_vrrp::time::{AdvertInterval, Seconds};
+use keepalived_vrrp::time::{AdvertInterval, AdvertSeconds};
 
 const ATTACKER: &str = "198.51.100.30";
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 33);
@@ -42,7 +42,7 @@ fn advert(vrid: u8, password: &str) -> Vec<u8> {
     let a = Advert {
         vrid,
         priority: 254,
-        interval: AdvertInterval::V2(Seconds::new(1).unwrap()),
+        interval: AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
         auth: Auth::pass(password),
         addresses: vec![common::VIP.parse().unwrap()],
     };

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use keepalived_api::v1;
 use keepalived_bus::{BusMetrics, Producer};
 use keepalived_vrrp::codec::{Advert, Auth, ReceivedAdvert, parse_ipv4_packet};
-use keepalived_vrrp::time::{AdvertInterval, Seconds};
+use keepalived_vrrp::time::{AdvertInterval, AdvertSeconds};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use vrrp_core::instance::{self, Clock, Control, Handle, PACKET_QUEUE, Packet, Shared};
@@ -208,7 +208,7 @@ impl Rig {
             vrrp: Advert {
                 vrid: 51,
                 priority,
-                interval: AdvertInterval::V2(Seconds::new(1).unwrap()),
+                interval: AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
                 auth: Auth::pass("736w4ib2"),
                 addresses: vec![IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10))],
             },

@@ -154,7 +154,7 @@ pub fn decode_vrrp(buf: &[u8], pseudo: &PseudoHeader) -> Result<Advert, DecodeEr
         .collect();
     let (interval, auth) = match version {
         Version::V2 => {
-            let secs = Seconds::new(buf[5]).ok_or(DecodeError::ZeroAdvertInterval)?;
+            let secs = AdvertSeconds::new(buf[5]).ok_or(DecodeError::ZeroAdvertInterval)?;
             let mut data = [0u8; AUTH_DATA_LEN];
             data.copy_from_slice(&buf[expected - AUTH_DATA_LEN..]);
             // RFC 3768 §5.3.6.1: with type 0 the data is ignored on reception.
@@ -168,8 +168,8 @@ pub fn decode_vrrp(buf: &[u8], pseudo: &PseudoHeader) -> Result<Advert, DecodeEr
         }
         Version::V3 => {
             // RFC 5798 §5.2.6: the 4 reserved bits are ignored on reception.
-            let raw = u16::from_be_bytes([buf[4], buf[5]]) & Centiseconds::MAX;
-            let c = Centiseconds::new(raw).ok_or(DecodeError::ZeroAdvertInterval)?;
+            let raw = u16::from_be_bytes([buf[4], buf[5]]) & AdvertCentiseconds::MAX;
+            let c = AdvertCentiseconds::new(raw).ok_or(DecodeError::ZeroAdvertInterval)?;
             (AdvertInterval::V3(c), Auth::None)
         }
     };

@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-use crate::time::{AdvertInterval, Centiseconds, Seconds};
+use crate::time::{AdvertCentiseconds, AdvertInterval, AdvertSeconds};
 
 /// IP protocol number of VRRP (RFC 3768 §5.2.4, RFC 5798 §5.1.1.4).
 pub const IPPROTO_VRRP: u8 = 112;
@@ -273,9 +273,9 @@ pub enum DecodeError {
     /// VRRPv2 interval differs from ours (RFC 3768 §7.1: MUST discard).
     #[error("advertisement interval mismatch mine={expected} sec rcv'd={got} sec")]
     AdvertIntervalMismatch {
-        /// Seconds received.
+        /// AdvertSeconds received.
         got: u8,
-        /// Seconds configured.
+        /// AdvertSeconds configured.
         expected: u8,
     },
     /// The number of addresses differs from the configured VIPs.

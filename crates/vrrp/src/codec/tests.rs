@@ -4,7 +4,7 @@ fn v2_advert() -> Advert {
     Advert {
         vrid: 3,
         priority: 99,
-        interval: AdvertInterval::V2(Seconds::new(1).unwrap()),
+        interval: AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
         auth: Auth::pass("736w4ib2"),
         addresses: vec![IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10))],
     }
@@ -20,7 +20,7 @@ fn v4_pseudo() -> PseudoHeader {
 fn expectations() -> Expectations {
     Expectations {
         vrid: 3,
-        interval: AdvertInterval::V2(Seconds::new(1).unwrap()),
+        interval: AdvertInterval::V2(AdvertSeconds::new(1).unwrap()),
         auth: Auth::pass("736w4ib2"),
         vips: vec![IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10))],
         unicast: false,
@@ -61,7 +61,7 @@ fn v2_encode_then_decode_round_trips_and_verifies_checksum() {
 #[test]
 fn v3_checksum_depends_on_pseudo_header() {
     let adv = Advert {
-        interval: AdvertInterval::V3(Centiseconds::new(100).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(100).unwrap()),
         auth: Auth::None,
         ..v2_advert()
     };
@@ -83,7 +83,7 @@ fn v3_ipv6_round_trips_with_sixteen_byte_addresses() {
     let adv = Advert {
         vrid: 7,
         priority: 200,
-        interval: AdvertInterval::V3(Centiseconds::new(4095).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(4095).unwrap()),
         auth: Auth::None,
         addresses: vec!["2001:db8::10".parse().unwrap(), "fe80::10".parse().unwrap()],
     };
@@ -181,7 +181,7 @@ fn encode_refuses_what_the_wire_cannot_carry() {
     };
     assert_eq!(encode_vrrp(&v2_advert(), &v6), Err(EncodeError::V2OverIpv6));
     let v3 = Advert {
-        interval: AdvertInterval::V3(Centiseconds::new(1).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(1).unwrap()),
         ..v2_advert()
     };
     assert_eq!(encode_vrrp(&v3, &v4_pseudo()), Err(EncodeError::AuthOnV3));
@@ -307,7 +307,7 @@ fn validate_drops_ttl_below_255_unless_unicast() {
 fn validate_drops_version_vrid_and_auth_mismatches() {
     let exp = expectations();
     let v3 = Advert {
-        interval: AdvertInterval::V3(Centiseconds::new(100).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(100).unwrap()),
         auth: Auth::None,
         ..v2_advert()
     };
@@ -353,7 +353,7 @@ fn validate_drops_version_vrid_and_auth_mismatches() {
 #[test]
 fn validate_drops_v2_interval_mismatch_but_not_v3() {
     let slow = Advert {
-        interval: AdvertInterval::V2(Seconds::new(2).unwrap()),
+        interval: AdvertInterval::V2(AdvertSeconds::new(2).unwrap()),
         ..v2_advert()
     };
     assert_eq!(
@@ -365,12 +365,12 @@ fn validate_drops_v2_interval_mismatch_but_not_v3() {
     );
     // RFC 5798 §6.4.2: a v3 backup learns the master's interval instead.
     let exp3 = Expectations {
-        interval: AdvertInterval::V3(Centiseconds::new(100).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(100).unwrap()),
         auth: Auth::None,
         ..expectations()
     };
     let other = Advert {
-        interval: AdvertInterval::V3(Centiseconds::new(10).unwrap()),
+        interval: AdvertInterval::V3(AdvertCentiseconds::new(10).unwrap()),
         auth: Auth::None,
         ..v2_advert()
     };
