@@ -204,6 +204,17 @@ fn verdict(up: bool) -> v1::Verdict {
 
 /// The attempts of one failing (or recovering) stretch of a target, and the
 /// span that covers them.
+/// What one attempt changed ([`Engine::step`]).
+struct Stepped {
+    spec: Arc<TargetSpec>,
+    /// The new verdict, when it changed.
+    changed: Option<bool>,
+    /// The episode that ended with the change.
+    episode: Option<Episode>,
+    /// A `misc_dynamic` weight or FILE_CHECK offset changed.
+    weight_changed: bool,
+}
+
 #[derive(Debug)]
 struct Episode {
     span: tracing::Span,
@@ -602,14 +613,27 @@ impl Engine {
         };
     }
 
+    /// An attempt ended: count it, feed it to the target's machine (retry
+    /// rules, keepalived's log lines, the next attempt scheduled), update the
+    /// API view, and publish what changed.
     fn complete(&mut self, done: Done) {
         let index = done.slot;
-        let Some(slot) = self.slots[index].as_ref() else {
-            return;
-        };
-        if slot.generation != done.generation {
+        if self.slots[index]
+            .as_ref()
+            .is_none_or(|slot| slot.generation != done.generation)
+        {
             return;
         }
+        self.count_attempt(&done);
+        let result = self.attempt_result(&done);
+        let Some(step) = self.step(index, &done, result) else {
+            return;
+        };
+        self.refresh_view_after_attempt(index, step.changed.is_some());
+        self.publish_attempt(index, &done, step);
+    }
+
+    fn count_attempt(&self, done: &Done) {
         self.metrics.attempts.inc();
         self.metrics
             .duration
@@ -617,30 +641,29 @@ impl Engine {
         if !done.outcome.success() {
             self.metrics.failures.inc();
         }
-        let result = v1::AttemptResult {
+    }
+
+    /// The attempt as the API shows it.
+    fn attempt_result(&self, done: &Done) -> v1::AttemptResult {
+        let failure = done.outcome.failure.as_ref();
+        v1::AttemptResult {
             started: Some(self.timestamp(done.started)),
             latency: prost_types::Duration::try_from(done.ended - done.started).ok(),
             success: done.outcome.success(),
-            reason: done
-                .outcome
-                .failure
-                .as_ref()
-                .map(|f| f.reason() as i32)
-                .unwrap_or_default(),
-            detail: done
-                .outcome
-                .failure
-                .as_ref()
-                .map(|f| f.detail())
-                .unwrap_or_default(),
-        };
+            reason: failure.map(|f| f.reason() as i32).unwrap_or_default(),
+            detail: failure.map(|f| f.detail()).unwrap_or_default(),
+        }
+    }
+
+    /// The attempt through the target's machine: its episode, weights, log
+    /// lines and next attempt. What changed, for the view and the bus.
+    fn step(&mut self, index: usize, done: &Done, result: v1::AttemptResult) -> Option<Stepped> {
         let origin = self.origin;
-        let Some(slot) = self.slots[index].as_mut() else {
-            return;
-        };
+        let slot = self.slots[index].as_mut()?;
+        let success = done.outcome.success();
         let was_up = slot.machine.is_up();
         // An episode opens at the first attempt that disagrees with the verdict.
-        if slot.episode.is_none() && done.outcome.success() != was_up {
+        if slot.episode.is_none() && success != was_up {
             let span = tracing::info_span!(
                 "health_episode",
                 target = %slot.spec.id,
@@ -659,7 +682,7 @@ impl Engine {
         let step = slot.machine.on_attempt(
             done.started.saturating_duration_since(origin),
             done.ended.saturating_duration_since(origin),
-            done.outcome.success(),
+            success,
         );
         // misc_dynamic or FILE_CHECK: a new weight while the verdict holds is
         // news too (keepalived changes the IPVS weight at once).
@@ -687,31 +710,52 @@ impl Engine {
         let episode = match changed {
             Some(_) => slot.episode.take(),
             // The attempt agrees with the verdict again: the episode ends quietly.
-            None if done.outcome.success() == slot.machine.is_up() => {
+            None if success == slot.machine.is_up() => {
                 slot.episode.take();
                 None
             }
             None => None,
         };
-        let spec = slot.spec.clone();
-        // Update the API view in place: no rebuild per attempt.
-        {
-            let next_check = prost_types::Timestamp::from(
-                self.origin_wall + slot.due.saturating_duration_since(origin),
-            );
-            let mut views = self.shared.write();
-            if let Some(t) = views.get_mut(index) {
-                t.verdict = verdict(slot.machine.is_up()) as i32;
-                t.last_result.clone_from(&slot.last);
-                t.consecutive_failures = slot.machine.consecutive_failures();
-                t.next_check = Some(next_check);
-                t.dynamic_weight = slot.weight;
-                t.weight_offset = slot.weight_offset;
-                if changed.is_some() {
-                    t.verdict_since = Some(prost_types::Timestamp::from(slot.verdict_since));
-                }
+        Some(Stepped {
+            spec: slot.spec.clone(),
+            changed,
+            episode,
+            weight_changed,
+        })
+    }
+
+    /// Updates the API view of `index` in place: no rebuild per attempt.
+    fn refresh_view_after_attempt(&self, index: usize, verdict_changed: bool) {
+        let Some(slot) = self.slots[index].as_ref() else {
+            return;
+        };
+        let next_check = prost_types::Timestamp::from(
+            self.origin_wall + slot.due.saturating_duration_since(self.origin),
+        );
+        let mut views = self.shared.write();
+        if let Some(t) = views.get_mut(index) {
+            t.verdict = verdict(slot.machine.is_up()) as i32;
+            t.last_result.clone_from(&slot.last);
+            t.consecutive_failures = slot.machine.consecutive_failures();
+            t.next_check = Some(next_check);
+            t.dynamic_weight = slot.weight;
+            t.weight_offset = slot.weight_offset;
+            if verdict_changed {
+                t.verdict_since = Some(prost_types::Timestamp::from(slot.verdict_since));
             }
         }
+    }
+
+    /// Publishes what an attempt changed: a verdict (in its episode's trace,
+    /// with the failed attempts and keepalived's words), a new owner's first
+    /// result, or a weight while the verdict holds.
+    fn publish_attempt(&mut self, index: usize, done: &Done, step: Stepped) {
+        let Stepped {
+            spec,
+            changed,
+            episode,
+            weight_changed,
+        } = step;
         // A new owner's first result of its own: former owners may stop.
         let own_result = self.took_own_result(index);
         if let Some(up) = changed {
