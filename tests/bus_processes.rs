@@ -116,14 +116,14 @@ async fn a_stalled_consumer_is_cut_off_while_another_keeps_receiving() {
     // 512-byte events: 20,000 of them overflow HTTP/2's flow-control
     // windows (2 MiB per stream), so the stalled consumer really stalls the
     // server side of its stream rather than buffering everything client-side.
-    let change = v1::VerdictChange {
+    let change = v1::TargetChange {
         reason: "x".repeat(512),
         ..Default::default()
     };
     for n in 0..EVENTS {
         producer.publish(v1::HealthEvent {
             header: None,
-            payload: Some(v1::health_event::Payload::VerdictChanged(change.clone())),
+            payload: Some(v1::health_event::Payload::TargetChanged(change.clone())),
         });
         // ~30,000 events/s: a burst a live consumer follows easily, while the
         // stalled one falls past the bound within a fraction of a second.

@@ -108,7 +108,7 @@ async fn a_consumer_span_is_the_child_of_the_producer_span_across_the_bus() {
         let _entered = span.enter();
         producer.publish(v1::HealthEvent {
             header: None,
-            payload: Some(v1::health_event::Payload::VerdictChanged(Default::default())),
+            payload: Some(v1::health_event::Payload::TargetChanged(Default::default())),
         });
     }
     let event = stream.next().await.unwrap().unwrap();

@@ -30,24 +30,22 @@ fn producer(capacity: usize) -> Producer<v1::HealthEvent> {
 fn event() -> v1::HealthEvent {
     v1::HealthEvent {
         header: None,
-        payload: Some(v1::health_event::Payload::VerdictChanged(
-            v1::VerdictChange {
-                target: Some(v1::Target {
-                    id: "HTTP_GET:203.0.113.12:80".into(),
-                    checker: "HTTP_CHECK".into(),
-                    real_server: Some(v1::AddressPort {
-                        address: "203.0.113.12".into(),
-                        port: 80,
-                    }),
-                    verdict: v1::Verdict::Down as i32,
-                    ..Default::default()
+        payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+            target: Some(v1::Target {
+                id: "HTTP_GET:203.0.113.12:80".into(),
+                checker: "HTTP_CHECK".into(),
+                real_server: Some(v1::AddressPort {
+                    address: "203.0.113.12".into(),
+                    port: 80,
                 }),
-                from: v1::Verdict::Up as i32,
-                to: v1::Verdict::Down as i32,
-                reason: "HTTP request failed".into(),
+                verdict: v1::Verdict::Down as i32,
                 ..Default::default()
-            },
-        )),
+            }),
+            from: v1::Verdict::Up as i32,
+            to: v1::Verdict::Down as i32,
+            reason: "HTTP request failed".into(),
+            ..Default::default()
+        })),
     }
 }
 

@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(event.header().unwrap().seq, 7);
         assert!(event.is_snapshot_payload());
         let delta = v1::HealthEvent {
-            payload: Some(v1::health_event::Payload::VerdictChanged(Default::default())),
+            payload: Some(v1::health_event::Payload::TargetChanged(Default::default())),
             ..Default::default()
         };
         assert!(!delta.is_snapshot_payload());

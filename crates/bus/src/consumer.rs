@@ -274,7 +274,7 @@ mod tests {
 
     fn delta() -> v1::HealthEvent {
         v1::HealthEvent {
-            payload: Some(Payload::VerdictChanged(Default::default())),
+            payload: Some(Payload::TargetChanged(Default::default())),
             ..Default::default()
         }
     }

@@ -242,7 +242,7 @@ mod tests {
 
     fn delta() -> v1::HealthEvent {
         v1::HealthEvent {
-            payload: Some(Payload::VerdictChanged(v1::VerdictChange::default())),
+            payload: Some(Payload::TargetChanged(v1::TargetChange::default())),
             ..Default::default()
         }
     }

@@ -246,7 +246,7 @@ impl Describe for v1::HealthEvent {
                     s.targets.len()
                 )
             }
-            Some(Payload::VerdictChanged(c)) => {
+            Some(Payload::TargetChanged(c)) => {
                 let id = c.target.as_ref().map(|t| t.id.as_str()).unwrap_or("?");
                 let what = if c.removed {
                     "removed by reload".to_owned()
@@ -462,18 +462,16 @@ mod tests {
     fn verdicts_deliveries_and_disconnects() {
         let verdict = v1::HealthEvent {
             header: None,
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(v1::Target {
-                        id: "HTTP_GET:198.51.100.22:80".into(),
-                        ..Default::default()
-                    }),
-                    from: v1::Verdict::Up as i32,
-                    to: v1::Verdict::Down as i32,
-                    reason: "HTTP request failed".into(),
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(v1::Target {
+                    id: "HTTP_GET:198.51.100.22:80".into(),
                     ..Default::default()
-                },
-            )),
+                }),
+                from: v1::Verdict::Up as i32,
+                to: v1::Verdict::Down as i32,
+                reason: "HTTP request failed".into(),
+                ..Default::default()
+            })),
         };
         assert_eq!(
             verdict.describe(),

@@ -7,18 +7,18 @@ use keepalived_api::v1::{self, health_event::Payload};
 use keepalived_bus::{BusMetrics, DEFAULT_CAPACITY, Producer};
 use tonic::{Request, Response, Status};
 
-use crate::engine::Shared;
+use crate::engine::TargetViews;
 
 /// The `keepalived.v1.Health` service.
 #[derive(Clone)]
 pub struct HealthApi {
-    shared: Arc<Shared>,
+    shared: Arc<TargetViews>,
     producer: Producer<v1::HealthEvent>,
 }
 
 impl HealthApi {
     /// The API over `shared`, publishing as `identity`.
-    pub fn new(identity: String, metrics: BusMetrics, shared: Arc<Shared>) -> Self {
+    pub fn new(identity: String, metrics: BusMetrics, shared: Arc<TargetViews>) -> Self {
         let snapshot_of = shared.clone();
         let producer = Producer::new(identity, DEFAULT_CAPACITY, metrics, move || {
             v1::HealthEvent {

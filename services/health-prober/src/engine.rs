@@ -39,7 +39,7 @@ pub use share::{Share, ShareMetrics};
 /// Stored by the engine's slot index, so the per-attempt update is an index,
 /// not a lookup by id; the id index serves `GetTarget`.
 #[derive(Debug, Default)]
-pub struct Shared {
+pub struct TargetViews {
     views: RwLock<Views>,
 }
 
@@ -72,7 +72,7 @@ impl Views {
     }
 }
 
-impl Shared {
+impl TargetViews {
     /// All targets, in id order.
     pub fn list(&self) -> Vec<v1::Target> {
         let mut all: Vec<v1::Target> = self.read().by_slot.iter().flatten().cloned().collect();
@@ -254,7 +254,7 @@ struct Done {
 
 /// The scheduler of every check target.
 pub struct Engine {
-    shared: Arc<Shared>,
+    shared: Arc<TargetViews>,
     producer: Producer<v1::HealthEvent>,
     metrics: Metrics,
     queue: DelayQueue<usize>,
@@ -289,7 +289,7 @@ impl Engine {
     /// An engine publishing on `producer`, with at most `max_concurrent`
     /// attempts in flight.
     pub fn new(
-        shared: Arc<Shared>,
+        shared: Arc<TargetViews>,
         producer: Producer<v1::HealthEvent>,
         metrics: Metrics,
         max_concurrent: usize,
@@ -434,7 +434,7 @@ impl Engine {
         let view = self.view(index);
         self.shared.write().set(index, view.clone());
         if !initial {
-            self.publish_change(v1::VerdictChange {
+            self.publish_change(v1::TargetChange {
                 from: v1::Verdict::Unspecified as i32,
                 to: view.verdict,
                 target: Some(view),
@@ -456,7 +456,7 @@ impl Engine {
         let view = self.shared.write().clear(index);
         tracing::info!("Removing healthchecker for service {}", slot.spec.fmt_rs());
         if let Some(view) = view {
-            self.publish_change(v1::VerdictChange {
+            self.publish_change(v1::TargetChange {
                 from: view.verdict,
                 to: v1::Verdict::Unspecified as i32,
                 target: Some(view),
@@ -466,10 +466,10 @@ impl Engine {
         }
     }
 
-    fn publish_change(&self, change: v1::VerdictChange) {
+    fn publish_change(&self, change: v1::TargetChange) {
         self.producer.publish(v1::HealthEvent {
             header: None,
-            payload: Some(Payload::VerdictChanged(change)),
+            payload: Some(Payload::TargetChanged(change)),
         });
     }
 
@@ -725,7 +725,7 @@ impl Engine {
     }
 
     /// Updates the API view of `index` in place: no rebuild per attempt.
-    fn refresh_view_after_attempt(&self, index: usize, verdict_changed: bool) {
+    fn refresh_view_after_attempt(&self, index: usize, target_changed: bool) {
         let Some(slot) = self.slots[index].as_ref() else {
             return;
         };
@@ -740,7 +740,7 @@ impl Engine {
             t.next_check = Some(next_check);
             t.dynamic_weight = slot.weight;
             t.weight_offset = slot.weight_offset;
-            if verdict_changed {
+            if target_changed {
                 t.verdict_since = Some(prost_types::Timestamp::from(slot.verdict_since));
             }
         }
@@ -762,7 +762,7 @@ impl Engine {
             self.refresh_real_server(&spec.real_server_key());
             let view = self.view(index);
             let (mail_body, reason) = words::mail(&spec, up, done.outcome.failure.as_ref());
-            let change = v1::VerdictChange {
+            let change = v1::TargetChange {
                 target: Some(view),
                 from: verdict(!up) as i32,
                 to: verdict(up) as i32,
@@ -789,7 +789,7 @@ impl Engine {
             let held = view.verdict;
             let span = tracing::info_span!("health_weight", target = %spec.id);
             span.in_scope(|| {
-                self.publish_change(v1::VerdictChange {
+                self.publish_change(v1::TargetChange {
                     target: Some(view),
                     from: held,
                     to: held,

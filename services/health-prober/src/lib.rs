@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if set.is_some() {
         share_metrics.register(&mut runtime.registry);
     }
-    let shared = std::sync::Arc::new(engine::Shared::default());
+    let shared = std::sync::Arc::new(engine::TargetViews::default());
     let api = HealthApi::new(identity.clone(), bus_metrics, shared.clone());
     runtime.add_service(HealthServer::new(api.clone()));
     // Every check runs on a runtime of its own: by default one thread (a

@@ -150,7 +150,7 @@ impl Peers {
                 if peer.identity == self.me || peer.identity.is_empty() {
                     return PeerChange::Nothing;
                 }
-                let Some(v1::health_event::Payload::VerdictChanged(change)) = &event.payload else {
+                let Some(v1::health_event::Payload::TargetChanged(change)) = &event.payload else {
                     return PeerChange::Nothing;
                 };
                 let Some(t) = &change.target else {
@@ -285,12 +285,10 @@ mod tests {
         UpstreamUpdate {
             upstream: format!("tcp://{who}:50053"),
             update: Update::Delta(v1::HealthEvent {
-                payload: Some(v1::health_event::Payload::VerdictChanged(
-                    v1::VerdictChange {
-                        target: Some(t),
-                        ..Default::default()
-                    },
-                )),
+                payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                    target: Some(t),
+                    ..Default::default()
+                })),
                 ..Default::default()
             }),
         }

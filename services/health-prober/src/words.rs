@@ -7,7 +7,7 @@
 //! lines only with `-D`, we always do).
 //!
 //! [`mail`] is the one owner of a real server's mail body: the prober
-//! publishes it as `VerdictChange.mail_body`, ipvs-manager passes it on as
+//! publishes it as `TargetChange.mail_body`, ipvs-manager passes it on as
 //! `RealServerChange.mail_body` with the kernel change it caused, and the
 //! notifier sends it as it is under keepalived's `Realserver … - UP|DOWN`
 //! subject (`smtp.c` builds the subject; each checker passes its body to

@@ -542,7 +542,7 @@ async fn misc_dynamic_weight_changes_are_published_while_the_verdict_holds() {
     );
     let prober = Prober::start(&config(FAST, &[(1006, &body)]));
     let mut watch = prober.watch();
-    let weight_of = |c: &keepalived_api::v1::VerdictChange| {
+    let weight_of = |c: &keepalived_api::v1::TargetChange| {
         (
             c.from,
             c.to,
@@ -577,7 +577,7 @@ async fn file_check_with_a_weight_publishes_its_offset_then_goes_down_at_the_thr
     );
     let prober = Prober::start(&text);
     let mut watch = prober.watch();
-    let offset_of = |c: &keepalived_api::v1::VerdictChange| {
+    let offset_of = |c: &keepalived_api::v1::TargetChange| {
         (c.to, c.target.as_ref().and_then(|t| t.weight_offset))
     };
     let up = Verdict::Up as i32;

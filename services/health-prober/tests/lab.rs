@@ -146,7 +146,7 @@ fn connect_timeout_bounds_attempts_to_a_black_holed_server_and_ping_check_answer
                 .expect("no DOWN in time")
                 .unwrap()
                 .unwrap();
-            if let Some(Payload::VerdictChanged(c)) = event.payload {
+            if let Some(Payload::TargetChanged(c)) = event.payload {
                 break c;
             }
         };
@@ -175,7 +175,7 @@ fn connect_timeout_bounds_attempts_to_a_black_holed_server_and_ping_check_answer
                 .expect("no PING DOWN in time")
                 .unwrap()
                 .unwrap();
-            if let Some(Payload::VerdictChanged(c)) = event.payload
+            if let Some(Payload::TargetChanged(c)) = event.payload
                 && c.target.as_ref().unwrap().id.starts_with("PING_CHECK")
             {
                 break c;

@@ -102,7 +102,7 @@ async fn unchanged_checkers_keep_state_and_schedule_across_a_reload() {
     while let Ok(Some(Ok(event))) =
         tokio::time::timeout(Duration::from_millis(100), watch.next()).await
     {
-        if let Some(Payload::VerdictChanged(c)) = event.payload {
+        if let Some(Payload::TargetChanged(c)) = event.payload {
             events.push(c);
         }
     }

@@ -114,7 +114,7 @@ async fn rs2_stopped_and_restarted_logs_keepalived_lines_and_watch_says_down_the
             .expect("no DOWN in time")
             .unwrap()
             .unwrap();
-        if let Some(Payload::VerdictChanged(c)) = event.payload {
+        if let Some(Payload::TargetChanged(c)) = event.payload {
             break c;
         }
     };
@@ -130,7 +130,7 @@ async fn rs2_stopped_and_restarted_logs_keepalived_lines_and_watch_says_down_the
             .expect("no UP in time")
             .unwrap()
             .unwrap();
-        if let Some(Payload::VerdictChanged(c)) = event.payload {
+        if let Some(Payload::TargetChanged(c)) = event.payload {
             break c;
         }
     };

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use health_prober::HealthApi;
 use health_prober::checks::tls::{SslFile, SslInitError};
-use health_prober::engine::{Engine, Metrics, Shared};
+use health_prober::engine::{Engine, Metrics, TargetViews};
 use keepalived_api::v1::{FailureReason, Verdict};
 use keepalived_bus::BusMetrics;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -129,7 +129,7 @@ async fn mtls_server(client_ca: &rcgen::Certificate) -> (u16, Arc<Mutex<usize>>,
 /// The prober's engine in-process, loading each text as the binary loads
 /// its file: [`health_prober::prepare`], which builds the SSL context.
 struct Prober {
-    shared: Arc<Shared>,
+    shared: Arc<TargetViews>,
     text: Arc<Mutex<String>>,
     reload: watch::Sender<u64>,
     shutdown: CancellationToken,
@@ -148,7 +148,7 @@ fn parse(text: &str) -> keepalived_config::Config {
 
 impl Prober {
     fn start(text: &str) -> Result<Self, SslInitError> {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(TargetViews::default());
         let api = HealthApi::new(
             "health-prober@test".into(),
             BusMetrics::default(),

@@ -114,13 +114,11 @@ fn first_server_down(p: &Plan) -> UpstreamUpdate<v1::HealthEvent> {
     UpstreamUpdate {
         upstream: "unix:/run/prober".into(),
         update: Update::Delta(v1::HealthEvent {
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(target(0, &vs_key(p), rs, false)),
-                    reason: "TCP connection failed".into(),
-                    ..Default::default()
-                },
-            )),
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(target(0, &vs_key(p), rs, false)),
+                reason: "TCP connection failed".into(),
+                ..Default::default()
+            })),
             ..Default::default()
         }),
     }

@@ -81,7 +81,7 @@ pub struct Source {
     /// keepalived's failure reason when down (e.g. `HTTP request failed`).
     pub reason: Arc<str>,
     /// keepalived's mail body of the transition that set this verdict, as
-    /// the prober words it (`VerdictChange.mail_body`; empty: no mail);
+    /// the prober words it (`TargetChange.mail_body`; empty: no mail);
     /// `None` when learnt from a snapshot.
     pub mail_body: Option<Arc<str>>,
     /// `misc_dynamic` weight, when reported.
@@ -484,7 +484,7 @@ impl VerdictBook {
                 if prober.relabel(&update.upstream) || was_stale {
                     self.all_changed_at = generation;
                 }
-                if let Some(v1::health_event::Payload::VerdictChanged(change)) = &event.payload
+                if let Some(v1::health_event::Payload::TargetChanged(change)) = &event.payload
                     && let Some(t) = &change.target
                 {
                     // Where it counted and where it counts now.

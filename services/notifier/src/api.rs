@@ -6,7 +6,7 @@ use keepalived_bus::Producer;
 use tonic::{Request, Response, Status};
 
 use crate::delivery::Record;
-use crate::engine::Shared;
+use crate::engine::SharedStore;
 
 /// How many deliveries ListDeliveries returns when the request sets no limit.
 const DEFAULT_LIST_LIMIT: usize = 100;
@@ -14,13 +14,13 @@ const DEFAULT_LIST_LIMIT: usize = 100;
 /// The `keepalived.v1.Notifier` service.
 #[derive(Clone)]
 pub struct NotifierApi {
-    store: Shared,
+    store: SharedStore,
     producer: Producer<v1::NotifierEvent>,
 }
 
 impl NotifierApi {
     /// An API over `store`, watching `producer`.
-    pub fn new(store: Shared, producer: Producer<v1::NotifierEvent>) -> Self {
+    pub fn new(store: SharedStore, producer: Producer<v1::NotifierEvent>) -> Self {
         Self { store, producer }
     }
 }

@@ -53,12 +53,12 @@ pub struct Incoming {
     pub notice: Option<Notice>,
 }
 
-/// Shared state of the notifier.
-pub type Shared = Arc<Mutex<Store>>;
+/// SharedStore state of the notifier.
+pub type SharedStore = Arc<Mutex<Store>>;
 
 struct Inner {
     settings: RwLock<Settings>,
-    store: Shared,
+    store: SharedStore,
     spool: Spool,
     lanes: Mutex<HashMap<String, mpsc::UnboundedSender<u64>>>,
     producer: Producer<v1::NotifierEvent>,
@@ -71,7 +71,7 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
+fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -85,7 +85,7 @@ impl Engine {
         metrics: BusMetrics,
     ) -> Result<Self, SpoolError> {
         let (recovered, lines) = spool::recover(&options.spool_dir)?;
-        let store: Shared = Arc::new(Mutex::new(Store::from_recovered(recovered)));
+        let store: SharedStore = Arc::new(Mutex::new(Store::from_recovered(recovered)));
         let live = store.clone();
         let spool = Spool::start(
             &options.spool_dir,
@@ -135,7 +135,7 @@ impl Engine {
     }
 
     /// The store, for the API.
-    pub fn store(&self) -> Shared {
+    pub fn store(&self) -> SharedStore {
         self.inner.store.clone()
     }
 

@@ -251,7 +251,7 @@ fn file_check_sends_no_mail_as_keepalived_2_2_7() {
     assert_eq!(our_mail(c, true, None), None);
 }
 
-/// The VerdictChange the prober publishes when `spec` turns `up` (or down
+/// The TargetChange the prober publishes when `spec` turns `up` (or down
 /// with `failure`): its Target as the prober's engine shows it, and the
 /// prober's words (health-prober engine.rs builds it the same way).
 fn verdict_change(spec: &TargetSpec, up: bool, failure: Option<Failure>) -> v1::HealthEvent {
@@ -279,27 +279,25 @@ fn verdict_change(spec: &TargetSpec, up: bool, failure: Option<Failure>) -> v1::
     let (mail_body, reason) = words::mail(spec, up, failure.as_ref());
     v1::HealthEvent {
         header: None,
-        payload: Some(v1::health_event::Payload::VerdictChanged(
-            v1::VerdictChange {
-                target: Some(v1::Target {
-                    id: spec.id.clone(),
-                    checker: words::api_checker_name(&spec.checker.kind).to_owned(),
-                    real_server: Some(v1::AddressPort {
-                        address: spec.real_server.ip().to_string(),
-                        port: u32::from(spec.real_server.port()),
-                    }),
-                    virtual_servers,
-                    verdict: verdict(up) as i32,
-                    real_server_verdict: verdict(up) as i32,
-                    ..Default::default()
+        payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+            target: Some(v1::Target {
+                id: spec.id.clone(),
+                checker: words::api_checker_name(&spec.checker.kind).to_owned(),
+                real_server: Some(v1::AddressPort {
+                    address: spec.real_server.ip().to_string(),
+                    port: u32::from(spec.real_server.port()),
                 }),
-                from: verdict(!up) as i32,
-                to: verdict(up) as i32,
-                reason,
-                mail_body,
+                virtual_servers,
+                verdict: verdict(up) as i32,
+                real_server_verdict: verdict(up) as i32,
                 ..Default::default()
-            },
-        )),
+            }),
+            from: verdict(!up) as i32,
+            to: verdict(up) as i32,
+            reason,
+            mail_body,
+            ..Default::default()
+        })),
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::instance::{
-    self, Clock, Control, Handle, LiveView, PACKET_QUEUE, Packet, Shared, TransitionNotice,
+    self, Clock, Control, Handle, InstanceContext, LiveView, PACKET_QUEUE, Packet, TransitionNotice,
 };
 use crate::netlink::{LinkMonitor, Netlink};
 use crate::socket::{RECV_BUFFER, VrrpSocket};
@@ -155,7 +155,7 @@ async fn read_loop_v6(socket: Arc<VrrpSocket>, routes: Arc<RwLock<Vec<Route>>>) 
 
 /// The running engine.
 pub struct Engine {
-    shared: Shared,
+    shared: InstanceContext,
     links: LinkMonitor,
     trackers: TrackerHub,
     /// One socket per interface and family (true = IPv6).
@@ -187,7 +187,7 @@ impl Engine {
         let netlink = Netlink::open()?;
         let links = LinkMonitor::start(&netlink).await?;
         let (transitions_tx, transitions) = mpsc::unbounded_channel();
-        let shared = Shared {
+        let shared = InstanceContext {
             clock: Clock::new(),
             precise_timers: true,
             netlink: Arc::new(netlink.clone()),

@@ -72,7 +72,7 @@ pub struct TransitionNotice {
 
 /// Everything an instance task needs from the engine.
 #[derive(Clone)]
-pub struct Shared {
+pub struct InstanceContext {
     /// Clock.
     pub clock: Clock,
     /// Whether a backup sleeps on a `timerfd` for the last milliseconds before its
@@ -142,9 +142,9 @@ pub struct Handle {
     pub view: Arc<LiveView>,
 }
 
-impl std::fmt::Debug for Shared {
+impl std::fmt::Debug for InstanceContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
+        f.debug_struct("InstanceContext")
             .field("clock", &self.clock)
             .field("precise_timers", &self.precise_timers)
             .finish_non_exhaustive()
@@ -202,7 +202,7 @@ struct Task {
     spec: InstanceSpec,
     inst: Instance,
     io: Io,
-    shared: Shared,
+    shared: InstanceContext,
     trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
     link: watch::Receiver<bool>,
     view: Arc<LiveView>,
@@ -221,7 +221,7 @@ struct Task {
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
     spec: InstanceSpec,
-    shared: Shared,
+    shared: InstanceContext,
     socket: Arc<dyn AdvertPort>,
     rx: mpsc::UnboundedReceiver<Control>,
     tx: mpsc::UnboundedSender<Control>,

@@ -14,7 +14,7 @@ use keepalived_vrrp::codec::{Advert, Auth, ReceivedAdvert, parse_ipv4_packet};
 use keepalived_vrrp::time::{AdvertInterval, AdvertSeconds};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use vrrp_core::instance::{self, Clock, Control, Handle, PACKET_QUEUE, Packet, Shared};
+use vrrp_core::instance::{self, Clock, Control, Handle, InstanceContext, PACKET_QUEUE, Packet};
 use vrrp_core::netlink::{LinkInfo, NetlinkError};
 use vrrp_core::ports::{AddressPort, AdvertPort, FramePort};
 use vrrp_core::spec::{EngineSpec, VipSpec};
@@ -158,7 +158,7 @@ async fn start() -> Rig {
     );
     let events = producer.watch("test");
     let (transitions, _) = mpsc::unbounded_channel();
-    let shared = Shared {
+    let shared = InstanceContext {
         clock: Clock::new(),
         precise_timers: false,
         netlink: ports.clone(),

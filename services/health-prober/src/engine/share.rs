@@ -438,7 +438,7 @@ impl Engine {
         let held = view.verdict;
         let span = tracing::info_span!("health_ownership", target = %view.id);
         span.in_scope(|| {
-            self.publish_change(v1::VerdictChange {
+            self.publish_change(v1::TargetChange {
                 target: Some(view),
                 from: held,
                 to: held,

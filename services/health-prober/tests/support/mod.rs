@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use health_prober::engine::{Engine, Metrics, Shared};
+use health_prober::engine::{Engine, Metrics, TargetViews};
 use health_prober::{HealthApi, targets};
 use keepalived_api::v1::{self, health_event::Payload};
 use keepalived_bus::{BusMetrics, WatchStream};
@@ -143,7 +143,7 @@ impl Drop for HttpTarget {
 
 /// The prober's engine, run in-process on a configuration text.
 pub struct Prober {
-    pub shared: Arc<Shared>,
+    pub shared: Arc<TargetViews>,
     pub api: HealthApi,
     shutdown: CancellationToken,
     reload: watch::Sender<u64>,
@@ -164,7 +164,7 @@ pub fn specs(text: &str) -> Vec<targets::TargetSpec> {
 
 impl Prober {
     pub fn start(config: &str) -> Self {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(TargetViews::default());
         let api = HealthApi::new(
             "health-prober@test".into(),
             BusMetrics::default(),
@@ -216,7 +216,7 @@ impl Drop for Prober {
 pub async fn next_change(
     stream: &mut WatchStream<v1::HealthEvent>,
     within: Duration,
-) -> (Instant, v1::VerdictChange) {
+) -> (Instant, v1::TargetChange) {
     let deadline = Instant::now() + within;
     loop {
         let event = tokio::time::timeout_at(deadline, stream.next())
@@ -224,7 +224,7 @@ pub async fn next_change(
             .expect("no verdict change in time")
             .expect("stream ended")
             .expect("stream error");
-        if let Some(Payload::VerdictChanged(change)) = event.payload {
+        if let Some(Payload::TargetChanged(change)) = event.payload {
             return (Instant::now(), change);
         }
     }
@@ -234,7 +234,7 @@ pub async fn next_change(
 pub async fn next_change_with_header(
     stream: &mut WatchStream<v1::HealthEvent>,
     within: Duration,
-) -> (v1::EventHeader, v1::VerdictChange) {
+) -> (v1::EventHeader, v1::TargetChange) {
     let deadline = Instant::now() + within;
     loop {
         let event = tokio::time::timeout_at(deadline, stream.next())
@@ -242,7 +242,7 @@ pub async fn next_change_with_header(
             .expect("no verdict change in time")
             .expect("stream ended")
             .expect("stream error");
-        if let Some(Payload::VerdictChanged(change)) = event.payload {
+        if let Some(Payload::TargetChanged(change)) = event.payload {
             return (event.header.unwrap_or_default(), change);
         }
     }

@@ -124,27 +124,25 @@ fn verdict_change(
     keepalived_bus::UpstreamUpdate {
         upstream: "unix:prober".into(),
         update: keepalived_bus::Update::Delta(v1::HealthEvent {
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(v1::Target {
-                        id: format!("t{id}"),
-                        checker: "TCP_CHECK".into(),
-                        real_server: Some(v1::AddressPort {
-                            address: format!("203.0.113.{last}"),
-                            port: 80,
-                        }),
-                        verdict: if up {
-                            v1::Verdict::Up
-                        } else {
-                            v1::Verdict::Down
-                        } as i32,
-                        virtual_servers,
-                        ..Default::default()
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(v1::Target {
+                    id: format!("t{id}"),
+                    checker: "TCP_CHECK".into(),
+                    real_server: Some(v1::AddressPort {
+                        address: format!("203.0.113.{last}"),
+                        port: 80,
                     }),
-                    removed,
+                    verdict: if up {
+                        v1::Verdict::Up
+                    } else {
+                        v1::Verdict::Down
+                    } as i32,
+                    virtual_servers,
                     ..Default::default()
-                },
-            )),
+                }),
+                removed,
+                ..Default::default()
+            })),
             ..Default::default()
         }),
     }

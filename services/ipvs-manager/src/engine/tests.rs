@@ -192,19 +192,17 @@ fn change(
         upstream: prober.into(),
         update: Update::Delta(v1::HealthEvent {
             header: header(prober),
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(target(rs, port, vip, up)),
-                    from: verdict(!up) as i32,
-                    to: verdict(up) as i32,
-                    reason: if up {
-                        String::new()
-                    } else {
-                        "connection refused".into()
-                    },
-                    ..Default::default()
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(target(rs, port, vip, up)),
+                from: verdict(!up) as i32,
+                to: verdict(up) as i32,
+                reason: if up {
+                    String::new()
+                } else {
+                    "connection refused".into()
                 },
-            )),
+                ..Default::default()
+            })),
         }),
     }
 }

@@ -120,13 +120,11 @@ fn delta(upstream: &str, t: v1::Target, removed: bool) -> UpstreamUpdate<v1::Hea
     UpstreamUpdate {
         upstream: upstream.into(),
         update: Update::Delta(v1::HealthEvent {
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(t),
-                    removed,
-                    ..Default::default()
-                },
-            )),
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(t),
+                removed,
+                ..Default::default()
+            })),
             ..Default::default()
         }),
     }
@@ -165,15 +163,13 @@ fn transition(t: v1::Target, from: v1::Verdict, body: &str) -> UpstreamUpdate<v1
     UpstreamUpdate {
         upstream: "a".into(),
         update: Update::Delta(v1::HealthEvent {
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(t),
-                    from: from as i32,
-                    to,
-                    mail_body: body.into(),
-                    ..Default::default()
-                },
-            )),
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(t),
+                from: from as i32,
+                to,
+                mail_body: body.into(),
+                ..Default::default()
+            })),
             ..Default::default()
         }),
     }

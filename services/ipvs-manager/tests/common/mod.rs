@@ -466,20 +466,18 @@ impl FakeProber {
         let trace = keepalived_telemetry::current_trace_context();
         self.producer.publish(v1::HealthEvent {
             header: None,
-            payload: Some(v1::health_event::Payload::VerdictChanged(
-                v1::VerdictChange {
-                    target: Some(t.clone()),
-                    from,
-                    to: t.verdict,
-                    attempts: vec![],
-                    reason: if up {
-                        String::new()
-                    } else {
-                        "TCP connection failed".into()
-                    },
-                    ..Default::default()
+            payload: Some(v1::health_event::Payload::TargetChanged(v1::TargetChange {
+                target: Some(t.clone()),
+                from,
+                to: t.verdict,
+                attempts: vec![],
+                reason: if up {
+                    String::new()
+                } else {
+                    "TCP connection failed".into()
                 },
-            )),
+                ..Default::default()
+            })),
         });
         trace
     }

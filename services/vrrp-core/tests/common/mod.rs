@@ -1,4 +1,4 @@
-//! Shared helpers of the vrrp-core topology tests: a lab of two directors and a client on
+//! InstanceContext helpers of the vrrp-core topology tests: a lab of two directors and a client on
 //! one bridge, keepalived.conf generation, address/neighbour checks, and a gRPC client
 //! over the unix socket.
 #![allow(dead_code)]
