@@ -21,14 +21,14 @@ use ipvs_manager::backend::nft::{self, NftBackend};
 use ipvs_manager::desired::{self, Desired, Overrides};
 use ipvs_manager::health::{Policy, VerdictBook};
 use ipvs_manager::maglev;
-use ipvs_manager::plan::{Plan, RsPlan, VsName, VsPlan};
 use ipvs_manager::reconcile::{diff, diff_dests, diff_services};
+use ipvs_manager::spec::{RsSpec, Spec, VsName, VsSpec};
 use ipvs_manager::table::{Change, DestKey, Method, Proto, ServiceKey, ServiceSpec, TableState};
 use keepalived_api::v1;
 use keepalived_bus::{Update, UpstreamUpdate};
 
-fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) -> Plan {
-    let mut p = Plan::default();
+fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) -> Spec {
+    let mut p = Spec::default();
     for s in 0..services {
         let vip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10));
         let port = 1000 + s as u16;
@@ -40,7 +40,7 @@ fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) ->
         // Distinct (address, port) pairs inside 203.0.113.0/24 (the only
         // range for real servers here): 250 addresses × 40 ports for 10,000.
         let real_servers = (0..per_service)
-            .map(|i| RsPlan {
+            .map(|i| RsSpec {
                 key: DestKey {
                     ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1 + (i % 250) as u8)),
                     port: 10_000 + (i / 250) as u16,
@@ -52,7 +52,7 @@ fn plan(services: usize, per_service: usize, method: Method, scheduler: &str) ->
                 alpha: false,
             })
             .collect();
-        p.virtual_servers.push(VsPlan {
+        p.virtual_servers.push(VsSpec {
             name,
             services: vec![ServiceKey::Addr {
                 proto: Proto::Tcp,
@@ -94,7 +94,7 @@ fn target(n: usize, vs: &v1::VirtualServerKey, rs: DestKey, up: bool) -> v1::Tar
     }
 }
 
-fn vs_key(p: &Plan) -> v1::VirtualServerKey {
+fn vs_key(p: &Spec) -> v1::VirtualServerKey {
     let VsName::Addr { ip, port, .. } = p.virtual_servers[0].name else {
         unreachable!("the bench's virtual servers are addresses")
     };
@@ -109,7 +109,7 @@ fn vs_key(p: &Plan) -> v1::VirtualServerKey {
 
 /// The prober's verdict on the first real server of the first virtual
 /// server (target t0) turning down.
-fn first_server_down(p: &Plan) -> UpstreamUpdate<v1::HealthEvent> {
+fn first_server_down(p: &Spec) -> UpstreamUpdate<v1::HealthEvent> {
     let rs = p.virtual_servers[0].real_servers[0].key;
     UpstreamUpdate {
         upstream: "unix:/run/prober".into(),
@@ -126,7 +126,7 @@ fn first_server_down(p: &Plan) -> UpstreamUpdate<v1::HealthEvent> {
 
 /// What one health-prober says of every real server of `p`: up, one
 /// TCP_CHECK each (the engine computes the desired state with it).
-fn verdicts(p: &Plan) -> VerdictBook {
+fn verdicts(p: &Spec) -> VerdictBook {
     let mut targets = vec![];
     for vs in &p.virtual_servers {
         let VsName::Addr { ip, port, .. } = vs.name else {
@@ -160,7 +160,7 @@ fn verdicts(p: &Plan) -> VerdictBook {
 }
 
 fn compute(
-    p: &Plan,
+    p: &Spec,
     book: &VerdictBook,
     overrides: &Overrides,
     quorum: &mut HashMap<VsName, bool>,
@@ -171,7 +171,7 @@ fn compute(
 /// What the engine does for an operator override: recompute the one virtual
 /// server (index 0) in place and diff its services only.
 fn one_change(
-    p: &Plan,
+    p: &Spec,
     book: &VerdictBook,
     want: &mut Desired,
     quorum: &mut HashMap<VsName, bool>,
@@ -210,7 +210,7 @@ fn diff_of(
 /// verdicts changed are computed again (their other verdicts taken over)
 /// and diffed.
 fn verdict_change(
-    p: &Plan,
+    p: &Spec,
     book: &mut VerdictBook,
     want: &mut Desired,
     quorum: &mut HashMap<VsName, bool>,
@@ -295,7 +295,7 @@ fn nft_load(text: &str) -> Duration {
 }
 
 /// The change of one real server's weight (operator override) in the first service.
-fn one_weight_change(p: &Plan) -> Overrides {
+fn one_weight_change(p: &Spec) -> Overrides {
     let vs = &p.virtual_servers[0];
     let mut o = Overrides::default();
     o.insert(
@@ -315,7 +315,7 @@ struct Row {
     bytes: usize,
 }
 
-fn bench_nft(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
+fn bench_nft(label: &str, p: &Spec, book: &VerdictBook, reps: usize) {
     let scope = BTreeSet::new();
     let mut full = Row {
         ours: vec![],
@@ -426,7 +426,7 @@ fn bench_nft(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
 
 /// Only our own part of bench_nft's one change, in memory (no nft, no root):
 /// many repetitions, for `perf record` and quick comparisons.
-fn bench_ours(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
+fn bench_ours(label: &str, p: &Spec, book: &VerdictBook, reps: usize) {
     let scope = BTreeSet::new();
     let mut memo = nft::SlotMemo::default();
     let mut quorum = HashMap::new();
@@ -510,7 +510,7 @@ fn bench_maglev(reps: usize) {
     }
 }
 
-fn bench_ipvs(label: &str, p: &Plan, book: &VerdictBook, reps: usize) {
+fn bench_ipvs(label: &str, p: &Spec, book: &VerdictBook, reps: usize) {
     let mut b = ipvs_manager::backend::ipvs::IpvsBackend::open().expect("IPVS");
     let scope: BTreeSet<ServiceKey> = p.service_keys();
     let (mut ours_full, mut plane_full, mut ours_one, mut plane_one) =
@@ -577,7 +577,7 @@ fn main() {
     let reps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
     // Optionally only the case whose label starts with this (`2.`).
     let only = args.get(2).map(String::as_str).unwrap_or("");
-    let cases: BTreeMap<&str, Plan> = BTreeMap::from([
+    let cases: BTreeMap<&str, Spec> = BTreeMap::from([
         (
             "1. NAT rr, 1 VS x 10,000 RS (nft: numgen over 10,000 slots)",
             plan(1, 10_000, Method::Nat, "rr"),

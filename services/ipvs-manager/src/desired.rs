@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::health::{Policy, VerdictBook, Verdicts};
-use crate::plan::{Plan, RsPlan, VsName, VsPlan};
+use crate::spec::{RsSpec, Spec, VsName, VsSpec};
 use crate::table::{Dest, DestKey, Service, ServiceKey, TableState};
 
 /// Combined health of a real server.
@@ -37,8 +37,8 @@ pub type Overrides = HashMap<(VsName, DestKey), Override>;
 /// What was decided for one real server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RsOutcome {
-    /// Plan entry.
-    pub plan: RsPlan,
+    /// Spec entry.
+    pub plan: RsSpec,
     /// Combined health.
     pub health: Health,
     /// Alive (counts for quorum, in the table with its weight).
@@ -67,12 +67,12 @@ pub struct QuorumState {
 /// What was decided for one virtual server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VsOutcome {
-    /// Plan entry.
-    pub plan: VsPlan,
+    /// Spec entry.
+    pub plan: VsSpec,
     /// Real servers in configuration order.
     pub real_servers: Vec<RsOutcome>,
     /// The sorry server and its entry, when configured.
-    pub sorry: Option<(RsPlan, Option<u32>)>,
+    pub sorry: Option<(RsSpec, Option<u32>)>,
     /// Quorum after this computation.
     pub quorum: QuorumState,
 }
@@ -163,7 +163,7 @@ pub fn quorum_up(previous: Option<bool>, quorum: u32, hysteresis: u32, alive: u3
 /// Computes the desired state. `quorum` holds each virtual server's previous
 /// quorum state (updated in place).
 pub fn compute(
-    plan: &Plan,
+    plan: &Spec,
     book: &VerdictBook,
     policy: Policy,
     overrides: &Overrides,
@@ -208,7 +208,7 @@ pub fn compute(
 #[allow(clippy::too_many_arguments)]
 pub fn update_vs(
     desired: &mut Desired,
-    plan: &Plan,
+    plan: &Spec,
     index: usize,
     book: &VerdictBook,
     policy: Policy,
@@ -307,7 +307,7 @@ pub fn update_vs(
 /// generation it was computed at: the verdicts of its real servers the book
 /// has not changed since are taken over.
 fn outcome(
-    vs: &VsPlan,
+    vs: &VsSpec,
     book: &VerdictBook,
     policy: Policy,
     overrides: &Overrides,

@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use keepalived_api::v1;
 use keepalived_bus::{Update, UpstreamUpdate};
 
-use crate::plan::VsName;
+use crate::spec::VsName;
 use crate::table::{DestKey, Proto};
 
 mod owners;

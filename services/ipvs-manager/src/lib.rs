@@ -14,9 +14,9 @@ pub mod desired;
 pub mod engine;
 pub mod health;
 pub mod maglev;
-pub mod plan;
 pub mod reconcile;
 pub mod sched;
+pub mod spec;
 pub mod table;
 pub mod view;
 

@@ -6,7 +6,7 @@ use keepalived_api::v1;
 
 use crate::backend::{Counters, ObservedState};
 use crate::desired::{Health, RsOutcome, VsOutcome};
-use crate::plan::{RsPlan, VsName, VsPlan};
+use crate::spec::{RsSpec, VsName, VsSpec};
 use crate::table::{DestKey, Method, Proto};
 
 /// The state served by the API, rebuilt after every reconcile.
@@ -86,7 +86,7 @@ fn stats(c: Option<&Counters>) -> Option<v1::Stats> {
 }
 
 /// The kernel weight of `rs` in the first service of `vs`, if present.
-pub fn kernel_weight(vs: &VsPlan, observed: &ObservedState, rs: DestKey) -> Option<u32> {
+pub fn kernel_weight(vs: &VsSpec, observed: &ObservedState, rs: DestKey) -> Option<u32> {
     let key = vs.services.first()?;
     observed
         .table
@@ -98,7 +98,7 @@ pub fn kernel_weight(vs: &VsPlan, observed: &ObservedState, rs: DestKey) -> Opti
 }
 
 /// One real server as the API shows it.
-pub fn real_server(vs: &VsPlan, r: &RsOutcome, observed: &ObservedState) -> v1::RealServer {
+pub fn real_server(vs: &VsSpec, r: &RsOutcome, observed: &ObservedState) -> v1::RealServer {
     let kernel = kernel_weight(vs, observed, r.plan.key);
     v1::RealServer {
         address: Some(address(r.plan.key)),
@@ -131,7 +131,7 @@ pub fn real_server(vs: &VsPlan, r: &RsOutcome, observed: &ObservedState) -> v1::
     }
 }
 
-fn sorry(vs: &VsPlan, s: &RsPlan, observed: &ObservedState) -> v1::RealServer {
+fn sorry(vs: &VsSpec, s: &RsSpec, observed: &ObservedState) -> v1::RealServer {
     let kernel = kernel_weight(vs, observed, s.key);
     v1::RealServer {
         address: Some(address(s.key)),

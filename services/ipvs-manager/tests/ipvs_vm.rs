@@ -32,7 +32,7 @@ fn desired_table(conf: &str) -> TableState {
     let config = keepalived_config::load_str(conf, Path::new("/t/k.conf"), &Default::default())
         .expect("valid")
         .config;
-    let (plan, errors) = ipvs_manager::plan::build(&config);
+    let (plan, errors) = ipvs_manager::spec::build(&config);
     assert!(errors.is_empty(), "{errors:?}");
     desired::compute(
         &plan,

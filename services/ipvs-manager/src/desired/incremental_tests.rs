@@ -3,11 +3,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
-use crate::plan::RsPlan;
+use crate::spec::RsSpec;
 use crate::table::{Method, Proto, ServiceSpec};
 
-fn rs(last: u8, weight: u32, flags: u8) -> RsPlan {
-    RsPlan {
+fn rs(last: u8, weight: u32, flags: u8) -> RsSpec {
+    RsSpec {
         key: DestKey {
             ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, last)),
             port: 80,
@@ -23,7 +23,7 @@ fn rs(last: u8, weight: u32, flags: u8) -> RsPlan {
 /// Virtual servers of random real servers, quorum (at least 1: quorum 0
 /// with no alive weight flips at every computation), hysteresis and
 /// sorry server; the last two share a service, as a misconfiguration may.
-fn arb_plan() -> impl Strategy<Value = Plan> {
+fn arb_plan() -> impl Strategy<Value = Spec> {
     let vs = (
         proptest::collection::btree_map(1u8..12, (0u32..4, 0u8..4), 0..6),
         1u32..5,
@@ -33,7 +33,7 @@ fn arb_plan() -> impl Strategy<Value = Plan> {
     );
     proptest::collection::vec(vs, 1..5).prop_map(|list| {
         let n = list.len();
-        Plan {
+        Spec {
             virtual_servers: list
                 .into_iter()
                 .enumerate()
@@ -44,7 +44,7 @@ fn arb_plan() -> impl Strategy<Value = Plan> {
                         80 + i as u16
                     };
                     let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10));
-                    VsPlan {
+                    VsSpec {
                         name: VsName::Addr {
                             proto: Proto::Tcp,
                             ip,
@@ -233,7 +233,7 @@ proptest! {
 #[test]
 fn a_quorum_lost_in_a_large_virtual_server_rebuilds_its_services() {
     let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10));
-    let vs = VsPlan {
+    let vs = VsSpec {
         name: VsName::Addr {
             proto: Proto::Tcp,
             ip,
@@ -256,7 +256,7 @@ fn a_quorum_lost_in_a_large_virtual_server_rebuilds_its_services() {
         hysteresis: 0,
         omega: false,
     };
-    let plan = Plan {
+    let plan = Spec {
         virtual_servers: vec![vs],
     };
     let book = VerdictBook::default();

@@ -15,12 +15,12 @@ fn quorum_follows_keepalived_with_hysteresis() {
     assert!(!quorum_up(None, 1, 0, 0));
 }
 
-fn plan(text: &str) -> Plan {
+fn plan(text: &str) -> Spec {
     let config =
         keepalived_config::load_str(text, Path::new("/t/keepalived.conf"), &Default::default())
             .expect("valid config")
             .config;
-    crate::plan::build(&config).0
+    crate::spec::build(&config).0
 }
 
 const TWO: &str = "virtual_server 198.51.100.10 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\

@@ -21,8 +21,8 @@ use tokio::time::Instant;
 use crate::backend::{Backend, BackendError, ObservedState};
 use crate::desired::{self, Desired, Overrides};
 use crate::health::{BookChange, Policy, VerdictBook};
-use crate::plan::{self, Plan, VsName};
 use crate::reconcile;
+use crate::spec::{self, Spec, VsName};
 use crate::table::{Change, DestKey, ServiceKey};
 use crate::view::{self, View, fmt_rs};
 
@@ -93,7 +93,7 @@ pub struct Engine {
     backend: Box<dyn Backend>,
     settings: Settings,
     flush_on_stop: LvsFlushOnStop,
-    plan: Plan,
+    plan: Spec,
     book: VerdictBook,
     /// `health_prober_owners` as read at start.
     owners_per_target: keepalived_config::ProberOwners,
@@ -135,7 +135,7 @@ impl Engine {
     ) -> Result<Self, BackendError> {
         tracing::info!("Initializing ipvs");
         let observed = backend.observe()?;
-        let (plan, errors) = config.map(plan::build).unwrap_or_default();
+        let (plan, errors) = config.map(spec::build).unwrap_or_default();
         for e in errors {
             tracing::error!("{e}");
         }
@@ -278,7 +278,7 @@ impl Engine {
             }
             Input::Reload(config) => {
                 tracing::info!("Reloading: applying the difference of the new configuration");
-                let (plan, errors) = plan::build(&config);
+                let (plan, errors) = spec::build(&config);
                 for e in errors {
                     tracing::error!("{e}");
                 }

@@ -26,7 +26,7 @@ use keepalived_api::v1;
 use keepalived_rendezvous::Assignment;
 
 use super::{Known, Policy, Prober, Source, VerdictBook, combine};
-use crate::plan::VsName;
+use crate::spec::VsName;
 use crate::table::DestKey;
 
 /// The combined verdict of one real server of one virtual server, with the

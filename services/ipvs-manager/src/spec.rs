@@ -55,7 +55,7 @@ impl fmt::Display for VsName {
 
 /// A real server (or the sorry server) as planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RsPlan {
+pub struct RsSpec {
     /// Address and port.
     pub key: DestKey,
     /// Configured weight.
@@ -72,7 +72,7 @@ pub struct RsPlan {
 
 /// A configured virtual server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VsPlan {
+pub struct VsSpec {
     /// Its name.
     pub name: VsName,
     /// The kernel services it expands to.
@@ -82,9 +82,9 @@ pub struct VsPlan {
     /// Default forwarding method.
     pub method: Method,
     /// Real servers in configuration order.
-    pub real_servers: Vec<RsPlan>,
+    pub real_servers: Vec<RsSpec>,
     /// `sorry_server`.
-    pub sorry: Option<RsPlan>,
+    pub sorry: Option<RsSpec>,
     /// `quorum`.
     pub quorum: u32,
     /// `hysteresis`.
@@ -96,12 +96,12 @@ pub struct VsPlan {
 
 /// The whole plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
+pub struct Spec {
     /// Virtual servers in configuration order.
-    pub virtual_servers: Vec<VsPlan>,
+    pub virtual_servers: Vec<VsSpec>,
 }
 
-impl Plan {
+impl Spec {
     /// Every kernel service of the plan.
     pub fn service_keys(&self) -> BTreeSet<ServiceKey> {
         self.virtual_servers
@@ -111,7 +111,7 @@ impl Plan {
     }
 
     /// The virtual server named `name`.
-    pub fn find(&self, name: &VsName) -> Option<&VsPlan> {
+    pub fn find(&self, name: &VsName) -> Option<&VsSpec> {
         self.virtual_servers.iter().find(|vs| &vs.name == name)
     }
 }
@@ -194,10 +194,10 @@ fn expand(entry: &VsgEntry, proto: Proto, fam: Family) -> Vec<ServiceKey> {
 /// scheduler, unknown group, a service already taken by an earlier
 /// virtual_server) are left out, each with an error message in the second
 /// value, so the rest still works — as keepalived skips a bad block.
-pub fn build(config: &Config) -> (Plan, Vec<String>) {
+pub fn build(config: &Config) -> (Spec, Vec<String>) {
     let mut errors = Vec::new();
     let mut taken = BTreeSet::new();
-    let mut plan = Plan::default();
+    let mut plan = Spec::default();
     for vs in &config.virtual_servers {
         let p = proto(vs.protocol);
         let first_family = vs
@@ -268,7 +268,7 @@ pub fn build(config: &Config) -> (Plan, Vec<String>) {
         let real_servers = vs
             .real_servers
             .iter()
-            .map(|rs| RsPlan {
+            .map(|rs| RsSpec {
                 key: DestKey {
                     ip: rs.ip,
                     port: rs.port,
@@ -284,7 +284,7 @@ pub fn build(config: &Config) -> (Plan, Vec<String>) {
                     .any(|c| c.alpha.unwrap_or(rs.alpha.unwrap_or(vs.alpha))),
             })
             .collect();
-        let sorry = vs.sorry_server.map(|s| RsPlan {
+        let sorry = vs.sorry_server.map(|s| RsSpec {
             key: DestKey {
                 ip: s.ip,
                 port: s.port,
@@ -295,7 +295,7 @@ pub fn build(config: &Config) -> (Plan, Vec<String>) {
             checked: false,
             alpha: false,
         });
-        plan.virtual_servers.push(VsPlan {
+        plan.virtual_servers.push(VsSpec {
             name,
             services,
             spec: ServiceSpec {
