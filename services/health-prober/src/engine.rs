@@ -27,7 +27,7 @@ use crate::checks::Probe;
 use crate::checks::tls::{SslClient, SslInitError};
 use crate::machine::{Flavor, Machine, Timing};
 use crate::outcome::Outcome;
-use crate::targets::TargetSpec;
+use crate::spec::TargetSpec;
 use crate::words;
 
 mod share;
@@ -857,7 +857,7 @@ fn machine_for(spec: &TargetSpec) -> Machine {
     Machine::new(flavor(&spec.checker.kind), timing_of(spec)).with_urls(urls)
 }
 
-fn vs_key(vs: &crate::targets::VsRef) -> v1::VirtualServerKey {
+fn vs_key(vs: &crate::spec::VsRef) -> v1::VirtualServerKey {
     use keepalived_config::{Protocol, VsKey};
     use v1::virtual_server_key::Kind;
     let kind = match &vs.key {

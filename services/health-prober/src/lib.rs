@@ -16,7 +16,7 @@ pub mod engine;
 pub mod machine;
 pub mod outcome;
 pub mod peers;
-pub mod targets;
+pub mod spec;
 pub mod words;
 
 use keepalived_api::v1::health_server::HealthServer;
@@ -92,8 +92,8 @@ pub struct Cli {
 pub fn prepare(
     config: &keepalived_config::Config,
     ssl: &checks::tls::SslClient,
-) -> Result<Vec<targets::TargetSpec>, checks::tls::SslInitError> {
-    let specs = targets::build(config);
+) -> Result<Vec<spec::TargetSpec>, checks::tls::SslInitError> {
+    let specs = spec::build(config);
     let ssl_required = specs
         .iter()
         .any(|s| matches!(s.checker.kind, keepalived_config::CheckerKind::SslGet(_)));
@@ -110,7 +110,7 @@ pub fn prepare(
 pub fn load_targets(
     args: &CommonArgs,
     ssl: &checks::tls::SslClient,
-) -> anyhow::Result<Vec<targets::TargetSpec>> {
+) -> anyhow::Result<Vec<spec::TargetSpec>> {
     match keepalived_runtime::config::load(args)? {
         Some(config) => Ok(prepare(&config, ssl)?),
         None => Ok(Vec::new()),

@@ -23,7 +23,7 @@ use keepalived_config::CheckerKind;
 
 use crate::machine::Note;
 use crate::outcome::Failure;
-use crate::targets::TargetSpec;
+use crate::spec::TargetSpec;
 
 /// `Activating healthchecker for service [RS]:tcp:80 for VS [VIP]:tcp:80`.
 pub fn activating(spec: &TargetSpec, vs_label: &str) -> String {
@@ -334,7 +334,7 @@ pub fn mail(spec: &TargetSpec, up: bool, failure: Option<&Failure>) -> (String, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::targets;
+    use crate::spec;
     use std::path::Path;
 
     fn spec(checker: &str) -> TargetSpec {
@@ -345,7 +345,7 @@ mod tests {
             keepalived_config::load_str(&text, Path::new("/tmp/k.conf"), &Default::default())
                 .unwrap()
                 .config;
-        targets::build(&config).remove(0)
+        spec::build(&config).remove(0)
     }
 
     #[test]
@@ -632,7 +632,7 @@ mod tests {
             keepalived_config::load_str(text, Path::new("/tmp/k.conf"), &Default::default())
                 .unwrap()
                 .config;
-        targets::build(&config).remove(0)
+        spec::build(&config).remove(0)
     }
 
     fn words_of(s: &TargetSpec, note: Note, failure: Option<&Failure>) -> String {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use common::*;
 use health_prober::outcome::Failure;
-use health_prober::targets::TargetSpec;
+use health_prober::spec::TargetSpec;
 use health_prober::words;
 use keepalived_api::v1;
 use keepalived_bus::{Backoff, BusMetrics, Producer, Subscriber};
@@ -39,7 +39,7 @@ fn spec(checker: &str) -> TargetSpec {
     let config = keepalived_config::load_str(&text, Path::new("/tmp/k.conf"), &Default::default())
         .unwrap()
         .config;
-    health_prober::targets::build(&config).remove(0)
+    health_prober::spec::build(&config).remove(0)
 }
 
 /// The DATA section the notifier sends for this checker's transition to
@@ -342,7 +342,7 @@ async fn the_probers_words_reach_the_mail_unchanged_through_ipvs_manager() {
         keepalived_config::load_file(&dir.path().join("keepalived.conf"), &Default::default())
             .unwrap()
             .config;
-    let specs = health_prober::targets::build(&config);
+    let specs = health_prober::spec::build(&config);
     let spec_of = |rs: &str| {
         specs
             .iter()

@@ -6,7 +6,7 @@
 //! track_file does.
 
 use crate::outcome::{Failure, Outcome};
-use crate::targets::TrackedFile;
+use crate::spec::TrackedFile;
 
 /// One attempt: read and judge the file.
 pub async fn run(file: &TrackedFile) -> Outcome {

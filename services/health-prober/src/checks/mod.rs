@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use keepalived_config::CheckerKind;
 
 use crate::outcome::Outcome;
-use crate::targets::{TargetSpec, TrackedFile};
+use crate::spec::{TargetSpec, TrackedFile};
 use conn::ConnOpts;
 
 /// What kind of attempt to run.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use health_prober::engine::{Engine, Metrics, TargetViews};
-use health_prober::{HealthApi, targets};
+use health_prober::{HealthApi, spec};
 use keepalived_api::v1::{self, health_event::Payload};
 use keepalived_bus::{BusMetrics, WatchStream};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -151,7 +151,7 @@ pub struct Prober {
     pub started: Instant,
 }
 
-pub fn specs(text: &str) -> Vec<targets::TargetSpec> {
+pub fn specs(text: &str) -> Vec<spec::TargetSpec> {
     let config = keepalived_config::load_str(
         text,
         std::path::Path::new("/tmp/k.conf"),
@@ -159,7 +159,7 @@ pub fn specs(text: &str) -> Vec<targets::TargetSpec> {
     )
     .unwrap_or_else(|e| panic!("config: {e:?}"))
     .config;
-    targets::build(&config)
+    spec::build(&config)
 }
 
 impl Prober {
