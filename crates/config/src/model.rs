@@ -197,6 +197,31 @@ pub struct GlobalDefs {
     pub vrrp_gna_interval: TimeUs,
     /// Interface for static addresses without `dev`.
     pub default_interface: Option<String>,
+    /// `notify_fifo`: gets every VRRP and LVS notification line.
+    pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo`: VRRP lines only (dropped when it is `notify_fifo`, as keepalived
+    /// does: the lines would be written twice).
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `lvs_notify_fifo`: `VS`/`RS` lines only (dropped when it is `notify_fifo`).
+    pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `fifo_write_vrrp_states_on_reload`: write every instance's and group's state line to
+    /// the FIFOs at a reload even when it did not change.
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// `no_email_faults`: no mail on entering FAULT.
+    pub no_email_faults: bool,
+}
+
+/// A notify FIFO (`notify_fifo PATH [USER [GROUP]]` and its `…_script`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyFifo {
+    /// The named pipe; created (mode 0644) unless it exists.
+    pub path: String,
+    /// Owner of a FIFO we create; unset: keepalived's default script user.
+    pub user: Option<String>,
+    /// Its group.
+    pub group: Option<String>,
+    /// `…_script`: started once the FIFO exists, with the FIFO's path as its last argument.
+    pub script: Option<Script>,
 }
 
 /// `smtp_server HOST [PORT]`.

@@ -230,6 +230,28 @@ impl Config {
         w.line(format!("vrrp_garp_interval {}", g.vrrp_garp_interval));
         w.line(format!("vrrp_gna_interval {}", g.vrrp_gna_interval));
         w.opt_s("default_interface", &g.default_interface);
+        for (kw, fifo) in [
+            ("notify_fifo", &g.notify_fifo),
+            ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+            ("lvs_notify_fifo", &g.lvs_notify_fifo),
+        ] {
+            if let Some(f) = fifo {
+                let mut l = format!("{kw} {}", q(&f.path));
+                if let Some(u) = &f.user {
+                    let _ = write!(l, " {}", q(u));
+                    if let Some(grp) = &f.group {
+                        let _ = write!(l, " {}", q(grp));
+                    }
+                }
+                w.line(l);
+                w.script(&format!("{kw}_script"), &f.script);
+            }
+        }
+        w.flag(
+            "fifo_write_vrrp_states_on_reload",
+            g.fifo_write_vrrp_states_on_reload,
+        );
+        w.flag("no_email_faults", g.no_email_faults);
         w.close();
 
         for tf in &self.track_files {

@@ -774,3 +774,46 @@ fn an_unquoted_notify_argument_is_a_user_and_a_user_this_host_lacks_drops_the_sc
         "{d:#?}"
     );
 }
+
+#[test]
+fn notify_fifos_are_read_with_their_scripts_and_keepaliveds_dedup() {
+    let (c, w) = warnings(
+        "global_defs {\n\
+         vrrp_notify_fifo_script \"/bin/reader -v\" root\n\
+         vrrp_notify_fifo /run/v.fifo root\n\
+         notify_fifo /run/all.fifo\n\
+         lvs_notify_fifo /run/all.fifo\n\
+         lvs_notify_fifo_script /bin/l\n\
+         notify_fifo_script /bin/g\n\
+         fifo_write_vrrp_states_on_reload\n\
+         no_email_faults\n\
+         }\n",
+    );
+    let g = &c.global_defs;
+    let v = g.vrrp_notify_fifo.as_ref().unwrap();
+    assert_eq!(
+        (v.path.as_str(), v.user.as_deref()),
+        ("/run/v.fifo", Some("root"))
+    );
+    assert_eq!(v.script.as_ref().unwrap().command, "/bin/reader -v");
+    assert_eq!(
+        g.notify_fifo
+            .as_ref()
+            .unwrap()
+            .script
+            .as_ref()
+            .unwrap()
+            .command,
+        "/bin/g"
+    );
+    // The LVS FIFO that is the global one is dropped, as keepalived does.
+    assert_eq!(g.lvs_notify_fifo, None);
+    assert!(g.fifo_write_vrrp_states_on_reload && g.no_email_faults);
+    assert!(!w.iter().any(|w| w.contains("not implemented")), "{w:?}");
+    let (_, w) = warnings("global_defs {\nnotify_fifo_script /bin/g\n}\n");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("notify_fifo_script without notify_fifo")),
+        "{w:?}"
+    );
+}

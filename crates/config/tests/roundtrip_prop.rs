@@ -122,7 +122,17 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             vrrp_garp_lower_prio_repeat: e.5,
             vrrp_garp_interval: e.6,
             vrrp_gna_interval: e.7,
-            default_interface: e.8,
+            default_interface: e.8.clone(),
+            notify_fifo: e.8.as_ref().map(|i| NotifyFifo {
+                path: format!("/run/{i}.fifo"),
+                user: None,
+                group: None,
+                script: None,
+            }),
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            fifo_write_vrrp_states_on_reload: c.1,
+            no_email_faults: c.2,
         })
 }
 

@@ -28,6 +28,8 @@ pub enum Action {
     Script(ScriptJob),
     /// An HTTP POST of a signed JSON payload.
     Webhook(WebhookJob),
+    /// A line written to a notify FIFO.
+    Fifo(FifoJob),
 }
 
 impl Action {
@@ -38,6 +40,7 @@ impl Action {
             Self::Mail(_) => Channel::Mail,
             Self::Script(_) => Channel::Script,
             Self::Webhook(_) => Channel::Webhook,
+            Self::Fifo(_) => Channel::Fifo,
         }
     }
 }
@@ -88,4 +91,13 @@ pub struct WebhookJob {
     /// File holding the HMAC secret, read at send time so rotating it needs
     /// no restart and the secret never lands in the spool.
     pub secret_file: Option<String>,
+}
+
+/// One line for one notify FIFO.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FifoJob {
+    /// The FIFO's path.
+    pub path: String,
+    /// The line, newline included, exactly as keepalived writes it.
+    pub line: String,
 }
