@@ -163,6 +163,7 @@ struct Io {
     /// The interface adverts leave by (IPv6 sends name it per packet).
     ifindex: u32,
     vips: Vec<Vip>,
+    routes: crate::routes::InstanceRoutes,
     ip_id: IpIdCounter,
 }
 
@@ -295,6 +296,7 @@ pub async fn start(
     });
     let own_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let span = tracing::info_span!("vrrp_instance", instance = %name);
+    let routes = crate::routes::InstanceRoutes::new(&spec.routes);
     let mut task = Task {
         inst: Instance::new(spec.params.clone()),
         spec,
@@ -303,6 +305,7 @@ pub async fn start(
             src,
             ifindex: iface.index,
             vips,
+            routes,
             ip_id: IpIdCounter::new(),
         },
         shared,
@@ -391,7 +394,8 @@ impl Task {
                             let a = self.inst.handle(self.shared.clock.now(), Input::Shutdown);
                             self.execute(a).await;
                             // Whatever the state, none of our VIPs stays behind.
-                            if self.io.vips.iter().any(|v| v.present) {
+                            if self.io.vips.iter().any(|v| v.present) || self.io.routes.any_present()
+                            {
                                 let span = self.span.clone();
                                 self.remove_vips().instrument(span).await;
                             }
@@ -658,9 +662,14 @@ impl Task {
             }
         }
         self.publish_vips(added, Vec::new());
+        // virtual_routes follow the VIPs (a route may use one as its source).
+        let name = self.spec.params.name.clone();
+        self.io.routes.add_all(&self.shared.netlink, &name).await;
     }
 
     async fn remove_vips(&mut self) {
+        let name = self.spec.params.name.clone();
+        self.io.routes.remove_all(&self.shared.netlink, &name).await;
         let mut removed = Vec::new();
         for i in 0..self.io.vips.len() {
             let vip = &self.io.vips[i];

@@ -33,6 +33,7 @@ pub mod api;
 pub mod engine;
 pub mod instance;
 pub mod netlink;
+pub mod routes;
 pub mod socket;
 pub mod spec;
 pub mod sys;

@@ -130,6 +130,8 @@ pub struct InstanceSpec {
     pub advert_int_centis: u32,
     /// Every VIP, including the excluded ones.
     pub vips: Vec<VipSpec>,
+    /// `virtual_routes` (installed while MASTER).
+    pub routes: Vec<crate::routes::RouteSpec>,
     /// Multicast group (`vrrp_mcast_group4`, or `vrrp_mcast_group6` for an IPv6
     /// instance); its family is the instance's family.
     pub group: IpAddr,
@@ -418,10 +420,15 @@ fn instance_spec(
     if vi.use_vmac.is_some() {
         hold(unsupported("use_vmac"));
     }
-    if !vi.virtual_routes.is_empty() {
-        warnings.push(format!(
-            "({name}) virtual_routes is not implemented by vrrp-core; the routes are not installed"
-        ));
+    let mut routes = Vec::new();
+    for r in &vi.virtual_routes {
+        match crate::routes::RouteSpec::from_config(r) {
+            Ok(route) => routes.push(route),
+            Err(why) => warnings.push(format!(
+                "({name}) virtual route {}: {why}; the route is not installed",
+                r.to
+            )),
+        }
     }
     let unicast_src = vi.unicast_src_ip;
     if let Some(a) = unicast_src.filter(|a| a.is_ipv6() != ipv6) {
@@ -517,6 +524,7 @@ fn instance_spec(
         version: vi.version,
         advert_int_centis: vi.advert_int.0,
         vips,
+        routes,
         group: if ipv6 {
             IpAddr::V6(config.global_defs.vrrp_mcast_group6)
         } else {

@@ -395,14 +395,6 @@ impl Builder<'_> {
                     }
                 }
                 "virtual_routes" => {
-                    self.d.warn(
-                        n.kw.pos,
-                        format!(
-                            "({}) virtual_routes is recognised, not implemented by keepalived-rs \
-                             yet: vrrp-core does not install these routes",
-                            v.name
-                        ),
-                    );
                     for c in self.block(n) {
                         let r = self.route(c);
                         v.virtual_routes.push(r);

@@ -1,0 +1,109 @@
+//! `virtual_routes` follow the instance (root, network namespaces): installed on the MASTER
+//! only, IPv4 and IPv6, with keepalived's `proto keepalived` (a gateway route, a route with a VIP as its source, a blackhole, a
+//! route in another table), moved with the VIP when the master stops, and none left on the
+//! stopped director.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Conf, Topology, Which};
+use keepalived_testlab::wait_until;
+
+const ROUTES: &str = "    virtual_routes {
+        203.0.113.0/26 via 198.51.100.20 dev eth0
+        2001:db8:1::/64 via 2001:db8::20 dev eth0
+        to 2001:db8:2::/64 src 2001:db8::10 dev eth0 metric 7
+        blackhole 203.0.113.128/26
+        203.0.113.64/26 dev eth0 table 100
+    }
+";
+
+/// Each route as `ip route` prints a part of it, with the command that lists it.
+const EXPECT: [(&[&str], &str); 5] = [
+    (
+        &["-4", "route", "show"],
+        "203.0.113.0/26 via 198.51.100.20 dev eth0 proto keepalived",
+    ),
+    (
+        &["-6", "route", "show"],
+        "2001:db8:1::/64 via 2001:db8::20 dev eth0 proto keepalived",
+    ),
+    (
+        &["-6", "route", "show"],
+        "2001:db8:2::/64 dev eth0 proto keepalived src 2001:db8::10 metric 7",
+    ),
+    (
+        &["-4", "route", "show"],
+        "blackhole 203.0.113.128/26 proto keepalived",
+    ),
+    (
+        &["-4", "route", "show", "table", "100"],
+        "203.0.113.64/26 dev eth0 proto keepalived scope link",
+    ),
+];
+
+/// Which of the routes `which` holds.
+fn routes(t: &Topology, which: Which) -> Vec<&'static str> {
+    let ns = &t.director(which).host.netns;
+    EXPECT
+        .iter()
+        .filter(|(args, line)| {
+            let mut argv = vec!["ip"];
+            argv.extend_from_slice(args);
+            t.lab
+                .exec(ns, &argv)
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains(line))
+                .unwrap_or(false)
+        })
+        .map(|(_, line)| *line)
+        .collect()
+}
+
+#[test]
+fn virtual_routes_are_on_the_master_only_and_move_with_it() {
+    if !common::prerequisites("virtual_routes", &[]) {
+        return;
+    }
+    let mut t = Topology::new_v6("vcrt");
+    let all: Vec<&str> = EXPECT.iter().map(|(_, l)| *l).collect();
+    let mut dr1 = Conf::fast_v6("keepalivedR1", 99);
+    dr1.instance_extra = ROUTES.into();
+    let mut dr2 = Conf::fast_v6("keepalivedR2", 90);
+    dr2.instance_extra = ROUTES.into();
+    t.start(Which::Dr1, &dr1);
+    t.start(Which::Dr2, &dr2);
+    t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(5), || routes(&t, Which::Dr1) == all),
+        "dr1 (MASTER) holds {:?}; ip -4 route table all: {}\n{}",
+        routes(&t, Which::Dr1),
+        String::from_utf8_lossy(
+            &t.lab
+                .exec(
+                    &t.director(Which::Dr1).host.netns,
+                    &["ip", "-4", "route", "show", "table", "all"]
+                )
+                .map(|o| o.stdout)
+                .unwrap_or_default()
+        ),
+        t.logs()
+    );
+    assert_eq!(routes(&t, Which::Dr2), Vec::<&str>::new(), "dr2 is BACKUP");
+
+    t.stop(Which::Dr1, "TERM");
+    t.wait_vip_on(Which::Dr2, Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(5), || routes(&t, Which::Dr2) == all),
+        "dr2 (now MASTER) holds {:?}\n{}",
+        routes(&t, Which::Dr2),
+        t.logs()
+    );
+    assert_eq!(
+        routes(&t, Which::Dr1),
+        Vec::<&str>::new(),
+        "the stopped dr1 left routes behind"
+    );
+    t.stop(Which::Dr2, "TERM");
+    assert_eq!(routes(&t, Which::Dr2), Vec::<&str>::new());
+}
