@@ -42,8 +42,6 @@ pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
             "namespace_with_ipsets",
             "net_namespace",
             "net_namespace_ipvs",
-            "static_ipaddress",
-            "static_routes",
             "static_rules",
             "track_group",
             "use_pid_dir",
@@ -255,6 +253,8 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "include",
             "keepalived_rs",
             "SSL",
+            "static_ipaddress",
+            "static_routes",
         ],
         Ctx::Global => &[
             "router_id",

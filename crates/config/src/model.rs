@@ -27,6 +27,10 @@ pub struct Config {
     pub ssl: Option<SslContext>,
     /// `keepalived_rs { … }`: keepalived-rs settings keepalived lacks (defaults when absent).
     pub keepalived_rs: KeepalivedRs,
+    /// `static_ipaddress { … }`: addresses vrrp-core keeps whatever the instances' states.
+    pub static_ipaddress: Vec<VirtualIp>,
+    /// `static_routes { … }`: routes vrrp-core keeps whatever the instances' states.
+    pub static_routes: Vec<VirtualRoute>,
 }
 
 /// The top-level `SSL { password … ca … certificate … key … }` block (keepalived's

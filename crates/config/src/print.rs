@@ -120,6 +120,30 @@ fn method(m: LvsMethod) -> &'static str {
     }
 }
 
+fn route(r: &VirtualRoute) -> String {
+    let mut l = String::new();
+    if let Some(s) = r.src {
+        let _ = write!(l, "src {s} ");
+    }
+    let _ = write!(l, "to {}", q(&r.to));
+    if let Some(x) = r.via {
+        let _ = write!(l, " via {x}");
+    }
+    if let Some(x) = &r.dev {
+        let _ = write!(l, " dev {}", q(x));
+    }
+    if let Some(x) = r.metric {
+        let _ = write!(l, " metric {x}");
+    }
+    if let Some(x) = &r.table {
+        let _ = write!(l, " table {}", q(x));
+    }
+    for e in &r.extra {
+        let _ = write!(l, " {}", q(e));
+    }
+    l
+}
+
 fn vip(v: &VirtualIp) -> String {
     let mut l = format!("{}/{}", v.address, v.prefix_len);
     if let Some(b) = v.brd {
@@ -254,6 +278,20 @@ impl Config {
         w.flag("no_email_faults", g.no_email_faults);
         w.close();
 
+        if !self.static_ipaddress.is_empty() {
+            w.open("static_ipaddress");
+            for a in &self.static_ipaddress {
+                w.line(vip(a));
+            }
+            w.close();
+        }
+        if !self.static_routes.is_empty() {
+            w.open("static_routes");
+            for r in &self.static_routes {
+                w.line(route(r));
+            }
+            w.close();
+        }
         for tf in &self.track_files {
             w.open(format!("track_file {}", q(&tf.name)));
             w.line(format!("file {}", q(&tf.file)));
@@ -373,27 +411,7 @@ impl Config {
             if !v.virtual_routes.is_empty() {
                 w.open("virtual_routes");
                 for r in &v.virtual_routes {
-                    let mut l = String::new();
-                    if let Some(s) = r.src {
-                        let _ = write!(l, "src {s} ");
-                    }
-                    let _ = write!(l, "to {}", q(&r.to));
-                    if let Some(x) = r.via {
-                        let _ = write!(l, " via {x}");
-                    }
-                    if let Some(x) = &r.dev {
-                        let _ = write!(l, " dev {}", q(x));
-                    }
-                    if let Some(x) = r.metric {
-                        let _ = write!(l, " metric {x}");
-                    }
-                    if let Some(x) = &r.table {
-                        let _ = write!(l, " table {}", q(x));
-                    }
-                    for e in &r.extra {
-                        let _ = write!(l, " {}", q(e));
-                    }
-                    w.line(l);
+                    w.line(route(r));
                 }
                 w.close();
             }

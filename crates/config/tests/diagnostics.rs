@@ -817,3 +817,18 @@ fn notify_fifos_are_read_with_their_scripts_and_keepaliveds_dedup() {
         "{w:?}"
     );
 }
+
+#[test]
+fn static_addresses_and_routes_are_read_and_print_back() {
+    let text = "static_ipaddress {\n    203.0.113.50/24 dev eth0\n}\nstatic_routes {\n    \
+                203.0.113.192/26 via 198.51.100.20 dev eth0\n    blackhole 203.0.113.128/26\n}\n";
+    let (c, w) = warnings(text);
+    assert_eq!(c.static_ipaddress.len(), 1);
+    assert_eq!(c.static_ipaddress[0].dev.as_deref(), Some("eth0"));
+    assert_eq!(c.static_routes.len(), 2);
+    assert_eq!(c.static_routes[1].extra, ["blackhole"]);
+    assert!(!w.iter().any(|w| w.contains("not implemented")), "{w:?}");
+    let (again, _) = warnings(&c.to_keepalived_conf());
+    assert_eq!(again.static_ipaddress, c.static_ipaddress);
+    assert_eq!(again.static_routes, c.static_routes);
+}

@@ -780,6 +780,8 @@ fn config() -> impl Strategy<Value = Config> {
                     virtual_server_groups,
                     ssl: None,
                     keepalived_rs: KeepalivedRs::default(),
+                    static_ipaddress: vec![],
+                    static_routes: vec![],
                 }
             },
         )

@@ -153,6 +153,7 @@ pub struct Engine {
     tasks: HashMap<String, JoinHandle<()>>,
     registry: SharedRegistry,
     transitions: mpsc::UnboundedReceiver<TransitionNotice>,
+    statics: crate::statics::Statics,
 }
 
 impl std::fmt::Debug for Engine {
@@ -192,6 +193,7 @@ impl Engine {
             tasks: HashMap::new(),
             registry,
             transitions,
+            statics: crate::statics::Statics::default(),
         };
         engine.apply(spec).await;
         Ok(engine)
@@ -311,6 +313,8 @@ impl Engine {
     /// trackers are unchanged keep running untouched (no flap); changed and removed ones
     /// stop (a master sends priority 0 and removes its VIPs); new and changed ones start.
     pub async fn apply(&mut self, new: EngineSpec) {
+        // Static entries first: an instance's route may rely on them.
+        self.statics.apply(&self.shared.netlink, &new.statics).await;
         let old = std::mem::replace(&mut self.spec, new.clone());
         let running: Vec<Handle> = {
             let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
@@ -384,6 +388,7 @@ impl Engine {
             }
         }
         let _ = tokio::time::timeout(STOP_TIMEOUT, futures::future::join_all(waits)).await;
+        self.statics.clear(&self.shared.netlink).await;
         self.trackers.stop_all();
         for (_, s) in self.sockets.drain() {
             s.reader.abort();

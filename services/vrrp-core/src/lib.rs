@@ -36,6 +36,7 @@ pub mod netlink;
 pub mod routes;
 pub mod socket;
 pub mod spec;
+pub mod statics;
 pub mod sys;
 pub mod trackers;
 pub mod view;

@@ -209,6 +209,8 @@ pub struct EngineSpec {
     pub script_user: (String, Option<String>),
     /// `enable_script_security`.
     pub script_security: bool,
+    /// `static_ipaddress`, `static_routes`.
+    pub statics: crate::statics::StaticSpec,
 }
 
 /// The default script user when `script_user` is not configured.
@@ -231,6 +233,34 @@ impl EngineSpec {
             script_security: g.enable_script_security,
             ..EngineSpec::default()
         };
+        for a in &config.static_ipaddress {
+            // vrrp_ipaddress.c: no `dev` means `default_interface`.
+            match a.dev.clone().or_else(|| g.default_interface.clone()) {
+                Some(dev) => spec.statics.addresses.push(VipSpec {
+                    address: a.address,
+                    prefix_len: a.prefix_len,
+                    dev,
+                    label: a.label.clone(),
+                    scope: a.scope.clone(),
+                    brd: a.brd,
+                    excluded: true,
+                }),
+                None => warnings.push(format!(
+                    "static_ipaddress {}/{} has no dev and there is no default_interface; not \
+                     added",
+                    a.address, a.prefix_len
+                )),
+            }
+        }
+        for r in &config.static_routes {
+            match crate::routes::RouteSpec::from_config(r) {
+                Ok(route) => spec.statics.routes.push(route),
+                Err(why) => warnings.push(format!(
+                    "static route {}: {why}; the route is not installed",
+                    r.to
+                )),
+            }
+        }
         for s in &config.vrrp_scripts {
             spec.scripts.insert(
                 s.name.clone(),

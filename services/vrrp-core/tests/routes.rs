@@ -1,7 +1,8 @@
-//! `virtual_routes` follow the instance (root, network namespaces): installed on the MASTER
-//! only, IPv4 and IPv6, with keepalived's `proto keepalived` (a gateway route, a route with a VIP as its source, a blackhole, a
-//! route in another table), moved with the VIP when the master stops, and none left on the
-//! stopped director.
+//! `virtual_routes` follow the instance; `static_ipaddress` and `static_routes` do not (root,
+//! network namespaces). virtual_routes: installed on the MASTER only, IPv4 and IPv6, with
+//! keepalived's `proto keepalived` (a gateway route, a route with a VIP as its source, a
+//! blackhole, a route in another table), moved with the VIP when the master stops, none left on
+//! the stopped director. Statics: on MASTER and BACKUP alike, gone after the stop.
 
 mod common;
 
@@ -106,4 +107,72 @@ fn virtual_routes_are_on_the_master_only_and_move_with_it() {
     );
     t.stop(Which::Dr2, "TERM");
     assert_eq!(routes(&t, Which::Dr2), Vec::<&str>::new());
+}
+
+const STATICS: &str = "static_ipaddress {
+    203.0.113.50/24 dev eth0
+    2001:db8:5::1/64 dev eth0
+}
+static_routes {
+    203.0.113.192/26 via 198.51.100.20 dev eth0
+}
+";
+
+/// Which of the static entries `which` holds.
+fn statics(t: &Topology, which: Which) -> Vec<&'static str> {
+    let ns = &t.director(which).host.netns;
+    let show = |args: &[&str]| {
+        let mut argv = vec!["ip"];
+        argv.extend_from_slice(args);
+        t.lab
+            .exec(ns, &argv)
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let addrs = show(&["addr", "show", "dev", "eth0"]);
+    let routes = show(&["-4", "route", "show"]);
+    [
+        ("inet 203.0.113.50/24", &addrs),
+        ("inet6 2001:db8:5::1/64", &addrs),
+        (
+            "203.0.113.192/26 via 198.51.100.20 dev eth0 proto keepalived",
+            &routes,
+        ),
+    ]
+    .into_iter()
+    .filter(|(needle, text)| text.contains(needle))
+    .map(|(needle, _)| needle)
+    .collect()
+}
+
+#[test]
+fn static_addresses_and_routes_are_there_in_every_state_and_gone_after_stop() {
+    if !common::prerequisites("static_ipaddress", &[]) {
+        return;
+    }
+    let mut t = Topology::new_v6("vcst");
+    let mut dr1 = Conf::fast_v6("keepalivedR1", 99);
+    dr1.top_extra = STATICS.into();
+    let mut dr2 = Conf::fast_v6("keepalivedR2", 90);
+    dr2.top_extra = STATICS.into();
+    t.start(Which::Dr1, &dr1);
+    t.start(Which::Dr2, &dr2);
+    t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
+    for which in [Which::Dr1, Which::Dr2] {
+        assert!(
+            wait_until(Duration::from_secs(5), || statics(&t, which).len() == 3),
+            "{which:?} (MASTER or BACKUP) holds {:?}\n{}",
+            statics(&t, which),
+            t.logs()
+        );
+    }
+    t.stop(Which::Dr2, "TERM");
+    assert_eq!(
+        statics(&t, Which::Dr2),
+        Vec::<&str>::new(),
+        "left behind by dr2"
+    );
+    assert_eq!(statics(&t, Which::Dr1).len(), 3);
+    t.stop(Which::Dr1, "TERM");
+    assert_eq!(statics(&t, Which::Dr1), Vec::<&str>::new());
 }
