@@ -31,6 +31,8 @@ pub struct Config {
     pub static_ipaddress: Vec<VirtualIp>,
     /// `static_routes { … }`: routes vrrp-core keeps whatever the instances' states.
     pub static_routes: Vec<VirtualRoute>,
+    /// `static_rules { … }`: policy rules vrrp-core keeps whatever the instances' states.
+    pub static_rules: Vec<VirtualRule>,
 }
 
 /// The top-level `SSL { password … ca … certificate … key … }` block (keepalived's
@@ -378,6 +380,27 @@ pub struct VirtualRoute {
     pub extra: Vec<String>,
 }
 
+/// One `virtual_rules` / `static_rules` entry (ip-rule(8) words, vrrp_iprule.c).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VirtualRule {
+    /// `from PREFIX` (`all` when unset).
+    pub from: Option<String>,
+    /// `to PREFIX`.
+    pub to: Option<String>,
+    /// `table N|main|local|default` (`lookup` too).
+    pub table: Option<String>,
+    /// `priority N` (`preference`, `pref`).
+    pub priority: Option<u32>,
+    /// `fwmark N`.
+    pub fwmark: Option<u32>,
+    /// `iif IF`.
+    pub iif: Option<String>,
+    /// `oif IF`.
+    pub oif: Option<String>,
+    /// Any other words, in order.
+    pub extra: Vec<String>,
+}
+
 /// `use_vmac [NAME]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UseVmac {
@@ -454,6 +477,8 @@ pub struct VrrpInstance {
     pub use_vmac: Option<UseVmac>,
     /// Routes added while master.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// Policy rules added while master.
+    pub virtual_rules: Vec<VirtualRule>,
     /// `strict_mode [bool]`: this instance's own `vrrp_strict` (unset: the global one).
     pub strict_mode: Option<bool>,
     /// `lower_prio_no_advert [bool]` (unset: the global `vrrp_lower_prio_no_advert`).

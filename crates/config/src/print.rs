@@ -120,6 +120,29 @@ fn method(m: LvsMethod) -> &'static str {
     }
 }
 
+fn rule(r: &VirtualRule) -> String {
+    let mut words = Vec::new();
+    for (k, v) in [
+        ("from", &r.from),
+        ("to", &r.to),
+        ("table", &r.table),
+        ("iif", &r.iif),
+        ("oif", &r.oif),
+    ] {
+        if let Some(v) = v {
+            words.push(format!("{k} {}", q(v)));
+        }
+    }
+    if let Some(p) = r.priority {
+        words.push(format!("priority {p}"));
+    }
+    if let Some(m) = r.fwmark {
+        words.push(format!("fwmark {m}"));
+    }
+    words.extend(r.extra.iter().map(|e| q(e)));
+    words.join(" ")
+}
+
 fn route(r: &VirtualRoute) -> String {
     let mut l = String::new();
     if let Some(s) = r.src {
@@ -292,6 +315,13 @@ impl Config {
             }
             w.close();
         }
+        if !self.static_rules.is_empty() {
+            w.open("static_rules");
+            for r in &self.static_rules {
+                w.line(rule(r));
+            }
+            w.close();
+        }
         for tf in &self.track_files {
             w.open(format!("track_file {}", q(&tf.name)));
             w.line(format!("file {}", q(&tf.file)));
@@ -412,6 +442,13 @@ impl Config {
                 w.open("virtual_routes");
                 for r in &v.virtual_routes {
                     w.line(route(r));
+                }
+                w.close();
+            }
+            if !v.virtual_rules.is_empty() {
+                w.open("virtual_rules");
+                for r in &v.virtual_rules {
+                    w.line(rule(r));
                 }
                 w.close();
             }

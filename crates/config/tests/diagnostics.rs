@@ -832,3 +832,29 @@ fn static_addresses_and_routes_are_read_and_print_back() {
     assert_eq!(again.static_ipaddress, c.static_ipaddress);
     assert_eq!(again.static_routes, c.static_routes);
 }
+
+#[test]
+fn rules_are_read_and_print_back() {
+    let text = format!(
+        "static_rules {{\n    from 198.51.100.0/24 fwmark 0x7 lookup 200 pref 200\n}}\n\
+         {VI}    virtual_rules {{\n        to 2001:db8:3::/64 table 100 priority 101 not\n    }}\n}}\n"
+    );
+    let (c, w) = warnings(&text);
+    let s = &c.static_rules[0];
+    assert_eq!(
+        (s.from.as_deref(), s.fwmark, s.table.as_deref(), s.priority),
+        (Some("198.51.100.0/24"), Some(7), Some("200"), Some(200))
+    );
+    let v = &c.vrrp_instances[0].virtual_rules[0];
+    assert_eq!(
+        (v.to.as_deref(), v.extra.as_slice()),
+        (Some("2001:db8:3::/64"), &["not".to_owned()][..])
+    );
+    assert!(!w.iter().any(|w| w.contains("not implemented")), "{w:?}");
+    let (again, _) = warnings(&c.to_keepalived_conf());
+    assert_eq!(again.static_rules, c.static_rules);
+    assert_eq!(
+        again.vrrp_instances[0].virtual_rules,
+        c.vrrp_instances[0].virtual_rules
+    );
+}

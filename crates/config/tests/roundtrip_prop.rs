@@ -334,7 +334,7 @@ fn instance(
                 garp_master_refresh_repeat: e.3,
                 garp_lower_prio_delay: Seconds(e.4),
                 garp_lower_prio_repeat: e.5,
-                use_vmac: e.6.map(|name| UseVmac { name }),
+                use_vmac: e.6.clone().map(|name| UseVmac { name }),
                 virtual_routes: routes
                     .into_iter()
                     .map(|(to, len, via, dev, metric)| VirtualRoute {
@@ -344,6 +344,20 @@ fn instance(
                         src: None,
                         metric,
                         table: None,
+                        extra: vec![],
+                    })
+                    .collect(),
+                virtual_rules: e
+                    .6
+                    .iter()
+                    .map(|_| VirtualRule {
+                        from: Some("198.51.100.0/24".into()),
+                        to: None,
+                        table: Some("100".into()),
+                        priority: Some(100),
+                        fwmark: None,
+                        iif: None,
+                        oif: None,
                         extra: vec![],
                     })
                     .collect(),
@@ -782,6 +796,7 @@ fn config() -> impl Strategy<Value = Config> {
                     keepalived_rs: KeepalivedRs::default(),
                     static_ipaddress: vec![],
                     static_routes: vec![],
+                    static_rules: vec![],
                 }
             },
         )

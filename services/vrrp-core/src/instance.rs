@@ -164,6 +164,7 @@ struct Io {
     ifindex: u32,
     vips: Vec<Vip>,
     routes: crate::routes::InstanceRoutes,
+    rules: crate::rules::InstanceRules,
     ip_id: IpIdCounter,
 }
 
@@ -297,6 +298,7 @@ pub async fn start(
     let own_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let span = tracing::info_span!("vrrp_instance", instance = %name);
     let routes = crate::routes::InstanceRoutes::new(&spec.routes);
+    let rules = crate::rules::InstanceRules::new(&spec.rules);
     let mut task = Task {
         inst: Instance::new(spec.params.clone()),
         spec,
@@ -306,6 +308,7 @@ pub async fn start(
             ifindex: iface.index,
             vips,
             routes,
+            rules,
             ip_id: IpIdCounter::new(),
         },
         shared,
@@ -395,6 +398,7 @@ impl Task {
                             self.execute(a).await;
                             // Whatever the state, none of our VIPs stays behind.
                             if self.io.vips.iter().any(|v| v.present) || self.io.routes.any_present()
+                                || self.io.rules.any_present()
                             {
                                 let span = self.span.clone();
                                 self.remove_vips().instrument(span).await;
@@ -665,10 +669,12 @@ impl Task {
         // virtual_routes follow the VIPs (a route may use one as its source).
         let name = self.spec.params.name.clone();
         self.io.routes.add_all(&self.shared.netlink, &name).await;
+        self.io.rules.add_all(&self.shared.netlink, &name).await;
     }
 
     async fn remove_vips(&mut self) {
         let name = self.spec.params.name.clone();
+        self.io.rules.remove_all(&self.shared.netlink, &name).await;
         self.io.routes.remove_all(&self.shared.netlink, &name).await;
         let mut removed = Vec::new();
         for i in 0..self.io.vips.len() {

@@ -34,6 +34,7 @@ pub mod engine;
 pub mod instance;
 pub mod netlink;
 pub mod routes;
+pub mod rules;
 pub mod socket;
 pub mod spec;
 pub mod statics;

@@ -132,6 +132,8 @@ pub struct InstanceSpec {
     pub vips: Vec<VipSpec>,
     /// `virtual_routes` (installed while MASTER).
     pub routes: Vec<crate::routes::RouteSpec>,
+    /// `virtual_rules` (installed while MASTER).
+    pub rules: Vec<crate::rules::RuleSpec>,
     /// Multicast group (`vrrp_mcast_group4`, or `vrrp_mcast_group6` for an IPv6
     /// instance); its family is the instance's family.
     pub group: IpAddr,
@@ -259,6 +261,12 @@ impl EngineSpec {
                     "static route {}: {why}; the route is not installed",
                     r.to
                 )),
+            }
+        }
+        for r in &config.static_rules {
+            match crate::rules::RuleSpec::from_config(r) {
+                Ok(rule) => spec.statics.rules.push(rule),
+                Err(why) => warnings.push(format!("static rule: {why}; the rule is not installed")),
             }
         }
         for s in &config.vrrp_scripts {
@@ -460,6 +468,15 @@ fn instance_spec(
             )),
         }
     }
+    let mut rules = Vec::new();
+    for r in &vi.virtual_rules {
+        match crate::rules::RuleSpec::from_config(r) {
+            Ok(rule) => rules.push(rule),
+            Err(why) => warnings.push(format!(
+                "({name}) virtual rule: {why}; the rule is not installed"
+            )),
+        }
+    }
     let unicast_src = vi.unicast_src_ip;
     if let Some(a) = unicast_src.filter(|a| a.is_ipv6() != ipv6) {
         hold(mismatch(format!("unicast_src_ip {a}"), &a));
@@ -555,6 +572,7 @@ fn instance_spec(
         advert_int_centis: vi.advert_int.0,
         vips,
         routes,
+        rules,
         group: if ipv6 {
             IpAddr::V6(config.global_defs.vrrp_mcast_group6)
         } else {

@@ -1,10 +1,11 @@
-//! `static_ipaddress` and `static_routes`: addresses and routes vrrp-core keeps whatever the
+//! `static_ipaddress`, `static_routes` and `static_rules`: what vrrp-core keeps whatever the
 //! instances' states — added at start before any instance runs (vrrp.c `vrrp_complete_init`
 //! → `process_static_entries`), brought in step with the configuration at a reload, removed
 //! at stop after the instances (vrrp_daemon.c `vrrp_terminate_phase1`).
 
 use crate::netlink::Netlink;
 use crate::routes::{self, RouteSpec};
+use crate::rules::{InstanceRules, RuleSpec};
 use crate::spec::VipSpec;
 
 /// What the configuration asks to be always present.
@@ -14,6 +15,8 @@ pub struct StaticSpec {
     pub addresses: Vec<VipSpec>,
     /// `static_routes`.
     pub routes: Vec<RouteSpec>,
+    /// `static_rules`.
+    pub rules: Vec<RuleSpec>,
 }
 
 /// The static entries this process installed.
@@ -38,6 +41,11 @@ impl Statics {
                 .into_iter()
                 .filter(|r| !want.routes.contains(r))
                 .collect(),
+            rules: old
+                .rules
+                .into_iter()
+                .filter(|r| !want.rules.contains(r))
+                .collect(),
         };
         remove(netlink, &gone).await;
         for a in &want.addresses {
@@ -52,6 +60,9 @@ impl Statics {
         }
         let mut installed = routes::InstanceRoutes::new(&want.routes);
         installed.add_all(netlink, "static").await;
+        InstanceRules::new(&want.rules)
+            .add_all(netlink, "static")
+            .await;
         self.applied = want.clone();
     }
 
@@ -62,8 +73,11 @@ impl Statics {
     }
 }
 
-/// Routes first (one may use a static address as its source), then the addresses.
+/// Rules, routes (one may use a static address as its source), then the addresses.
 async fn remove(netlink: &Netlink, what: &StaticSpec) {
+    InstanceRules::new(&what.rules)
+        .remove_all(netlink, "static")
+        .await;
     let mut installed = routes::InstanceRoutes::new(&what.routes);
     installed.remove_all(netlink, "static").await;
     for a in &what.addresses {

@@ -1,8 +1,9 @@
-//! `virtual_routes` follow the instance; `static_ipaddress` and `static_routes` do not (root,
-//! network namespaces). virtual_routes: installed on the MASTER only, IPv4 and IPv6, with
-//! keepalived's `proto keepalived` (a gateway route, a route with a VIP as its source, a
-//! blackhole, a route in another table), moved with the VIP when the master stops, none left on
-//! the stopped director. Statics: on MASTER and BACKUP alike, gone after the stop.
+//! `virtual_routes` and `virtual_rules` follow the instance; `static_ipaddress`,
+//! `static_routes` and `static_rules` do not (root, network namespaces). Virtual: installed
+//! on the MASTER only, IPv4 and IPv6, with keepalived's `proto keepalived` (a gateway route, a
+//! route with a VIP as its source, a blackhole, a route in another table, a from and a to
+//! rule), moved with the VIP when the master stops, none left on the stopped director.
+//! Statics: on MASTER and BACKUP alike, gone after the stop.
 
 mod common;
 
@@ -18,10 +19,22 @@ const ROUTES: &str = "    virtual_routes {
         blackhole 203.0.113.128/26
         203.0.113.64/26 dev eth0 table 100
     }
+    virtual_rules {
+        from 203.0.113.0/24 table 100 priority 100
+        to 2001:db8:3::/64 lookup 100 pref 101
+    }
 ";
 
 /// Each route as `ip route` prints a part of it, with the command that lists it.
-const EXPECT: [(&[&str], &str); 5] = [
+const EXPECT: [(&[&str], &str); 7] = [
+    (
+        &["-4", "rule", "show"],
+        "100:\tfrom 203.0.113.0/24 lookup 100 proto keepalived",
+    ),
+    (
+        &["-6", "rule", "show"],
+        "101:\tfrom all to 2001:db8:3::/64 lookup 100 proto keepalived",
+    ),
     (
         &["-4", "route", "show"],
         "203.0.113.0/26 via 198.51.100.20 dev eth0 proto keepalived",
@@ -116,6 +129,9 @@ const STATICS: &str = "static_ipaddress {
 static_routes {
     203.0.113.192/26 via 198.51.100.20 dev eth0
 }
+static_rules {
+    from 198.51.100.0/24 fwmark 7 table 200 priority 200
+}
 ";
 
 /// Which of the static entries `which` holds.
@@ -131,12 +147,17 @@ fn statics(t: &Topology, which: Which) -> Vec<&'static str> {
     };
     let addrs = show(&["addr", "show", "dev", "eth0"]);
     let routes = show(&["-4", "route", "show"]);
+    let rules = show(&["-4", "rule", "show"]);
     [
         ("inet 203.0.113.50/24", &addrs),
         ("inet6 2001:db8:5::1/64", &addrs),
         (
             "203.0.113.192/26 via 198.51.100.20 dev eth0 proto keepalived",
             &routes,
+        ),
+        (
+            "200:\tfrom 198.51.100.0/24 fwmark 0x7 lookup 200 proto keepalived",
+            &rules,
         ),
     ]
     .into_iter()
@@ -160,7 +181,7 @@ fn static_addresses_and_routes_are_there_in_every_state_and_gone_after_stop() {
     t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
     for which in [Which::Dr1, Which::Dr2] {
         assert!(
-            wait_until(Duration::from_secs(5), || statics(&t, which).len() == 3),
+            wait_until(Duration::from_secs(5), || statics(&t, which).len() == 4),
             "{which:?} (MASTER or BACKUP) holds {:?}\n{}",
             statics(&t, which),
             t.logs()
@@ -172,7 +193,7 @@ fn static_addresses_and_routes_are_there_in_every_state_and_gone_after_stop() {
         Vec::<&str>::new(),
         "left behind by dr2"
     );
-    assert_eq!(statics(&t, Which::Dr1).len(), 3);
+    assert_eq!(statics(&t, Which::Dr1).len(), 4);
     t.stop(Which::Dr1, "TERM");
     assert_eq!(statics(&t, Which::Dr1), Vec::<&str>::new());
 }

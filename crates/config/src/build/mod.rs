@@ -207,6 +207,7 @@ pub(crate) fn build(
         keepalived_rs: KeepalivedRs::default(),
         static_ipaddress: Vec::new(),
         static_routes: Vec::new(),
+        static_rules: Vec::new(),
     };
     let mut inst_pos = Vec::new();
     let mut vs_pos = Vec::new();
@@ -284,6 +285,12 @@ pub(crate) fn build(
             "static_ipaddress" => {
                 let l = b.vip_list(n, true);
                 cfg.static_ipaddress.extend(l);
+            }
+            "static_rules" => {
+                for c in b.block(n) {
+                    let r = b.rule(c);
+                    cfg.static_rules.push(r);
+                }
             }
             "static_routes" => {
                 for c in b.block(n) {

@@ -39,6 +39,7 @@ impl Builder<'_> {
             garp_lower_prio_repeat: 0,
             use_vmac: None,
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
             strict_mode: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
@@ -392,6 +393,12 @@ impl Builder<'_> {
                 "higher_prio_send_advert" => {
                     if let Some(b) = self.flag(n) {
                         v.higher_prio_send_advert = Some(b)
+                    }
+                }
+                "virtual_rules" => {
+                    for c in self.block(n) {
+                        let r = self.rule(c);
+                        v.virtual_rules.push(r);
                     }
                 }
                 "virtual_routes" => {
