@@ -27,6 +27,12 @@ pub struct Config {
     pub ssl: Option<SslContext>,
     /// `keepalived_rs { … }`: keepalived-rs settings keepalived lacks (defaults when absent).
     pub keepalived_rs: KeepalivedRs,
+    /// `static_ipaddress { … }`: addresses vrrp-core keeps whatever the instances' states.
+    pub static_ipaddress: Vec<VirtualIp>,
+    /// `static_routes { … }`: routes vrrp-core keeps whatever the instances' states.
+    pub static_routes: Vec<VirtualRoute>,
+    /// `static_rules { … }`: policy rules vrrp-core keeps whatever the instances' states.
+    pub static_rules: Vec<VirtualRule>,
 }
 
 /// The top-level `SSL { password … ca … certificate … key … }` block (keepalived's
@@ -241,6 +247,31 @@ pub struct GlobalDefs {
     pub vrrp_gna_interval: TimeUs,
     /// Interface for static addresses without `dev`.
     pub default_interface: Option<String>,
+    /// `notify_fifo`: gets every VRRP and LVS notification line.
+    pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo`: VRRP lines only (dropped when it is `notify_fifo`, as keepalived
+    /// does: the lines would be written twice).
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `lvs_notify_fifo`: `VS`/`RS` lines only (dropped when it is `notify_fifo`).
+    pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `fifo_write_vrrp_states_on_reload`: write every instance's and group's state line to
+    /// the FIFOs at a reload even when it did not change.
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// `no_email_faults`: no mail on entering FAULT.
+    pub no_email_faults: bool,
+}
+
+/// A notify FIFO (`notify_fifo PATH [USER [GROUP]]` and its `…_script`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyFifo {
+    /// The named pipe; created (mode 0644) unless it exists.
+    pub path: String,
+    /// Owner of a FIFO we create; unset: keepalived's default script user.
+    pub user: Option<String>,
+    /// Its group.
+    pub group: Option<String>,
+    /// `…_script`: started once the FIFO exists, with the FIFO's path as its last argument.
+    pub script: Option<Script>,
 }
 
 /// `smtp_server HOST [PORT]`.
@@ -393,6 +424,27 @@ pub struct VirtualRoute {
     pub extra: Vec<String>,
 }
 
+/// One `virtual_rules` / `static_rules` entry (ip-rule(8) words, vrrp_iprule.c).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VirtualRule {
+    /// `from PREFIX` (`all` when unset).
+    pub from: Option<String>,
+    /// `to PREFIX`.
+    pub to: Option<String>,
+    /// `table N|main|local|default` (`lookup` too).
+    pub table: Option<String>,
+    /// `priority N` (`preference`, `pref`).
+    pub priority: Option<u32>,
+    /// `fwmark N`.
+    pub fwmark: Option<u32>,
+    /// `iif IF`.
+    pub iif: Option<String>,
+    /// `oif IF`.
+    pub oif: Option<String>,
+    /// Any other words, in order.
+    pub extra: Vec<String>,
+}
+
 /// `use_vmac [NAME]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UseVmac {
@@ -469,6 +521,8 @@ pub struct VrrpInstance {
     pub use_vmac: Option<UseVmac>,
     /// Routes added while master.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// Policy rules added while master.
+    pub virtual_rules: Vec<VirtualRule>,
     /// `strict_mode [bool]`: this instance's own `vrrp_strict` (unset: the global one).
     pub strict_mode: Option<bool>,
     /// `lower_prio_no_advert [bool]` (unset: the global `vrrp_lower_prio_no_advert`).

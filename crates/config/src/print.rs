@@ -120,6 +120,53 @@ fn method(m: LvsMethod) -> &'static str {
     }
 }
 
+fn rule(r: &VirtualRule) -> String {
+    let mut words = Vec::new();
+    for (k, v) in [
+        ("from", &r.from),
+        ("to", &r.to),
+        ("table", &r.table),
+        ("iif", &r.iif),
+        ("oif", &r.oif),
+    ] {
+        if let Some(v) = v {
+            words.push(format!("{k} {}", q(v)));
+        }
+    }
+    if let Some(p) = r.priority {
+        words.push(format!("priority {p}"));
+    }
+    if let Some(m) = r.fwmark {
+        words.push(format!("fwmark {m}"));
+    }
+    words.extend(r.extra.iter().map(|e| q(e)));
+    words.join(" ")
+}
+
+fn route(r: &VirtualRoute) -> String {
+    let mut l = String::new();
+    if let Some(s) = r.src {
+        let _ = write!(l, "src {s} ");
+    }
+    let _ = write!(l, "to {}", q(&r.to));
+    if let Some(x) = r.via {
+        let _ = write!(l, " via {x}");
+    }
+    if let Some(x) = &r.dev {
+        let _ = write!(l, " dev {}", q(x));
+    }
+    if let Some(x) = r.metric {
+        let _ = write!(l, " metric {x}");
+    }
+    if let Some(x) = &r.table {
+        let _ = write!(l, " table {}", q(x));
+    }
+    for e in &r.extra {
+        let _ = write!(l, " {}", q(e));
+    }
+    l
+}
+
 fn vip(v: &VirtualIp) -> String {
     let mut l = format!("{}/{}", v.address, v.prefix_len);
     if let Some(b) = v.brd {
@@ -230,8 +277,51 @@ impl Config {
         w.line(format!("vrrp_garp_interval {}", g.vrrp_garp_interval));
         w.line(format!("vrrp_gna_interval {}", g.vrrp_gna_interval));
         w.opt_s("default_interface", &g.default_interface);
+        for (kw, fifo) in [
+            ("notify_fifo", &g.notify_fifo),
+            ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+            ("lvs_notify_fifo", &g.lvs_notify_fifo),
+        ] {
+            if let Some(f) = fifo {
+                let mut l = format!("{kw} {}", q(&f.path));
+                if let Some(u) = &f.user {
+                    let _ = write!(l, " {}", q(u));
+                    if let Some(grp) = &f.group {
+                        let _ = write!(l, " {}", q(grp));
+                    }
+                }
+                w.line(l);
+                w.script(&format!("{kw}_script"), &f.script);
+            }
+        }
+        w.flag(
+            "fifo_write_vrrp_states_on_reload",
+            g.fifo_write_vrrp_states_on_reload,
+        );
+        w.flag("no_email_faults", g.no_email_faults);
         w.close();
 
+        if !self.static_ipaddress.is_empty() {
+            w.open("static_ipaddress");
+            for a in &self.static_ipaddress {
+                w.line(vip(a));
+            }
+            w.close();
+        }
+        if !self.static_routes.is_empty() {
+            w.open("static_routes");
+            for r in &self.static_routes {
+                w.line(route(r));
+            }
+            w.close();
+        }
+        if !self.static_rules.is_empty() {
+            w.open("static_rules");
+            for r in &self.static_rules {
+                w.line(rule(r));
+            }
+            w.close();
+        }
         for tf in &self.track_files {
             w.open(format!("track_file {}", q(&tf.name)));
             w.line(format!("file {}", q(&tf.file)));
@@ -351,27 +441,14 @@ impl Config {
             if !v.virtual_routes.is_empty() {
                 w.open("virtual_routes");
                 for r in &v.virtual_routes {
-                    let mut l = String::new();
-                    if let Some(s) = r.src {
-                        let _ = write!(l, "src {s} ");
-                    }
-                    let _ = write!(l, "to {}", q(&r.to));
-                    if let Some(x) = r.via {
-                        let _ = write!(l, " via {x}");
-                    }
-                    if let Some(x) = &r.dev {
-                        let _ = write!(l, " dev {}", q(x));
-                    }
-                    if let Some(x) = r.metric {
-                        let _ = write!(l, " metric {x}");
-                    }
-                    if let Some(x) = &r.table {
-                        let _ = write!(l, " table {}", q(x));
-                    }
-                    for e in &r.extra {
-                        let _ = write!(l, " {}", q(e));
-                    }
-                    w.line(l);
+                    w.line(route(r));
+                }
+                w.close();
+            }
+            if !v.virtual_rules.is_empty() {
+                w.open("virtual_rules");
+                for r in &v.virtual_rules {
+                    w.line(rule(r));
                 }
                 w.close();
             }

@@ -802,3 +802,87 @@ fn an_unquoted_notify_argument_is_a_user_and_a_user_this_host_lacks_drops_the_sc
         "{d:#?}"
     );
 }
+
+#[test]
+fn notify_fifos_are_read_with_their_scripts_and_keepaliveds_dedup() {
+    let (c, w) = warnings(
+        "global_defs {\n\
+         vrrp_notify_fifo_script \"/bin/reader -v\" root\n\
+         vrrp_notify_fifo /run/v.fifo root\n\
+         notify_fifo /run/all.fifo\n\
+         lvs_notify_fifo /run/all.fifo\n\
+         lvs_notify_fifo_script /bin/l\n\
+         notify_fifo_script /bin/g\n\
+         fifo_write_vrrp_states_on_reload\n\
+         no_email_faults\n\
+         }\n",
+    );
+    let g = &c.global_defs;
+    let v = g.vrrp_notify_fifo.as_ref().unwrap();
+    assert_eq!(
+        (v.path.as_str(), v.user.as_deref()),
+        ("/run/v.fifo", Some("root"))
+    );
+    assert_eq!(v.script.as_ref().unwrap().command, "/bin/reader -v");
+    assert_eq!(
+        g.notify_fifo
+            .as_ref()
+            .unwrap()
+            .script
+            .as_ref()
+            .unwrap()
+            .command,
+        "/bin/g"
+    );
+    // The LVS FIFO that is the global one is dropped, as keepalived does.
+    assert_eq!(g.lvs_notify_fifo, None);
+    assert!(g.fifo_write_vrrp_states_on_reload && g.no_email_faults);
+    assert!(!w.iter().any(|w| w.contains("not implemented")), "{w:?}");
+    let (_, w) = warnings("global_defs {\nnotify_fifo_script /bin/g\n}\n");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("notify_fifo_script without notify_fifo")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn static_addresses_and_routes_are_read_and_print_back() {
+    let text = "static_ipaddress {\n    203.0.113.50/24 dev eth0\n}\nstatic_routes {\n    \
+                203.0.113.192/26 via 198.51.100.20 dev eth0\n    blackhole 203.0.113.128/26\n}\n";
+    let (c, w) = warnings(text);
+    assert_eq!(c.static_ipaddress.len(), 1);
+    assert_eq!(c.static_ipaddress[0].dev.as_deref(), Some("eth0"));
+    assert_eq!(c.static_routes.len(), 2);
+    assert_eq!(c.static_routes[1].extra, ["blackhole"]);
+    assert!(!w.iter().any(|w| w.contains("not implemented")), "{w:?}");
+    let (again, _) = warnings(&c.to_keepalived_conf());
+    assert_eq!(again.static_ipaddress, c.static_ipaddress);
+    assert_eq!(again.static_routes, c.static_routes);
+}
+
+#[test]
+fn rules_are_read_and_print_back() {
+    let text = format!(
+        "static_rules {{\n    from 198.51.100.0/24 fwmark 0x7 lookup 200 pref 200\n}}\n\
+         {VI}    virtual_rules {{\n        to 2001:db8:3::/64 table 100 priority 101 not\n    }}\n}}\n"
+    );
+    let (c, w) = warnings(&text);
+    let s = &c.static_rules[0];
+    assert_eq!(
+        (s.from.as_deref(), s.fwmark, s.table.as_deref(), s.priority),
+        (Some("198.51.100.0/24"), Some(7), Some("200"), Some(200))
+    );
+    let v = &c.vrrp_instances[0].virtual_rules[0];
+    assert_eq!(
+        (v.to.as_deref(), v.extra.as_slice()),
+        (Some("2001:db8:3::/64"), &["not".to_owned()][..])
+    );
+    assert!(!w.iter().any(|w| w.contains("not implemented")), "{w:?}");
+    let (again, _) = warnings(&c.to_keepalived_conf());
+    assert_eq!(again.static_rules, c.static_rules);
+    assert_eq!(
+        again.vrrp_instances[0].virtual_rules,
+        c.vrrp_instances[0].virtual_rules
+    );
+}

@@ -122,7 +122,17 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             vrrp_garp_lower_prio_repeat: e.5,
             vrrp_garp_interval: e.6,
             vrrp_gna_interval: e.7,
-            default_interface: e.8,
+            default_interface: e.8.clone(),
+            notify_fifo: e.8.as_ref().map(|i| NotifyFifo {
+                path: format!("/run/{i}.fifo"),
+                user: None,
+                group: None,
+                script: None,
+            }),
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            fifo_write_vrrp_states_on_reload: c.1,
+            no_email_faults: c.2,
         })
 }
 
@@ -324,7 +334,7 @@ fn instance(
                 garp_master_refresh_repeat: e.3,
                 garp_lower_prio_delay: Seconds(e.4),
                 garp_lower_prio_repeat: e.5,
-                use_vmac: e.6.map(|name| UseVmac { name }),
+                use_vmac: e.6.clone().map(|name| UseVmac { name }),
                 virtual_routes: routes
                     .into_iter()
                     .map(|(to, len, via, dev, metric)| VirtualRoute {
@@ -334,6 +344,20 @@ fn instance(
                         src: None,
                         metric,
                         table: None,
+                        extra: vec![],
+                    })
+                    .collect(),
+                virtual_rules: e
+                    .6
+                    .iter()
+                    .map(|_| VirtualRule {
+                        from: Some("198.51.100.0/24".into()),
+                        to: None,
+                        table: Some("100".into()),
+                        priority: Some(100),
+                        fwmark: None,
+                        iif: None,
+                        oif: None,
                         extra: vec![],
                     })
                     .collect(),
@@ -770,6 +794,9 @@ fn config() -> impl Strategy<Value = Config> {
                     virtual_server_groups,
                     ssl: None,
                     keepalived_rs: KeepalivedRs::default(),
+                    static_ipaddress: vec![],
+                    static_routes: vec![],
+                    static_rules: vec![],
                 }
             },
         )

@@ -109,6 +109,7 @@ pub fn channel_name(channel: i32) -> &'static str {
         v1::Channel::Mail => "mail",
         v1::Channel::Webhook => "webhook",
         v1::Channel::Script => "script",
+        v1::Channel::Fifo => "fifo",
         v1::Channel::Unspecified => "?",
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use crate::delivery::{Cause, Outcome, Record, Status, now_ms};
+use crate::fifo::{Fifos, StateBook};
 use crate::job::Action;
 use crate::notice::Notice;
 use crate::plan::Settings;
@@ -63,6 +64,8 @@ struct Inner {
     lanes: Mutex<HashMap<String, mpsc::UnboundedSender<u64>>>,
     producer: Producer<v1::NotifierEvent>,
     options: Options,
+    fifos: Fifos,
+    states: Mutex<StateBook>,
 }
 
 /// The engine; cheap to clone.
@@ -107,8 +110,11 @@ impl Engine {
                 )),
             }
         });
+        let fifos = Fifos::open(&settings.fifos);
         let engine = Self {
             inner: Arc::new(Inner {
+                fifos,
+                states: Mutex::default(),
                 settings: RwLock::new(settings),
                 store,
                 spool,
@@ -147,11 +153,49 @@ impl Engine {
     /// Replaces the settings (a reload); deliveries already spooled keep what
     /// was decided when their event arrived.
     pub fn set_settings(&self, settings: Settings) {
+        self.inner.fifos.reconcile(&settings.fifos);
+        if settings.fifos.write_states_on_reload {
+            self.write_states(&settings);
+        }
         *self
             .inner
             .settings
             .write()
             .unwrap_or_else(|e| e.into_inner()) = settings;
+    }
+
+    /// Keeps up with vrrp-core's instance and group states, for
+    /// `fifo_write_vrrp_states_on_reload`.
+    pub fn observe_vrrp(&self, event: &v1::VrrpEvent) {
+        self.inner
+            .states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .observe(event);
+    }
+
+    /// `fifo_write_vrrp_states_on_reload`: every group's and instance's
+    /// current line to the VRRP FIFOs, at once (keepalived writes them while
+    /// reloading, not as notifications).
+    fn write_states(&self, settings: &Settings) {
+        let lines = self
+            .inner
+            .states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reload_lines(&settings.fifos);
+        for path in &settings.fifos.vrrp {
+            for line in &lines {
+                if let Err(error) = self.inner.fifos.write(path, line) {
+                    tracing::warn!(%error, "state line not written at reload");
+                }
+            }
+        }
+    }
+
+    /// At stop: unlinks the FIFOs we created and closes them.
+    pub async fn close_fifos(&self) {
+        self.inner.fifos.close_all().await;
     }
 
     /// Handles a batch of events: snapshots move cursors, new deltas become
@@ -360,6 +404,11 @@ impl Engine {
                 )
                 .await
                 .map_err(|e| (e.to_string(), true)),
+                Action::Fifo(f) => self
+                    .inner
+                    .fifos
+                    .write(&f.path, &f.line)
+                    .map_err(|e| (e.to_string(), e.retryable())),
             }
         }
         .instrument(span.clone())

@@ -44,7 +44,12 @@ pub async fn follow(engine: Engine, vrrp: String, ipvs: String, consumer: String
         keepalived_bus::watch_connector::<v1::IpvsEvent>(consumer),
         Backoff::default(),
     );
-    let vrrp_in = |u| incoming(u, |e: &v1::VrrpEvent| e.header.clone(), notice::from_vrrp);
+    let vrrp_in = |u: UpstreamUpdate<v1::VrrpEvent>| {
+        if let Update::Snapshot(e) | Update::Delta(e) = &u.update {
+            engine.observe_vrrp(e);
+        }
+        incoming(u, |e: &v1::VrrpEvent| e.header.clone(), notice::from_vrrp)
+    };
     let ipvs_in = |u| incoming(u, |e: &v1::IpvsEvent| e.header.clone(), notice::from_ipvs);
     loop {
         let mut batch = Vec::new();

@@ -28,6 +28,8 @@ pub enum Action {
     Script(ScriptJob),
     /// An HTTP POST of a signed JSON payload.
     Webhook(WebhookJob),
+    /// A line written to a notify FIFO.
+    Fifo(FifoJob),
 }
 
 impl Action {
@@ -38,6 +40,7 @@ impl Action {
             Self::Mail(_) => Channel::Mail,
             Self::Script(_) => Channel::Script,
             Self::Webhook(_) => Channel::Webhook,
+            Self::Fifo(_) => Channel::Fifo,
         }
     }
 }
@@ -92,4 +95,13 @@ pub struct WebhookJob {
     /// spools written before it existed).
     #[serde(default)]
     pub ca_file: Option<String>,
+}
+
+/// One line for one notify FIFO.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FifoJob {
+    /// The FIFO's path.
+    pub path: String,
+    /// The line, newline included, exactly as keepalived writes it.
+    pub line: String,
 }

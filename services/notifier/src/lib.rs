@@ -11,14 +11,18 @@
 //! incarnation and seq, and shown by the `keepalived.v1.Notifier` API
 //! ([`api`]).
 //!
-//! Not built: `notify_deleted` (vrrp-core publishes no deletion event), the
-//! notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`),
+//! The notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`
+//! and their scripts) get keepalived's lines ([`fifo`]) through the same
+//! lanes, each FIFO its own.
+//!
+//! Not built: `notify_deleted` (vrrp-core publishes no deletion event),
 //! https webhooks. Configuring them is warned about at start-up.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod delivery;
 pub mod engine;
+pub mod fifo;
 pub mod ingest;
 pub mod job;
 pub mod mail;
@@ -197,5 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
     );
     runtime.readiness.set(true).await;
-    runtime.serve().await
+    let served = runtime.serve().await;
+    engine.close_fifos().await;
+    served
 }

@@ -3,14 +3,16 @@
 //!
 //! Per event, in keepalived's order: the state's own script
 //! (`notify_master`…, `notify_up`/`notify_down`, `quorum_up`/`quorum_down`),
-//! then the generic `notify` with its four arguments, then the mail, then the
-//! webhooks (an extension).
+//! then the generic `notify` with its four arguments, then the notify FIFOs'
+//! line, then the mail (not on entering FAULT with `no_email_faults`), then
+//! the webhooks (an extension).
 
 use std::collections::HashMap;
 
 use keepalived_config::{Config, Script, VsKey};
 
-use crate::job::{Action, Job, MailJob, ScriptJob, WebhookJob};
+use crate::fifo::FifoSettings;
+use crate::job::{Action, FifoJob, Job, MailJob, ScriptJob, WebhookJob};
 use crate::mail;
 use crate::notice::{Notice, RsName, State, VsName};
 use crate::script::split_command;
@@ -111,6 +113,10 @@ pub struct Settings {
     /// Real servers' default when no `smtp_alert` applies: keepalived 2.2.7
     /// mails real-server changes unless switched off (measured).
     pub rs_default_alert: bool,
+    /// The notify FIFOs.
+    pub fifos: FifoSettings,
+    /// `no_email_faults`: no mail on entering FAULT.
+    pub no_email_faults: bool,
 }
 
 fn protocol_word(p: keepalived_config::Protocol) -> &'static str {
@@ -230,7 +236,35 @@ impl Settings {
             script_security: g.enable_script_security,
             webhooks: Vec::new(),
             rs_default_alert: checker_default.unwrap_or(true),
+            fifos: FifoSettings::from_config(config),
+            no_email_faults: g.no_email_faults,
         }
+    }
+
+    /// The FIFO lines for `notice`, one job per FIFO, each FIFO its own lane
+    /// (its lines in event order).
+    fn fifo_jobs(&self, notice: &Notice) -> Vec<Job> {
+        let Some((paths, line)) = self.fifos.route(notice) else {
+            return Vec::new();
+        };
+        paths
+            .iter()
+            .map(|path| Job {
+                lane: format!("fifo:{path}"),
+                destination: path.clone(),
+                summary: line.trim_end().to_owned(),
+                action: Action::Fifo(FifoJob {
+                    path: path.clone(),
+                    line: line.clone(),
+                }),
+            })
+            .collect()
+    }
+
+    /// keepalived's `vrrp_smtp_notifier`: no mail on entering FAULT with
+    /// `no_email_faults`.
+    fn mails_state(&self, to: State) -> bool {
+        !(self.no_email_faults && to == State::Fault)
     }
 
     fn script_job(&self, lane: &str, script: &Script, extra: &[String]) -> Job {
@@ -298,7 +332,9 @@ impl Settings {
                         ];
                         jobs.push(self.script_job(&lane, script, &extra));
                     }
+                    jobs.extend(self.fifo_jobs(notice));
                     if rules.smtp_alert
+                        && self.mails_state(*to)
                         && let Some((subject, body)) = mail::instance(&self.router_id, name, *to)
                     {
                         jobs.extend(self.mail_job(subject, body));
@@ -321,7 +357,9 @@ impl Settings {
                         ];
                         jobs.push(self.script_job(&lane, script, &extra));
                     }
+                    jobs.extend(self.fifo_jobs(notice));
                     if rules.smtp_alert
+                        && self.mails_state(*to)
                         && let Some((subject, body)) = mail::group(&self.router_id, name, *to)
                     {
                         jobs.extend(self.mail_job(subject, body));
@@ -341,6 +379,7 @@ impl Settings {
                 {
                     jobs.push(self.script_job(&lane, script, &[]));
                 }
+                jobs.extend(self.fifo_jobs(notice));
                 let alert = rules.map_or(self.rs_default_alert, |r| r.smtp_alert);
                 if alert
                     && let Some((subject, body)) =
@@ -361,6 +400,7 @@ impl Settings {
                     if let Some(script) = if *up { &rules.up } else { &rules.down } {
                         jobs.push(self.script_job(&lane, script, &[]));
                     }
+                    jobs.extend(self.fifo_jobs(notice));
                     if rules.smtp_alert {
                         let (subject, body) = mail::quorum(
                             &self.router_id,
@@ -598,6 +638,52 @@ virtual_server 198.51.100.10 80 {
         let jobs = settings(SEED).plan(&notice, &context());
         assert_eq!(argvs(&jobs), vec![vec!["/bin/up"]]);
         assert_eq!(jobs.len(), 1);
+    }
+
+    #[test]
+    fn the_fifo_line_comes_after_the_scripts_and_before_the_mail_in_its_own_lane() {
+        let s = settings(&SEED.replace(
+            "router_id keepalivedR1",
+            "router_id keepalivedR1\n    smtp_alert\n    notify_fifo /run/k.fifo",
+        ));
+        let jobs = s.plan(&transition(State::Master), &context());
+        let channels: Vec<_> = jobs.iter().map(|j| j.action.channel()).collect();
+        use keepalived_api::v1::Channel;
+        assert_eq!(
+            channels,
+            [
+                Channel::Script,
+                Channel::Script,
+                Channel::Fifo,
+                Channel::Mail
+            ]
+        );
+        let Action::Fifo(f) = &jobs[2].action else {
+            panic!()
+        };
+        assert_eq!(
+            (f.path.as_str(), f.line.as_str(), jobs[2].lane.as_str()),
+            (
+                "/run/k.fifo",
+                "INSTANCE \"VI_1\" MASTER 99\n",
+                "fifo:/run/k.fifo"
+            )
+        );
+    }
+
+    #[test]
+    fn no_email_faults_stops_only_the_fault_mail() {
+        let s = settings(&SEED.replace(
+            "router_id keepalivedR1",
+            "router_id keepalivedR1\n    smtp_alert\n    no_email_faults",
+        ));
+        let mails = |to| {
+            s.plan(&transition(to), &context())
+                .iter()
+                .filter(|j| matches!(j.action, Action::Mail(_)))
+                .count()
+        };
+        assert_eq!((mails(State::Fault), mails(State::Backup)), (0, 1));
     }
 
     #[test]

@@ -198,10 +198,10 @@ pub fn credentials(job: &ScriptJob) -> Result<Credentials, ScriptError> {
     Ok(Credentials { uid, gid })
 }
 
-/// Checks, then runs `job` to completion (or kills it at `timeout`). The exit
-/// status is logged, not an error: keepalived does not act on a notify
-/// script's status either.
-pub async fn run(job: &ScriptJob, timeout: Duration) -> Result<Option<i32>, ScriptError> {
+/// Checks `job` (its program, `enable_script_security`, its user) and makes
+/// the command that runs it with keepalived's credentials, its standard
+/// streams closed.
+pub fn command(job: &ScriptJob) -> Result<tokio::process::Command, ScriptError> {
     let program = job.argv.first().ok_or(ScriptError::Empty)?;
     let path = resolve_program(program).ok_or_else(|| ScriptError::NotFound(program.clone()))?;
     match insecure_component(&path) {
@@ -223,8 +223,7 @@ pub async fn run(job: &ScriptJob, timeout: Duration) -> Result<Option<i32>, Scri
         .args(&job.argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+        .stderr(Stdio::null());
     // setgid/setuid happen in the child between fork and exec (std's
     // CommandExt); skip them when they would not change anything so an
     // unprivileged notifier can still run scripts as itself.
@@ -234,6 +233,16 @@ pub async fn run(job: &ScriptJob, timeout: Duration) -> Result<Option<i32>, Scri
     if ids.uid != current_uid() {
         command.uid(ids.uid);
     }
+    Ok(command)
+}
+
+/// Checks, then runs `job` to completion (or kills it at `timeout`). The exit
+/// status is logged, not an error: keepalived does not act on a notify
+/// script's status either.
+pub async fn run(job: &ScriptJob, timeout: Duration) -> Result<Option<i32>, ScriptError> {
+    let mut command = command(job)?;
+    let program = &job.argv[0];
+    command.kill_on_drop(true);
     let mut child = command.spawn().map_err(|e| ScriptError::Spawn {
         program: program.clone(),
         error: e.to_string(),
@@ -257,12 +266,12 @@ pub async fn run(job: &ScriptJob, timeout: Duration) -> Result<Option<i32>, Scri
 }
 
 /// The process's uid, from /proc (no libc call needed).
-fn current_uid() -> u32 {
+pub(crate) fn current_uid() -> u32 {
     std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
 }
 
 /// The process's gid, from /proc.
-fn current_gid() -> u32 {
+pub(crate) fn current_gid() -> u32 {
     std::fs::metadata("/proc/self").map_or(0, |m| m.gid())
 }
 

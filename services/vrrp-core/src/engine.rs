@@ -166,6 +166,7 @@ pub struct Engine {
     transitions: mpsc::UnboundedReceiver<TransitionNotice>,
     /// Each instance's last state and own fault, from its notices (sync groups).
     members: HashMap<String, Member>,
+    statics: crate::statics::Statics,
 }
 
 impl std::fmt::Debug for Engine {
@@ -207,6 +208,7 @@ impl Engine {
             registry,
             transitions,
             members: HashMap::new(),
+            statics: crate::statics::Statics::default(),
         };
         engine.apply(spec).await;
         Ok(engine)
@@ -331,6 +333,10 @@ impl Engine {
     /// trackers are unchanged keep running untouched (no flap); changed and removed ones
     /// stop (a master sends priority 0 and removes its VIPs); new and changed ones start.
     pub async fn apply(&mut self, new: EngineSpec) {
+        // Static entries first: an instance's route may rely on them.
+        self.statics
+            .apply(self.shared.netlink.as_ref(), &new.statics)
+            .await;
         let old = std::mem::replace(&mut self.spec, new.clone());
         let running: Vec<Handle> = {
             let mut reg = self.registry.write().unwrap_or_else(|e| e.into_inner());
@@ -404,6 +410,7 @@ impl Engine {
             }
         }
         let _ = tokio::time::timeout(STOP_TIMEOUT, futures::future::join_all(waits)).await;
+        self.statics.clear(self.shared.netlink.as_ref()).await;
         self.trackers.stop_all();
         for (_, s) in self.sockets.drain() {
             s.reader.abort();

@@ -160,6 +160,8 @@ struct Io {
     /// The interface adverts leave by (IPv6 sends name it per packet).
     ifindex: u32,
     vips: Vec<Vip>,
+    routes: crate::routes::InstanceRoutes,
+    rules: crate::rules::InstanceRules,
     ip_id: IpIdCounter,
 }
 
@@ -294,6 +296,8 @@ pub async fn start(
         queue_full: AtomicU64::new(0),
     });
     let span = tracing::info_span!("vrrp_instance", instance = %name);
+    let routes = crate::routes::InstanceRoutes::new(&spec.routes);
+    let rules = crate::rules::InstanceRules::new(&spec.rules);
     let mut task = Task {
         inst: Instance::new(spec.params.clone()),
         spec,
@@ -302,6 +306,8 @@ pub async fn start(
             src,
             ifindex: iface.index,
             vips,
+            routes,
+            rules,
             ip_id: IpIdCounter::new(),
         },
         shared,
@@ -408,7 +414,9 @@ impl Task {
                             let a = self.inst.handle(self.shared.clock.now(), Input::Shutdown);
                             self.execute(a).await;
                             // Whatever the state, none of our VIPs stays behind.
-                            if self.io.vips.iter().any(|v| v.present) {
+                            if self.io.vips.iter().any(|v| v.present) || self.io.routes.any_present()
+                                || self.io.rules.any_present()
+                            {
                                 let span = self.span.clone();
                                 self.remove_vips().instrument(span).await;
                             }
@@ -673,9 +681,28 @@ impl Task {
             }
         }
         self.publish_vips(added, Vec::new());
+        // virtual_routes follow the VIPs (a route may use one as its source).
+        let name = self.spec.params.name.clone();
+        self.io
+            .routes
+            .add_all(self.shared.netlink.as_ref(), &name)
+            .await;
+        self.io
+            .rules
+            .add_all(self.shared.netlink.as_ref(), &name)
+            .await;
     }
 
     async fn remove_vips(&mut self) {
+        let name = self.spec.params.name.clone();
+        self.io
+            .rules
+            .remove_all(self.shared.netlink.as_ref(), &name)
+            .await;
+        self.io
+            .routes
+            .remove_all(self.shared.netlink.as_ref(), &name)
+            .await;
         let mut removed = Vec::new();
         for i in 0..self.io.vips.len() {
             let vip = &self.io.vips[i];

@@ -70,7 +70,7 @@ fn link_info(msg: &LinkMessage) -> (Option<String>, LinkInfo) {
     )
 }
 
-fn errno(error: &rtnetlink::Error) -> Option<i32> {
+pub(crate) fn errno(error: &rtnetlink::Error) -> Option<i32> {
     match error {
         rtnetlink::Error::NetlinkError(e) => Some(-e.raw_code()),
         _ => None,
@@ -84,6 +84,11 @@ pub struct Netlink {
 }
 
 impl Netlink {
+    /// The rtnetlink handle, for the other netlink users of this crate (routes).
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     /// Opens the connection (its I/O runs on a spawned task).
     pub fn open() -> Result<Self, NetlinkError> {
         let (connection, handle, _) = rtnetlink::new_connection()?;

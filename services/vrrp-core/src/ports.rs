@@ -1,6 +1,6 @@
 //! The instance task's ports to the outside world: the socket its adverts leave by, the
 //! addresses it adds and removes (rtnetlink), and the frame socket for gratuitous ARP /
-//! unsolicited NA. The service plugs in [`VrrpSocket`], [`Netlink`] and [`PacketSocket`];
+//! unsolicited NA, and the routes and rules that follow it. The service plugs in [`VrrpSocket`], [`Netlink`] and [`PacketSocket`];
 //! a test plugs in scripted ones and runs an instance task on a paused clock, without
 //! root (`tests/instance_task.rs`), as holo's protocol tests do.
 
@@ -10,6 +10,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use futures::future::BoxFuture;
 
 use crate::netlink::{LinkInfo, Netlink, NetlinkError};
+use crate::routes::RouteSpec;
+use crate::rules::RuleSpec;
 use crate::socket::VrrpSocket;
 use crate::spec::VipSpec;
 use crate::sys::PacketSocket;
@@ -52,6 +54,14 @@ pub trait AddressPort: Send + Sync {
         index: u32,
         vip: &'a VipSpec,
     ) -> BoxFuture<'a, Result<bool, NetlinkError>>;
+    /// `ip route replace ROUTE` (present already is success).
+    fn add_route<'a>(&'a self, route: &'a RouteSpec) -> BoxFuture<'a, Result<(), NetlinkError>>;
+    /// `ip route del ROUTE`; whether it was there.
+    fn del_route<'a>(&'a self, route: &'a RouteSpec) -> BoxFuture<'a, Result<bool, NetlinkError>>;
+    /// `ip rule add RULE`; false when an identical rule was there.
+    fn add_rule<'a>(&'a self, rule: &'a RuleSpec) -> BoxFuture<'a, Result<bool, NetlinkError>>;
+    /// `ip rule del RULE`; whether it was there.
+    fn del_rule<'a>(&'a self, rule: &'a RuleSpec) -> BoxFuture<'a, Result<bool, NetlinkError>>;
 }
 
 impl AdvertPort for VrrpSocket {
@@ -101,5 +111,17 @@ impl AddressPort for Netlink {
         vip: &'a VipSpec,
     ) -> BoxFuture<'a, Result<bool, NetlinkError>> {
         Box::pin(Netlink::del_vip(self, index, vip))
+    }
+    fn add_route<'a>(&'a self, route: &'a RouteSpec) -> BoxFuture<'a, Result<(), NetlinkError>> {
+        Box::pin(crate::routes::add(self, route))
+    }
+    fn del_route<'a>(&'a self, route: &'a RouteSpec) -> BoxFuture<'a, Result<bool, NetlinkError>> {
+        Box::pin(crate::routes::del(self, route))
+    }
+    fn add_rule<'a>(&'a self, rule: &'a RuleSpec) -> BoxFuture<'a, Result<bool, NetlinkError>> {
+        Box::pin(crate::rules::add(self, rule))
+    }
+    fn del_rule<'a>(&'a self, rule: &'a RuleSpec) -> BoxFuture<'a, Result<bool, NetlinkError>> {
+        Box::pin(crate::rules::del(self, rule))
     }
 }

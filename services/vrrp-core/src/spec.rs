@@ -130,6 +130,10 @@ pub struct InstanceSpec {
     pub advert_int_centis: u32,
     /// Every VIP, including the excluded ones.
     pub vips: Vec<VipSpec>,
+    /// `virtual_routes` (installed while MASTER).
+    pub routes: Vec<crate::routes::RouteSpec>,
+    /// `virtual_rules` (installed while MASTER).
+    pub rules: Vec<crate::rules::RuleSpec>,
     /// Multicast group (`vrrp_mcast_group4`, or `vrrp_mcast_group6` for an IPv6
     /// instance); its family is the instance's family.
     pub group: IpAddr,
@@ -207,6 +211,8 @@ pub struct EngineSpec {
     pub script_user: (String, Option<String>),
     /// `enable_script_security`.
     pub script_security: bool,
+    /// `static_ipaddress`, `static_routes`.
+    pub statics: crate::statics::StaticSpec,
 }
 
 /// The default script user when `script_user` is not configured.
@@ -229,6 +235,40 @@ impl EngineSpec {
             script_security: g.enable_script_security,
             ..EngineSpec::default()
         };
+        for a in &config.static_ipaddress {
+            // vrrp_ipaddress.c: no `dev` means `default_interface`.
+            match a.dev.clone().or_else(|| g.default_interface.clone()) {
+                Some(dev) => spec.statics.addresses.push(VipSpec {
+                    address: a.address,
+                    prefix_len: a.prefix_len,
+                    dev,
+                    label: a.label.clone(),
+                    scope: a.scope.clone(),
+                    brd: a.brd,
+                    excluded: true,
+                }),
+                None => warnings.push(format!(
+                    "static_ipaddress {}/{} has no dev and there is no default_interface; not \
+                     added",
+                    a.address, a.prefix_len
+                )),
+            }
+        }
+        for r in &config.static_routes {
+            match crate::routes::RouteSpec::from_config(r) {
+                Ok(route) => spec.statics.routes.push(route),
+                Err(why) => warnings.push(format!(
+                    "static route {}: {why}; the route is not installed",
+                    r.to
+                )),
+            }
+        }
+        for r in &config.static_rules {
+            match crate::rules::RuleSpec::from_config(r) {
+                Ok(rule) => spec.statics.rules.push(rule),
+                Err(why) => warnings.push(format!("static rule: {why}; the rule is not installed")),
+            }
+        }
         for s in &config.vrrp_scripts {
             spec.scripts.insert(
                 s.name.clone(),
@@ -418,10 +458,24 @@ fn instance_spec(
     if vi.use_vmac.is_some() {
         hold(unsupported("use_vmac"));
     }
-    if !vi.virtual_routes.is_empty() {
-        warnings.push(format!(
-            "({name}) virtual_routes is not implemented by vrrp-core; the routes are not installed"
-        ));
+    let mut routes = Vec::new();
+    for r in &vi.virtual_routes {
+        match crate::routes::RouteSpec::from_config(r) {
+            Ok(route) => routes.push(route),
+            Err(why) => warnings.push(format!(
+                "({name}) virtual route {}: {why}; the route is not installed",
+                r.to
+            )),
+        }
+    }
+    let mut rules = Vec::new();
+    for r in &vi.virtual_rules {
+        match crate::rules::RuleSpec::from_config(r) {
+            Ok(rule) => rules.push(rule),
+            Err(why) => warnings.push(format!(
+                "({name}) virtual rule: {why}; the rule is not installed"
+            )),
+        }
     }
     let unicast_src = vi.unicast_src_ip;
     if let Some(a) = unicast_src.filter(|a| a.is_ipv6() != ipv6) {
@@ -517,6 +571,8 @@ fn instance_spec(
         version: vi.version,
         advert_int_centis: vi.advert_int.0,
         vips,
+        routes,
+        rules,
         group: if ipv6 {
             IpAddr::V6(config.global_defs.vrrp_mcast_group6)
         } else {

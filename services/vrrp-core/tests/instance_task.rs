@@ -17,6 +17,8 @@ use tokio::time::Instant;
 use vrrp_core::instance::{self, Clock, Control, Handle, InstanceContext, PACKET_QUEUE, Packet};
 use vrrp_core::netlink::{LinkInfo, NetlinkError};
 use vrrp_core::ports::{AddressPort, AdvertPort, FramePort};
+use vrrp_core::routes::RouteSpec;
+use vrrp_core::rules::RuleSpec;
 use vrrp_core::spec::{EngineSpec, VipSpec};
 
 const MS: Duration = Duration::from_millis(1);
@@ -110,6 +112,38 @@ impl AddressPort for Ports {
             Ok(seen.vips.len() != before)
         })
     }
+    fn add_route<'a>(&'a self, route: &'a RouteSpec) -> BoxFuture<'a, Result<(), NetlinkError>> {
+        Box::pin(async move {
+            self.seen()
+                .changes
+                .push(format!("+route {}", route.describe()));
+            Ok(())
+        })
+    }
+    fn del_route<'a>(&'a self, route: &'a RouteSpec) -> BoxFuture<'a, Result<bool, NetlinkError>> {
+        Box::pin(async move {
+            self.seen()
+                .changes
+                .push(format!("-route {}", route.describe()));
+            Ok(true)
+        })
+    }
+    fn add_rule<'a>(&'a self, rule: &'a RuleSpec) -> BoxFuture<'a, Result<bool, NetlinkError>> {
+        Box::pin(async move {
+            self.seen()
+                .changes
+                .push(format!("+rule {}", rule.describe()));
+            Ok(true)
+        })
+    }
+    fn del_rule<'a>(&'a self, rule: &'a RuleSpec) -> BoxFuture<'a, Result<bool, NetlinkError>> {
+        Box::pin(async move {
+            self.seen()
+                .changes
+                .push(format!("-rule {}", rule.describe()));
+            Ok(true)
+        })
+    }
 }
 
 const CONFIG: &str = "
@@ -125,6 +159,9 @@ vrrp_instance VI_1 {
     }
     virtual_ipaddress {
         198.51.100.10/24
+    }
+    virtual_routes {
+        203.0.113.0/26 via 198.51.100.20 dev eth0
     }
 }
 ";
@@ -323,13 +360,18 @@ async fn a_master_hearing_a_higher_priority_steps_down_and_removes_its_vip() {
         let seen = rig.ports.seen();
         assert!(seen.vips.is_empty());
         // At start a stale copy is removed (a crash may have left one), then it is
-        // added as master and removed as backup.
+        // added as master and removed as backup; its virtual route comes after the VIP
+        // (it may use it as its source) and goes before it.
+        let route = "route 203.0.113.0/26 via 198.51.100.20 dev eth0";
         assert_eq!(
             seen.changes,
             [
-                "-198.51.100.10/24",
-                "+198.51.100.10/24",
-                "-198.51.100.10/24"
+                format!("-{route}"),
+                "-198.51.100.10/24".into(),
+                "+198.51.100.10/24".into(),
+                format!("+{route}"),
+                format!("-{route}"),
+                "-198.51.100.10/24".into(),
             ]
         );
     }

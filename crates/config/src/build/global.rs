@@ -35,7 +35,15 @@ impl Builder<'_> {
             vrrp_garp_interval: TimeUs(0),
             vrrp_gna_interval: TimeUs(0),
             default_interface: None,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            fifo_write_vrrp_states_on_reload: false,
+            no_email_faults: false,
         };
+        // `…_script` may come before its FIFO: [global, vrrp, lvs].
+        let mut fifo_scripts: [Option<(Pos, Script)>; 3] = [None, None, None];
+        let mut fifo_pos = [Pos::default(); 3];
         for gn in nodes {
             for n in self.block(gn) {
                 match kw(self, Ctx::Global, n) {
@@ -226,11 +234,137 @@ impl Builder<'_> {
                             g.vrrp_higher_prio_send_advert = b
                         }
                     }
+                    "notify_fifo" => {
+                        fifo_pos[0] = n.kw.pos;
+                        self.notify_fifo(n, &mut g.notify_fifo)
+                    }
+                    "vrrp_notify_fifo" => {
+                        fifo_pos[1] = n.kw.pos;
+                        self.notify_fifo(n, &mut g.vrrp_notify_fifo)
+                    }
+                    "lvs_notify_fifo" => {
+                        fifo_pos[2] = n.kw.pos;
+                        self.notify_fifo(n, &mut g.lvs_notify_fifo)
+                    }
+                    "notify_fifo_script" => self.fifo_script(n, &mut fifo_scripts[0]),
+                    "vrrp_notify_fifo_script" => self.fifo_script(n, &mut fifo_scripts[1]),
+                    "lvs_notify_fifo_script" => self.fifo_script(n, &mut fifo_scripts[2]),
+                    // Switches without a value (global_parser.c sets them on sight).
+                    "fifo_write_vrrp_states_on_reload" => {
+                        self.no_block(n);
+                        g.fifo_write_vrrp_states_on_reload = true
+                    }
+                    "no_email_faults" => {
+                        self.no_block(n);
+                        g.no_email_faults = true
+                    }
                     _ => self.unknown(Ctx::Global, n),
                 }
             }
         }
+        let [global, vrrp, lvs] = fifo_scripts;
+        for (fifo, script, kw) in [
+            (&mut g.notify_fifo, global, "notify_fifo"),
+            (&mut g.vrrp_notify_fifo, vrrp, "vrrp_notify_fifo"),
+            (&mut g.lvs_notify_fifo, lvs, "lvs_notify_fifo"),
+        ] {
+            match (fifo.as_mut(), script) {
+                (Some(f), Some((_, s))) => f.script = Some(s),
+                (None, Some((pos, _))) => self.d.warn(
+                    pos,
+                    format!("{kw}_script without {kw} - not run, as keepalived does not"),
+                ),
+                _ => {}
+            }
+        }
+        self.dedup_fifos(&mut g, fifo_pos);
         g
+    }
+
+    /// `notify_fifo PATH [USER [GROUP]]` (global_parser.c `notify_fifo`): the first one wins.
+    fn notify_fifo(&mut self, n: &Node<'_>, slot: &mut Option<NotifyFifo>) {
+        self.no_block(n);
+        let Some(path) = self.arg(n) else { return };
+        if let Some(old) = slot {
+            self.d.warn(
+                path.pos,
+                format!(
+                    "{} already specified ({}) - ignoring {}",
+                    n.kw.text, old.path, path.text
+                ),
+            );
+            return;
+        }
+        let user = n.args.get(1).map(|t| t.text.owned());
+        let group = n.args.get(2).map(|t| t.text.owned());
+        if let Some(u) = &user
+            && !self.host_has_user(u, group.as_deref())
+        {
+            self.d.note(
+                n.args[1].pos,
+                format!(
+                    "Invalid user/group for {} {} - ignoring: keepalived does not create it, \
+                     and neither does keepalived-rs",
+                    n.kw.text, path.text
+                ),
+            );
+            return;
+        }
+        *slot = Some(NotifyFifo {
+            path: path.text.owned(),
+            user,
+            group,
+            script: None,
+        });
+    }
+
+    /// `…notify_fifo_script CMD [USER [GROUP]]`: the first one wins.
+    fn fifo_script(&mut self, n: &Node<'_>, slot: &mut Option<(Pos, Script)>) {
+        if slot.is_some() {
+            self.d.warn(
+                n.kw.pos,
+                format!("{} already specified - ignored", n.kw.text),
+            );
+            return;
+        }
+        if let Some(s) = self.script(n) {
+            *slot = Some((n.kw.pos, s));
+        }
+    }
+
+    /// global_data.c `init_global_data`: a VRRP or LVS FIFO that is the global one is dropped
+    /// (its lines would be written twice); an LVS FIFO that is the VRRP one keeps only the
+    /// VRRP script.
+    fn dedup_fifos(&mut self, g: &mut GlobalDefs, pos: [Pos; 3]) {
+        let global = g.notify_fifo.as_ref().map(|f| f.path.clone());
+        for (slot, kind, pos) in [
+            (&mut g.vrrp_notify_fifo, "vrrp", pos[1]),
+            (&mut g.lvs_notify_fifo, "LVS", pos[2]),
+        ] {
+            if let (Some(f), Some(gp)) = (slot.as_ref(), &global)
+                && &f.path == gp
+            {
+                self.d.note(
+                    pos,
+                    format!(
+                        "notify FIFO {gp} has been specified for global and {kind} FIFO - \
+                         ignoring {kind} FIFO"
+                    ),
+                );
+                *slot = None;
+            }
+        }
+        if let (Some(v), Some(l)) = (&g.vrrp_notify_fifo, &mut g.lvs_notify_fifo)
+            && v.path == l.path
+            && v.script.is_some()
+            && l.script.take().is_some()
+        {
+            self.d.note(
+                pos[2],
+                "LVS notify FIFO and vrrp FIFO are the same both with scripts - ignoring LVS \
+                 FIFO script",
+            );
+        }
     }
 
     /// `vrrp_garp_interval` / `vrrp_gna_interval` (global_parser.c): 0.000001..4294.967295 s;

@@ -205,6 +205,9 @@ pub(crate) fn build(
         virtual_server_groups: Vec::new(),
         ssl: None,
         keepalived_rs: KeepalivedRs::default(),
+        static_ipaddress: Vec::new(),
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     };
     let mut inst_pos = Vec::new();
     let mut vs_pos = Vec::new();
@@ -277,6 +280,24 @@ pub(crate) fn build(
                 }
             }
             "keepalived_rs" => b.keepalived_rs(n, &mut cfg.keepalived_rs),
+            // vrrp_parser.c `static_addresses_handler`: like virtual_ipaddress_excluded (no
+            // family check); `static_routes_handler`: like virtual_routes.
+            "static_ipaddress" => {
+                let l = b.vip_list(n, true);
+                cfg.static_ipaddress.extend(l);
+            }
+            "static_rules" => {
+                for c in b.block(n) {
+                    let r = b.rule(c);
+                    cfg.static_rules.push(r);
+                }
+            }
+            "static_routes" => {
+                for c in b.block(n) {
+                    let r = b.route(c);
+                    cfg.static_routes.push(r);
+                }
+            }
             "SSL" => {
                 if cfg.ssl.is_some() {
                     b.d.warn(

@@ -39,6 +39,7 @@ impl Builder<'_> {
             garp_lower_prio_repeat: 0,
             use_vmac: None,
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
             strict_mode: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
@@ -394,15 +395,13 @@ impl Builder<'_> {
                         v.higher_prio_send_advert = Some(b)
                     }
                 }
+                "virtual_rules" => {
+                    for c in self.block(n) {
+                        let r = self.rule(c);
+                        v.virtual_rules.push(r);
+                    }
+                }
                 "virtual_routes" => {
-                    self.d.warn(
-                        n.kw.pos,
-                        format!(
-                            "({}) virtual_routes is recognised, not implemented by keepalived-rs \
-                             yet: vrrp-core does not install these routes",
-                            v.name
-                        ),
-                    );
                     for c in self.block(n) {
                         let r = self.route(c);
                         v.virtual_routes.push(r);

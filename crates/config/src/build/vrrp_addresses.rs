@@ -239,4 +239,64 @@ impl Builder<'_> {
         }
         r
     }
+
+    /// A `virtual_rules` / `static_rules` entry: ip-rule(8)'s words as vrrp_iprule.c reads
+    /// them; words this model does not name are kept in `extra` (vrrp-core says what it
+    /// cannot install).
+    pub(super) fn rule(&mut self, c: &Node<'_>) -> VirtualRule {
+        let mut w = vec![c.kw.clone()];
+        w.extend(c.args.iter().cloned());
+        let mut r = VirtualRule {
+            from: None,
+            to: None,
+            table: None,
+            priority: None,
+            fwmark: None,
+            iif: None,
+            oif: None,
+            extra: Vec::new(),
+        };
+        let mut i = 0;
+        while i < w.len() {
+            let k = w[i].text.as_str();
+            match k {
+                "from" | "to" | "table" | "lookup" | "priority" | "preference" | "pref"
+                | "fwmark" | "iif" | "oif" => {
+                    let Some(val) = w.get(i + 1) else {
+                        self.d.error(w[i].pos, format!("'{k}' needs a value"));
+                        break;
+                    };
+                    let text = val.text.owned();
+                    match k {
+                        "from" => r.from = Some(text),
+                        "to" => r.to = Some(text),
+                        "table" | "lookup" => r.table = Some(text),
+                        "priority" | "preference" | "pref" => {
+                            r.priority = self
+                                .int_tok(val, 0, u32::MAX as i64, "priority")
+                                .map(|v| v as u32)
+                        }
+                        "fwmark" => {
+                            r.fwmark = match text.strip_prefix("0x") {
+                                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                                None => text.parse().ok(),
+                            };
+                            if r.fwmark.is_none() {
+                                self.d
+                                    .warn(val.pos, format!("fwmark '{text}' is invalid - ignored"));
+                            }
+                        }
+                        "iif" => r.iif = Some(text),
+                        _ => r.oif = Some(text),
+                    }
+                    i += 2;
+                }
+                _ => {
+                    r.extra.push(k.to_string());
+                    i += 1;
+                }
+            }
+        }
+        r
+    }
 }
