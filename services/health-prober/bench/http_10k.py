@@ -43,9 +43,10 @@ def metrics():
             into = buckets if m.group(1) == "lateness" else durations
             into[float("inf") if m.group(2) == "+Inf" else float(m.group(2))] = float(m.group(3))
             continue
-        m = re.match(r'(keepalived_prober_\w+?)(?:_total)? (\S+)$', line)
+        # Counters by checker kind are summed over the kinds.
+        m = re.match(r'(keepalived_prober_\w+?)(?:_total)?(?:\{[^}]*\})? (\S+)$', line)
         if m:
-            values[m.group(1)] = float(m.group(2))
+            values[m.group(1)] = values.get(m.group(1), 0.0) + float(m.group(2))
     return buckets, durations, values
 
 def percentile(b0, b1, q):
@@ -85,8 +86,8 @@ def main():
         (u1, k1), s1, t1 = cpu_split(prober.pid), cpu_seconds(server.pid), time.monotonic()
         c0, c1 = u0 + k0, u1 + k1
         elapsed = t1 - t0
-        attempts = v1.get("keepalived_prober_attempts", 0) - v0.get("keepalived_prober_attempts", 0)
-        failures = v1.get("keepalived_prober_failures", 0) - v0.get("keepalived_prober_failures", 0)
+        attempts = v1.get("keepalived_prober_checks", 0) - v0.get("keepalived_prober_checks", 0)
+        failures = v1.get("keepalived_prober_check_failures", 0) - v0.get("keepalived_prober_check_failures", 0)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine skews every figure)")
         print(f"targets {N} x delay_loop {DELAY_LOOP} s, window {elapsed:.1f} s after {WARMUP:.0f} s warm-up, "
               f"--checker-threads {os.environ.get('CHECKER_THREADS', '1 (default)')}")

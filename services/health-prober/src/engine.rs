@@ -13,6 +13,7 @@ use keepalived_api::v1::{self, health_event::Payload};
 use keepalived_bus::Producer;
 use keepalived_config::CheckerKind;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -103,10 +104,10 @@ pub struct Metrics {
     pub lateness: Histogram,
     /// How long attempts take, in seconds.
     pub duration: Histogram,
-    /// Attempts run.
-    pub attempts: Counter,
-    /// Attempts that failed.
-    pub failures: Counter,
+    /// Attempts run, by checker kind (`HTTP_GET`, `TCP_CHECK`…).
+    pub attempts: Family<[(&'static str, &'static str); 1], Counter>,
+    /// Attempts that failed, by checker kind.
+    pub failures: Family<[(&'static str, &'static str); 1], Counter>,
     /// Targets scheduled.
     pub targets: Gauge,
 }
@@ -120,8 +121,8 @@ impl Default for Metrics {
         Self {
             lateness: Histogram::new(buckets),
             duration: Histogram::new(buckets),
-            attempts: Counter::default(),
-            failures: Counter::default(),
+            attempts: Family::default(),
+            failures: Family::default(),
             targets: Gauge::default(),
         }
     }
@@ -141,13 +142,13 @@ impl Metrics {
             self.duration.clone(),
         );
         registry.register(
-            "prober_attempts",
-            "Check attempts run",
+            "prober_checks",
+            "Check attempts run, by checker kind",
             self.attempts.clone(),
         );
         registry.register(
-            "prober_failures",
-            "Check attempts that failed",
+            "prober_check_failures",
+            "Check attempts that failed, by checker kind",
             self.failures.clone(),
         );
         registry.register(
@@ -155,6 +156,22 @@ impl Metrics {
             "Check targets scheduled",
             self.targets.clone(),
         );
+    }
+}
+
+/// The `checker` label of the metrics: the keyword of keepalived.conf (HTTP_GET and
+/// SSL_GET apart, where keepalived's logs say HTTP_CHECK for both).
+fn checker_keyword(kind: &CheckerKind) -> &'static str {
+    match kind {
+        CheckerKind::HttpGet(_) => "HTTP_GET",
+        CheckerKind::SslGet(_) => "SSL_GET",
+        CheckerKind::TcpCheck => "TCP_CHECK",
+        CheckerKind::MiscCheck(_) => "MISC_CHECK",
+        CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
+        CheckerKind::DnsCheck(_) => "DNS_CHECK",
+        CheckerKind::UdpCheck(_) => "UDP_CHECK",
+        CheckerKind::PingCheck => "PING_CHECK",
+        CheckerKind::FileCheck(_) => "FILE_CHECK",
     }
 }
 
@@ -634,12 +651,16 @@ impl Engine {
     }
 
     fn count_attempt(&self, done: &Done) {
-        self.metrics.attempts.inc();
+        let Some(slot) = self.slots[done.slot].as_ref() else {
+            return;
+        };
+        let kind = [("checker", checker_keyword(&slot.spec.checker.kind))];
+        self.metrics.attempts.get_or_create(&kind).inc();
         self.metrics
             .duration
             .observe((done.ended - done.started).as_secs_f64());
         if !done.outcome.success() {
-            self.metrics.failures.inc();
+            self.metrics.failures.get_or_create(&kind).inc();
         }
     }
 

@@ -14,6 +14,7 @@ pub mod desired;
 pub mod engine;
 pub mod health;
 pub mod maglev;
+pub mod metrics;
 pub mod reconcile;
 pub mod sched;
 pub mod spec;
@@ -180,6 +181,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     bus_metrics.register(&mut runtime.registry);
     let engine_metrics = EngineMetrics::default();
     engine_metrics.register(&mut runtime.registry);
+    runtime
+        .registry
+        .register_collector(Box::new(crate::metrics::RealServerMetrics(view.clone())));
     let producer = api::producer(runtime.identity(), view.clone(), bus_metrics);
 
     let backend = open_backend(&cli)?;

@@ -26,6 +26,7 @@ pub mod fifo;
 pub mod ingest;
 pub mod job;
 pub mod mail;
+pub mod metrics;
 pub mod notice;
 pub mod plan;
 pub mod script;
@@ -176,6 +177,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let metrics = BusMetrics::default();
     metrics.register(&mut runtime.registry);
     let engine = Engine::start(settings, cli.options(), runtime.identity(), metrics)?;
+    runtime
+        .registry
+        .register_collector(Box::new(crate::metrics::DeliveryMetrics(engine.store())));
     runtime.add_service(NotifierServer::new(NotifierApi::new(
         engine.store(),
         engine.producer(),

@@ -33,6 +33,7 @@ pub mod api;
 pub mod clock;
 pub mod engine;
 pub mod instance;
+pub mod metrics;
 pub mod netlink;
 pub mod ports;
 pub mod routes;
@@ -95,6 +96,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let metrics = BusMetrics::default();
     metrics.register(&mut runtime.registry);
     let registry = Arc::new(RwLock::new(engine::Registry::default()));
+    runtime
+        .registry
+        .register_collector(Box::new(crate::metrics::InstanceMetrics(registry.clone())));
     let producer = api::producer(runtime.identity(), metrics, registry.clone());
     runtime.add_service(VrrpServer::new(api::VrrpApi::new(
         registry.clone(),
