@@ -2,6 +2,8 @@
 //! escape: no ESC byte, also in the structured fields after keepalived's wording
 //! (which tracing-subscriber would otherwise italicise).
 #![forbid(unsafe_code)]
+// std::time::Instant: these tests wait on real processes (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,8 @@
 //! and every metric the Grafana dashboard (deploy/grafana/keepalived-rs.json) queries is
 //! among those exported. Root only (namespaces); promtool from Debian's `prometheus`.
 #![forbid(unsafe_code)]
+// std::time::Instant: these tests wait on real processes (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_types)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
