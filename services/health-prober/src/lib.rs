@@ -2,7 +2,7 @@
 //! with keepalived 2.2.7's checkers and retry semantics. Needs no privileges.
 //!
 //! - [`machine`]: the pure per-checker state machine (time passed in).
-//! - [`targets`]: the (real server, checker) pairs of a configuration.
+//! - [`spec`]: the (real server, checker) pairs of a configuration.
 //! - [`words`]: keepalived's log lines and mail texts.
 //! - [`checks`]: the attempts' I/O (HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK,
 //!   SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK).

@@ -2,7 +2,7 @@
 //! policy that combines them into one up/down per real server.
 //!
 //! The replicas divide the checks: each target is owned by k of the live
-//! replicas ([`keepalived_rendezvous`]); [`owners`] computes the same owners
+//! replicas ([`keepalived_rendezvous`]); `owners` computes the same owners
 //! and combines, per target, the verdicts of its owners.
 //!
 //! docs/architecture.md, "The event bus": a prober that cannot be reached keeps

@@ -1,7 +1,7 @@
 //! ipvs-manager: the only process that changes the kernel's load-balancer
 //! tables (IPVS over generic netlink, nftables where the kernel has no IPVS).
 //!
-//! Pure parts: [`plan`] (configuration → services), [`health`] (verdicts of
+//! Pure parts: [`spec`] (configuration → services), [`health`] (verdicts of
 //! every prober and the policy combining them), [`desired`] (keepalived's
 //! quorum, sorry server, inhibit and alpha rules), [`reconcile`] (the diff),
 //! [`maglev`] (the consistent-hash slot table). I/O: [`backend`] (the data
