@@ -61,7 +61,7 @@ pub struct Cause {
 pub struct Record {
     /// Spool order: increases with every new delivery.
     pub seq: u64,
-    /// Stable id: `<incarnation>-<event seq>-<index in the event's plan>`, so
+    /// Stable id: `<incarnation>-<event seq>-<index in the event's jobs>`, so
     /// the same event can never spool the same delivery twice.
     pub id: String,
     /// What to deliver.

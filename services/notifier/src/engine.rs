@@ -16,7 +16,7 @@ use crate::delivery::{Cause, Outcome, Record, Status, now_ms};
 use crate::fifo::{Fifos, StateBook};
 use crate::job::Action;
 use crate::notice::Notice;
-use crate::plan::Settings;
+use crate::rules::Settings;
 use crate::spool::{self, Op, Spool, SpoolError};
 use crate::store::{Seen, Store};
 use crate::{mail, script, smtp, webhook};
@@ -240,7 +240,7 @@ impl Engine {
                     incarnation: h.incarnation.clone(),
                     seq: h.seq,
                 };
-                let jobs = settings.plan(&notice, &context);
+                let jobs = settings.jobs_for(&notice, &context);
                 tracing::debug!(producer = %h.producer, seq = h.seq, ?notice, deliveries = jobs.len(), "event");
                 let cause = Cause {
                     producer: h.producer.clone(),

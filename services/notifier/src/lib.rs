@@ -3,7 +3,7 @@
 //!
 //! It follows vrrp-core (`Vrrp.Watch`) and ipvs-manager (`Ipvs.Watch`). Each
 //! delta that keepalived would notify about becomes deliveries
-//! ([`plan`]): the state's notify script, the generic `notify`, keepalived
+//! ([`rules`]): the state's notify script, the generic `notify`, keepalived
 //! 2.2.7's mail ([`mail`], sent by our own [`smtp`] client) and webhooks
 //! ([`webhook`]). Deliveries are journalled in a durable [`spool`] before
 //! they are made, made one at a time per lane in event order ([`engine`]),
@@ -28,7 +28,7 @@ pub mod job;
 pub mod mail;
 pub mod metrics;
 pub mod notice;
-pub mod plan;
+pub mod rules;
 pub mod script;
 pub mod smtp;
 pub mod spool;
@@ -44,7 +44,7 @@ use keepalived_runtime::{CommonArgs, Runtime, ServiceSpec};
 
 pub use api::NotifierApi;
 pub use engine::{Engine, Options};
-pub use plan::Settings;
+pub use rules::Settings;
 
 /// What the runtime needs to know about notifier.
 pub const SPEC: ServiceSpec = ServiceSpec {

@@ -88,7 +88,7 @@ pub struct VsRules {
     pub smtp_alert: bool,
 }
 
-/// Everything the plan needs, resolved from the configuration with keepalived
+/// Everything the rules need, resolved from the configuration with keepalived
 /// 2.2.7's defaults.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -311,7 +311,7 @@ impl Settings {
 
     /// The jobs for `notice`, in delivery order. `context` is what webhooks
     /// add to their payload (time, trace id, cause).
-    pub fn plan(&self, notice: &Notice, context: &webhook::Context) -> Vec<Job> {
+    pub fn jobs_for(&self, notice: &Notice, context: &webhook::Context) -> Vec<Job> {
         let mut jobs = Vec::new();
         match notice {
             Notice::Instance {
@@ -498,7 +498,7 @@ virtual_server 198.51.100.10 80 {
     #[test]
     fn a_master_transition_runs_notify_master_then_generic_notify_and_no_mail_without_smtp_alert() {
         let s = settings(SEED);
-        let jobs = s.plan(&transition(State::Master), &context());
+        let jobs = s.jobs_for(&transition(State::Master), &context());
         assert_eq!(
             argvs(&jobs),
             vec![
@@ -524,7 +524,7 @@ virtual_server 198.51.100.10 80 {
                 "router_id keepalivedR1",
                 &format!("router_id keepalivedR1\n    {switch}"),
             ));
-            let jobs = s.plan(&transition(State::Backup), &context());
+            let jobs = s.jobs_for(&transition(State::Backup), &context());
             let mails: Vec<_> = jobs
                 .iter()
                 .filter_map(|j| match &j.action {
@@ -543,7 +543,7 @@ virtual_server 198.51.100.10 80 {
             );
             // No mail when stopping, though notify_stop-less scripts still
             // get the generic notify with STOP.
-            let stop = s.plan(&transition(State::Stop), &context());
+            let stop = s.jobs_for(&transition(State::Stop), &context());
             assert!(!stop.iter().any(|j| matches!(j.action, Action::Mail(_))));
             assert_eq!(argvs(&stop)[0][4], "STOP");
         }
@@ -566,7 +566,7 @@ virtual_server 198.51.100.10 80 {
             checker: "HTTP_CHECK".into(),
             mail_body: None,
         };
-        let jobs = settings(SEED).plan(&notice, &context());
+        let jobs = settings(SEED).jobs_for(&notice, &context());
         assert_eq!(argvs(&jobs), vec![vec!["/bin/rs-down", "now"]]);
         let Action::Mail(mail) = &jobs[1].action else {
             panic!("{jobs:?}")
@@ -584,7 +584,7 @@ virtual_server 198.51.100.10 80 {
             "router_id keepalivedR1\n    smtp_alert_checker off",
         ));
         assert!(
-            !off.plan(&notice, &context())
+            !off.jobs_for(&notice, &context())
                 .iter()
                 .any(|j| matches!(j.action, Action::Mail(_)))
         );
@@ -607,7 +607,8 @@ virtual_server 198.51.100.10 80 {
             checker: "TCP_CHECK".into(),
             mail_body: Some(mail_body.into()),
         };
-        let jobs = settings(SEED).plan(&notice("=> TCP CHECK failed on service <="), &context());
+        let jobs =
+            settings(SEED).jobs_for(&notice("=> TCP CHECK failed on service <="), &context());
         let mails: Vec<_> = jobs
             .iter()
             .filter_map(|j| match &j.action {
@@ -617,7 +618,7 @@ virtual_server 198.51.100.10 80 {
             .collect();
         assert_eq!(mails, ["=> TCP CHECK failed on service <="]);
         // FILE_CHECK: keepalived mails nothing (track_file.c), the script still runs.
-        let jobs = settings(SEED).plan(&notice(""), &context());
+        let jobs = settings(SEED).jobs_for(&notice(""), &context());
         assert_eq!(argvs(&jobs), vec![vec!["/bin/rs-down", "now"]]);
         assert!(!jobs.iter().any(|j| matches!(j.action, Action::Mail(_))));
     }
@@ -635,7 +636,7 @@ virtual_server 198.51.100.10 80 {
             hysteresis: 0,
             alive_weight: 1,
         };
-        let jobs = settings(SEED).plan(&notice, &context());
+        let jobs = settings(SEED).jobs_for(&notice, &context());
         assert_eq!(argvs(&jobs), vec![vec!["/bin/up"]]);
         assert_eq!(jobs.len(), 1);
     }
@@ -646,7 +647,7 @@ virtual_server 198.51.100.10 80 {
             "router_id keepalivedR1",
             "router_id keepalivedR1\n    smtp_alert\n    notify_fifo /run/k.fifo",
         ));
-        let jobs = s.plan(&transition(State::Master), &context());
+        let jobs = s.jobs_for(&transition(State::Master), &context());
         let channels: Vec<_> = jobs.iter().map(|j| j.action.channel()).collect();
         use keepalived_api::v1::Channel;
         assert_eq!(
@@ -678,7 +679,7 @@ virtual_server 198.51.100.10 80 {
             "router_id keepalivedR1\n    smtp_alert\n    no_email_faults",
         ));
         let mails = |to| {
-            s.plan(&transition(to), &context())
+            s.jobs_for(&transition(to), &context())
                 .iter()
                 .filter(|j| matches!(j.action, Action::Mail(_)))
                 .count()
