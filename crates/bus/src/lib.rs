@@ -26,3 +26,8 @@ pub use consumer::{
 pub use metrics::BusMetrics;
 pub use producer::{DEFAULT_CAPACITY, Producer, WatchResponseStream, WatchStream};
 pub use watch::{Watchable, watch_connector};
+
+/// The largest message a bus client accepts (tonic's default is 4 MiB). A Watch stream's
+/// first message is the producer's whole snapshot: 40,000 check targets are about 8 MB, so
+/// the default would cut every replica and ipvs-manager off from a large prober's verdicts.
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;

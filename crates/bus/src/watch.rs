@@ -29,6 +29,7 @@ macro_rules! watchable {
             ) -> BoxFuture<'static, Result<tonic::Streaming<Self>, tonic::Status>> {
                 Box::pin(async move {
                     <$client>::new(channel)
+                        .max_decoding_message_size(crate::MAX_MESSAGE_BYTES)
                         .watch(request)
                         .await
                         .map(tonic::Response::into_inner)

@@ -395,7 +395,8 @@ pub async fn director_status(director: &Director, timeout: Duration) -> Director
     };
     let vrrp = tokio::time::timeout(timeout, async {
         let a = &director.vrrp;
-        let mut c = VrrpClient::new(connect(a, timeout).await?);
+        let mut c = VrrpClient::new(connect(a, timeout).await?)
+            .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
         let r = c
             .list_instances(v1::ListInstancesRequest {})
             .await
@@ -410,7 +411,8 @@ pub async fn director_status(director: &Director, timeout: Duration) -> Director
     });
     let ipvs = tokio::time::timeout(timeout, async {
         let a = &director.ipvs;
-        let mut c = IpvsClient::new(connect(a, timeout).await?);
+        let mut c = IpvsClient::new(connect(a, timeout).await?)
+            .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
         let r = c
             .list_virtual_servers(v1::ListVirtualServersRequest {})
             .await
@@ -419,7 +421,8 @@ pub async fn director_status(director: &Director, timeout: Duration) -> Director
     });
     let health = tokio::time::timeout(timeout, async {
         let a = &director.health;
-        let mut c = HealthClient::new(connect(a, timeout).await?);
+        let mut c = HealthClient::new(connect(a, timeout).await?)
+            .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
         let r = c
             .list_targets(v1::ListTargetsRequest {})
             .await
@@ -434,7 +437,8 @@ pub async fn director_status(director: &Director, timeout: Duration) -> Director
     });
     let notifier = tokio::time::timeout(timeout, async {
         let a = &director.notifier;
-        let mut c = NotifierClient::new(connect(a, timeout).await?);
+        let mut c = NotifierClient::new(connect(a, timeout).await?)
+            .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
         let r = c
             .list_deliveries(v1::ListDeliveriesRequest {
                 state: 0,
@@ -547,25 +551,45 @@ pub fn follow_events(directors: &[Director]) -> mpsc::Receiver<EventLine> {
         subscribe(
             d,
             Service::Vrrp,
-            |c| async move { VrrpClient::new(c).watch(watch_request()).await },
+            |c| async move {
+                VrrpClient::new(c)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES)
+                    .watch(watch_request())
+                    .await
+            },
             tx.clone(),
         );
         subscribe(
             d,
             Service::Ipvs,
-            |c| async move { IpvsClient::new(c).watch(watch_request()).await },
+            |c| async move {
+                IpvsClient::new(c)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES)
+                    .watch(watch_request())
+                    .await
+            },
             tx.clone(),
         );
         subscribe(
             d,
             Service::Health,
-            |c| async move { HealthClient::new(c).watch(watch_request()).await },
+            |c| async move {
+                HealthClient::new(c)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES)
+                    .watch(watch_request())
+                    .await
+            },
             tx.clone(),
         );
         subscribe(
             d,
             Service::Notifier,
-            |c| async move { NotifierClient::new(c).watch(watch_request()).await },
+            |c| async move {
+                NotifierClient::new(c)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES)
+                    .watch(watch_request())
+                    .await
+            },
             tx.clone(),
         );
     }
@@ -669,7 +693,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         } => {
             let mut results = Vec::new();
             for d in &directors {
-                let mut c = VrrpClient::new(connect(&d.vrrp, timeout).await?);
+                let mut c = VrrpClient::new(connect(&d.vrrp, timeout).await?)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
                 let r = c
                     .set_maintenance(v1::SetMaintenanceRequest {
                         name: instance.clone(),
@@ -710,7 +735,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let key = target.key()?;
             let mut results = Vec::new();
             for d in &directors {
-                let mut c = IpvsClient::new(connect(&d.ipvs, timeout).await?);
+                let mut c = IpvsClient::new(connect(&d.ipvs, timeout).await?)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
                 let r = c
                     .drain_real_server(v1::DrainRealServerRequest {
                         key: Some(key.clone()),
@@ -740,7 +766,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let mut results = Vec::new();
             for d in &directors {
-                let mut c = IpvsClient::new(connect(&d.ipvs, timeout).await?);
+                let mut c = IpvsClient::new(connect(&d.ipvs, timeout).await?)
+                    .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
                 let r = c
                     .set_real_server_weight(v1::SetRealServerWeightRequest {
                         key: Some(key.clone()),

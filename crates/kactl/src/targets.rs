@@ -17,7 +17,8 @@ pub async fn run(directors: &[Director], output: Output, timeout: Duration) -> a
     for director in directors {
         let a = &director.health;
         let listed = tokio::time::timeout(timeout, async {
-            let mut c = HealthClient::new(connect(a, timeout).await?);
+            let mut c = HealthClient::new(connect(a, timeout).await?)
+                .max_decoding_message_size(keepalived_bus::MAX_MESSAGE_BYTES);
             let r = c
                 .list_targets(v1::ListTargetsRequest {})
                 .await
