@@ -27,6 +27,7 @@ K = os.environ.get("OWNERS", "2")
 WARMUP = float(os.environ.get("WARMUP", "20"))
 WINDOW = float(os.environ.get("WINDOW", "30"))
 REPLICAS = [int(n) for n in os.environ.get("REPLICAS", "1 2 4").split()]
+PER_SERVER = int(os.environ.get("PER_SERVER", "10000"))
 
 
 def metrics(port):
@@ -37,17 +38,25 @@ def metrics(port):
         if m:
             buckets[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
             continue
-        m = re.match(r'(keepalived_prober_\w+?)(?:_total)? (\S+)$', line)
+        # Counters with labels (checks by checker kind) are summed over their labels.
+        m = re.match(r'(keepalived_prober_\w+?)(?:_total)?(?:\{[^}]*\})? (\S+)$', line)
         if m:
-            values[m.group(1)] = float(m.group(2))
+            values[m.group(1)] = values.get(m.group(1), 0.0) + float(m.group(2))
     return buckets, values
+
+
+def targets():
+    """(address, port) of every target: PER_SERVER ports on each of 127.0.0.1, .2, …, so
+    that no target port is in the ephemeral range the probers connect from and no server
+    needs more sockets than one process may open."""
+    return [(f"127.0.0.{1 + i // PER_SERVER}", BASE_PORT + i % PER_SERVER) for i in range(N_TARGETS)]
 
 
 def write_config(path):
     with open(path, "w") as f:
         f.write(f"virtual_server 127.0.0.10 80 {{\n    protocol TCP\n    delay_loop {DELAY_LOOP}\n")
-        for port in range(BASE_PORT, BASE_PORT + N_TARGETS):
-            f.write(f"    real_server 127.0.0.1 {port} {{\n        HTTP_GET {{\n            url {{\n"
+        for addr, port in targets():
+            f.write(f"    real_server {addr} {port} {{\n        HTTP_GET {{\n            url {{\n"
                     f"                path /\n                status_code 200\n            }}\n"
                     f"            connect_timeout 2\n            retry 1\n            delay_before_retry 1\n"
                     f"        }}\n    }}\n")
@@ -76,7 +85,7 @@ def run(n, conf, workdir):
         elapsed = time.monotonic() - t0
         rows, total = [], 0.0
         for i, (((b0, v0), (u0, k0)), ((b1, v1), (u1, k1))) in enumerate(zip(before, after)):
-            checks = (v1.get("keepalived_prober_attempts", 0) - v0.get("keepalived_prober_attempts", 0)) / elapsed
+            checks = (v1.get("keepalived_prober_checks", 0) - v0.get("keepalived_prober_checks", 0)) / elapsed
             cpu = 100 * ((u1 + k1) - (u0 + k0)) / elapsed
             owned = v1.get("keepalived_prober_owned_targets", N_TARGETS if n == 1 else float("nan"))
             p99 = base.percentile(b0, b1, 0.99) * 1000
@@ -94,9 +103,17 @@ def main():
     workdir = tempfile.mkdtemp(prefix="prober-scaleout-")
     conf = os.path.join(workdir, "keepalived.conf")
     write_config(conf)
-    server = subprocess.Popen([f"{TARGET}/release/examples/bench_targets", str(BASE_PORT), str(N_TARGETS)],
-                              stdout=subprocess.PIPE)
-    server.stdout.readline()
+    # One target server per address: a process's open-file limit may be below the number
+    # of targets (20,000 here, and root may not raise it).
+    servers = []
+    for first in range(0, N_TARGETS, PER_SERVER):
+        count = min(PER_SERVER, N_TARGETS - first)
+        addr = f"127.0.0.{1 + first // PER_SERVER}"
+        servers.append(subprocess.Popen([f"{TARGET}/release/examples/bench_targets", str(BASE_PORT), str(count), addr],
+                                        stdout=subprocess.PIPE))
+    for server in servers:
+        if not server.stdout.readline():
+            raise SystemExit("a target server did not start (see its error above)")
     print(f"{N_TARGETS} HTTP targets x delay_loop {DELAY_LOOP} s, health_prober_owners {K}, "
           f"window {WINDOW:.0f} s after {WARMUP:.0f} s; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print("replicas | replica | owned targets | checks/s | CPU % of one core | lateness p99 ms")
@@ -111,8 +128,10 @@ def main():
             ratio = f", {total / one:.2f} x the one-replica run" if one else ""
             print(f"{n:8} | total   |               | {total:8.0f} |{'':19}|{ratio}")
     finally:
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait()
 
 
 if __name__ == "__main__":
