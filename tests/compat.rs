@@ -642,6 +642,10 @@ fn compare_vrrp(ka: &KaDump, ours: &Value, push: &mut impl FnMut(String, String)
         .get("track_files")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
+    let track_processes = ours
+        .get("track_processes")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
 
     // Global strict mode.
     let ka_strict = ka.global.get("VRRP strict mode").map(String::as_str) == Some("true");
@@ -912,6 +916,22 @@ fn compare_vrrp(ka: &KaDump, ours: &Value, push: &mut impl FnMut(String, String)
             "track_file",
             set_str(&ka_track("Tracked files")),
             set_str(&our_track("track_file", &file_default)),
+        );
+        let process_default = |n: &str| -> (i64, bool) {
+            track_processes
+                .iter()
+                .find(|s| json_str(s, "name") == n)
+                .map_or((0, false), |s| {
+                    (
+                        s.get("weight").and_then(Value::as_i64).unwrap_or(0),
+                        s.get("reverse").and_then(Value::as_bool).unwrap_or(false),
+                    )
+                })
+        };
+        field(
+            "track_process",
+            set_str(&ka_track("Tracked processes")),
+            set_str(&our_track("track_process", &process_default)),
         );
     }
 

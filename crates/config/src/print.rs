@@ -340,6 +340,42 @@ impl Config {
             w.close();
         }
 
+        for p in &self.track_processes {
+            w.open(format!("vrrp_track_process {}", q(&p.name)));
+            match p.param_match {
+                Some(ParamMatch::Exact) => w.line("param_match"),
+                Some(ParamMatch::Initial) => w.line("param_match initial"),
+                Some(ParamMatch::Partial) => w.line("param_match partial"),
+                None => {}
+            }
+            let mut line = format!("process {}", q(&p.process));
+            for a in &p.params {
+                let _ = write!(line, " {}", q(a));
+            }
+            w.line(line);
+            w.flag("full_command", p.full_command);
+            if p.weight != 0 || p.reverse {
+                w.line(format!(
+                    "weight {}{}",
+                    p.weight,
+                    if p.reverse { " reverse" } else { "" }
+                ));
+            }
+            if p.quorum >= 1 {
+                w.line(format!("quorum {}", p.quorum));
+            }
+            if p.quorum_max != u32::MAX {
+                w.line(format!("quorum_max {}", p.quorum_max));
+            }
+            if p.terminate_delay.0 > 0 {
+                w.line(format!("terminate_delay {}", p.terminate_delay));
+            }
+            if p.fork_delay.0 > 0 {
+                w.line(format!("fork_delay {}", p.fork_delay));
+            }
+            w.close();
+        }
+
         for s in &self.vrrp_scripts {
             w.open(format!("vrrp_script {}", q(&s.name)));
             w.line(format!("script {}", qq(&s.script)));
@@ -410,6 +446,7 @@ impl Config {
             w.tracks("track_script", &v.track_script);
             w.tracks("track_interface", &v.track_interface);
             w.tracks("track_file", &v.track_file);
+            w.tracks("track_process", &v.track_process);
             w.script("notify", &v.notify);
             w.script("notify_master", &v.notify_master);
             w.script("notify_backup", &v.notify_backup);
@@ -472,6 +509,7 @@ impl Config {
             w.tracks("track_script", &sg.track_script);
             w.tracks("track_interface", &sg.track_interface);
             w.tracks("track_file", &sg.track_file);
+            w.tracks("track_process", &sg.track_process);
             w.close();
         }
 

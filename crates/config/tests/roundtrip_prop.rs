@@ -321,6 +321,7 @@ fn instance(
                 track_script: c.3,
                 track_interface: c.4,
                 track_file: c.5,
+                track_process: vec![],
                 notify: d.0,
                 notify_master: d.1.clone(),
                 notify_backup: None,
@@ -737,6 +738,7 @@ fn config() -> impl Strategy<Value = Config> {
                     .collect::<Vec<_>>(),
                 proptest::collection::vec(virtual_server(gnames.clone(), fnames.clone()), 0..3),
                 any::<bool>(),
+                proptest::collection::vec(track_process(), 0..3),
             )
         })
         .prop_map(
@@ -748,7 +750,11 @@ fn config() -> impl Strategy<Value = Config> {
                 virtual_server_groups,
                 virtual_servers,
                 sync,
+                mut track_processes,
             )| {
+                for (i, p) in track_processes.iter_mut().enumerate() {
+                    p.name = format!("{}_{i}", p.name);
+                }
                 // A service defined twice is an error; keep the first.
                 let mut virtual_servers: Vec<VirtualServer> = virtual_servers;
                 let mut seen = Vec::new();
@@ -780,6 +786,7 @@ fn config() -> impl Strategy<Value = Config> {
                             reverse: false,
                         }],
                         track_file: vec![],
+                        track_process: vec![],
                     }]
                 } else {
                     vec![]
@@ -790,6 +797,7 @@ fn config() -> impl Strategy<Value = Config> {
                     vrrp_instances,
                     vrrp_sync_groups,
                     track_files,
+                    track_processes,
                     virtual_servers,
                     virtual_server_groups,
                     ssl: None,
@@ -797,6 +805,57 @@ fn config() -> impl Strategy<Value = Config> {
                     static_ipaddress: vec![],
                     static_routes: vec![],
                     static_rules: vec![],
+                }
+            },
+        )
+}
+
+/// A `vrrp_track_process` as the loader can produce it.
+fn track_process() -> impl Strategy<Value = TrackProcess> {
+    let matching = (
+        proptest::collection::vec(ident(), 0..3),
+        proptest::option::of(select(vec![
+            ParamMatch::Exact,
+            ParamMatch::Initial,
+            ParamMatch::Partial,
+        ])),
+        any::<bool>(),
+    );
+    let quorum = prop_oneof![
+        Just((0u32, 0u32)),
+        (1u32..100, proptest::option::of(0u32..100))
+            .prop_map(|(q, extra)| (q, extra.map_or(u32::MAX, |e| q + e))),
+    ];
+    let delay = || prop_oneof![Just(0u64), (1u64..3_600_000).prop_map(|ms| ms * 1000)];
+    (
+        ident(),
+        matching,
+        -254i32..=254,
+        any::<bool>(),
+        quorum,
+        delay(),
+        delay(),
+    )
+        .prop_map(
+            |(name, (params, param_match, full), weight, reverse, (quorum, quorum_max), td, fd)| {
+                // Arguments imply an exact match unless another is given.
+                let param_match = if params.is_empty() {
+                    param_match
+                } else {
+                    Some(param_match.unwrap_or(ParamMatch::Exact))
+                };
+                TrackProcess {
+                    process: format!("{name}d"),
+                    name,
+                    full_command: full || param_match.is_some(),
+                    params,
+                    param_match,
+                    weight,
+                    reverse,
+                    quorum,
+                    quorum_max,
+                    terminate_delay: TimeUs(td),
+                    fork_delay: TimeUs(fd),
                 }
             },
         )

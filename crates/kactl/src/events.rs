@@ -47,6 +47,7 @@ fn transition_reason(reason: i32) -> &'static str {
         v1::TransitionReason::Script => "script",
         v1::TransitionReason::Interface => "interface",
         v1::TransitionReason::TrackFile => "track file",
+        v1::TransitionReason::TrackProcess => "track process",
         v1::TransitionReason::Maintenance => "maintenance",
         v1::TransitionReason::Shutdown => "shutdown",
         v1::TransitionReason::SyncGroup => "sync group",

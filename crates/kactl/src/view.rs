@@ -196,6 +196,7 @@ impl From<&v1::Instance> for InstanceView {
                         v1::TrackerKind::Script => "script",
                         v1::TrackerKind::Interface => "interface",
                         v1::TrackerKind::File => "file",
+                        v1::TrackerKind::Process => "process",
                         v1::TrackerKind::Unspecified => "?",
                     }
                     .into(),

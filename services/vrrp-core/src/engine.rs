@@ -360,6 +360,7 @@ impl Engine {
         self.trackers.apply(
             &new.scripts,
             &new.track_files,
+            &new.track_processes,
             &new.script_user,
             new.script_security,
         );

@@ -10,6 +10,7 @@
 //!   `recvmsg`/`sendmsg` with ancillary data (the only `unsafe`);
 //! - [`netlink`]: interfaces, VIPs, link state over rtnetlink;
 //! - [`trackers`]: `vrrp_script`, `track_file`, `track_interface`, priority arithmetic;
+//! - [`track_process`]: `vrrp_track_process`, read from `/proc`;
 //! - [`instance`]: one task per instance, driving the state machine;
 //! - [`engine`]: sockets and dispatch, sync groups, reload, graceful stop;
 //! - [`api`], [`view`]: the `keepalived.v1.Vrrp` service and its messages.
@@ -22,8 +23,8 @@
 //!
 //! Not implemented: `use_vmac` and `auth_type AH` — such an instance is held in FAULT
 //! (never master, sends no adverts) with the reason in the log and on the bus, and every
-//! other instance runs; `virtual_routes` and sync-group-level `track_*` are warned about
-//! and not acted on. keepalived's post-parse adjustments (strict mode, the address
+//! other instance runs. A sync group's `track_*` entries are tracked by each member, as
+//! keepalived does. keepalived's post-parse adjustments (strict mode, the address
 //! owner, sync-group weights, own `track_interface`…) are made by the config loader
 //! (`Config::complete_vrrp`), so `-t` shows them.
 #![deny(unsafe_code)]
@@ -42,6 +43,7 @@ pub mod socket;
 pub mod spec;
 pub mod statics;
 pub mod sys;
+pub mod track_process;
 pub mod trackers;
 pub mod view;
 

@@ -1,12 +1,13 @@
 //! keepalived.conf (the typed model of `keepalived-config`) turned into what the engine
-//! runs: one [`InstanceSpec`] per `vrrp_instance`, the `vrrp_script`s and `track_file`s
-//! they track, and the sync groups. Pure: no I/O, so reload diffs are plain `==`.
+//! runs: one [`InstanceSpec`] per `vrrp_instance`, the `vrrp_script`s, `track_file`s and
+//! `vrrp_track_process`es they track, and the sync groups (whose `track_*` entries each
+//! member tracks). Pure: no I/O, so reload diffs are plain `==`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use keepalived_config::{AuthType, Config, VrrpInstance, VrrpState};
+use keepalived_config::{AuthType, Config, ParamMatch, TrackRef, VrrpInstance, VrrpState};
 use keepalived_vrrp::codec::Auth;
 use keepalived_vrrp::state::InstanceParams;
 use keepalived_vrrp::time::{AdvertCentiseconds, AdvertInterval, AdvertSeconds, Micros};
@@ -56,6 +57,14 @@ pub enum SpecError {
         /// The setting's family.
         other: u8,
     },
+    /// `track_process` naming no `vrrp_track_process` block.
+    #[error("({instance}) track_process {name} is not a configured vrrp_track_process")]
+    UnknownTrackProcess {
+        /// Instance or sync group name.
+        instance: String,
+        /// Process tracker name.
+        name: String,
+    },
     /// `track_file` naming no `track_file` block.
     #[error("({instance}) track_file {name} is not a configured track_file")]
     UnknownTrackFile {
@@ -101,6 +110,20 @@ pub enum TrackerKind {
     Interface,
     /// `track_file` → `track_file` block.
     File,
+    /// `track_process` → `vrrp_track_process` block.
+    Process,
+}
+
+impl TrackerKind {
+    /// The keyword that lists trackers of this kind (`track_script`…).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TrackerKind::Script => "track_script",
+            TrackerKind::Interface => "track_interface",
+            TrackerKind::File => "track_file",
+            TrackerKind::Process => "track_process",
+        }
+    }
 }
 
 /// One tracker of an instance, with the weight that applies to this instance.
@@ -108,7 +131,7 @@ pub enum TrackerKind {
 pub struct TrackerRef {
     /// Kind.
     pub kind: TrackerKind,
-    /// Script, interface or track_file name.
+    /// Script, interface, track_file or vrrp_track_process name.
     pub name: String,
     /// Weight; 0 = failure puts the instance into FAULT.
     pub weight: i32,
@@ -194,6 +217,29 @@ pub struct TrackFileSpec {
     pub init_file: Option<(i64, bool)>,
 }
 
+/// One `vrrp_track_process` block: which processes count, and how many must run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackProcessSpec {
+    /// Name.
+    pub name: String,
+    /// The command name (`comm`), or with `full_command` the command line's first word.
+    pub process: String,
+    /// The arguments to compare (with `param_match`).
+    pub params: Vec<String>,
+    /// How the arguments are compared; `None`: they are not.
+    pub param_match: Option<ParamMatch>,
+    /// Match `/proc/PID/cmdline` rather than the command name.
+    pub full_command: bool,
+    /// Fewest matching processes that count as up.
+    pub quorum: u32,
+    /// Most matching processes that count as up.
+    pub quorum_max: u32,
+    /// How long a loss of quorum must last before it counts.
+    pub terminate_delay: Duration,
+    /// How long a gain of quorum must last before it counts.
+    pub fork_delay: Duration,
+}
+
 /// The whole engine configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EngineSpec {
@@ -205,6 +251,8 @@ pub struct EngineSpec {
     pub scripts: BTreeMap<String, ScriptSpec>,
     /// Track files by name.
     pub track_files: BTreeMap<String, TrackFileSpec>,
+    /// Tracked processes by name.
+    pub track_processes: BTreeMap<String, TrackProcessSpec>,
     /// Sync groups: name → member instance names.
     pub sync_groups: Vec<(String, Vec<String>)>,
     /// `script_user` (default `keepalived_script`), and its group.
@@ -300,18 +348,25 @@ impl EngineSpec {
                 },
             );
         }
+        for p in &config.track_processes {
+            spec.track_processes.insert(
+                p.name.clone(),
+                TrackProcessSpec {
+                    name: p.name.clone(),
+                    process: p.process.clone(),
+                    params: p.params.clone(),
+                    param_match: p.param_match,
+                    full_command: p.full_command,
+                    quorum: p.quorum,
+                    quorum_max: p.quorum_max,
+                    terminate_delay: p.terminate_delay.as_duration(),
+                    fork_delay: p.fork_delay.as_duration(),
+                },
+            );
+        }
         for group in &config.vrrp_sync_groups {
             spec.sync_groups
                 .push((group.name.clone(), group.group.clone()));
-            if !group.track_script.is_empty()
-                || !group.track_interface.is_empty()
-                || !group.track_file.is_empty()
-            {
-                warnings.push(format!(
-                    "vrrp_sync_group {}: group-level track_* is not implemented by vrrp-core; track in the member instances",
-                    group.name
-                ));
-            }
         }
         for vi in &config.vrrp_instances {
             let sync_group = config
@@ -328,6 +383,13 @@ impl EngineSpec {
             }
             spec.instances.push(instance);
         }
+        for group in &config.vrrp_sync_groups {
+            for member in &mut spec.instances {
+                if member.sync_group.as_deref() == Some(group.name.as_str()) {
+                    add_group_trackers(config, group, member, warnings);
+                }
+            }
+        }
         spec
     }
 
@@ -336,6 +398,9 @@ impl EngineSpec {
         instance.trackers.iter().all(|t| match t.kind {
             TrackerKind::Script => self.scripts.get(&t.name) == other.scripts.get(&t.name),
             TrackerKind::File => self.track_files.get(&t.name) == other.track_files.get(&t.name),
+            TrackerKind::Process => {
+                self.track_processes.get(&t.name) == other.track_processes.get(&t.name)
+            }
             TrackerKind::Interface => true,
         }) && (instance
             .trackers
@@ -365,6 +430,123 @@ fn interval(vi: &VrrpInstance) -> Result<AdvertInterval, SpecError> {
             .map(AdvertInterval::V3)
             .ok_or_else(bad),
         _ => Err(bad()),
+    }
+}
+
+/// An owner's track lists by kind, in keepalived's order (scripts, interfaces, files,
+/// processes).
+fn tracked<'a>(
+    scripts: &'a [TrackRef],
+    interfaces: &'a [TrackRef],
+    files: &'a [TrackRef],
+    processes: &'a [TrackRef],
+) -> [(TrackerKind, &'a [TrackRef]); 4] {
+    [
+        (TrackerKind::Script, scripts),
+        (TrackerKind::Interface, interfaces),
+        (TrackerKind::File, files),
+        (TrackerKind::Process, processes),
+    ]
+}
+
+/// One `track_*` entry of `owner` with the weight that applies: the entry's own, else the
+/// tracked object's (an interface's is 0), with `reverse` from wherever the weight came.
+fn resolve(
+    config: &Config,
+    owner: &str,
+    kind: TrackerKind,
+    t: &TrackRef,
+) -> Result<TrackerRef, SpecError> {
+    let own = match kind {
+        TrackerKind::Script => config
+            .vrrp_scripts
+            .iter()
+            .find(|s| s.name == t.name)
+            .map(|s| (s.weight, s.weight_reverse))
+            .ok_or_else(|| SpecError::UnknownScript {
+                instance: owner.to_owned(),
+                name: t.name.clone(),
+            })?,
+        TrackerKind::Interface => (0, false),
+        TrackerKind::File => config
+            .track_files
+            .iter()
+            .find(|f| f.name == t.name)
+            .map(|f| (f.weight, f.reverse))
+            .ok_or_else(|| SpecError::UnknownTrackFile {
+                instance: owner.to_owned(),
+                name: t.name.clone(),
+            })?,
+        TrackerKind::Process => config
+            .track_processes
+            .iter()
+            .find(|p| p.name == t.name)
+            .map(|p| (p.weight, p.reverse))
+            .ok_or_else(|| SpecError::UnknownTrackProcess {
+                instance: owner.to_owned(),
+                name: t.name.clone(),
+            })?,
+    };
+    let (weight, reverse) = match (kind, t.weight) {
+        (_, Some(w)) => (w, t.reverse),
+        // An interface entry without a weight still takes its `reverse`.
+        (TrackerKind::Interface, None) => (0, t.reverse),
+        (_, None) => own,
+    };
+    Ok(TrackerRef {
+        kind,
+        name: t.name.clone(),
+        weight,
+        reverse,
+    })
+}
+
+/// vrrp.c `sync_group_tracking_init`: a sync group's `track_*` entries are tracked by
+/// every member. An entry the member already tracks keeps one tracker, with the group's
+/// weight unless the member's own is 0 (keepalived: "… is configured on VRRP instance and
+/// sync group. Remove vrrp instance config").
+fn add_group_trackers(
+    config: &Config,
+    group: &keepalived_config::VrrpSyncGroup,
+    member: &mut InstanceSpec,
+    warnings: &mut Vec<String>,
+) {
+    let lists = tracked(
+        &group.track_script,
+        &group.track_interface,
+        &group.track_file,
+        &group.track_process,
+    );
+    for (kind, refs) in lists {
+        for t in refs {
+            let r = match resolve(config, &group.name, kind, t) {
+                Ok(r) => r,
+                Err(e) => {
+                    warnings.push(format!("{e}; not tracked"));
+                    continue;
+                }
+            };
+            let name = &member.params.name;
+            match member
+                .trackers
+                .iter_mut()
+                .find(|m| m.kind == kind && m.name == r.name)
+            {
+                Some(m) => {
+                    warnings.push(format!(
+                        "({name}) {} {} is configured on VRRP instance and sync group. Remove \
+                         vrrp instance config",
+                        kind.keyword(),
+                        r.name
+                    ));
+                    if m.weight != 0 {
+                        m.weight = r.weight;
+                        m.reverse = r.reverse;
+                    }
+                }
+                None => member.trackers.push(r),
+            }
+        }
     }
 }
 
@@ -519,51 +701,18 @@ fn instance_spec(
     params.higher_prio_send_advert = vi.resolved.higher_prio_send_advert;
 
     let mut trackers = Vec::new();
-    for t in &vi.track_script {
-        let Some(script) = config.vrrp_scripts.iter().find(|s| s.name == t.name) else {
-            hold(SpecError::UnknownScript {
-                instance: name.clone(),
-                name: t.name.clone(),
-            });
-            continue;
-        };
-        trackers.push(TrackerRef {
-            kind: TrackerKind::Script,
-            name: t.name.clone(),
-            weight: t.weight.unwrap_or(script.weight),
-            reverse: if t.weight.is_some() {
-                t.reverse
-            } else {
-                script.weight_reverse
-            },
-        });
-    }
-    for t in &vi.track_interface {
-        trackers.push(TrackerRef {
-            kind: TrackerKind::Interface,
-            name: t.name.clone(),
-            weight: t.weight.unwrap_or(0),
-            reverse: t.reverse,
-        });
-    }
-    for t in &vi.track_file {
-        let Some(file) = config.track_files.iter().find(|f| f.name == t.name) else {
-            hold(SpecError::UnknownTrackFile {
-                instance: name.clone(),
-                name: t.name.clone(),
-            });
-            continue;
-        };
-        trackers.push(TrackerRef {
-            kind: TrackerKind::File,
-            name: t.name.clone(),
-            weight: t.weight.unwrap_or(file.weight),
-            reverse: if t.weight.is_some() {
-                t.reverse
-            } else {
-                file.reverse
-            },
-        });
+    for (kind, refs) in tracked(
+        &vi.track_script,
+        &vi.track_interface,
+        &vi.track_file,
+        &vi.track_process,
+    ) {
+        for t in refs {
+            match resolve(config, &name, kind, t) {
+                Ok(r) => trackers.push(r),
+                Err(e) => hold(e),
+            }
+        }
     }
     InstanceSpec {
         params,
@@ -588,180 +737,4 @@ fn instance_spec(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SEED: &str = r#"
-global_defs {
-    router_id keepalivedR1
-    vrrp_mcast_group4 224.0.0.33
-}
-vrrp_script chk_down {
-    script "/etc/keepalived/chk_down.sh"
-    interval 1
-    weight -15
-    fall 2
-    rise 1
-    user keepalived_script
-}
-vrrp_instance VI_1 {
-    state MASTER
-    interface eth0
-    virtual_router_id 3
-    priority 99
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass 736w4ib2
-    }
-    virtual_ipaddress {
-        198.51.100.10/24 dev eth0 label eth0:1
-    }
-    track_script {
-        chk_down
-    }
-}
-"#;
-
-    fn load(text: &str) -> Config {
-        keepalived_config::load_str(
-            text,
-            std::path::Path::new("/test/keepalived.conf"),
-            &Default::default(),
-        )
-        .expect("valid config")
-        .config
-    }
-
-    #[test]
-    fn seed_config_becomes_a_v2_instance_with_pass_auth_and_the_script_weight() {
-        let mut warnings = Vec::new();
-        let spec = EngineSpec::from_config(&load(SEED), &mut warnings);
-        assert_eq!(spec.router_id, "keepalivedR1");
-        let vi = &spec.instances[0];
-        assert_eq!(vi.params.vrid, 3);
-        assert_eq!(vi.params.priority, 99);
-        assert_eq!(
-            vi.params.interval,
-            AdvertInterval::V2(AdvertSeconds::new(1).unwrap())
-        );
-        assert_eq!(vi.params.auth, Auth::pass("736w4ib2"));
-        assert_eq!(vi.group, IpAddr::V4(Ipv4Addr::new(224, 0, 0, 33)));
-        assert_eq!(vi.vips[0].label.as_deref(), Some("eth0:1"));
-        assert_eq!(vi.vips[0].prefix_len, 24);
-        assert_eq!(
-            vi.trackers,
-            [TrackerRef {
-                kind: TrackerKind::Script,
-                name: "chk_down".into(),
-                weight: -15,
-                reverse: false
-            }]
-        );
-        let script = &spec.scripts["chk_down"];
-        assert_eq!((script.fall, script.rise), (2, 1));
-        assert_eq!(script.interval, Duration::from_secs(1));
-        assert_eq!(spec.script_user.0, DEFAULT_SCRIPT_USER);
-    }
-
-    #[test]
-    fn v3_interval_is_kept_in_centiseconds() {
-        let text = SEED.replace("advert_int 1", "advert_int 0.1\n    version 3");
-        let mut warnings = Vec::new();
-        let spec = EngineSpec::from_config(&load(&text), &mut warnings);
-        assert_eq!(
-            spec.instances[0].params.interval,
-            AdvertInterval::V3(AdvertCentiseconds::new(10).unwrap())
-        );
-        assert_eq!(spec.instances[0].params.auth, Auth::None);
-    }
-
-    #[test]
-    fn an_ipv6_vip_makes_a_v3_instance_ipv6_with_group_ff02_12() {
-        let text = SEED
-            .replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64")
-            .replace("advert_int 1", "advert_int 0.1\n    version 3");
-        let spec = EngineSpec::from_config(&load(&text), &mut Vec::new());
-        let vi = &spec.instances[0];
-        assert!(vi.is_ipv6());
-        assert_eq!(vi.group, "ff02::12".parse::<IpAddr>().unwrap());
-        assert_eq!(
-            vi.vips[0].address,
-            "2001:db8::10".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(vi.vips[0].prefix_len, 64);
-        assert_eq!(
-            vi.params.primary_address,
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            "filled in from the interface's link-local address at start"
-        );
-    }
-
-    #[test]
-    fn ipv6_takes_version_3_and_a_mismatched_family_holds_only_that_instance() {
-        // keepalived uses VRRPv3 for IPv6 (vrrp.c vrrp_complete_instance): so does the
-        // loader, and the instance runs.
-        let v2 = SEED.replace("198.51.100.10/24 dev eth0 label eth0:1", "2001:db8::10/64");
-        let spec = EngineSpec::from_config(&load(&v2), &mut Vec::new());
-        assert_eq!(
-            (spec.instances[0].version, &spec.instances[0].held),
-            (3, &None)
-        );
-        // An IPv4 unicast source on an IPv6 instance: that instance is held in FAULT,
-        // a second one runs.
-        let mixed = SEED
-            .replace(
-                "198.51.100.10/24 dev eth0 label eth0:1",
-                "2001:db8::10/64\n    }\n    unicast_src_ip 198.51.100.12\n    virtual_ipaddress_excluded {\n        2001:db8::11",
-            )
-            .replace("advert_int 1", "advert_int 0.1\n    version 3")
-            + "vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 4\n    virtual_ipaddress {\n        198.51.100.20/24\n    }\n}\n";
-        let mut warnings = Vec::new();
-        let spec = EngineSpec::from_config(&load(&mixed), &mut warnings);
-        assert_eq!(
-            spec.instances[0].held.as_deref(),
-            Some("unicast_src_ip 198.51.100.12 is IPv4 but the instance is IPv6")
-        );
-        assert_eq!(spec.instances[1].held, None);
-        assert!(warnings.iter().any(|w| w.contains("(VI_1) unicast_src_ip 198.51.100.12 is IPv4 but the instance is IPv6 - holding the instance in FAULT")), "{warnings:?}");
-    }
-
-    #[test]
-    fn auth_ah_and_use_vmac_are_held_with_the_loader_reason() {
-        let ah = SEED.replace("auth_type PASS", "auth_type AH");
-        let spec = EngineSpec::from_config(&load(&ah), &mut Vec::new());
-        let vi = &spec.instances[0];
-        assert_eq!(
-            vi.held.as_deref(),
-            Some("auth_type AH is not implemented by keepalived-rs yet")
-        );
-        assert_eq!(
-            vi.params.auth,
-            Auth::None,
-            "never an advert with a wrong authentication"
-        );
-        let vmac = SEED.replace("priority 99", "priority 99\n    use_vmac");
-        let spec = EngineSpec::from_config(&load(&vmac), &mut Vec::new());
-        assert_eq!(
-            spec.instances[0].held.as_deref(),
-            Some("use_vmac is not implemented by keepalived-rs yet")
-        );
-    }
-
-    #[test]
-    fn strict_mode_reaches_the_state_machine() {
-        let strict = SEED.replace(
-            "vrrp_mcast_group4 224.0.0.33",
-            "vrrp_mcast_group4 224.0.0.33\n    vrrp_strict",
-        );
-        let spec = EngineSpec::from_config(&load(&strict), &mut Vec::new());
-        let p = &spec.instances[0].params;
-        assert_eq!(p.auth, Auth::None);
-        assert!(p.lower_prio_no_advert && !p.higher_prio_send_advert);
-        assert_eq!(p.garp_lower_prio_repeat, 0);
-        assert!(
-            !spec.instances[0].configured_master,
-            "MASTER only for the address owner"
-        );
-    }
-}
+mod tests;

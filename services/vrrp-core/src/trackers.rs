@@ -1,5 +1,6 @@
 //! Trackers: `vrrp_script` (run periodically as its user, with timeout, fall and rise),
-//! `track_file` (a number read from a file) and `track_interface` (link state), each
+//! `track_file` (a number read from a file), `track_interface` (link state) and
+//! `vrrp_track_process` (a count of processes, [`crate::track_process`]), each
 //! publishing its current result on a `watch` channel, and [`evaluate`], the pure
 //! function that turns an instance's tracker results into its effective priority and
 //! fault state as keepalived does.
@@ -8,12 +9,15 @@
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::spec::{DEFAULT_SCRIPT_USER, ScriptSpec, TrackFileSpec, TrackerKind, TrackerRef};
+use crate::spec::{
+    DEFAULT_SCRIPT_USER, ScriptSpec, TrackFileSpec, TrackProcessSpec, TrackerKind, TrackerRef,
+};
 use crate::view::FaultCause;
 
 /// The current result of one tracker.
@@ -52,8 +56,8 @@ pub struct Evaluation {
 /// keepalived's priority arithmetic (vrrp_track.c):
 ///
 /// - weight 0: a failure puts the instance into FAULT;
-/// - script / interface, weight > 0: added while OK; weight < 0: added while failed;
-///   `reverse` inverts the result first;
+/// - script / interface / process, weight > 0: added while OK (a process: while it has
+///   its quorum); weight < 0: added while failed; `reverse` inverts the result first;
 /// - file: `value × weight` is added (negated with `reverse`); with weight 0 a non-zero
 ///   value is a FAULT; a total of -254 or less too.
 pub fn evaluate(base: u8, trackers: &[(TrackerRef, Tracked)]) -> Evaluation {
@@ -73,7 +77,7 @@ pub fn evaluate(base: u8, trackers: &[(TrackerRef, Tracked)]) -> Evaluation {
                     d.clamp(-254, 254) as i32
                 }
             }
-            TrackerKind::Script | TrackerKind::Interface => {
+            TrackerKind::Script | TrackerKind::Interface | TrackerKind::Process => {
                 let ok = r.ok != t.reverse;
                 if t.weight == 0 {
                     faults = !ok;
@@ -410,23 +414,66 @@ async fn file_loop(spec: TrackFileSpec, tx: watch::Sender<Tracked>, stop: Cancel
     }
 }
 
-/// The running script and file trackers, by name.
+/// The running script, file and process trackers, by name.
 #[derive(Debug, Default)]
 pub struct TrackerHub {
     scripts: BTreeMap<String, (ScriptSpec, watch::Receiver<Tracked>, CancellationToken)>,
     files: BTreeMap<String, (TrackFileSpec, watch::Receiver<Tracked>, CancellationToken)>,
+    /// The tracked processes share one reader of `/proc`, restarted when they change.
+    processes: Processes,
+}
+
+/// The `vrrp_track_process` trackers and their `/proc` reader.
+#[derive(Debug, Default)]
+struct Processes {
+    specs: BTreeMap<String, TrackProcessSpec>,
+    channels: BTreeMap<String, Arc<watch::Sender<Tracked>>>,
+    stop: CancellationToken,
 }
 
 impl TrackerHub {
-    /// Starts (or keeps, when unchanged) the trackers of `scripts` and `files`; stops those
-    /// no longer configured or changed.
+    /// Starts (or keeps, when unchanged) the trackers of `scripts`, `files` and
+    /// `processes`; stops those no longer configured or changed.
     pub fn apply(
         &mut self,
         scripts: &BTreeMap<String, ScriptSpec>,
         files: &BTreeMap<String, TrackFileSpec>,
+        processes: &BTreeMap<String, TrackProcessSpec>,
         script_user: &(String, Option<String>),
         script_security: bool,
     ) {
+        if self.processes.specs != *processes {
+            self.processes.stop.cancel();
+            let quorums = crate::track_process::initial(processes.values());
+            // An unchanged process keeps its channel: the instances that track it are kept
+            // by a reload and stay subscribed.
+            let mut channels = BTreeMap::new();
+            for (spec, q) in processes.values().zip(&quorums) {
+                let now = crate::track_process::tracked(q.have_quorum());
+                let channel = match self.processes.channels.remove(&spec.name) {
+                    Some(tx) if self.processes.specs.get(&spec.name) == Some(spec) => {
+                        tx.send_if_modified(|t| std::mem::replace(t, now) != now);
+                        tx
+                    }
+                    _ => Arc::new(watch::channel(now).0),
+                };
+                channels.insert(spec.name.clone(), channel);
+            }
+            let stop = CancellationToken::new();
+            if !processes.is_empty() {
+                tokio::spawn(crate::track_process::run(
+                    processes.values().cloned().collect(),
+                    quorums,
+                    channels.values().cloned().collect(),
+                    stop.clone(),
+                ));
+            }
+            self.processes = Processes {
+                specs: processes.clone(),
+                channels,
+                stop,
+            };
+        }
         self.scripts.retain(|name, (spec, _, stop)| {
             let keep = scripts.get(name) == Some(spec);
             if !keep {
@@ -490,6 +537,7 @@ impl TrackerHub {
         match kind {
             TrackerKind::Script => self.scripts.get(name).map(|(_, rx, _)| rx.clone()),
             TrackerKind::File => self.files.get(name).map(|(_, rx, _)| rx.clone()),
+            TrackerKind::Process => self.processes.channels.get(name).map(|tx| tx.subscribe()),
             TrackerKind::Interface => None,
         }
     }
@@ -504,6 +552,8 @@ impl TrackerHub {
         }
         self.scripts.clear();
         self.files.clear();
+        self.processes.stop.cancel();
+        self.processes = Processes::default();
     }
 }
 
@@ -521,6 +571,7 @@ pub(crate) fn fault_cause(
         .map(|k| match k {
             TrackerKind::Script => FaultCause::Script,
             TrackerKind::File => FaultCause::File,
+            TrackerKind::Process => FaultCause::Process,
             TrackerKind::Interface => FaultCause::Interface,
         })
         .or(previous)
@@ -660,6 +711,7 @@ mod tests {
             hub.apply(
                 &BTreeMap::new(),
                 &BTreeMap::from([("prio".to_owned(), spec)]),
+                &BTreeMap::new(),
                 &("nobody".to_owned(), None),
                 false,
             );

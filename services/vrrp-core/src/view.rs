@@ -36,6 +36,8 @@ pub enum FaultCause {
     Script,
     /// A `track_file`.
     File,
+    /// A `vrrp_track_process`.
+    Process,
     /// The instance is held in FAULT: its configuration uses a feature keepalived-rs does
     /// not implement (`InstanceSpec::held` says which).
     Held,
@@ -49,6 +51,7 @@ pub fn reason(r: &Reason, cause: Option<FaultCause>) -> (v1::TransitionReason, S
         let kind = match cause {
             Some(FaultCause::Script) => T::Script,
             Some(FaultCause::File) => T::TrackFile,
+            Some(FaultCause::Process) => T::TrackProcess,
             Some(FaultCause::Interface) | None => T::Interface,
             // No reason of its own in keepalived.v1: it was started that way.
             Some(FaultCause::Held) => T::Startup,
@@ -94,6 +97,7 @@ pub fn tracker_kind(k: TrackerKind) -> v1::TrackerKind {
         TrackerKind::Script => v1::TrackerKind::Script,
         TrackerKind::Interface => v1::TrackerKind::Interface,
         TrackerKind::File => v1::TrackerKind::File,
+        TrackerKind::Process => v1::TrackerKind::Process,
     }
 }
 

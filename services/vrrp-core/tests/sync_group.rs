@@ -122,3 +122,42 @@ fn a_failing_member_moves_the_whole_sync_group_and_recovery_moves_it_back() {
     t.lab.exec(&ns, &["ip", "link", "set", "t1", "up"]).unwrap();
     wait_both_on(&t, Which::Dr1, "VI_2's tracked interface came back");
 }
+
+/// A sync group's own `track_process` (weight 0) is tracked by every member: the process
+/// ending puts both instances into FAULT and both VIPs move to DR2; it coming back brings
+/// them home.
+#[test]
+fn a_sync_group_track_process_faults_every_member() {
+    if !common::prerequisites("sync group track_process", &["sleep"]) {
+        return;
+    }
+    let mut sleeper = common::Sleeper::start(2);
+    let seconds = sleeper.seconds.clone();
+    let mut t = Topology::new("vcsgp");
+    let mut dr1 = conf(
+        "R1",
+        99,
+        &format!("vrrp_track_process sleeper {{\n    process sleep {seconds}\n}}\n"),
+        "",
+    );
+    dr1.top_extra = dr1.top_extra.replace(
+        "vrrp_sync_group G1 {\n",
+        "vrrp_sync_group G1 {\n    track_process {\n        sleeper\n    }\n",
+    );
+    t.start(Which::Dr1, &dr1);
+    t.start(Which::Dr2, &conf("R2", 90, "", ""));
+    wait_both_on(&t, Which::Dr1, "start");
+    assert_eq!(t.instance_named(Which::Dr1, "VI_1").trackers.len(), 1);
+
+    sleeper.kill();
+    wait_both_on(&t, Which::Dr2, "the group's tracked process ended on DR1");
+    for name in ["VI_1", "VI_2"] {
+        // Each member tracks the process itself, and its failure is each one's FAULT.
+        let vi = t.instance_named(Which::Dr1, name);
+        assert_eq!(vi.state, VrrpState::Fault as i32, "{vi:?}");
+        assert!(!vi.trackers[0].ok, "{vi:?}");
+    }
+
+    sleeper.restart();
+    wait_both_on(&t, Which::Dr1, "the group's tracked process is back on DR1");
+}

@@ -121,3 +121,50 @@ fn track_file_and_track_interface_weights_change_the_priority() {
     t.lab.exec(&ns, &["ip", "link", "set", "t1", "up"]).unwrap();
     t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
 }
+
+#[test]
+fn track_process_losing_its_process_lowers_the_priority_and_moves_the_vip() {
+    if !common::prerequisites("track_process", &["sleep"]) {
+        return;
+    }
+    let mut sleeper = common::Sleeper::start(1);
+    let seconds = sleeper.seconds.clone();
+    let mut t = Topology::new("vcproc");
+    let mut dr1 = Conf::fast("R1", 99);
+    dr1.top_extra =
+        format!("vrrp_track_process sleeper {{\n    process sleep {seconds}\n    weight -15\n}}\n");
+    dr1.instance_extra = "    track_process {\n        sleeper\n    }\n".into();
+    t.start(Which::Dr1, &dr1);
+    t.start(Which::Dr2, &Conf::fast("R2", 90));
+    t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
+    let vi = t.instance(Which::Dr1);
+    assert_eq!(vi.effective_priority, 99);
+    assert_eq!(
+        (vi.trackers[0].kind, vi.trackers[0].ok),
+        (keepalived_api::v1::TrackerKind::Process as i32, true)
+    );
+
+    sleeper.kill();
+    t.wait_vip_on(Which::Dr2, Duration::from_secs(10));
+    let vi = t.instance(Which::Dr1);
+    assert_eq!(
+        (
+            vi.state,
+            vi.effective_priority,
+            vi.trackers[0].priority_delta
+        ),
+        (VrrpState::Backup as i32, 84, -15)
+    );
+    assert!(
+        common::log_contains(&t.dr1.log, "Quorum lost for tracked process sleeper"),
+        "{}",
+        t.logs()
+    );
+
+    sleeper.restart();
+    t.wait_vip_on(Which::Dr1, Duration::from_secs(10));
+    assert!(common::log_contains(
+        &t.dr1.log,
+        "Quorum gained for tracked process sleeper"
+    ));
+}

@@ -37,6 +37,8 @@ pub(crate) struct Builder<'a> {
     pub scripts_seen: HashSet<String>,
     /// `track_file` names defined so far.
     pub files_seen: HashSet<String>,
+    /// `vrrp_track_process` names defined so far.
+    pub processes_seen: HashSet<String>,
     /// Where each `vrrp_script` kept in the model is defined.
     pub script_pos: HashMap<String, Pos>,
     /// Every script command configured, with where: for keepalived's script security check.
@@ -114,8 +116,9 @@ fn same_line_keyword(b: &mut Builder<'_>, ctx: Ctx, n: &Node<'_>) {
 }
 
 impl Builder<'_> {
-    /// keepalived has no duplicate check for `vrrp_script` and `track_file`: references bind
-    /// to the first definition (vrrp_track.c `find_script_by_name`, track_file.c
+    /// keepalived has no duplicate check for `vrrp_script`, `track_file` and
+    /// `vrrp_track_process`: references bind to the first definition (vrrp_track.c
+    /// `find_script_by_name`, `find_tracked_process_by_name`, track_file.c
     /// `find_tracked_file_by_name`), and a later one of the same name is never used. Says so
     /// when `seen`, and returns `seen`.
     fn defined_again(&mut self, n: &Node<'_>, what: &str, name: &str, seen: bool) -> bool {
@@ -186,6 +189,7 @@ pub(crate) fn build(
         host_checks: opts.host_checks,
         scripts_seen: HashSet::new(),
         files_seen: HashSet::new(),
+        processes_seen: HashSet::new(),
         script_pos: HashMap::new(),
         script_sites: Vec::new(),
         smtp_hosts: Vec::new(),
@@ -201,6 +205,7 @@ pub(crate) fn build(
         vrrp_instances: Vec::new(),
         vrrp_sync_groups: Vec::new(),
         track_files: Vec::new(),
+        track_processes: Vec::new(),
         virtual_servers: Vec::new(),
         virtual_server_groups: Vec::new(),
         ssl: None,
@@ -267,6 +272,17 @@ pub(crate) fn build(
                 }
                 b.files_seen.insert(t.name.clone());
                 cfg.track_files.push(t);
+            }
+            "vrrp_track_process" => {
+                let Some(t) = b.track_process(n) else {
+                    continue;
+                };
+                let seen = b.processes_seen.contains(&t.name);
+                if b.defined_again(n, "vrrp_track_process", &t.name, seen) {
+                    continue;
+                }
+                b.processes_seen.insert(t.name.clone());
+                cfg.track_processes.push(t);
             }
             "virtual_server_group" => {
                 if let Some(g) = b.vs_group(n) {

@@ -1,11 +1,11 @@
-//! The entries of `track_script`, `track_interface` and `track_file` blocks.
+//! The entries of `track_script`, `track_interface`, `track_file` and `track_process` blocks.
 
 use super::*;
 
 impl Builder<'_> {
-    /// The `NAME [weight N [reverse|noreverse]]` lines of a `track_script`, `track_interface`
-    /// or `track_file` block of `owner` (an instance or sync group), read as keepalived 2.2.7's
-    /// vrrp_track.c / track_file.c read them: a line keepalived cannot use is dropped with its
+    /// The `NAME [weight N [reverse|noreverse]]` lines of a `track_script`, `track_interface`,
+    /// `track_file` or `track_process` block of `owner` (an instance or sync group), read as keepalived 2.2.7's
+    /// vrrp_track.c / track_file.c read them (`alloc_track_process` for processes): a line keepalived cannot use is dropped with its
     /// message, an unusable weight falls back, and nothing here refuses the configuration.
     pub(super) fn track_list(
         &mut self,
@@ -35,6 +35,7 @@ impl Builder<'_> {
             let seen = match kind {
                 TrackKind::Script => self.scripts_seen.contains(name),
                 TrackKind::File => self.files_seen.contains(name),
+                TrackKind::Process => self.processes_seen.contains(name),
                 TrackKind::Interface => self.interfaces.is_none_or(|m| m.contains_key(name)),
             };
             if !seen {
@@ -109,6 +110,7 @@ pub(crate) enum TrackKind {
     Script,
     Interface,
     File,
+    Process,
 }
 
 impl TrackKind {
@@ -118,11 +120,12 @@ impl TrackKind {
             TrackKind::Script => "track script",
             TrackKind::Interface => "track_interface",
             TrackKind::File => "track file",
+            TrackKind::Process => "track process",
         }
     }
 
     /// The entry's `weight N`: scripts and interfaces take -253..253 (±254 is clamped to
-    /// ±253), files -254..254; an unusable number falls back to the tracked object's own
+    /// ±253), files and processes -254..254; an unusable number falls back to the tracked object's own
     /// weight (an interface's is 0).
     pub(super) fn weight(
         self,
@@ -133,7 +136,7 @@ impl TrackKind {
     ) -> Option<i32> {
         let parsed = v.text.parse::<i32>().ok();
         match (self, parsed) {
-            (TrackKind::File, Some(w @ -254..=254)) => Some(w),
+            (TrackKind::File | TrackKind::Process, Some(w @ -254..=254)) => Some(w),
             (TrackKind::Script | TrackKind::Interface, Some(w @ (-254 | 254))) => {
                 b.d.warn(
                     v.pos,
@@ -148,6 +151,7 @@ impl TrackKind {
             _ => {
                 let (range, fallback) = match self {
                     TrackKind::File => ("[-254..254]", "the track_file's own weight"),
+                    TrackKind::Process => ("[-254..254]", "the vrrp_track_process's own weight"),
                     TrackKind::Script => ("[-253..253]", "the script's own weight"),
                     TrackKind::Interface => ("[-253..253]", "0"),
                 };

@@ -24,6 +24,7 @@ impl Builder<'_> {
             track_script: Vec::new(),
             track_interface: Vec::new(),
             track_file: Vec::new(),
+            track_process: Vec::new(),
             notify: None,
             notify_master: None,
             notify_backup: None,
@@ -335,6 +336,10 @@ impl Builder<'_> {
                     let l = self.track_list(n, TrackKind::File, &v.name);
                     v.track_file.extend(l)
                 }
+                "track_process" => {
+                    let l = self.track_list(n, TrackKind::Process, &v.name);
+                    v.track_process.extend(l)
+                }
                 "notify" => self.first_script(n, &mut v.notify),
                 "notify_master" => self.first_script(n, &mut v.notify_master),
                 "notify_backup" => self.first_script(n, &mut v.notify_backup),
@@ -528,6 +533,7 @@ impl Builder<'_> {
             track_script: Vec::new(),
             track_interface: Vec::new(),
             track_file: Vec::new(),
+            track_process: Vec::new(),
         };
         for n in self.block(node) {
             match kw(self, Ctx::SyncGroup, n) {
@@ -561,6 +567,10 @@ impl Builder<'_> {
                 "track_file" => {
                     let l = self.track_list(n, TrackKind::File, &s.name);
                     s.track_file.extend(l)
+                }
+                "track_process" => {
+                    let l = self.track_list(n, TrackKind::Process, &s.name);
+                    s.track_process.extend(l)
                 }
                 _ => self.unknown(Ctx::SyncGroup, n),
             }

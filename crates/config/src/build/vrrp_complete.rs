@@ -521,7 +521,7 @@ fn complete_sync_group(cfg: &mut Config, idx: usize, n: &mut Notes) {
     if members.is_empty() {
         return;
     }
-    // vrrp.c:4017-4046 `sync_group_tracking_init`: with an address owner in the group,
+    // vrrp.c:4017-4074 `sync_group_tracking_init`: with an address owner in the group,
     // the group's trackers lose their weights.
     let has_owner = members
         .iter()
@@ -529,6 +529,7 @@ fn complete_sync_group(cfg: &mut Config, idx: usize, n: &mut Notes) {
     if has_owner {
         let scripts = cfg.vrrp_scripts.clone();
         let files = cfg.track_files.clone();
+        let processes = cfg.track_processes.clone();
         let sg = &mut cfg.vrrp_sync_groups[idx];
         clear_weights(
             &mut sg.track_script,
@@ -557,6 +558,21 @@ fn complete_sync_group(cfg: &mut Config, idx: usize, n: &mut Notes) {
             |name| {
                 format!(
                     "({gname}) Cannot have weighted track file '{name}' with member having priority 255 - setting weight 0"
+                )
+            },
+        );
+        clear_weights(
+            &mut sg.track_process,
+            |name| {
+                processes
+                    .iter()
+                    .find(|p| p.name == name)
+                    .map_or(0, |p| p.weight)
+            },
+            n,
+            |name| {
+                format!(
+                    "({gname}) Cannot have weighted track process '{name}' with member having priority 255 - setting weight 0"
                 )
             },
         );

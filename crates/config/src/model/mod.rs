@@ -19,6 +19,8 @@ pub struct Config {
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     /// `track_file NAME { … }` (or the deprecated `vrrp_track_file`).
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process NAME { … }`, in file order.
+    pub track_processes: Vec<TrackProcess>,
     /// `virtual_server …` in all three forms.
     pub virtual_servers: Vec<VirtualServer>,
     /// `virtual_server_group NAME { … }`.

@@ -181,6 +181,8 @@ pub struct VrrpInstance {
     pub track_interface: Vec<TrackRef>,
     /// Files tracked.
     pub track_file: Vec<TrackRef>,
+    /// Processes tracked (`vrrp_track_process` names).
+    pub track_process: Vec<TrackRef>,
     /// Called on every transition with type, name, state, priority.
     pub notify: Option<Script>,
     /// Called on becoming master.
@@ -242,7 +244,7 @@ pub struct VrrpResolved {
     pub not_implemented: Option<String>,
 }
 
-/// One adjustment of [`Config::complete_vrrp`]: the block it concerns and keepalived's words.
+/// One adjustment of [`Config::complete_vrrp`](crate::Config::complete_vrrp): the block it concerns and keepalived's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VrrpNote {
     /// The instance (index in `vrrp_instances`) or sync group (index in `vrrp_sync_groups`).
@@ -291,6 +293,8 @@ pub struct VrrpSyncGroup {
     pub track_interface: Vec<TrackRef>,
     /// Files tracked by the whole group.
     pub track_file: Vec<TrackRef>,
+    /// Processes tracked by the whole group.
+    pub track_process: Vec<TrackRef>,
 }
 
 /// `track_file NAME`.
@@ -306,6 +310,49 @@ pub struct TrackFile {
     pub reverse: bool,
     /// `init_file [VALUE] [overwrite]`.
     pub init_file: Option<InitFile>,
+}
+
+/// `vrrp_track_process NAME` (vrrp_parser.c `vrrp_tprocess_*` handlers): how many
+/// processes matching a name (and arguments) run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackProcess {
+    /// Name used by `track_process` references.
+    pub name: String,
+    /// `process NAME`: the command name (`/proc/PID/stat`'s comm, at most 15 bytes), or
+    /// with `full_command` the first word of `/proc/PID/cmdline`.
+    pub process: String,
+    /// The words after the name in `process NAME ARG…`; empty when none were given.
+    pub params: Vec<String>,
+    /// How the arguments are compared (`param_match`); `None` when they are not.
+    pub param_match: Option<ParamMatch>,
+    /// Match on the command line rather than the command name (set by `full_command`,
+    /// `param_match`, or arguments after the name).
+    pub full_command: bool,
+    /// `weight N [reverse]` (default 0: losing quorum is a FAULT).
+    pub weight: i32,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `quorum N`: fewest matching processes that count as up (default 1; 0 with
+    /// `quorum_max 0`).
+    pub quorum: u32,
+    /// `quorum_max N`: most matching processes that count as up (default no limit).
+    pub quorum_max: u32,
+    /// `terminate_delay` (or `delay`): how long quorum must stay lost before it counts.
+    pub terminate_delay: TimeUs,
+    /// `fork_delay` (or `delay`): how long quorum must stay gained before it counts.
+    pub fork_delay: TimeUs,
+}
+
+/// `param_match [initial|partial]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamMatch {
+    /// The arguments are exactly the ones given (`param_match` alone, or arguments given).
+    Exact,
+    /// The given arguments start the command line's, the last one as a prefix of its word.
+    Initial,
+    /// The given arguments are the first arguments of the command line, each whole.
+    Partial,
 }
 
 /// `init_file`.

@@ -545,3 +545,47 @@ pub fn now_ms() -> u128 {
 pub fn prerequisites(test: &str, tools: &[&str]) -> bool {
     keepalived_testlab::prerequisites_met(test, tools)
 }
+
+/// A `sleep` process with a command line no other process has (its duration is made of
+/// `tag` and this test binary's PID), for `vrrp_track_process` tests; killed on drop.
+pub struct Sleeper {
+    /// The duration argument, as `process sleep SECONDS` matches it.
+    pub seconds: String,
+    child: Option<std::process::Child>,
+}
+
+impl Sleeper {
+    /// Starts one.
+    pub fn start(tag: u32) -> Self {
+        let mut s = Self {
+            seconds: (tag * 1_000_000 + std::process::id()).to_string(),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts it again (after [`Self::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = std::process::Command::new("sleep")
+            .arg(&self.seconds)
+            .spawn()
+            .expect("sleep runs");
+        self.child = Some(child);
+    }
+
+    /// Kills it and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
