@@ -163,11 +163,7 @@ pub(crate) fn unimplemented(ctx: Ctx) -> &'static [&'static str] {
             "vmac_xmit_base",
             "vrf",
         ],
-        Ctx::SyncGroup => &[
-            "notify_priority_changes",
-            "sync_group_tracking_weight",
-            "track_bfd",
-        ],
+        Ctx::SyncGroup => &["notify_priority_changes", "track_bfd"],
         Ctx::VirtualServer => &[
             "flag-1",
             "flag-2",
@@ -355,6 +351,7 @@ pub(crate) fn implemented(ctx: Ctx) -> &'static [&'static str] {
             "notify_stop",
             "smtp_alert",
             "global_tracking",
+            "sync_group_tracking_weight",
             "track_script",
             "track_interface",
             "track_file",

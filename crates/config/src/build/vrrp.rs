@@ -556,6 +556,12 @@ impl Builder<'_> {
                         s.global_tracking = b
                     }
                 }
+                // vrrp_parser.c `vrrp_sg_tracking_weight_handler`: the flag global_tracking
+                // also sets; any words after it are not read.
+                "sync_group_tracking_weight" => {
+                    self.no_block(n);
+                    s.global_tracking = true;
+                }
                 "track_script" => {
                     let l = self.track_list(n, TrackKind::Script, &s.name);
                     s.track_script.extend(l)

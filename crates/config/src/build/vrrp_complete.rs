@@ -6,8 +6,7 @@
 //!
 //! Not visible in the model (so not applied here): `strict_mode` per instance,
 //! `lower_prio_no_advert`, `higher_prio_send_advert`, `down_timer_adverts`,
-//! `vmac_xmit_base`, `sync_group_tracking_weight` (recognised keywords without a model
-//! field), and whether `version`, `priority`, `state` or `accept` were written or are the
+//! `vmac_xmit_base` (recognised keywords without a model field), and whether `version`, `priority`, `state` or `accept` were written or are the
 //! defaults.
 
 use super::*;
@@ -88,10 +87,12 @@ impl Config {
         let g = self.global_defs.clone();
         for idx in 0..self.vrrp_instances.len() {
             notes.block = VrrpBlock::Instance(idx);
+            // A member of a sync group without `sync_group_tracking_weight` (or
+            // `global_tracking`) loses its trackers' weights.
             let in_sync_group = self
                 .vrrp_sync_groups
                 .iter()
-                .any(|s| s.group.contains(&self.vrrp_instances[idx].name));
+                .any(|s| !s.global_tracking && s.group.contains(&self.vrrp_instances[idx].name));
             let (scripts, files) = (&self.vrrp_scripts, &self.track_files);
             complete_instance(
                 &mut self.vrrp_instances[idx],
@@ -407,8 +408,8 @@ fn complete_instance(
         });
     }
 
-    // vrrp.c:3829-3903: the address owner, and a sync group member (keepalived-rs does not
-    // read `sync_group_tracking_weight`), ignore weights.
+    // vrrp.c:3829-3903: the address owner, and a sync group member unless the group has
+    // `sync_group_tracking_weight`, ignore weights.
     if in_sync_group || owner {
         let why = if in_sync_group {
             "SYNC group"
@@ -810,6 +811,21 @@ vrrp_instance VI_3 {
             w.contains("(VI_3) ignoring eth1 tracked interface due to address owner"),
             "{w}"
         );
+    }
+
+    #[test]
+    fn sync_group_tracking_weight_keeps_the_members_weights() {
+        let text = "vrrp_script chk {\n script /bin/true\n weight -20\n}\n\
+            vrrp_sync_group G {\n group {\n  VI_1\n }\n sync_group_tracking_weight\n}\n\
+            vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+            virtual_ipaddress {\n  198.51.100.10/24\n }\n track_script {\n  chk\n }\n \
+            track_interface {\n  eth1 weight -10\n }\n}\n";
+        let l = load(text).unwrap();
+        let v = &l.config.vrrp_instances[0];
+        assert_eq!(v.track_script.len(), 1);
+        assert_eq!(v.track_interface[0].weight, Some(-10));
+        assert!(l.config.vrrp_sync_groups[0].global_tracking);
+        assert!(!warnings(&l).join("\n").contains("due to SYNC group"));
     }
 
     #[test]

@@ -285,7 +285,9 @@ pub struct VrrpSyncGroup {
     pub notify_stop: Option<Script>,
     /// Send mails.
     pub smtp_alert: Option<bool>,
-    /// Members share their tracking.
+    /// `sync_group_tracking_weight`, or the deprecated `global_tracking`, which sets the same
+    /// flag in keepalived: members keep their trackers' weights (without it, a member's
+    /// weighted trackers are dropped or unweighted).
     pub global_tracking: bool,
     /// Scripts tracked by the whole group.
     pub track_script: Vec<TrackRef>,
