@@ -2,7 +2,8 @@
 //! the same configuration runs once under keepalived's VRRP side and once
 //! under our vrrp-core + notifier, each in a namespace of its own, through the
 //! same transitions: start (BACKUP, then MASTER: no peer), eth0 down
-//! (FAULT), eth0 up (BACKUP, MASTER), SIGTERM (STOP). The lines are compared
+//! (FAULT), eth0 up (BACKUP, MASTER), a tracked file lowering the priority
+//! (`notify_priority_changes`: MASTER_PRIORITY), SIGTERM (STOP). The lines are compared
 //! from the FAULT on: vrrp-core's bus keeps no history, so the lines of
 //! transitions made before the notifier subscribed (the start-up BACKUP and
 //! MASTER) are not written by us — a known difference (docs/compatibility.md).
@@ -42,12 +43,20 @@ global_defs {
     vrrp_notify_fifo DIR/vrrp.fifo
     vrrp_notify_fifo_script DIR/reader.sh
 }
+track_file prio {
+    file DIR/prio
+    weight -1
+}
 vrrp_instance VI_1 {
     state BACKUP
     interface eth0
     virtual_router_id 51
     priority 100
     advert_int 1
+    notify_priority_changes
+    track_file {
+        prio
+    }
     virtual_ipaddress {
         198.51.100.200/24
     }
@@ -89,6 +98,7 @@ fn side(tag: &str) -> Side {
         CONFIG.replace("DIR", &dir.display().to_string()),
     )
     .expect("config");
+    std::fs::write(dir.join("prio"), "0\n").expect("track file");
     let reader = dir.join("reader.sh");
     std::fs::write(&reader, READER).expect("reader");
     use std::os::unix::fs::PermissionsExt as _;
@@ -152,6 +162,19 @@ fn flap(s: &Side, masters_before: usize, what: &str, logs: &dyn Fn() -> String) 
     );
 }
 
+/// The tracked file takes the priority from 100 to 90 while MASTER: with
+/// `notify_priority_changes`, a `MASTER_PRIORITY 90` line.
+fn lower_priority(s: &Side, what: &str, logs: &dyn Fn() -> String) {
+    std::fs::write(s.dir.join("prio"), "10\n").expect("track file");
+    assert!(
+        wait_until(Duration::from_secs(10), || read(&s.dir, "all.fifo")
+            .contains("INSTANCE \"VI_1\" MASTER_PRIORITY 90")),
+        "{what}: MASTER_PRIORITY line; read {:?}\n{}",
+        outputs(&s.dir),
+        logs()
+    );
+}
+
 /// The lines from the first FAULT on.
 fn from_fault(text: &str) -> String {
     text.find(FROM)
@@ -195,6 +218,7 @@ fn keepalived_lines() -> [String; 2] {
         log()
     );
     flap(&s, 1, "keepalived", &log);
+    lower_priority(&s, "keepalived", &log);
     ka.stop(&mut s.lab, Duration::from_secs(10));
     assert!(
         wait_until(Duration::from_secs(10), || stopped(&s.dir)),
@@ -273,6 +297,7 @@ fn our_lines() -> [String; 2] {
     std::thread::sleep(Duration::from_secs(5));
     let before = masters(&s.dir);
     flap(&s, before, "ours", &logs);
+    lower_priority(&s, "ours", &logs);
     s.lab.signal(vrrp, "TERM").expect("TERM vrrp-core");
     assert!(
         s.lab

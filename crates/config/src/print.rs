@@ -253,6 +253,10 @@ impl Config {
             "vrrp_higher_prio_send_advert",
             g.vrrp_higher_prio_send_advert,
         );
+        w.flag(
+            "vrrp_notify_priority_changes",
+            g.vrrp_notify_priority_changes,
+        );
         w.line(format!(
             "vrrp_garp_master_delay {}",
             g.vrrp_garp_master_delay
@@ -469,6 +473,7 @@ impl Config {
             w.tri("strict_mode", v.strict_mode);
             w.tri("lower_prio_no_advert", v.lower_prio_no_advert);
             w.tri("higher_prio_send_advert", v.higher_prio_send_advert);
+            w.tri("notify_priority_changes", v.notify_priority_changes);
             if let Some(u) = &v.use_vmac {
                 w.line(match &u.name {
                     Some(n) => format!("use_vmac {}", q(n)),
@@ -505,6 +510,7 @@ impl Config {
             w.script("notify_fault", &sg.notify_fault);
             w.script("notify_stop", &sg.notify_stop);
             w.tri("smtp_alert", sg.smtp_alert);
+            w.tri("notify_priority_changes", sg.notify_priority_changes);
             w.flag("global_tracking", sg.global_tracking);
             w.tracks("track_script", &sg.track_script);
             w.tracks("track_interface", &sg.track_interface);

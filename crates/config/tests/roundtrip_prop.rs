@@ -114,6 +114,7 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             vrrp_strict: d.4,
             vrrp_lower_prio_no_advert: c.2,
             vrrp_higher_prio_send_advert: !c.2 && c.1,
+            vrrp_notify_priority_changes: c.1,
             vrrp_garp_master_delay: Seconds(e.0),
             vrrp_garp_master_repeat: e.1,
             vrrp_garp_master_refresh: Seconds(e.2),
@@ -365,6 +366,7 @@ fn instance(
                 strict_mode: None,
                 lower_prio_no_advert: None,
                 higher_prio_send_advert: None,
+                notify_priority_changes: if master { Some(true) } else { None },
                 resolved: Default::default(),
             }
         })
@@ -778,6 +780,7 @@ fn config() -> impl Strategy<Value = Config> {
                         notify_fault: None,
                         notify_stop: None,
                         smtp_alert: Some(true),
+                        notify_priority_changes: Some(false),
                         global_tracking: true,
                         track_script: vec![],
                         track_interface: vec![TrackRef {

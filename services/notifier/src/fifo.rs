@@ -124,7 +124,7 @@ impl FifoSettings {
     pub fn route(&self, notice: &Notice) -> Option<(&[String], String)> {
         let line = line(notice)?;
         let paths = match notice {
-            Notice::Instance { .. } | Notice::Group { .. } => &self.vrrp,
+            Notice::Instance { .. } | Notice::Priority { .. } | Notice::Group { .. } => &self.vrrp,
             Notice::RealServer { .. } | Notice::Quorum { .. } => &self.lvs,
         };
         (!paths.is_empty()).then_some((paths.as_slice(), line))
@@ -217,6 +217,19 @@ pub fn line(notice: &Notice) -> Option<String> {
         Notice::Instance {
             name, to, priority, ..
         } => Some(state_line(false, name, *to, *priority)),
+        Notice::Priority {
+            name,
+            master,
+            priority,
+        } => Some(format!(
+            "INSTANCE \"{name}\" {} {}\n",
+            if *master {
+                "MASTER_PRIORITY"
+            } else {
+                "BACKUP_PRIORITY"
+            },
+            priority.min(&255)
+        )),
         Notice::Group { name, to, .. } => Some(state_line(true, name, *to, 0)),
         Notice::RealServer { rs, up, .. } => Some(format!(
             "RS {rs} {} {}\n",

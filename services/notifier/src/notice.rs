@@ -171,6 +171,16 @@ pub enum Notice {
         /// Effective priority at the time.
         priority: u32,
     },
+    /// An instance's effective priority changed (written to the notify FIFOs only, and
+    /// only with `notify_priority_changes`: vrrp_notify.c `send_instance_priority_notifies`).
+    Priority {
+        /// Instance name.
+        name: String,
+        /// Whether it is master (`MASTER_PRIORITY`; any other state is `BACKUP_PRIORITY`).
+        master: bool,
+        /// The new effective priority.
+        priority: u32,
+    },
     /// A sync group changed state.
     Group {
         /// Group name.
@@ -215,7 +225,7 @@ impl Notice {
     /// `realserver` or `quorum`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Instance { .. } => "vrrp",
+            Self::Instance { .. } | Self::Priority { .. } => "vrrp",
             Self::Group { .. } => "sync_group",
             Self::RealServer { .. } => "realserver",
             Self::Quorum { .. } => "quorum",
@@ -234,6 +244,11 @@ pub fn from_vrrp(event: &v1::VrrpEvent) -> Option<Notice> {
             from: State::from_proto(t.from).unwrap_or(State::Init),
             to: State::from_proto(t.to)?,
             priority: t.priority,
+        }),
+        Payload::PriorityChanged(p) => Some(Notice::Priority {
+            name: p.instance.clone(),
+            master: p.state == v1::VrrpState::Master as i32,
+            priority: p.to,
         }),
         Payload::SyncGroupTransition(t) => Some(Notice::Group {
             name: t.group.clone(),

@@ -52,6 +52,8 @@ pub struct VrrpRules {
     pub stop: Option<Script>,
     /// Effective `smtp_alert`.
     pub smtp_alert: bool,
+    /// `notify_priority_changes` as resolved (instances only).
+    pub notify_priority_changes: bool,
 }
 
 impl VrrpRules {
@@ -172,6 +174,7 @@ impl Settings {
                     fault: vi.notify_fault.clone(),
                     stop: vi.notify_stop.clone(),
                     smtp_alert: vi.smtp_alert.unwrap_or(vrrp_default),
+                    notify_priority_changes: vi.resolved.notify_priority_changes,
                 };
                 (vi.name.clone(), rules)
             })
@@ -187,6 +190,7 @@ impl Settings {
                     fault: sg.notify_fault.clone(),
                     stop: sg.notify_stop.clone(),
                     smtp_alert: sg.smtp_alert.unwrap_or(vrrp_default),
+                    notify_priority_changes: false,
                 };
                 (sg.name.clone(), rules)
             })
@@ -339,6 +343,16 @@ impl Settings {
                     {
                         jobs.extend(self.mail_job(subject, body));
                     }
+                }
+            }
+            // vrrp_track.c `vrrp_set_effective_priority`: the FIFO line only.
+            Notice::Priority { name, .. } => {
+                if self
+                    .instances
+                    .get(name)
+                    .is_some_and(|r| r.notify_priority_changes)
+                {
+                    jobs.extend(self.fifo_jobs(notice));
                 }
             }
             Notice::Group { name, to, .. } => {
@@ -670,6 +684,52 @@ virtual_server 198.51.100.10 80 {
                 "fifo:/run/k.fifo"
             )
         );
+    }
+
+    #[test]
+    fn priority_changes_reach_the_fifos_only_with_notify_priority_changes() {
+        let fifo = "router_id keepalivedR1\n    smtp_alert\n    notify_fifo /run/k.fifo";
+        let change = |master| Notice::Priority {
+            name: "VI_1".into(),
+            master,
+            priority: 84,
+        };
+        // Off by default: nothing at all (keepalived writes, runs and mails nothing).
+        let off = settings(&SEED.replace("router_id keepalivedR1", fifo));
+        assert!(off.jobs_for(&change(true), &context()).is_empty());
+        // The global default, and only the FIFO line: no script, no mail.
+        let on = settings(&SEED.replace(
+            "router_id keepalivedR1",
+            &format!("{fifo}\n    vrrp_notify_priority_changes"),
+        ));
+        let lines: Vec<_> = [true, false]
+            .into_iter()
+            .flat_map(|master| on.jobs_for(&change(master), &context()))
+            .map(|j| match j.action {
+                Action::Fifo(f) => f.line,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "INSTANCE \"VI_1\" MASTER_PRIORITY 84\n",
+                "INSTANCE \"VI_1\" BACKUP_PRIORITY 84\n"
+            ]
+        );
+        // The instance's own `notify_priority_changes false` wins over the global.
+        let instance_off = settings(
+            &SEED
+                .replace(
+                    "router_id keepalivedR1",
+                    &format!("{fifo}\n    vrrp_notify_priority_changes"),
+                )
+                .replace(
+                    "    interface eth0\n",
+                    "    interface eth0\n    notify_priority_changes false\n",
+                ),
+        );
+        assert!(instance_off.jobs_for(&change(true), &context()).is_empty());
     }
 
     #[test]

@@ -161,6 +161,13 @@ pub fn payload(notice: &Notice, router_id: &str, cx: &Context) -> String {
             "event": "vrrp", "instance": name, "old_state": from.word(),
             "new_state": to.word(), "priority": priority,
         }),
+        Notice::Priority {
+            name,
+            master,
+            priority,
+        } => json!({
+            "event": "vrrp_priority", "instance": name, "master": master, "priority": priority,
+        }),
         Notice::Group { name, from, to } => json!({
             "event": "sync_group", "group": name, "old_state": from.word(), "new_state": to.word(),
         }),
@@ -202,6 +209,7 @@ pub fn payload(notice: &Notice, router_id: &str, cx: &Context) -> String {
 pub fn summary(notice: &Notice) -> String {
     match notice {
         Notice::Instance { name, from, to, .. } => format!("vrrp {name} {from} -> {to}"),
+        Notice::Priority { name, priority, .. } => format!("vrrp {name} priority {priority}"),
         Notice::Group { name, from, to } => format!("sync_group {name} {from} -> {to}"),
         Notice::RealServer { rs, up, .. } => {
             format!("realserver {rs} of {} {}", rs.vs, up_down(*up))

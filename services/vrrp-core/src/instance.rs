@@ -613,6 +613,7 @@ impl Task {
                             from: u32::from(from),
                             to: u32::from(to),
                             cause,
+                            state: view::state(self.inst.state()) as i32,
                         })),
                     });
                 }

@@ -26,6 +26,7 @@ impl Builder<'_> {
             vrrp_strict: false,
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
+            vrrp_notify_priority_changes: false,
             vrrp_garp_master_delay: Seconds(5),
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: Seconds(0),
@@ -232,6 +233,11 @@ impl Builder<'_> {
                     "vrrp_higher_prio_send_advert" => {
                         if let Some(b) = self.flag(n) {
                             g.vrrp_higher_prio_send_advert = b
+                        }
+                    }
+                    "vrrp_notify_priority_changes" => {
+                        if let Some(b) = self.flag(n) {
+                            g.vrrp_notify_priority_changes = b
                         }
                     }
                     "notify_fifo" => {

@@ -32,6 +32,7 @@ impl Builder<'_> {
             notify_stop: None,
             notify_deleted: None,
             smtp_alert: None,
+            notify_priority_changes: None,
             garp_master_delay: g.vrrp_garp_master_delay,
             garp_master_repeat: g.vrrp_garp_master_repeat,
             garp_master_refresh: g.vrrp_garp_master_refresh,
@@ -395,6 +396,11 @@ impl Builder<'_> {
                         v.lower_prio_no_advert = Some(b)
                     }
                 }
+                "notify_priority_changes" => {
+                    if let Some(b) = self.flag(n) {
+                        v.notify_priority_changes = Some(b)
+                    }
+                }
                 "higher_prio_send_advert" => {
                     if let Some(b) = self.flag(n) {
                         v.higher_prio_send_advert = Some(b)
@@ -529,6 +535,7 @@ impl Builder<'_> {
             notify_fault: None,
             notify_stop: None,
             smtp_alert: None,
+            notify_priority_changes: None,
             global_tracking: false,
             track_script: Vec::new(),
             track_interface: Vec::new(),
@@ -558,6 +565,11 @@ impl Builder<'_> {
                 }
                 // vrrp_parser.c `vrrp_sg_tracking_weight_handler`: the flag global_tracking
                 // also sets; any words after it are not read.
+                "notify_priority_changes" => {
+                    if let Some(b) = self.flag(n) {
+                        s.notify_priority_changes = Some(b)
+                    }
+                }
                 "sync_group_tracking_weight" => {
                     self.no_block(n);
                     s.global_tracking = true;

@@ -93,6 +93,17 @@ impl Config {
                 .vrrp_sync_groups
                 .iter()
                 .any(|s| !s.global_tracking && s.group.contains(&self.vrrp_instances[idx].name));
+            // vrrp.c:3246: the instance's setting, else its sync group's, else the global.
+            let group_setting = self
+                .vrrp_sync_groups
+                .iter()
+                .find(|s| s.group.contains(&self.vrrp_instances[idx].name))
+                .and_then(|s| s.notify_priority_changes);
+            let v = &mut self.vrrp_instances[idx];
+            v.resolved.notify_priority_changes = v
+                .notify_priority_changes
+                .or(group_setting)
+                .unwrap_or(g.vrrp_notify_priority_changes);
             let (scripts, files) = (&self.vrrp_scripts, &self.track_files);
             complete_instance(
                 &mut self.vrrp_instances[idx],

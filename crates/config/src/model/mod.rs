@@ -231,6 +231,8 @@ pub struct GlobalDefs {
     pub vrrp_lower_prio_no_advert: bool,
     /// `vrrp_higher_prio_send_advert`: the instances' default for `higher_prio_send_advert`.
     pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_notify_priority_changes`: the default for `notify_priority_changes`.
+    pub vrrp_notify_priority_changes: bool,
     /// Delay before the second burst of gratuitous ARPs after becoming master (default 5 s).
     pub vrrp_garp_master_delay: Seconds,
     /// Gratuitous ARPs per burst (default 5).

@@ -197,6 +197,8 @@ pub struct VrrpInstance {
     pub notify_deleted: Option<Script>,
     /// Send mails on transitions.
     pub smtp_alert: Option<bool>,
+    /// `notify_priority_changes [BOOL]`.
+    pub notify_priority_changes: Option<bool>,
     /// Seconds before the second GARP burst (default: global, 5).
     pub garp_master_delay: Seconds,
     /// GARPs per burst (default: global, 5).
@@ -239,6 +241,10 @@ pub struct VrrpResolved {
     /// A master hearing a higher priority sends one more advert before it becomes backup
     /// (`higher_prio_send_advert`; forced off by strict mode).
     pub higher_prio_send_advert: bool,
+    /// Effective-priority changes are written to the notify FIFOs
+    /// (`INSTANCE "NAME" MASTER_PRIORITY 90`): the instance's `notify_priority_changes`,
+    /// else its sync group's, else the global `vrrp_notify_priority_changes`.
+    pub notify_priority_changes: bool,
     /// A feature keepalived runs and keepalived-rs does not implement yet: vrrp-core holds
     /// the instance in FAULT (never master, never advertising) with this reason.
     pub not_implemented: Option<String>,
@@ -285,6 +291,8 @@ pub struct VrrpSyncGroup {
     pub notify_stop: Option<Script>,
     /// Send mails.
     pub smtp_alert: Option<bool>,
+    /// `notify_priority_changes [BOOL]`.
+    pub notify_priority_changes: Option<bool>,
     /// `sync_group_tracking_weight`, or the deprecated `global_tracking`, which sets the same
     /// flag in keepalived: members keep their trackers' weights (without it, a member's
     /// weighted trackers are dropped or unweighted).
