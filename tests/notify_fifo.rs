@@ -3,7 +3,8 @@
 //! under our vrrp-core + notifier, each in a namespace of its own, through the
 //! same transitions: start (BACKUP, then MASTER: no peer), eth0 down
 //! (FAULT), eth0 up (BACKUP, MASTER), a tracked file lowering the priority
-//! (`notify_priority_changes`: MASTER_PRIORITY), SIGTERM (STOP). The lines are compared
+//! (`notify_priority_changes`: MASTER_PRIORITY), SIGTERM (STOP); VI_1 is the one
+//! member of sync group G1, whose `GROUP` lines come after VI_1's. The lines are compared
 //! from the FAULT on: vrrp-core's bus keeps no history, so the lines of
 //! transitions made before the notifier subscribed (the start-up BACKUP and
 //! MASTER) are not written by us — a known difference (docs/compatibility.md).
@@ -61,13 +62,20 @@ vrrp_instance VI_1 {
         198.51.100.200/24
     }
 }
+vrrp_sync_group G1 {
+    group {
+        VI_1
+    }
+    sync_group_tracking_weight
+}
 "#;
 
 /// Copies the FIFO named as its argument to `FIFO.out` until end-of-file.
 const READER: &str = "#!/bin/sh\nexec cat \"$1\" > \"$1.out\"\n";
 
-/// Every line the side should have written once it stopped, per FIFO.
-const DONE: &str = "INSTANCE \"VI_1\" STOP";
+/// Every line the side should have written once it stopped, per FIFO (the group's
+/// STOP comes after its instances').
+const DONE: &str = "GROUP \"G1\" STOP";
 
 /// The transitions the test makes: from the first FAULT line on, each side
 /// must write the same.

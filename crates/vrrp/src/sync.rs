@@ -63,6 +63,23 @@ pub fn follow(members: &[Member], changed: usize) -> Vec<(usize, State)> {
     }
 }
 
+/// The group's own state (vrrp_sync.c): keepalived moves the group to MASTER, BACKUP or
+/// FAULT after it has moved the other members (`vrrp_sync_master`, `vrrp_sync_backup`,
+/// `vrrp_sync_fault` transition them first, then set the group and send its notifies), so
+/// the group takes the members' common state once every member is in it, and keeps
+/// `previous` while they differ or have not started.
+pub fn group_state(previous: State, members: &[Member]) -> State {
+    match members.first() {
+        Some(first)
+            if first.state != State::Initialize
+                && members.iter().all(|m| m.state == first.state) =>
+        {
+            first.state
+        }
+        _ => previous,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +135,19 @@ mod tests {
         // Once no member has its own fault, the held ones come back to BACKUP.
         let g = [m(State::Backup), m(State::Fault), m(State::Fault)];
         assert_eq!(follow(&g, 0), [(1, State::Backup), (2, State::Backup)]);
+    }
+
+    #[test]
+    fn the_group_moves_once_every_member_has() {
+        let g = [m(State::Master), m(State::Backup)];
+        assert_eq!(group_state(State::Backup, &g), State::Backup);
+        let g = [m(State::Master), m(State::Master)];
+        assert_eq!(group_state(State::Backup, &g), State::Master);
+        let g = [faulty(), m(State::Fault)];
+        assert_eq!(group_state(State::Master, &g), State::Fault);
+        let g = [m(State::Backup), m(State::Initialize)];
+        assert_eq!(group_state(State::Initialize, &g), State::Initialize);
+        assert_eq!(group_state(State::Fault, &[]), State::Fault);
     }
 
     #[test]

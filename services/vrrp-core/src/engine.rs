@@ -13,7 +13,8 @@ use keepalived_vrrp::codec::{
     DecodeError, IPV4_HEADER_LEN, ReceivedAdvert, VRRP_GROUP_V6, parse_ipv4_packet,
     parse_ipv6_payload,
 };
-use keepalived_vrrp::sync::{Member, follow};
+use keepalived_vrrp::state::State;
+use keepalived_vrrp::sync::{Member, follow, group_state};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -166,6 +167,8 @@ pub struct Engine {
     transitions: mpsc::UnboundedReceiver<TransitionNotice>,
     /// Each instance's last state and own fault, from its notices (sync groups).
     members: HashMap<String, Member>,
+    /// Each sync group's own state, as last published (`SyncGroupTransition`).
+    groups: HashMap<String, State>,
     statics: crate::statics::Statics,
 }
 
@@ -208,6 +211,7 @@ impl Engine {
             registry,
             transitions,
             members: HashMap::new(),
+            groups: HashMap::new(),
             statics: crate::statics::Statics::default(),
         };
         engine.apply(spec).await;
@@ -411,6 +415,16 @@ impl Engine {
             }
         }
         let _ = tokio::time::timeout(STOP_TIMEOUT, futures::future::join_all(waits)).await;
+        // vrrp_notify.c `notify_shutdown`: every instance's STOP, then every group's.
+        for (group, members) in &self.spec.sync_groups {
+            let from = self.groups.remove(group).unwrap_or(State::Initialize);
+            self.publish_group(
+                group,
+                members,
+                crate::view::state(from),
+                v1::VrrpState::Stop,
+            );
+        }
         self.statics.clear(self.shared.netlink.as_ref()).await;
         self.trackers.stop_all();
         for (_, s) in self.sockets.drain() {
@@ -431,6 +445,68 @@ impl Engine {
         if notice.transition {
             self.follow_sync_group(&notice.instance);
         }
+        self.publish_group_state(&notice.instance);
+    }
+
+    /// Publishes the sync group of `instance` moving to its members' common state
+    /// ([`group_state`]), which the notifier turns into the group's notify scripts, FIFO
+    /// line and mail.
+    fn publish_group_state(&mut self, instance: &str) {
+        let Some((group, names)) = self
+            .spec
+            .sync_groups
+            .iter()
+            .find(|(_, m)| m.iter().any(|n| n == instance))
+        else {
+            return;
+        };
+        let members: Vec<Member> = names
+            .iter()
+            .map(|n| {
+                self.members.get(n).copied().unwrap_or(Member {
+                    state: State::Initialize,
+                    own_fault: false,
+                })
+            })
+            .collect();
+        let from = self.groups.get(group).copied().unwrap_or(State::Initialize);
+        let to = group_state(from, &members);
+        if to != from {
+            self.groups.insert(group.clone(), to);
+            self.publish_group(
+                group,
+                names,
+                crate::view::state(from),
+                crate::view::state(to),
+            );
+        }
+    }
+
+    fn publish_group(
+        &self,
+        group: &str,
+        members: &[String],
+        from: v1::VrrpState,
+        to: v1::VrrpState,
+    ) {
+        if to != v1::VrrpState::Stop {
+            // keepalived's words (vrrp_sync.c), said here once the members have moved.
+            tracing::info!(
+                "VRRP_Group({group}) Syncing instances to {} state",
+                to.as_str_name().trim_start_matches("VRRP_STATE_")
+            );
+        }
+        self.shared.producer.publish(v1::VrrpEvent {
+            header: None,
+            payload: Some(v1::vrrp_event::Payload::SyncGroupTransition(
+                v1::SyncGroupTransition {
+                    group: group.to_owned(),
+                    from: from as i32,
+                    to: to as i32,
+                    members: members.to_vec(),
+                },
+            )),
+        });
     }
 
     /// `vrrp_sync_group`: after `instance`'s transition, move the others with it.
