@@ -36,7 +36,8 @@ pub struct Topology {
     pub real_servers: Vec<(Host, String)>,
 }
 
-fn sysctl(lab: &Lab, netns: &str, settings: &[&str]) {
+/// `sysctl -w` of `settings` in `netns`.
+pub fn sysctl(lab: &Lab, netns: &str, settings: &[&str]) {
     let mut argv = vec!["sysctl", "-qw"];
     argv.extend_from_slice(settings);
     lab.exec(netns, &argv).expect("sysctl");
@@ -44,6 +45,11 @@ fn sysctl(lab: &Lab, netns: &str, settings: &[&str]) {
 
 /// Starts `python3 -m http.server 80` in `host` serving a page that says `name`.
 fn http_server(lab: &mut Lab, dir: &Path, host: &Host, name: &str) {
+    http_server_on(lab, dir, host, name, "0.0.0.0");
+}
+
+/// [`http_server`] bound to `bind` (`::` for IPv6).
+pub fn http_server_on(lab: &mut Lab, dir: &Path, host: &Host, name: &str, bind: &str) {
     let root = dir.join(format!("www-{name}"));
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("index.html"), format!("{name}\n")).unwrap();
@@ -56,7 +62,7 @@ fn http_server(lab: &mut Lab, dir: &Path, host: &Host, name: &str) {
             "http.server",
             "80",
             "--bind",
-            "0.0.0.0",
+            bind,
             "--directory",
             root.to_str().unwrap(),
         ],
@@ -319,6 +325,8 @@ pub fn wait_ruleset(t: &Topology, netns: &str, f: impl Fn(&str) -> bool) -> bool
 pub struct FakeProber {
     /// Socket path.
     pub socket: PathBuf,
+    /// The virtual server's address its targets name.
+    vip: String,
     producer: Producer<v1::HealthEvent>,
     targets: Arc<Mutex<BTreeMap<String, v1::Target>>>,
     /// Its own runtime, so that killing it drops every open stream at once.
@@ -374,7 +382,7 @@ impl Health for FakeHealth {
     }
 }
 
-fn target(rs: &str, up: bool) -> v1::Target {
+fn target(vip: &str, rs: &str, up: bool) -> v1::Target {
     v1::Target {
         id: format!("TCP_CHECK:{rs}:80"),
         checker: "TCP_CHECK".into(),
@@ -384,7 +392,7 @@ fn target(rs: &str, up: bool) -> v1::Target {
         }),
         virtual_servers: vec![v1::VirtualServerKey {
             kind: Some(v1::virtual_server_key::Kind::AddressPort(v1::AddressPort {
-                address: VIP.into(),
+                address: vip.into(),
                 port: 80,
             })),
             protocol: v1::Protocol::Tcp as i32,
@@ -401,13 +409,18 @@ fn target(rs: &str, up: bool) -> v1::Target {
 impl FakeProber {
     /// Serves a prober named `name` on `dir/name.sock` whose real servers are all up.
     pub fn start(dir: &Path, name: &str, real_servers: &[&str]) -> Self {
+        Self::start_on(dir, name, VIP, real_servers)
+    }
+
+    /// [`Self::start`] for the virtual server on `vip`, port 80.
+    pub fn start_on(dir: &Path, name: &str, vip: &str, real_servers: &[&str]) -> Self {
         let socket = dir.join(format!("{name}.sock"));
         let _ = std::fs::remove_file(&socket);
         let targets: Arc<Mutex<BTreeMap<String, v1::Target>>> = Arc::new(Mutex::new(
             real_servers
                 .iter()
                 .map(|rs| {
-                    let t = target(rs, true);
+                    let t = target(vip, rs, true);
                     (t.id.clone(), t)
                 })
                 .collect(),
@@ -444,6 +457,7 @@ impl FakeProber {
         });
         Self {
             socket,
+            vip: vip.to_owned(),
             producer,
             targets,
             runtime: Some(runtime),
@@ -453,7 +467,7 @@ impl FakeProber {
     /// Publishes a verdict transition for `rs`; returns the trace context
     /// the event carried (empty unless telemetry is initialised).
     pub fn set(&self, rs: &str, up: bool) -> v1::TraceContext {
-        let t = target(rs, up);
+        let t = target(&self.vip, rs, up);
         let from = self
             .targets
             .lock()
@@ -497,7 +511,7 @@ vip, src = sys.argv[1], sys.argv[2]
 for port in sys.argv[3:]:
     page = ''
     try:
-        s = socket.socket()
+        s = socket.socket(socket.AF_INET6 if ':' in vip else socket.AF_INET)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.settimeout(3)
         s.bind((src, int(port)))
@@ -519,8 +533,18 @@ for port in sys.argv[3:]:
 
 /// The real server a request reached (by its page), per source port.
 pub fn flows(t: &Topology, ports: impl Iterator<Item = u16>) -> BTreeMap<u16, String> {
+    flows_to(t, VIP, CLIENT, ports)
+}
+
+/// [`flows`] to `vip` from the client's address `client` (IPv4 or IPv6).
+pub fn flows_to(
+    t: &Topology,
+    vip: &str,
+    client: &str,
+    ports: impl Iterator<Item = u16>,
+) -> BTreeMap<u16, String> {
     let ports: Vec<String> = ports.map(|p| p.to_string()).collect();
-    let mut argv = vec!["python3", "-c", FLOW_CLIENT, VIP, CLIENT];
+    let mut argv = vec!["python3", "-c", FLOW_CLIENT, vip, client];
     argv.extend(ports.iter().map(String::as_str));
     let out = t.lab.exec(&t.client.netns, &argv).expect("flow client");
     String::from_utf8_lossy(&out.stdout)

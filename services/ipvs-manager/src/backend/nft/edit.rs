@@ -5,9 +5,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
+use super::TABLE;
 use super::record::{push_decimal, record_element};
 use super::slots::{SlotMemo, SlotRule, SlotTarget};
-use super::{DR_TABLE, TABLE};
 use crate::table::{Change, DestKey, ServiceKey, TableState};
 /// When `changes` only touch destinations and leave every rule as it is
 /// (same slot count, same method), the element updates that turn `before`
@@ -63,13 +63,11 @@ pub fn incremental_memo(
             match (a.as_ref(), memo.0[key].rule.as_ref()) {
                 (None, None) => {}
                 (Some(a), Some(b))
-                    if a.rule == b.rule && a.dr == b.dr && a.owners.len() == b.owners.len() =>
+                    if a.rule == b.rule
+                        && a.table() == b.table()
+                        && a.owners.len() == b.owners.len() =>
                 {
-                    let (family, table) = if b.dr {
-                        ("netdev", DR_TABLE)
-                    } else {
-                        ("ip", TABLE)
-                    };
+                    let (family, table) = b.table();
                     let moved = moved_slots(a, b);
                     if !moved.is_empty() {
                         let _ = write!(out, "delete element {family} {table} vs{i}_slots {{ ");
@@ -212,8 +210,9 @@ fn swap_text(out: &mut String, i: usize, a: &SlotRule, b: &SlotRule) {
             }
         }
     }
+    let (family, table) = b.table();
     if !gone.is_empty() {
-        let _ = write!(out, "delete element ip {TABLE} vs{i}_slots {{ ");
+        let _ = write!(out, "delete element {family} {table} vs{i}_slots {{ ");
         for (k, &n) in gone.iter().enumerate() {
             if k > 0 {
                 out.push_str(", ");
@@ -223,7 +222,7 @@ fn swap_text(out: &mut String, i: usize, a: &SlotRule, b: &SlotRule) {
         out.push_str(" }\n");
     }
     if !come.is_empty() {
-        let _ = write!(out, "add element ip {TABLE} vs{i}_slots {{ ");
+        let _ = write!(out, "add element {family} {table} vs{i}_slots {{ ");
         for (k, (n, target)) in come.iter().enumerate() {
             if k > 0 {
                 out.push_str(", ");
@@ -237,7 +236,7 @@ fn swap_text(out: &mut String, i: usize, a: &SlotRule, b: &SlotRule) {
     if na != nb {
         let _ = writeln!(
             out,
-            "flush chain ip {TABLE} vs{i}\nadd rule ip {TABLE} vs{i} {}",
+            "flush chain {family} {table} vs{i}\nadd rule {family} {table} vs{i} {}",
             b.rule
         );
     }

@@ -33,9 +33,15 @@
 //! the map). A fwmark service has no protocol (keepalived ignores one,
 //! check_data.c): `meta l4proto { tcp, udp, sctp }` and `th dport`.
 //!
+//! IPv6 services use the same layout with `ip6` matches: their records sit
+//! in `table ip keepalived_rs` beside the others (`ipv6_addr` elements), their
+//! NAT rules and slot maps in `table ip6 keepalived_rs6` (the `ip` family's
+//! nat hook sees only IPv4), their DR rules (`fwd ip6`) in the netdev table.
+//!
 //! Not expressible here (rejected by [`NftBackend::supports`], logged, the
-//! service left out): IPv6, TUN, fwmark with DR (the mark is set after
-//! ingress), and real servers of one service with different methods. Built
+//! service left out): TUN, fwmark with DR (the mark is set after ingress),
+//! real servers of the other address family than their virtual server, and
+//! real servers of one service with different methods. Built
 //! with a difference (warned once by the engine): `ops` (conntrack schedules
 //! a flow once) and, under DR, UDP datagrams fragmented before the director
 //! (ingress comes before reassembly; the non-first fragments are lost).
@@ -67,8 +73,10 @@ pub use slots::SlotMemo;
 use observe::{adopt_slots, parse_slots};
 use record::method_code;
 
-/// The NAT/bookkeeping table (family `ip`).
+/// The NAT/bookkeeping table (family `ip`): every service's record, IPv4 NAT.
 pub const TABLE: &str = "keepalived_rs";
+/// The IPv6 NAT table (family `ip6`: the `ip` family's nat hook sees only IPv4).
+pub const TABLE6: &str = "keepalived_rs6";
 /// The DR table (family `netdev`).
 pub const DR_TABLE: &str = "keepalived_rs_dr";
 /// The jhash seed: fixed, or two directors (and every reload) map the same
@@ -111,8 +119,9 @@ impl Backend for NftBackend {
 
     fn observe(&mut self) -> Result<ObservedState, BackendError> {
         let nat = self.list("ip", TABLE)?;
+        let nat6 = self.list("ip6", TABLE6)?;
         let dr = self.list("netdev", DR_TABLE)?;
-        let (mut observed, slots) = parse_slots(nat.as_ref(), dr.as_ref())?;
+        let (mut observed, slots) = parse_slots(&[nat.as_ref(), nat6.as_ref(), dr.as_ref()])?;
         adopt_slots(&mut self.memo, &mut observed, &slots, &self.device);
         Ok(observed)
     }
@@ -147,22 +156,30 @@ impl Backend for NftBackend {
 
 /// Whether nft can carry this service (see the module comment).
 pub fn supports(key: &ServiceKey, service: &Service) -> Result<(), String> {
-    let mut ipv6 = match key {
+    let ipv6 = match key {
         ServiceKey::Addr { ip, .. } => ip.is_ipv6(),
         ServiceKey::Fwmark { family, .. } => *family == Family::Inet6,
     };
+    let mut mixed = false;
     // One pass over the destinations (this runs at every change of a
     // 10,000-server service): which methods occur, by `method_code`.
     let mut methods = [false; 3];
     let mut active = 0;
     for (k, d) in &service.dests {
-        ipv6 |= k.ip.is_ipv6();
+        mixed |= k.ip.is_ipv6() != ipv6;
         methods[method_code(d.method) as usize] = true;
         active += usize::from(d.weight > 0);
     }
-    if ipv6 {
+    if mixed {
         return Err(format!(
-            "{key}: IPv6 virtual servers are not implemented by the nft backend"
+            "{key}: real servers of the other address family are not implemented by the nft backend"
+        ));
+    }
+    if let Some(mask) = service.spec.persistence.and_then(|p| p.netmask)
+        && mask.is_ipv6() != ipv6
+    {
+        return Err(format!(
+            "{key}: persistence_granularity {mask} is not a mask of the service's address family"
         ));
     }
     if methods[method_code(Method::Tun) as usize] {

@@ -1,4 +1,4 @@
-//! Reading the kernel back: `nft -j` listings of both tables parsed into
+//! Reading the kernel back: `nft -j` listings of the tables parsed into
 //! the services their records hold, checked against the rules (drift), and
 //! the kernel's slot order of round robin services adopted into the memo.
 
@@ -172,13 +172,13 @@ pub(super) struct KernelSlots {
 /// rule must sit alone in its chain `vsN`, jumped to from `prerouting` (a
 /// table of the earlier layout, the rule in `prerouting`, is rewritten once).
 pub fn parse(nat: Option<&Value>, dr: Option<&Value>) -> Result<ObservedState, BackendError> {
-    parse_slots(nat, dr).map(|(o, _)| o)
+    parse_slots(&[nat, dr]).map(|(o, _)| o)
 }
 
-/// [`parse`], with the kernel's slot order of every NAT service.
+/// [`parse`] over any of the listings (the `ip`, `ip6` and `netdev` tables), with the
+/// kernel's slot order of every NAT service.
 pub(super) fn parse_slots(
-    nat: Option<&Value>,
-    dr: Option<&Value>,
+    listings: &[Option<&Value>],
 ) -> Result<(ObservedState, BTreeMap<ServiceKey, KernelSlots>), BackendError> {
     let mut records: BTreeMap<String, (ServiceKey, Service)> = BTreeMap::new();
     let mut rules: BTreeMap<String, Action> = BTreeMap::new();
@@ -190,7 +190,7 @@ pub(super) fn parse_slots(
             .cloned()
             .unwrap_or_default()
     };
-    let all: Vec<Value> = items(nat).into_iter().chain(items(dr)).collect();
+    let all: Vec<Value> = listings.iter().flat_map(|l| items(*l)).collect();
     // Named slot maps first: rules refer to them.
     let mut maps: BTreeMap<String, Slots> = BTreeMap::new();
     for item in &all {

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::record::{push_decimal, record_comment, write_record_element};
-use super::slots::{SlotMemo, SlotRule};
-use super::{DR_TABLE, TABLE};
+use super::slots::{SlotMemo, SlotRule, is_ipv6};
+use super::{DR_TABLE, TABLE, TABLE6};
 use crate::backend::BackendError;
 use crate::table::TableState;
 /// A named slot map. Declared `typeof numgen …` because nft 1.0.6 crashes
@@ -27,8 +27,9 @@ fn slot_map(out: &mut String, i: usize, r: &SlotRule) {
     out.push_str(" }\n  }\n");
 }
 
-/// Renders the whole ruleset: delete-and-recreate both tables inside one
-/// file, which nft applies as one transaction.
+/// Renders the whole ruleset: delete-and-recreate the tables inside one
+/// file, which nft applies as one transaction (the `ip6` NAT table only when
+/// an IPv6 NAT service needs it).
 pub fn render(table: &TableState, device: &str) -> Result<String, BackendError> {
     render_memo(&mut SlotMemo::default(), table, device)
 }
@@ -47,14 +48,22 @@ pub fn render_memo(
         out,
         "table netdev {DR_TABLE} {{}}\ndelete table netdev {DR_TABLE}"
     );
+    let _ = writeln!(out, "table ip6 {TABLE6} {{}}\ndelete table ip6 {TABLE6}");
     let mut nat_rules = String::new();
+    let mut nat6 = String::new();
+    let mut nat6_rules = String::new();
     let mut dr_maps = String::new();
     let mut dr_rules = String::new();
     let _ = writeln!(out, "table ip {TABLE} {{");
     for (i, (key, service)) in table.services.iter().enumerate() {
         let _ = write!(
             out,
-            "  set vs{i} {{\n    type ipv4_addr . inet_service . mark\n    comment \"{}\"\n",
+            "  set vs{i} {{\n    type {} . inet_service . mark\n    comment \"{}\"\n",
+            if is_ipv6(key) {
+                "ipv6_addr"
+            } else {
+                "ipv4_addr"
+            },
             record_comment(key, &service.spec)
         );
         if !service.dests.is_empty() {
@@ -74,6 +83,12 @@ pub fn render_memo(
         if r.dr {
             slot_map(&mut dr_maps, i, r);
             let _ = writeln!(dr_rules, "    {}", r.rule);
+        } else if r.ipv6 {
+            slot_map(&mut nat6, i, r);
+            let _ = writeln!(nat6, "  chain vs{i} {{\n    {}\n  }}", r.rule);
+            if let Some(jump) = &r.jump {
+                let _ = writeln!(nat6_rules, "    {jump}");
+            }
         } else {
             slot_map(&mut out, i, r);
             let _ = writeln!(out, "  chain vs{i} {{\n    {}\n  }}", r.rule);
@@ -86,6 +101,12 @@ pub fn render_memo(
         out,
         "  chain prerouting {{\n    type nat hook prerouting priority dstnat; policy accept;\n{nat_rules}  }}\n}}"
     );
+    if !nat6_rules.is_empty() {
+        let _ = writeln!(
+            out,
+            "table ip6 {TABLE6} {{\n{nat6}  chain prerouting {{\n    type nat hook prerouting priority dstnat; policy accept;\n{nat6_rules}  }}\n}}"
+        );
+    }
     if !dr_rules.is_empty() {
         let _ = writeln!(
             out,

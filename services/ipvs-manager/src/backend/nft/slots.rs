@@ -6,13 +6,15 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::SEED;
 use super::record::{push_decimal, push_ip};
 use super::supports;
+use super::{DR_TABLE, SEED, TABLE, TABLE6};
 use crate::backend::BackendError;
 use crate::maglev;
 use crate::sched::{self, NftStrategy};
-use crate::table::{Dest, DestKey, Method, Persistence, Proto, Service, ServiceKey, ServiceSpec};
+use crate::table::{
+    Dest, DestKey, Family, Method, Persistence, Proto, Service, ServiceKey, ServiceSpec,
+};
 /// The slot rules computed last, by service: an entry serves while the
 /// service's position and content are the same, so an element update
 /// computes only the changed service's new table (a 65,521-slot Maglev
@@ -164,27 +166,90 @@ fn gcd(a: u32, b: u32) -> u32 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
+/// Whether the service is IPv6 (its address, or a fwmark service's family).
+pub(super) fn is_ipv6(key: &ServiceKey) -> bool {
+    match key {
+        ServiceKey::Addr { ip, .. } => ip.is_ipv6(),
+        ServiceKey::Fwmark { family, .. } => *family == Family::Inet6,
+    }
+}
+
+/// nft's word for the network header of the service's family.
+fn l3(key: &ServiceKey) -> &'static str {
+    if is_ipv6(key) { "ip6" } else { "ip" }
+}
+
 fn match_expr(key: &ServiceKey) -> String {
     match key {
         ServiceKey::Addr { proto, ip, port } => {
-            format!("ip daddr {ip} {} dport {port}", proto.name())
+            format!("{} daddr {ip} {} dport {port}", l3(key), proto.name())
         }
         ServiceKey::Fwmark { mark, .. } => format!("meta mark {mark:#x}"),
     }
 }
 
-fn source_expr(p: Option<Persistence>) -> String {
+fn source_expr(key: &ServiceKey, p: Option<Persistence>) -> String {
     match p.and_then(|p| p.netmask) {
-        Some(mask) => format!("ip saddr & {mask}"),
-        None => "ip saddr".to_owned(),
+        Some(mask) => format!("{} saddr & {mask}", l3(key)),
+        None => format!("{} saddr", l3(key)),
+    }
+}
+
+/// A NAT slot map's value type (`typeof`).
+fn nat_value_type(key: &ServiceKey, with_port: bool) -> &'static str {
+    let v6 = is_ipv6(key);
+    match key {
+        _ if !with_port => {
+            if v6 {
+                "ip6 daddr"
+            } else {
+                "ip daddr"
+            }
+        }
+        ServiceKey::Addr {
+            proto: Proto::Tcp, ..
+        } => {
+            if v6 {
+                "ip6 daddr . tcp dport"
+            } else {
+                "ip daddr . tcp dport"
+            }
+        }
+        ServiceKey::Addr {
+            proto: Proto::Udp, ..
+        } => {
+            if v6 {
+                "ip6 daddr . udp dport"
+            } else {
+                "ip daddr . udp dport"
+            }
+        }
+        ServiceKey::Addr {
+            proto: Proto::Sctp, ..
+        } => {
+            if v6 {
+                "ip6 daddr . sctp dport"
+            } else {
+                "ip daddr . sctp dport"
+            }
+        }
+        ServiceKey::Fwmark { .. } => {
+            if v6 {
+                "ip6 daddr . th dport"
+            } else {
+                "ip daddr . th dport"
+            }
+        }
     }
 }
 
 /// The forwarding rule of one service and the slot map it looks up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct SlotRule {
-    /// In the netdev (DR) table rather than the ip (NAT) one.
+    /// In the netdev (DR) table rather than a NAT one.
     pub(super) dr: bool,
+    /// An IPv6 service: a NAT rule and its map are in the `ip6` table.
+    pub(super) ipv6: bool,
     /// The map's value type, as `typeof`.
     pub(super) value_type: &'static str,
     /// The rule, referencing `@vsN_slots`: for NAT the only rule of chain
@@ -206,6 +271,17 @@ pub(super) struct SlotRule {
     /// For a Maglev table: each destination's permutation, kept for the next
     /// build of this service.
     pub(super) permutations: Option<Permutations>,
+}
+
+impl SlotRule {
+    /// The family and table holding the rule and its slot map.
+    pub(super) fn table(&self) -> (&'static str, &'static str) {
+        match (self.dr, self.ipv6) {
+            (true, _) => ("netdev", DR_TABLE),
+            (false, true) => ("ip6", TABLE6),
+            (false, false) => ("ip", TABLE),
+        }
+    }
 }
 
 /// The Maglev permutations of a service's destinations with a weight, in
@@ -310,7 +386,7 @@ pub(super) fn slot_rule(
                     (
                         format!(
                             "jhash {} mod {} seed {SEED}",
-                            source_expr(service.spec.persistence),
+                            source_expr(key, service.spec.persistence),
                             owners.len()
                         ),
                         owners,
@@ -333,21 +409,11 @@ pub(super) fn slot_rule(
             let guard = format!("{} {l4}", match_expr(key));
             Ok(Some(SlotRule {
                 dr: false,
-                value_type: match key {
-                    _ if !with_port => "ip daddr",
-                    ServiceKey::Addr {
-                        proto: Proto::Tcp, ..
-                    } => "ip daddr . tcp dport",
-                    ServiceKey::Addr {
-                        proto: Proto::Udp, ..
-                    } => "ip daddr . udp dport",
-                    ServiceKey::Addr {
-                        proto: Proto::Sctp, ..
-                    } => "ip daddr . sctp dport",
-                    ServiceKey::Fwmark { .. } => "ip daddr . th dport",
-                },
+                ipv6: is_ipv6(key),
+                value_type: nat_value_type(key, with_port),
                 rule: format!(
-                    "{guard}dnat ip {}to {pick} map @{name}_slots comment \"{name}\"",
+                    "{guard}dnat {} {}to {pick} map @{name}_slots comment \"{name}\"",
+                    l3(key),
                     if with_port { "addr . port " } else { "" }
                 ),
                 jump: Some(format!("{guard}counter jump {name} comment \"{name}\"")),
@@ -369,17 +435,23 @@ pub(super) fn slot_rule(
             // A flow hash (never per-packet numgen, which breaks TCP);
             // persistence hashes the client address only.
             let flow = if persistent {
-                source_expr(service.spec.persistence)
+                source_expr(key, service.spec.persistence)
             } else {
-                format!("ip saddr . {} sport", proto.name())
+                format!("{} saddr . {} sport", l3(key), proto.name())
             };
             let (owners, permutations) = maglev_slots();
             Ok(Some(SlotRule {
                 dr: true,
-                value_type: "ip daddr",
+                ipv6: is_ipv6(key),
+                value_type: if is_ipv6(key) {
+                    "ip6 daddr"
+                } else {
+                    "ip daddr"
+                },
                 rule: format!(
-                    "meta pkttype host {} counter fwd ip to jhash {flow} mod {} seed {SEED} map @{name}_slots device \"{device}\" comment \"{name}\"",
+                    "meta pkttype host {} counter fwd {} to jhash {flow} mod {} seed {SEED} map @{name}_slots device \"{device}\" comment \"{name}\"",
                     match_expr(key),
+                    l3(key),
                     owners.len()
                 ),
                 jump: None,

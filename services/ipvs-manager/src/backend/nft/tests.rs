@@ -853,3 +853,130 @@ proptest! {
         }
     }
 }
+
+/// An IPv6 service over 2001:db8:2::`lasts` (weight 1, port 80).
+fn v6(method: Method, lasts: &[u16], sched: &str) -> (ServiceKey, Service) {
+    let key = ServiceKey::Addr {
+        proto: Proto::Tcp,
+        ip: "2001:db8:1::10".parse().unwrap(),
+        port: 80,
+    };
+    let dests = lasts
+        .iter()
+        .map(|l| {
+            (
+                DestKey {
+                    ip: format!("2001:db8:2::{l:x}").parse().unwrap(),
+                    port: 80,
+                },
+                Dest { method, weight: 1 },
+            )
+        })
+        .collect();
+    let spec = ServiceSpec {
+        scheduler: sched.into(),
+        persistence: None,
+        ops: false,
+    };
+    (key, Service { spec, dests })
+}
+
+#[test]
+fn ipv6_services_keep_their_records_with_the_others_and_nat_in_the_ip6_table() {
+    let mut t = TableState::default();
+    let (k4, s4) = service(Method::Nat, &[(11, 1)], "rr");
+    t.services.insert(k4, s4);
+    let (k6, s6) = v6(Method::Nat, &[0x11, 0x12], "rr");
+    t.services.insert(k6, s6);
+    let text = render(&t, "eth0").unwrap();
+    // The records: one table, typed by family.
+    assert!(
+        text.contains("type ipv4_addr . inet_service . mark"),
+        "{text}"
+    );
+    assert!(
+        text.contains("type ipv6_addr . inet_service . mark"),
+        "{text}"
+    );
+    let nat6 = &text[text
+        .find("table ip6 keepalived_rs6 {\n")
+        .expect("the ip6 table")..];
+    assert!(
+        nat6.contains("typeof numgen inc mod 1 : ip6 daddr . tcp dport"),
+        "{nat6}"
+    );
+    assert!(
+        nat6.contains(
+            "ip6 daddr 2001:db8:1::10 tcp dport 80 dnat ip6 addr . port to numgen inc mod 2 map @vs1_slots"
+        ),
+        "{nat6}"
+    );
+    assert!(nat6.contains("ip6 daddr 2001:db8:1::10 tcp dport 80 counter jump vs1"));
+    // The IPv4 service stays in the ip table's chains.
+    let nat4 = &text[..text.find("table ip6 keepalived_rs6 {\n").unwrap()];
+    assert!(nat4.contains("ip daddr 198.51.100.10 tcp dport 80 dnat ip addr . port"));
+
+    // A server leaving the IPv6 service edits the ip6 table's map and chain.
+    let mut memo = SlotMemo::default();
+    render_memo(&mut memo, &t, "eth0").unwrap();
+    let gone = Change::EditDest {
+        service: k6,
+        dest: DestKey {
+            ip: "2001:db8:2::12".parse().unwrap(),
+            port: 80,
+        },
+        spec: Dest {
+            method: Method::Nat,
+            weight: 0,
+        },
+    };
+    let mut after = t.clone();
+    after.apply(std::slice::from_ref(&gone)).unwrap();
+    let edit = incremental_memo(&mut memo, &t, &after, &[gone], "eth0").unwrap();
+    assert!(
+        edit.contains("delete element ip6 keepalived_rs6 vs1_slots { 1 }"),
+        "{edit}"
+    );
+    assert!(
+        edit.contains("flush chain ip6 keepalived_rs6 vs1"),
+        "{edit}"
+    );
+    assert!(
+        edit.contains("ip keepalived_rs vs1 { 2001:db8:2::12 . 80 . 0x1 }"),
+        "{edit}"
+    );
+}
+
+#[test]
+fn ipv6_dr_forwards_with_fwd_ip6_and_mixed_families_are_refused() {
+    let mut t = TableState::default();
+    let (k, s) = v6(Method::Dr, &[0x21, 0x22], "wrr");
+    t.services.insert(k, s.clone());
+    let text = render(&t, "eth0").unwrap();
+    assert!(
+        text.contains("meta pkttype host ip6 daddr 2001:db8:1::10 tcp dport 80 counter fwd ip6 to jhash ip6 saddr . tcp sport mod"),
+        "{text}"
+    );
+    assert!(
+        text.contains("typeof numgen inc mod 1 : ip6 daddr\n"),
+        "{text}"
+    );
+    // No IPv6 NAT: the ip6 table is only deleted.
+    assert!(!text.contains("table ip6 keepalived_rs6 {\n"), "{text}");
+    let mut mixed = s;
+    mixed.dests.insert(
+        DestKey {
+            ip: "203.0.113.11".parse().unwrap(),
+            port: 80,
+        },
+        Dest {
+            method: Method::Dr,
+            weight: 1,
+        },
+    );
+    assert!(
+        supports(&k, &mixed)
+            .unwrap_err()
+            .contains("other address family")
+    );
+}
