@@ -82,6 +82,7 @@ async fn a_stalled_consumer_is_cut_off_while_another_keeps_receiving() {
             v1::health_client::HealthClient::new(channel)
                 .watch(v1::WatchRequest {
                     consumer: name.into(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()

@@ -86,6 +86,7 @@ async fn first_watch_header(service: &str, channel: TracedChannel) -> (v1::Event
     use keepalived_api::BusEvent;
     let request = v1::WatchRequest {
         consumer: "foundation-test".into(),
+        ..Default::default()
     };
     macro_rules! first {
         ($client:ty) => {{

@@ -4,11 +4,11 @@
 //! same transitions: start (BACKUP, then MASTER: no peer), eth0 down
 //! (FAULT), eth0 up (BACKUP, MASTER), a tracked file lowering the priority
 //! (`notify_priority_changes`: MASTER_PRIORITY), SIGTERM (STOP); VI_1 is the one
-//! member of sync group G1, whose `GROUP` lines come after VI_1's. The lines are compared
-//! from the FAULT on: vrrp-core's bus keeps no history, so the lines of
-//! transitions made before the notifier subscribed (the start-up BACKUP and
-//! MASTER) are not written by us — a known difference (docs/compatibility.md).
-//! The test waits for the notifier's subscription before pulling eth0 down.
+//! member of sync group G1, whose `GROUP` lines come after VI_1's (and, at
+//! start, before). Every line is compared, start-up ones included: the
+//! notifier subscribes after vrrp-core has started, and reads its events from
+//! its start (`WatchRequest.from_start`). The test waits for the notifier's
+//! subscription before pulling eth0 down.
 //!
 //! - `notify_fifo`, read by the test (`cat`): byte-identical lines, STOP ones
 //!   included.
@@ -77,8 +77,7 @@ const READER: &str = "#!/bin/sh\nexec cat \"$1\" > \"$1.out\"\n";
 /// STOP comes after its instances').
 const DONE: &str = "GROUP \"G1\" STOP";
 
-/// The transitions the test makes: from the first FAULT line on, each side
-/// must write the same.
+/// The line eth0 going down makes.
 const FROM: &str = "INSTANCE \"VI_1\" FAULT";
 
 struct Side {
@@ -181,12 +180,6 @@ fn lower_priority(s: &Side, what: &str, logs: &dyn Fn() -> String) {
         outputs(&s.dir),
         logs()
     );
-}
-
-/// The lines from the first FAULT on.
-fn from_fault(text: &str) -> String {
-    text.find(FROM)
-        .map_or_else(String::new, |i| text[i..].to_owned())
 }
 
 fn stopped(dir: &Path) -> bool {
@@ -300,9 +293,13 @@ fn our_lines() -> [String; 2] {
         "ours: the notifier subscribes to vrrp-core\n{}",
         logs()
     );
-    // The start-up lines may be missing (see the top); MASTER is reached
-    // whether the notifier saw it or not.
-    std::thread::sleep(Duration::from_secs(5));
+    // The start-up lines come from vrrp-core's history; wait for its MASTER.
+    assert!(
+        wait_until(Duration::from_secs(20), || masters(&s.dir) == 1),
+        "ours: MASTER; read {:?}\n{}",
+        outputs(&s.dir),
+        logs()
+    );
     let before = masters(&s.dir);
     flap(&s, before, "ours", &logs);
     lower_priority(&s, "ours", &logs);
@@ -337,8 +334,8 @@ fn fifo_lines_are_keepalived_2_2_7s_byte_for_byte() {
     if !prerequisites_met("notify_fifo", &["keepalived"]) {
         return;
     }
-    let [theirs, their_script] = keepalived_lines().map(|t| from_fault(&t));
-    let [ours, our_script] = our_lines().map(|t| from_fault(&t));
+    let [theirs, their_script] = keepalived_lines();
+    let [ours, our_script] = our_lines();
     assert_eq!(
         ours, theirs,
         "notify_fifo: ours (left) differ from keepalived 2.2.7's (right)"

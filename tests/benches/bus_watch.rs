@@ -64,6 +64,7 @@ async fn open_streams(
         let mut stream = v1::health_client::HealthClient::new(channel)
             .watch(v1::WatchRequest {
                 consumer: format!("bench-{n}"),
+                ..Default::default()
             })
             .await
             .expect("watch")

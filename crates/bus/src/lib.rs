@@ -25,7 +25,7 @@ pub use consumer::{
 };
 pub use metrics::BusMetrics;
 pub use producer::{DEFAULT_CAPACITY, Producer, WatchResponseStream, WatchStream};
-pub use watch::{Watchable, watch_connector};
+pub use watch::{Watchable, watch_connector, watch_connector_from_start};
 
 /// The largest message a bus client accepts (tonic's default is 4 MiB). A Watch stream's
 /// first message is the producer's whole snapshot: 40,000 check targets are about 8 MB, so

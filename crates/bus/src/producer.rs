@@ -1,5 +1,6 @@
 //! The producing side of a Watch stream.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -17,6 +18,22 @@ use crate::metrics::BusMetrics;
 /// How many events a consumer may fall behind before it is cut off.
 pub const DEFAULT_CAPACITY: usize = 4096;
 
+/// How long a producer keeps its whole history for [`Producer::watch_from_start`]: its
+/// start-up (a VRRP backup becomes master after 3 adverts and a skew; with
+/// `advert_int 10`, over 30 s).
+pub const HISTORY_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// At most this many deltas are kept for [`Producer::watch_from_start`].
+pub const HISTORY_MAX: usize = 1024;
+
+/// The producer's events since its start, while it keeps them.
+struct History<E> {
+    started: tokio::time::Instant,
+    /// The state before the first delta (taken when the first delta is published).
+    first: Option<E>,
+    deltas: Vec<E>,
+}
+
 type SnapshotFn<E> = dyn Fn() -> E + Send + Sync;
 
 /// The stream type every service's `Watch` RPC returns (its `type WatchStream`).
@@ -33,6 +50,8 @@ struct Inner<E> {
     tx: broadcast::Sender<E>,
     snapshot: Box<SnapshotFn<E>>,
     metrics: BusMetrics,
+    /// `None` once the window or the size is exceeded. Locked after `seq`.
+    history: Mutex<Option<History<E>>>,
 }
 
 /// Publishes a service's events to every Watch stream.
@@ -86,8 +105,27 @@ impl<E: BusEvent> Producer<E> {
                 tx,
                 snapshot: Box::new(snapshot),
                 metrics,
+                history: Mutex::new(None),
             }),
         }
+    }
+
+    /// [`Producer::new`], keeping its first events for consumers that ask for them
+    /// ([`Producer::watch_from_start`]; at most [`HISTORY_MAX`] deltas, for
+    /// [`HISTORY_WINDOW`]): for services whose start-up events are notified.
+    pub fn with_start_history(
+        identity: impl Into<String>,
+        capacity: usize,
+        metrics: BusMetrics,
+        snapshot: impl Fn() -> E + Send + Sync + 'static,
+    ) -> Self {
+        let p = Self::new(identity, capacity, metrics, snapshot);
+        *p.inner.history.lock().unwrap_or_else(|e| e.into_inner()) = Some(History {
+            started: tokio::time::Instant::now(),
+            first: None,
+            deltas: Vec::new(),
+        });
+        p
     }
 
     /// This process's incarnation id.
@@ -120,8 +158,18 @@ impl<E: BusEvent> Producer<E> {
     /// for consumers. Returns the seq.
     pub fn publish(&self, mut event: E) -> u64 {
         let mut seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
+        self.record(*seq);
         *seq += 1;
         self.stamp(&mut event, EventKind::Delta, *seq);
+        if let Some(h) = self
+            .inner
+            .history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            h.deltas.push(event.clone());
+        }
         // No receiver is not an error: nobody is watching yet.
         let _ = self.inner.tx.send(event);
         self.inner.metrics.published.inc();
@@ -133,13 +181,69 @@ impl<E: BusEvent> Producer<E> {
         *seq
     }
 
+    /// Keeps the history going before delta `seq + 1` (with `seq` held): the state
+    /// before the first delta, and nothing once the window or the size is exceeded.
+    fn record(&self, seq: u64) {
+        let mut history = self.inner.history.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(h) = history.as_mut() else {
+            return;
+        };
+        if h.started.elapsed() > HISTORY_WINDOW || h.deltas.len() >= HISTORY_MAX {
+            *history = None;
+            return;
+        }
+        if h.first.is_none() {
+            // The service may already hold the change it is about to publish: the
+            // first delta then repeats what this state says, which consumers take as
+            // they take any delta (a transition to the state it is in).
+            let mut first = (self.inner.snapshot)();
+            self.stamp(&mut first, EventKind::Snapshot, seq);
+            h.first = Some(first);
+        }
+    }
+
     /// The whole `Watch` RPC handler of a service: the stream for the
-    /// consumer the request names ([`Producer::watch`]).
+    /// consumer the request names ([`Producer::watch`], or
+    /// [`Producer::watch_from_start`] when it asks `from_start`).
     pub fn serve_watch(
         &self,
         request: &tonic::Request<keepalived_api::v1::WatchRequest>,
     ) -> tonic::Response<WatchResponseStream<E>> {
-        tonic::Response::new(Box::pin(self.watch(&request.get_ref().consumer)))
+        let r = request.get_ref();
+        let stream = if r.from_start {
+            self.watch_from_start(&r.consumer)
+        } else {
+            self.watch(&r.consumer)
+        };
+        tonic::Response::new(Box::pin(stream))
+    }
+
+    /// Opens a Watch stream from this incarnation's first event, while the producer
+    /// still has all of them ([`Producer::with_start_history`], [`HISTORY_WINDOW`],
+    /// [`HISTORY_MAX`]): the state before the first delta, then every delta since,
+    /// then the live ones. Otherwise (or before the first delta) it is
+    /// [`Producer::watch`].
+    pub fn watch_from_start(&self, consumer: &str) -> WatchStream<E> {
+        let opened = {
+            let seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
+            let history = self.inner.history.lock().unwrap_or_else(|e| e.into_inner());
+            match history.as_ref() {
+                Some(h) if h.started.elapsed() <= HISTORY_WINDOW => h.first.as_ref().map(|first| {
+                    let mut queued: VecDeque<E> = VecDeque::with_capacity(h.deltas.len() + 1);
+                    queued.push_back(first.clone());
+                    queued.extend(h.deltas.iter().cloned());
+                    (queued, self.inner.tx.subscribe(), *seq)
+                }),
+                _ => None,
+            }
+        };
+        match opened {
+            Some((queued, rx, seq)) => {
+                tracing::debug!(consumer, producer = %self.inner.identity, events = queued.len(), "Watch stream opened from the start");
+                self.stream(consumer, queued, rx, seq)
+            }
+            None => self.watch(consumer),
+        }
     }
 
     /// Publishes the whole state again as a snapshot, to every open Watch
@@ -166,11 +270,21 @@ impl<E: BusEvent> Producer<E> {
             self.stamp(&mut snapshot, EventKind::Snapshot, *seq);
             (snapshot, rx, *seq)
         };
-        let (lag_id, seen) = self.inner.metrics.lag.open(consumer, seq);
         tracing::debug!(consumer, producer = %self.inner.identity, "Watch stream opened");
+        self.stream(consumer, VecDeque::from([snapshot]), rx, seq)
+    }
+
+    fn stream(
+        &self,
+        consumer: &str,
+        queued: VecDeque<E>,
+        rx: broadcast::Receiver<E>,
+        seq: u64,
+    ) -> WatchStream<E> {
+        let (lag_id, seen) = self.inner.metrics.lag.open(consumer, seq);
         self.inner.metrics.watchers.inc();
         WatchStream {
-            snapshot: Some(snapshot),
+            queued,
             deltas: BroadcastStream::new(rx),
             done: false,
             consumer: consumer.to_owned(),
@@ -183,7 +297,8 @@ impl<E: BusEvent> Producer<E> {
 
 /// A Watch stream as served to one consumer (see [`Producer::watch`]).
 pub struct WatchStream<E> {
-    snapshot: Option<E>,
+    /// What goes out before the live deltas: the snapshot, or the history.
+    queued: VecDeque<E>,
     deltas: BroadcastStream<E>,
     done: bool,
     consumer: String,
@@ -211,8 +326,8 @@ impl<E: BusEvent> Stream for WatchStream<E> {
         if self.done {
             return Poll::Ready(None);
         }
-        if let Some(snapshot) = self.snapshot.take() {
-            return Poll::Ready(Some(Ok(snapshot)));
+        if let Some(event) = self.queued.pop_front() {
+            return Poll::Ready(Some(Ok(event)));
         }
         match Pin::new(&mut self.deltas).poll_next(cx) {
             Poll::Ready(Some(Ok(event))) => {
@@ -256,6 +371,68 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn from_start_replays_the_incarnation_then_goes_live_and_ends_with_the_window() {
+        // Without a history, from_start is a plain watch.
+        let plain_producer = producer(16);
+        plain_producer.publish(delta());
+        let mut none = plain_producer.watch_from_start("none");
+        let seq = none.next().await.unwrap().unwrap().header.unwrap().seq;
+        assert_eq!(seq, 1);
+        let p =
+            Producer::with_start_history("health-prober@test", 16, BusMetrics::default(), || {
+                v1::HealthEvent {
+                    payload: Some(Payload::Snapshot(v1::HealthSnapshot::default())),
+                    ..Default::default()
+                }
+            });
+        // Before any delta: the usual snapshot.
+        let mut early = p.watch_from_start("early");
+        let first = early.next().await.unwrap().unwrap();
+        assert_eq!(first.header.unwrap().kind, EventKind::Snapshot as i32);
+        p.publish(delta());
+        p.publish(delta());
+        let mut late = p.watch_from_start("late");
+        let kinds_seqs = |e: v1::HealthEvent| {
+            let h = e.header.unwrap();
+            (h.kind, h.seq)
+        };
+        let snapshot = EventKind::Snapshot as i32;
+        let delta_kind = EventKind::Delta as i32;
+        // The state before the first delta, both deltas, then a live one.
+        assert_eq!(
+            kinds_seqs(late.next().await.unwrap().unwrap()),
+            (snapshot, 0)
+        );
+        assert_eq!(
+            kinds_seqs(late.next().await.unwrap().unwrap()),
+            (delta_kind, 1)
+        );
+        assert_eq!(
+            kinds_seqs(late.next().await.unwrap().unwrap()),
+            (delta_kind, 2)
+        );
+        p.publish(delta());
+        assert_eq!(
+            kinds_seqs(late.next().await.unwrap().unwrap()),
+            (delta_kind, 3)
+        );
+        // A plain watch is unchanged: the current state at seq 3.
+        let mut plain = p.watch("plain");
+        assert_eq!(
+            kinds_seqs(plain.next().await.unwrap().unwrap()),
+            (snapshot, 3)
+        );
+        // Past the window the history is gone: the current state, as watch gives.
+        tokio::time::advance(HISTORY_WINDOW + std::time::Duration::from_secs(1)).await;
+        p.publish(delta());
+        let mut after = p.watch_from_start("after");
+        assert_eq!(
+            kinds_seqs(after.next().await.unwrap().unwrap()),
+            (snapshot, 4)
+        );
     }
 
     fn delta() -> v1::HealthEvent {

@@ -50,10 +50,23 @@ watchable!(
 /// A [`Connector`] that opens `E`'s Watch on each upstream, naming itself
 /// `consumer` to the producer (e.g. `ipvs-manager@dr1`).
 pub fn watch_connector<E: Watchable>(consumer: impl Into<String>) -> Arc<dyn Connector<E>> {
-    let consumer = consumer.into();
+    connector(consumer.into(), false)
+}
+
+/// [`watch_connector`] asking each producer for its events from its start
+/// (`WatchRequest.from_start`, [`crate::Producer::watch_from_start`]): a consumer that
+/// must see a producer's start-up events although it may subscribe after them.
+pub fn watch_connector_from_start<E: Watchable>(
+    consumer: impl Into<String>,
+) -> Arc<dyn Connector<E>> {
+    connector(consumer.into(), true)
+}
+
+fn connector<E: Watchable>(consumer: String, from_start: bool) -> Arc<dyn Connector<E>> {
     Arc::new(move |upstream: String| {
         let request = v1::WatchRequest {
             consumer: consumer.clone(),
+            from_start,
         };
         async move {
             let address: Address = upstream.parse().map_err(|e| format!("{e}"))?;

@@ -541,6 +541,7 @@ where
 fn watch_request() -> v1::WatchRequest {
     v1::WatchRequest {
         consumer: "kactl".into(),
+        ..Default::default()
     }
 }
 

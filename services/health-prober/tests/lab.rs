@@ -129,7 +129,7 @@ fn connect_timeout_bounds_attempts_to_a_black_holed_server_and_ping_check_answer
         assert!(ping.last_result.unwrap().success, "PING_CHECK got an echo reply");
 
         let mut stream = client
-            .watch(v1::WatchRequest { consumer: "lab".into() })
+            .watch(v1::WatchRequest { consumer: "lab".into(), ..Default::default() })
             .await
             .unwrap()
             .into_inner();

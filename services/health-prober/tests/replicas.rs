@@ -55,6 +55,7 @@ async fn two_replicas_publish_their_own_identity_and_verdicts() {
         let mut stream = client
             .watch(v1::WatchRequest {
                 consumer: "replicas".into(),
+                ..Default::default()
             })
             .await
             .unwrap()

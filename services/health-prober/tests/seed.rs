@@ -94,6 +94,7 @@ async fn rs2_stopped_and_restarted_logs_keepalived_lines_and_watch_says_down_the
     let mut stream = client
         .watch(v1::WatchRequest {
             consumer: "seed-test".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

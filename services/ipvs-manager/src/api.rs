@@ -48,7 +48,7 @@ pub fn producer(
     view: Arc<RwLock<View>>,
     metrics: BusMetrics,
 ) -> Producer<v1::IpvsEvent> {
-    Producer::new(identity, DEFAULT_CAPACITY, metrics, move || {
+    Producer::with_start_history(identity, DEFAULT_CAPACITY, metrics, move || {
         let view = view.read().unwrap_or_else(|e| e.into_inner());
         v1::IpvsEvent {
             header: None,

@@ -113,6 +113,7 @@ async fn nat_round_robin_alternates_and_a_down_server_stops_receiving_new_flows(
         .unwrap()
         .watch(v1::WatchRequest {
             consumer: "test".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

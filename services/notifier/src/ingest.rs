@@ -32,16 +32,20 @@ fn incoming<E>(
     })
 }
 
-/// Follows both producers for ever, feeding `engine`.
+/// Follows both producers for ever, feeding `engine`. Each stream starts from its
+/// producer's start while the producer still holds it (`from_start`): the notifications
+/// keepalived sends at start (INIT → BACKUP, a first MASTER) are sent although the
+/// notifier subscribes a moment later; those it already delivered are recognised by
+/// their delivery id and not sent again.
 pub async fn follow(engine: Engine, vrrp: String, ipvs: String, consumer: String) {
     let mut vrrp = Subscriber::start(
         Upstreams::Static(vec![vrrp]),
-        keepalived_bus::watch_connector::<v1::VrrpEvent>(consumer.clone()),
+        keepalived_bus::watch_connector_from_start::<v1::VrrpEvent>(consumer.clone()),
         Backoff::default(),
     );
     let mut ipvs = Subscriber::start(
         Upstreams::Static(vec![ipvs]),
-        keepalived_bus::watch_connector::<v1::IpvsEvent>(consumer),
+        keepalived_bus::watch_connector_from_start::<v1::IpvsEvent>(consumer),
         Backoff::default(),
     );
     let vrrp_in = |u: UpstreamUpdate<v1::VrrpEvent>| {

@@ -19,7 +19,7 @@ pub fn producer(
     metrics: BusMetrics,
     registry: SharedRegistry,
 ) -> Producer<v1::VrrpEvent> {
-    Producer::new(identity, DEFAULT_CAPACITY, metrics, move || {
+    Producer::with_start_history(identity, DEFAULT_CAPACITY, metrics, move || {
         let reg = registry.read().unwrap_or_else(|e| e.into_inner());
         v1::VrrpEvent {
             header: None,

@@ -368,6 +368,7 @@ impl Engine {
             &new.script_user,
             new.script_security,
         );
+        self.start_groups(&new);
         let mut instances = Vec::new();
         for spec in &new.instances {
             if let Some(handle) = kept.remove(&spec.params.name) {
@@ -448,6 +449,30 @@ impl Engine {
         self.publish_group_state(&notice.instance);
     }
 
+    /// vrrp_sync.c `vrrp_sync_set_group` and vrrp_scheduler.c `vrrp_init_state`: a new
+    /// sync group starts BACKUP (MASTER when every member is an address owner wanting
+    /// MASTER) and a BACKUP group is notified before its members start, as keepalived
+    /// writes `GROUP … BACKUP` before the instances' lines.
+    fn start_groups(&mut self, spec: &EngineSpec) {
+        for (group, members) in &spec.sync_groups {
+            if self.groups.contains_key(group) {
+                continue;
+            }
+            let owners_wanting_master = members.iter().all(|m| {
+                spec.instances
+                    .iter()
+                    .find(|i| &i.params.name == m)
+                    .is_some_and(|i| i.params.priority == 255 && i.configured_master)
+            });
+            if owners_wanting_master {
+                self.groups.insert(group.clone(), State::Master);
+            } else {
+                self.groups.insert(group.clone(), State::Backup);
+                self.publish_group(group, members, v1::VrrpState::Init, v1::VrrpState::Backup);
+            }
+        }
+    }
+
     /// Publishes the sync group of `instance` moving to its members' common state
     /// ([`group_state`]), which the notifier turns into the group's notify scripts, FIFO
     /// line and mail.
@@ -489,7 +514,8 @@ impl Engine {
         from: v1::VrrpState,
         to: v1::VrrpState,
     ) {
-        if to != v1::VrrpState::Stop {
+        // keepalived says nothing at a group's start or stop.
+        if from != v1::VrrpState::Init && to != v1::VrrpState::Stop {
             // keepalived's words (vrrp_sync.c), said here once the members have moved.
             tracing::info!(
                 "VRRP_Group({group}) Syncing instances to {} state",
