@@ -24,7 +24,9 @@ pub use consumer::{
     Connector, EventStream, OpenFuture, Subscriber, Update, UpstreamUpdate, Upstreams, follow,
 };
 pub use metrics::BusMetrics;
-pub use producer::{DEFAULT_CAPACITY, Producer, WatchResponseStream, WatchStream};
+pub use producer::{
+    DEFAULT_CAPACITY, HISTORY_MAX, HISTORY_WINDOW, Producer, WatchResponseStream, WatchStream,
+};
 pub use watch::{Watchable, watch_connector, watch_connector_from_start};
 
 /// The largest message a bus client accepts (tonic's default is 4 MiB). A Watch stream's

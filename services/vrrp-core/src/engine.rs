@@ -477,30 +477,21 @@ impl Engine {
     /// ([`group_state`]), which the notifier turns into the group's notify scripts, FIFO
     /// line and mail.
     fn publish_group_state(&mut self, instance: &str) {
-        let Some((group, names)) = self
-            .spec
-            .sync_groups
-            .iter()
-            .find(|(_, m)| m.iter().any(|n| n == instance))
-        else {
+        let Some((group, names)) = self.sync_group_of(instance).cloned() else {
             return;
         };
-        let members: Vec<Member> = names
-            .iter()
-            .map(|n| {
-                self.members.get(n).copied().unwrap_or(Member {
-                    state: State::Initialize,
-                    own_fault: false,
-                })
-            })
-            .collect();
-        let from = self.groups.get(group).copied().unwrap_or(State::Initialize);
+        let members: Vec<Member> = names.iter().map(|n| self.member(n)).collect();
+        let from = self
+            .groups
+            .get(&group)
+            .copied()
+            .unwrap_or(State::Initialize);
         let to = group_state(from, &members);
         if to != from {
             self.groups.insert(group.clone(), to);
             self.publish_group(
-                group,
-                names,
+                &group,
+                &names,
                 crate::view::state(from),
                 crate::view::state(to),
             );
@@ -535,14 +526,26 @@ impl Engine {
         });
     }
 
-    /// `vrrp_sync_group`: after `instance`'s transition, move the others with it.
-    fn follow_sync_group(&self, instance: &str) {
-        let Some((_, names)) = self
-            .spec
+    /// The sync group `instance` is a member of: its name and members.
+    fn sync_group_of(&self, instance: &str) -> Option<&(String, Vec<String>)> {
+        self.spec
             .sync_groups
             .iter()
             .find(|(_, m)| m.iter().any(|n| n == instance))
-        else {
+    }
+
+    /// A member's last known state; one not heard from yet has not started: INIT, no
+    /// fault of its own.
+    fn member(&self, name: &str) -> Member {
+        self.members.get(name).copied().unwrap_or(Member {
+            state: State::Initialize,
+            own_fault: false,
+        })
+    }
+
+    /// `vrrp_sync_group`: after `instance`'s transition, move the others with it.
+    fn follow_sync_group(&self, instance: &str) {
+        let Some((_, names)) = self.sync_group_of(instance) else {
             return;
         };
         let reg = self.registry.read().unwrap_or_else(|e| e.into_inner());
@@ -553,16 +556,7 @@ impl Engine {
         let Some(changed) = handles.iter().position(|h| h.name == instance) else {
             return;
         };
-        // A member not heard from yet has not started: INIT, no fault of its own.
-        let states: Vec<Member> = handles
-            .iter()
-            .map(|h| {
-                self.members.get(&h.name).copied().unwrap_or(Member {
-                    state: keepalived_vrrp::state::State::Initialize,
-                    own_fault: false,
-                })
-            })
-            .collect();
+        let states: Vec<Member> = handles.iter().map(|h| self.member(&h.name)).collect();
         for (i, state) in follow(&states, changed) {
             let _ = handles[i].tx.send(Control::Sync(state));
         }
