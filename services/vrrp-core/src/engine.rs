@@ -313,7 +313,9 @@ impl Engine {
         Ok(handle)
     }
 
-    async fn stop_instance(&mut self, handle: &Handle) {
+    /// Stops an instance; `removed`: the new configuration has no instance of its name
+    /// (notified FAULT, as keepalived notifies a deleted instance), else it restarts.
+    async fn stop_instance(&mut self, handle: &Handle, removed: bool) {
         for s in self.sockets.values() {
             s.routes
                 .write()
@@ -321,7 +323,12 @@ impl Engine {
                 .retain(|r| !Arc::ptr_eq(&r.view, &handle.view));
         }
         let (reply, done) = oneshot::channel();
-        if handle.tx.send(Control::Shutdown(reply)).is_ok()
+        let control = if removed {
+            Control::Remove(reply)
+        } else {
+            Control::Shutdown(reply)
+        };
+        if handle.tx.send(control).is_ok()
             && tokio::time::timeout(STOP_TIMEOUT, done).await.is_err()
         {
             tracing::warn!("({}) did not stop within {STOP_TIMEOUT:?}", handle.name);
@@ -354,11 +361,13 @@ impl Engine {
             if unchanged {
                 kept.insert(handle.name.clone(), handle);
             } else {
+                let removed = !new.instances.iter().any(|i| i.params.name == handle.name);
                 tracing::info!(
-                    "({}) stopping: removed or changed by the new configuration",
-                    handle.name
+                    "({}) stopping: {} by the new configuration",
+                    handle.name,
+                    if removed { "removed" } else { "changed" }
                 );
-                self.stop_instance(&handle).await;
+                self.stop_instance(&handle, removed).await;
             }
         }
         self.trackers.apply(

@@ -44,6 +44,10 @@ pub enum Control {
     Sync(State),
     /// Stop: a master sends priority 0 and removes its VIPs; answered once done.
     Shutdown(oneshot::Sender<()>),
+    /// Stop because a reload removed the instance: as [`Control::Shutdown`], but
+    /// notified as keepalived notifies a deleted instance (vrrp.c `clear_diff_vrrp`):
+    /// FAULT, or nothing when it is in FAULT already.
+    Remove(oneshot::Sender<()>),
 }
 
 /// A packet from the interface's socket, decoded or not.
@@ -214,6 +218,8 @@ struct Task {
     state_since: prost_types::Timestamp,
     state_reason: v1::TransitionReason,
     master_heard: Option<(IpAddr, u8)>,
+    /// Stopping because a reload removed the instance ([`Control::Remove`]).
+    removed: bool,
     drops: DropLog,
     span: tracing::Span,
 }
@@ -319,6 +325,7 @@ pub async fn start(
         state_since: view::now(),
         state_reason: v1::TransitionReason::Unspecified,
         master_heard: None,
+        removed: false,
         drops: DropLog {
             last: None,
             suppressed: 0,
@@ -411,16 +418,11 @@ impl Task {
                             self.publish_counters();
                         }
                         Control::Shutdown(reply) => {
-                            let a = self.inst.handle(self.shared.clock.now(), Input::Shutdown);
-                            self.execute(a).await;
-                            // Whatever the state, none of our VIPs stays behind.
-                            if self.io.vips.iter().any(|v| v.present) || self.io.routes.any_present()
-                                || self.io.rules.any_present()
-                            {
-                                let span = self.span.clone();
-                                self.remove_vips().instrument(span).await;
-                            }
-                            let _ = reply.send(());
+                            self.stop(reply, false).await;
+                            return;
+                        }
+                        Control::Remove(reply) => {
+                            self.stop(reply, true).await;
                             return;
                         }
                     }
@@ -571,6 +573,13 @@ impl Task {
                     // The protocol's Shutdown ends in Initialize; on the bus it is
                     // keepalived's STOP, which runs notify_stop (and mails nothing).
                     let stopping = matches!(reason, keepalived_vrrp::state::Reason::Shutdown);
+                    // A removed instance is notified FAULT (keepalived's default without
+                    // `notify_deleted`), and not at all when it is in FAULT already.
+                    let removed = stopping && self.removed;
+                    if removed && from == State::Fault {
+                        self.refresh_view();
+                        continue;
+                    }
                     let (r, mut detail) = view::reason(&reason, self.fault_cause);
                     if let Some(why) = &self.spec.held {
                         detail = format!("{detail}: {why}");
@@ -586,12 +595,18 @@ impl Task {
                         payload: Some(Payload::Transition(v1::InstanceTransition {
                             instance: self.spec.params.name.clone(),
                             from: view::state(from) as i32,
-                            to: if stopping {
+                            to: if removed {
+                                v1::VrrpState::Fault as i32
+                            } else if stopping {
                                 v1::VrrpState::Stop as i32
                             } else {
                                 view::state(to) as i32
                             },
-                            reason: r as i32,
+                            reason: if removed {
+                                v1::TransitionReason::Reload as i32
+                            } else {
+                                r as i32
+                            },
                             detail,
                             priority: u32::from(self.inst.effective_priority()),
                             instance_state: Some(instance_state),
@@ -622,6 +637,22 @@ impl Task {
         if changed {
             self.refresh_view();
         }
+    }
+
+    /// Stops: a master sends priority 0; none of our VIPs, routes or rules stays behind.
+    /// `removed`: a reload removed the instance ([`Control::Remove`]).
+    async fn stop(&mut self, reply: oneshot::Sender<()>, removed: bool) {
+        self.removed = removed;
+        let a = self.inst.handle(self.shared.clock.now(), Input::Shutdown);
+        self.execute(a).await;
+        if self.io.vips.iter().any(|v| v.present)
+            || self.io.routes.any_present()
+            || self.io.rules.any_present()
+        {
+            let span = self.span.clone();
+            self.remove_vips().instrument(span).await;
+        }
+        let _ = reply.send(());
     }
 
     fn send_advert(&mut self, priority: u8) {

@@ -36,7 +36,45 @@ fn sighup_keeps_unchanged_instances_starts_new_and_stops_removed_ones() {
     );
     conf.top_extra.clear();
     std::fs::write(&t.dr1.conf, conf.render()).unwrap();
-    t.lab.signal(pid, "HUP").unwrap();
+    // The removed instance's last transition on the bus is FAULT, reason RELOAD: what
+    // keepalived notifies for a deleted instance without `notify_deleted`
+    // (vrrp.c clear_diff_vrrp), so notify_fault runs where notify_stop ran before.
+    let last = common::block_on(async {
+        use futures::StreamExt as _;
+        use keepalived_api::v1::{self, vrrp_event::Payload};
+        let mut client = common::connect_unix(t.dr1.sock.clone()).await;
+        let mut events = client
+            .watch(v1::WatchRequest {
+                consumer: "reload-test".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        t.lab.signal(pid, "HUP").unwrap();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(e)) = events.next().await {
+                if let Some(Payload::Transition(tr)) = e.payload
+                    && tr.instance == "VI_2"
+                {
+                    return Some(tr);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+    });
+    let last = last.unwrap_or_else(|| panic!("no VI_2 transition at its removal\n{}", t.logs()));
+    assert_eq!(
+        (last.to, last.reason),
+        (
+            keepalived_api::v1::VrrpState::Fault as i32,
+            keepalived_api::v1::TransitionReason::Reload as i32
+        ),
+        "{last:?}"
+    );
     assert!(
         wait_until(Duration::from_secs(5), || !common::has_address(
             &t.lab,
