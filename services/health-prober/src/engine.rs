@@ -159,22 +159,6 @@ impl Metrics {
     }
 }
 
-/// The `checker` label of the metrics: the keyword of keepalived.conf (HTTP_GET and
-/// SSL_GET apart, where keepalived's logs say HTTP_CHECK for both).
-fn checker_keyword(kind: &CheckerKind) -> &'static str {
-    match kind {
-        CheckerKind::HttpGet(_) => "HTTP_GET",
-        CheckerKind::SslGet(_) => "SSL_GET",
-        CheckerKind::TcpCheck => "TCP_CHECK",
-        CheckerKind::MiscCheck(_) => "MISC_CHECK",
-        CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
-        CheckerKind::DnsCheck(_) => "DNS_CHECK",
-        CheckerKind::UdpCheck(_) => "UDP_CHECK",
-        CheckerKind::PingCheck => "PING_CHECK",
-        CheckerKind::FileCheck(_) => "FILE_CHECK",
-    }
-}
-
 /// The keepalived flavour of a checker type.
 pub fn flavor(kind: &CheckerKind) -> Flavor {
     match kind {
@@ -654,7 +638,9 @@ impl Engine {
         let Some(slot) = self.slots[done.slot].as_ref() else {
             return;
         };
-        let kind = [("checker", checker_keyword(&slot.spec.checker.kind))];
+        // The `checker` label: the keyword of keepalived.conf (HTTP_GET and SSL_GET apart,
+        // where keepalived's logs say HTTP_CHECK for both).
+        let kind = [("checker", slot.spec.checker.kind.keyword())];
         self.metrics.attempts.get_or_create(&kind).inc();
         self.metrics
             .duration
