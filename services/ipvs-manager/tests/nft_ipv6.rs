@@ -248,6 +248,21 @@ async fn ipv6_nat_round_robin_reaches_both_real_servers_and_a_down_one_leaves() 
         "rewritten at restart\n{}",
         m.log()
     );
+
+    // The IPv6 virtual server leaves the configuration: its ip6 table goes too, and
+    // nothing DNATs the VIP any more.
+    let v4_only = "global_defs {\n    router_id lab6\n}\n\
+        virtual_server 198.51.100.10 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+        real_server 203.0.113.11 80 {\n        weight 1\n    }\n}\n";
+    std::fs::write(t.dir.join("m2.conf"), v4_only).unwrap();
+    t.lab.signal(m.pid, "HUP").unwrap();
+    assert!(
+        wait_ruleset(&t, &dr, |r| !r.contains("keepalived_rs6")
+            && r.contains("198.51.100.10")),
+        "the ip6 table stayed\n{}\n{}",
+        ruleset(&t, &dr),
+        m.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

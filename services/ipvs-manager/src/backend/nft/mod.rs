@@ -77,6 +77,8 @@ use record::method_code;
 pub const TABLE: &str = "keepalived_rs";
 /// The IPv6 NAT table (family `ip6`: the `ip` family's nat hook sees only IPv4).
 pub const TABLE6: &str = "keepalived_rs6";
+/// Deletes [`TABLE6`] whether it exists or not (`table x {}` first).
+const DROP_TABLE6: &str = "table ip6 keepalived_rs6 {}\ndelete table ip6 keepalived_rs6\n";
 /// The DR table (family `netdev`).
 pub const DR_TABLE: &str = "keepalived_rs_dr";
 /// The jhash seed: fixed, or two directors (and every reload) map the same
@@ -89,6 +91,8 @@ pub struct NftBackend {
     nft: String,
     device: String,
     memo: SlotMemo,
+    /// Whether the kernel may hold [`TABLE6`] (seen at the last observe, or written since).
+    table6: bool,
 }
 
 impl NftBackend {
@@ -99,6 +103,7 @@ impl NftBackend {
             nft: nft.into(),
             device: device.into(),
             memo: SlotMemo::default(),
+            table6: false,
         }
     }
 
@@ -120,6 +125,7 @@ impl Backend for NftBackend {
     fn observe(&mut self) -> Result<ObservedState, BackendError> {
         let nat = self.list("ip", TABLE)?;
         let nat6 = self.list("ip6", TABLE6)?;
+        self.table6 = nat6.is_some();
         let dr = self.list("netdev", DR_TABLE)?;
         let (mut observed, slots) = parse_slots(&[nat.as_ref(), nat6.as_ref(), dr.as_ref()])?;
         adopt_slots(&mut self.memo, &mut observed, &slots, &self.device);
@@ -145,12 +151,26 @@ impl Backend for NftBackend {
         let mut next = current.clone();
         next.apply(changes)
             .map_err(|e| BackendError::Refused(format!("out of step with the kernel: {e}")))?;
-        let text = match incremental_memo(&mut self.memo, current, &next, changes, &self.device) {
-            Some(text) if text.is_empty() => return Ok(()),
-            Some(text) => text,
-            None => render_memo(&mut self.memo, &next, &self.device)?,
-        };
-        self.run(&["-f", "-"], Some(&text)).map(drop)
+        let ipv6 = next.services.keys().any(slots::is_ipv6);
+        let (text, full) =
+            match incremental_memo(&mut self.memo, current, &next, changes, &self.device) {
+                Some(text) if text.is_empty() => return Ok(()),
+                Some(text) => (text, false),
+                None => {
+                    let mut text = render_memo(&mut self.memo, &next, &self.device)?;
+                    // The last IPv6 service went: its NAT table goes with it.
+                    if self.table6 && !ipv6 {
+                        text.push_str(DROP_TABLE6);
+                    }
+                    (text, true)
+                }
+            };
+        self.run(&["-f", "-"], Some(&text))?;
+        if full {
+            // The rewrite left the ip6 table only if an IPv6 service needed it.
+            self.table6 = ipv6;
+        }
+        Ok(())
     }
 }
 

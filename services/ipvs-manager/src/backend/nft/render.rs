@@ -48,7 +48,11 @@ pub fn render_memo(
         out,
         "table netdev {DR_TABLE} {{}}\ndelete table netdev {DR_TABLE}"
     );
-    let _ = writeln!(out, "table ip6 {TABLE6} {{}}\ndelete table ip6 {TABLE6}");
+    // The ip6 table only where IPv6 is in use (a host booted with IPv6 disabled need not
+    // have it); the backend drops one it saw in the kernel ([`super::DROP_TABLE6`]).
+    if table.services.keys().any(is_ipv6) {
+        out.push_str(super::DROP_TABLE6);
+    }
     let mut nat_rules = String::new();
     let mut nat6 = String::new();
     let mut nat6_rules = String::new();
