@@ -158,18 +158,14 @@ impl<E: BusEvent> Producer<E> {
     /// for consumers. Returns the seq.
     pub fn publish(&self, mut event: E) -> u64 {
         let mut seq = self.inner.seq.lock().unwrap_or_else(|e| e.into_inner());
-        self.record(*seq);
+        let mut history = self.inner.history.lock().unwrap_or_else(|e| e.into_inner());
+        self.keep_history(&mut history, *seq);
         *seq += 1;
         self.stamp(&mut event, EventKind::Delta, *seq);
-        if let Some(h) = self
-            .inner
-            .history
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
+        if let Some(h) = history.as_mut() {
             h.deltas.push(event.clone());
         }
+        drop(history);
         // No receiver is not an error: nobody is watching yet.
         let _ = self.inner.tx.send(event);
         self.inner.metrics.published.inc();
@@ -183,8 +179,7 @@ impl<E: BusEvent> Producer<E> {
 
     /// Keeps the history going before delta `seq + 1` (with `seq` held): the state
     /// before the first delta, and nothing once the window or the size is exceeded.
-    fn record(&self, seq: u64) {
-        let mut history = self.inner.history.lock().unwrap_or_else(|e| e.into_inner());
+    fn keep_history(&self, history: &mut Option<History<E>>, seq: u64) {
         let Some(h) = history.as_mut() else {
             return;
         };

@@ -263,18 +263,10 @@ impl Engine {
                 TrackerKind::Interface => {
                     // The interface's watch carries `up`; map it to a tracker result.
                     let mut up = self.links.subscribe(&t.name);
-                    let (tx, rx) = tokio::sync::watch::channel(if *up.borrow() {
-                        Tracked::OK
-                    } else {
-                        Tracked::FAILED
-                    });
+                    let (tx, rx) = tokio::sync::watch::channel(Tracked::of(*up.borrow()));
                     tokio::spawn(async move {
                         while up.changed().await.is_ok() {
-                            let v = if *up.borrow() {
-                                Tracked::OK
-                            } else {
-                                Tracked::FAILED
-                            };
+                            let v = Tracked::of(*up.borrow());
                             if tx.send(v).is_err() {
                                 return;
                             }

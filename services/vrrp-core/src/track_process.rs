@@ -256,15 +256,6 @@ pub fn initial<'a>(specs: impl IntoIterator<Item = &'a TrackProcessSpec> + Clone
         .collect()
 }
 
-/// A tracker result for a quorum.
-pub fn tracked(have_quorum: bool) -> Tracked {
-    if have_quorum {
-        Tracked::OK
-    } else {
-        Tracked::FAILED
-    }
-}
-
 /// Follows the processes of `specs` (with their [`initial`] quorums and result channels, in
 /// the same order) until `stop`: reads `/proc` every [`POLL`], and wakes for a pending delay
 /// when it is due.
@@ -286,7 +277,11 @@ pub async fn run(
         let now = Instant::now();
         let changes: Vec<Option<bool>> = if now >= next_poll {
             next_poll = now + POLL;
-            let entries = scan(Path::new("/proc"), want_comm, want_cmdline);
+            // A pass over /proc is a few hundred file reads: off the runtime's threads.
+            let read = tokio::task::spawn_blocking(move || {
+                scan(Path::new("/proc"), want_comm, want_cmdline)
+            });
+            let Ok(entries) = read.await else { continue };
             let counts = counts(&specs, &entries);
             quorums
                 .iter_mut()
@@ -304,7 +299,7 @@ pub async fn run(
                 if now_up { "gained" } else { "lost" },
                 spec.name
             );
-            tx.send_replace(if now_up { Tracked::OK } else { Tracked::FAILED });
+            tx.send_replace(Tracked::of(now_up));
         }
     }
 }

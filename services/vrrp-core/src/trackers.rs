@@ -37,6 +37,11 @@ impl Tracked {
         ok: false,
         value: 0,
     };
+
+    /// [`Tracked::OK`] or [`Tracked::FAILED`].
+    pub fn of(ok: bool) -> Self {
+        if ok { Self::OK } else { Self::FAILED }
+    }
 }
 
 /// What all trackers of an instance amount to.
@@ -301,11 +306,7 @@ async fn script_loop(
             None => {}
         }
         tx.send_if_modified(|t| {
-            let new = if state.ok() {
-                Tracked::OK
-            } else {
-                Tracked::FAILED
-            };
+            let new = Tracked::of(state.ok());
             std::mem::replace(t, new) != new
         });
     }
@@ -449,7 +450,7 @@ impl TrackerHub {
             // by a reload and stay subscribed.
             let mut channels = BTreeMap::new();
             for (spec, q) in processes.values().zip(&quorums) {
-                let now = crate::track_process::tracked(q.have_quorum());
+                let now = Tracked::of(q.have_quorum());
                 let channel = match self.processes.channels.remove(&spec.name) {
                     Some(tx) if self.processes.specs.get(&spec.name) == Some(spec) => {
                         tx.send_if_modified(|t| std::mem::replace(t, now) != now);
@@ -485,11 +486,7 @@ impl TrackerHub {
             if self.scripts.contains_key(name) {
                 continue;
             }
-            let initial = if spec.init_fail {
-                Tracked::FAILED
-            } else {
-                Tracked::OK
-            };
+            let initial = Tracked::of(!spec.init_fail);
             let (tx, rx) = watch::channel(initial);
             let stop = CancellationToken::new();
             match credentials(spec, script_user, script_security) {
