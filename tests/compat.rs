@@ -728,10 +728,18 @@ fn compare_vrrp(ka: &KaDump, ours: &Value, push: &mut impl FnMut(String, String)
             json_str(ov, "virtual_router_id"),
         );
         let iface = json_str(ov, "interface");
+        // use_vmac: keepalived shows the VMAC as the interface and its VIPs on
+        // "VMAC@PARENT"; vrrp-core names it when it creates it, `vrrp.VRID` unless named.
+        let vmac = ov.get("use_vmac").filter(|u| !u.is_null()).map(|u| {
+            match u.get("name").and_then(Value::as_str) {
+                Some(n) => n.to_owned(),
+                None => format!("vrrp.{}", json_str(ov, "virtual_router_id")),
+            }
+        });
         field(
             "interface",
             first_word(g("Interface")).trim_end_matches(',').to_owned(),
-            iface.clone(),
+            vmac.clone().unwrap_or_else(|| iface.clone()),
         );
         // Authentication.
         let ka_auth = match g("Authentication type").map(String::as_str) {
@@ -784,6 +792,10 @@ fn compare_vrrp(ka: &KaDump, ours: &Value, push: &mut impl FnMut(String, String)
                 let dev = match json_str(v, "dev") {
                     d if d.is_empty() => iface.clone(),
                     d => d,
+                };
+                let dev = match &vmac {
+                    Some(m) if dev == iface => format!("{m}@{iface}"),
+                    _ => dev,
                 };
                 format!(
                     "{}/{} dev {dev}",

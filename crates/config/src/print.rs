@@ -475,10 +475,20 @@ impl Config {
             w.tri("higher_prio_send_advert", v.higher_prio_send_advert);
             w.tri("notify_priority_changes", v.notify_priority_changes);
             if let Some(u) = &v.use_vmac {
-                w.line(match &u.name {
-                    Some(n) => format!("use_vmac {}", q(n)),
-                    None => "use_vmac".into(),
-                });
+                let mut line = "use_vmac".to_owned();
+                if let Some(n) = &u.name {
+                    line += &format!(" {}", q(n));
+                }
+                if let Some(m) = u.mac {
+                    line += &format!(
+                        " {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                        m[0], m[1], m[2], m[3], m[4], m[5]
+                    );
+                }
+                w.line(line);
+            }
+            if v.vmac_xmit_base {
+                w.line("vmac_xmit_base");
             }
             if !v.virtual_routes.is_empty() {
                 w.open("virtual_routes");

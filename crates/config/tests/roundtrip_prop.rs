@@ -336,7 +336,12 @@ fn instance(
                 garp_master_refresh_repeat: e.3,
                 garp_lower_prio_delay: Seconds(e.4),
                 garp_lower_prio_repeat: e.5,
-                use_vmac: e.6.clone().map(|name| UseVmac { name }),
+                use_vmac: e.6.clone().map(|name| UseVmac {
+                    name,
+                    mac: None,
+                    mac_takes_vrid: false,
+                }),
+                vmac_xmit_base: false,
                 virtual_routes: routes
                     .into_iter()
                     .map(|(to, len, via, dev, metric)| VirtualRoute {

@@ -45,6 +45,9 @@ pub(crate) struct Builder<'a> {
     pub script_sites: Vec<(Pos, String)>,
     /// The `host { }` blocks of the SMTP_CHECK being read.
     smtp_hosts: Vec<checkers::HostConn>,
+    /// `use_vmac` names taken so far, with their instance (keepalived checks while
+    /// reading).
+    pub vmac_names: Vec<(String, String)>,
 }
 
 /// The keyword of a node after alias resolution (with the deprecation warning).
@@ -193,6 +196,7 @@ pub(crate) fn build(
         script_pos: HashMap::new(),
         script_sites: Vec::new(),
         smtp_hosts: Vec::new(),
+        vmac_names: Vec::new(),
     };
     let globals: Vec<&Node<'_>> = nodes
         .iter()

@@ -40,6 +40,7 @@ impl Builder<'_> {
             garp_lower_prio_delay: Seconds(0),
             garp_lower_prio_repeat: 0,
             use_vmac: None,
+            vmac_xmit_base: false,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             strict_mode: None,
@@ -382,9 +383,19 @@ impl Builder<'_> {
                 }
                 "use_vmac" => {
                     self.no_block(n);
-                    v.use_vmac = Some(UseVmac {
-                        name: n.args.first().map(|t| t.text.owned()),
+                    let mut vmac = v.use_vmac.take().unwrap_or(UseVmac {
+                        name: None,
+                        mac: None,
+                        mac_takes_vrid: false,
                     });
+                    let instance = v.name.clone();
+                    self.use_vmac_args(n, &instance, &mut vmac);
+                    v.use_vmac = Some(vmac);
+                }
+                // vrrp_parser.c `vrrp_vmac_xmit_base_handler`: sets the flag, reads no value.
+                "vmac_xmit_base" => {
+                    self.no_block(n);
+                    v.vmac_xmit_base = true;
                 }
                 "strict_mode" => {
                     if let Some(b) = self.flag(n) {
@@ -522,6 +533,29 @@ impl Builder<'_> {
         v.garp_lower_prio_repeat = lp_repeat
             .or(g.vrrp_garp_lower_prio_repeat)
             .unwrap_or(v.garp_master_repeat);
+        // vrrp_parser.c `vrrp_end_handler`, at the block's `}`.
+        if v.use_vmac.is_some() && !v.unicast_peer.is_empty() {
+            let pos = node.close.unwrap_or(node.kw.pos);
+            if v.interface.is_none() {
+                self.d.warn(
+                    pos,
+                    format!(
+                        "({}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac",
+                        v.name
+                    ),
+                );
+                v.use_vmac = None;
+            } else if !v.vmac_xmit_base {
+                self.d.warn(
+                    pos,
+                    format!(
+                        "({}) unicast with use_vmac requires vmac_xmit_base - setting",
+                        v.name
+                    ),
+                );
+                v.vmac_xmit_base = true;
+            }
+        }
         v
     }
 
@@ -594,5 +628,147 @@ impl Builder<'_> {
             }
         }
         s
+    }
+
+    /// vrrp_parser.c `vrrp_vmac_handler`: up to two words, an interface name and a MAC
+    /// address (a word with a `:`), each at most once; a bad one is reported and ignored.
+    fn use_vmac_args(&mut self, n: &Node<'_>, instance: &str, vmac: &mut UseVmac) {
+        for t in n.args.iter().take(2) {
+            let word = t.text.as_str();
+            if word.contains(':') {
+                if vmac.mac.is_some() {
+                    self.d
+                        .warn(t.pos, "VMAC interface address already specified".to_owned());
+                    continue;
+                }
+                match parse_vmac_mac(word) {
+                    Err(why) => self.d.warn(t.pos, why),
+                    Ok((mac, takes_vrid)) => {
+                        vmac.mac = Some(mac);
+                        vmac.mac_takes_vrid = takes_vrid;
+                    }
+                }
+            } else {
+                if vmac.name.is_some() {
+                    self.d
+                        .warn(t.pos, "VMAC interface name already specified".to_owned());
+                    continue;
+                }
+                if !dev_name_valid(word) {
+                    self.d.warn(
+                        t.pos,
+                        format!(
+                            "VMAC interface name '{word}' too long or invalid characters - ignoring"
+                        ),
+                    );
+                    continue;
+                }
+                if let Some((_, other)) = self.vmac_names.iter().find(|(w, _)| w == word) {
+                    self.d.warn(
+                        t.pos,
+                        format!(
+                            "({instance}) VRRP instance {other} is already using {word} - ignoring name"
+                        ),
+                    );
+                    continue;
+                }
+                self.vmac_names.push((word.to_owned(), instance.to_owned()));
+                vmac.name = Some(word.to_owned());
+            }
+        }
+    }
+}
+
+/// The kernel's `dev_valid_name` (net/core/dev.c), as keepalived copies it.
+fn dev_name_valid(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && name != "."
+        && name != ".."
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+}
+
+/// A `use_vmac` MAC address as keepalived reads it: six hex octets of one or two digits
+/// separated by `:` (keepalived reads six and ignores what follows), or five (optionally
+/// with a trailing `:`), the sixth being the VRID.
+/// A multicast address, or one of RFC 5798's own (00:00:5e:00:01/02:xx), is refused.
+/// `Ok((mac, takes_vrid))`, or keepalived's words.
+fn parse_vmac_mac(word: &str) -> Result<([u8; 6], bool), String> {
+    if !word.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+        return Err(format!("VMAC invalid MAC address {word}"));
+    }
+    let invalid = || format!("VMAC invalid MAC address {word} - ignored");
+    let parts: Vec<&str> = word.split(':').collect();
+    let (octets, takes_vrid) = match parts.as_slice() {
+        [o @ .., ""] if o.len() == 5 => (o, true),
+        o if o.len() == 5 => (o, true),
+        o if o.len() >= 6 => (&o[..6], false),
+        _ => return Err(invalid()),
+    };
+    let mut mac = [0u8; 6];
+    for (slot, o) in mac.iter_mut().zip(octets.iter()) {
+        if o.is_empty() || o.len() > 2 {
+            return Err(invalid());
+        }
+        *slot = u8::from_str_radix(o, 16).map_err(|_| invalid())?;
+    }
+    if mac[0] & 0x01 != 0 {
+        return Err(format!("VMAC MAC address is multicast {word} - ignoring"));
+    }
+    if mac[..4] == [0x00, 0x00, 0x5e, 0x00] && (mac[4] == 0x01 || mac[4] == 0x02) {
+        return Err(format!(
+            "VMAC MAC address not allowed to be RFC5798 address ({word}) - ignoring"
+        ));
+    }
+    Ok((mac, takes_vrid))
+}
+
+#[cfg(test)]
+mod vmac_tests {
+    use super::*;
+
+    #[test]
+    fn vmac_macs_are_read_as_keepalived_reads_them() {
+        assert_eq!(
+            parse_vmac_mac("02:11:22:33:44:55"),
+            Ok(([2, 0x11, 0x22, 0x33, 0x44, 0x55], false))
+        );
+        assert_eq!(
+            parse_vmac_mac("2:a:b:c:d"),
+            Ok(([2, 10, 11, 12, 13, 0], true))
+        );
+        assert_eq!(
+            parse_vmac_mac("2:a:b:c:d:"),
+            Ok(([2, 10, 11, 12, 13, 0], true))
+        );
+        assert_eq!(
+            parse_vmac_mac("01:00:00:00:00:01"),
+            Err("VMAC MAC address is multicast 01:00:00:00:00:01 - ignoring".into())
+        );
+        assert_eq!(
+            parse_vmac_mac("00:00:5e:00:01:07"),
+            Err(
+                "VMAC MAC address not allowed to be RFC5798 address (00:00:5e:00:01:07) - ignoring"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse_vmac_mac("2:1:2:3:4:5:6:"),
+            Ok(([2, 1, 2, 3, 4, 5], false))
+        );
+        for bad in ["02:1:2", "02:123:2:3:4:5", "02::2:3:4:5", "2:1:2:3:4::7"] {
+            assert_eq!(
+                parse_vmac_mac(bad),
+                Err(format!("VMAC invalid MAC address {bad} - ignored"))
+            );
+        }
+        assert_eq!(
+            parse_vmac_mac("0g:1:2:3:4:5"),
+            Err("VMAC invalid MAC address 0g:1:2:3:4:5".into())
+        );
+        assert!(dev_name_valid("vrrp.51") && !dev_name_valid("a/b"));
+        assert!(!dev_name_valid("sixteen-chars-xx"));
     }
 }

@@ -505,21 +505,47 @@ fn complete_instance(
         });
     }
 
+    complete_vmac(v, strict, n);
+
     // Features keepalived runs and keepalived-rs does not: the instance is held in FAULT.
-    if v.resolved.not_implemented.is_none() {
-        if is_ah(v) {
-            v.resolved.not_implemented =
-                Some("auth_type AH is not implemented by keepalived-rs yet".to_owned());
-        } else if v.use_vmac.is_some() {
-            v.resolved.not_implemented =
-                Some("use_vmac is not implemented by keepalived-rs yet".to_owned());
-        }
+    if v.resolved.not_implemented.is_none() && is_ah(v) {
+        v.resolved.not_implemented =
+            Some("auth_type AH is not implemented by keepalived-rs yet".to_owned());
     }
     if let Some(why) = &v.resolved.not_implemented {
         n.warn(
             format!("({name}) {why}"),
             "vrrp-core holds this instance in FAULT: never master, sends no adverts",
         );
+    }
+}
+
+/// keepalived's checks of `use_vmac` and `vmac_xmit_base` after parsing (vrrp.c
+/// `vrrp_complete_instance` 2999 and 3461; `vrrp_end_handler`'s are the builder's).
+fn complete_vmac(v: &mut VrrpInstance, strict: bool, n: &mut Notes) {
+    let name = v.name.clone();
+    let Some(vmac) = v.use_vmac.as_mut() else {
+        return;
+    };
+    if strict && vmac.mac.is_some() {
+        n.warn(
+            format!("({name}): cannot specify MAC address with strict mode - clearing"),
+            "the VMAC has RFC 5798's MAC",
+        );
+        vmac.mac = None;
+        vmac.mac_takes_vrid = false;
+    }
+    if vmac.mac_takes_vrid
+        && let Some(mac) = vmac.mac.as_mut()
+    {
+        mac[5] = v.virtual_router_id;
+    }
+    if strict && v.vmac_xmit_base {
+        n.warn(
+            format!("({name}) xmit_base is incompatible with strict mode - resetting"),
+            "adverts leave by the VMAC",
+        );
+        v.vmac_xmit_base = false;
     }
 }
 
@@ -734,7 +760,7 @@ vrrp_instance VI_1 {
     }
 
     #[test]
-    fn ah_and_use_vmac_are_held_with_a_reason_and_ah_master_is_cleared() {
+    fn ah_is_held_with_a_reason_and_ah_master_is_cleared_and_use_vmac_runs() {
         let text = STRICT
             .replace("global_defs {\n    vrrp_strict\n}\n", "")
             .replace("PASS", "AH");
@@ -750,17 +776,16 @@ vrrp_instance VI_1 {
             w.contains("Initial state master is incompatible with AH authentication - clearing"),
             "{w}"
         );
-        let vmac = text
-            .replace("auth_type AH", "auth_type PASS")
-            .replace("priority 150", "priority 150\n    use_vmac");
-        let l = load(&vmac).unwrap();
-        assert_eq!(
-            l.config.vrrp_instances[0]
-                .resolved
-                .not_implemented
-                .as_deref(),
-            Some("use_vmac is not implemented by keepalived-rs yet")
+        let vmac = text.replace("auth_type AH", "auth_type PASS").replace(
+            "priority 150",
+            "priority 150\n    use_vmac vrrp.9 2:1:2:3:4",
         );
+        let l = load(&vmac).unwrap();
+        let v = &l.config.vrrp_instances[0];
+        assert_eq!(v.resolved.not_implemented, None);
+        let u = v.use_vmac.as_ref().unwrap();
+        assert_eq!(u.name.as_deref(), Some("vrrp.9"));
+        assert_eq!(u.mac, Some([2, 1, 2, 3, 4, v.virtual_router_id]));
     }
 
     #[test]

@@ -135,11 +135,17 @@ pub struct VirtualRule {
     pub extra: Vec<String>,
 }
 
-/// `use_vmac [NAME]`.
+/// `use_vmac [NAME] [MAC]` (keepalived 2.2.7 vrrp_parser.c `vrrp_vmac_handler`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UseVmac {
-    /// Interface name (default `vrrp.<vrid>`).
+    /// Interface name (default `vrrp.<vrid>`, chosen by vrrp-core when it starts).
     pub name: Option<String>,
+    /// A MAC address of its own instead of RFC 5798's 00:00:5e:00:01:VRID
+    /// (00:00:5e:00:02:VRID for IPv6); written with five octets, the sixth is the VRID
+    /// (filled in after parsing).
+    pub mac: Option<[u8; 6]>,
+    /// The MAC was written with five octets: its last octet is the VRID.
+    pub mac_takes_vrid: bool,
 }
 
 /// `vrrp_instance NAME`.
@@ -213,6 +219,9 @@ pub struct VrrpInstance {
     pub garp_lower_prio_repeat: u32,
     /// Use a VRRP virtual MAC interface.
     pub use_vmac: Option<UseVmac>,
+    /// `vmac_xmit_base`: adverts leave by (and are read on) the base interface, not the
+    /// VMAC.
+    pub vmac_xmit_base: bool,
     /// Routes added while master.
     pub virtual_routes: Vec<VirtualRoute>,
     /// Policy rules added while master.
