@@ -170,6 +170,11 @@ pub struct Engine {
     /// Each sync group's own state, as last published (`SyncGroupTransition`).
     groups: HashMap<String, State>,
     statics: crate::statics::Statics,
+    /// The rtnetlink connection itself (VMACs need more than the instances' port).
+    netlink: Netlink,
+    /// Each instance's VMAC (`use_vmac`), by instance name.
+    vmacs: HashMap<String, crate::vmac::Vmac>,
+    vmac_host: crate::vmac::VmacHost,
 }
 
 impl std::fmt::Debug for Engine {
@@ -213,6 +218,9 @@ impl Engine {
             members: HashMap::new(),
             groups: HashMap::new(),
             statics: crate::statics::Statics::default(),
+            netlink,
+            vmacs: HashMap::new(),
+            vmac_host: crate::vmac::VmacHost::default(),
         };
         engine.apply(spec).await;
         Ok(engine)
@@ -249,8 +257,100 @@ impl Engine {
     }
 
     async fn start_instance(&mut self, spec: InstanceSpec) -> anyhow::Result<Handle> {
-        let link = self.shared.netlink.link(&spec.interface).await?;
-        let (socket, routes) = self.socket(&spec.interface, spec.is_ipv6())?;
+        let vmac = match &spec.vmac {
+            Some(v) if spec.held.is_none() => Some(self.make_vmac(&spec, v).await?),
+            _ => None,
+        };
+        let started = self.start_instance_on(spec.clone(), vmac.clone()).await;
+        if let Some(v) = vmac {
+            match &started {
+                Ok(_) => {
+                    self.vmacs.insert(spec.params.name.clone(), v);
+                }
+                Err(_) => {
+                    self.vmac_host
+                        .remove(&self.netlink, &spec.params.name, &v)
+                        .await
+                }
+            }
+        }
+        started
+    }
+
+    /// Creates (or adopts) the VMAC of an instance (keepalived's `netlink_link_add_vmac`).
+    async fn make_vmac(
+        &mut self,
+        spec: &InstanceSpec,
+        want: &crate::vmac::VmacSpec,
+    ) -> anyhow::Result<crate::vmac::Vmac> {
+        let name = &spec.params.name;
+        let ipv6 = spec.is_ipv6();
+        let parent = self.netlink.link(&spec.interface).await?;
+        let mac = want
+            .mac
+            .unwrap_or_else(|| crate::vmac::rfc_mac(spec.params.vrid, ipv6));
+        let existing = crate::vmac::VmacHost::existing(&self.netlink).await?;
+        let taken: Vec<String> = self.vmacs.values().map(|v| v.name.clone()).collect();
+        let mut log = Vec::new();
+        let plan = crate::vmac::plan(
+            name,
+            want,
+            mac,
+            spec.params.vrid,
+            ipv6,
+            parent.index,
+            &existing,
+            &taken,
+            &mut log,
+        );
+        for line in log {
+            tracing::info!("{line}");
+        }
+        // vrrp_vmac.c `set_link_local_address`: the configured source, else the parent's
+        // link-local address, else one made from the parent's MAC.
+        let link_local = if !ipv6 {
+            None
+        } else if let Some(IpAddr::V6(a)) = spec.unicast_src {
+            Some(a)
+        } else {
+            Some(
+                self.netlink
+                    .ipv6_link_local(parent.index)
+                    .await?
+                    .first()
+                    .copied()
+                    .unwrap_or_else(|| crate::vmac::eui64_link_local(parent.mac)),
+            )
+        };
+        let ipv6_vips = spec.vips.iter().any(|v| v.address.is_ipv6());
+        Ok(self
+            .vmac_host
+            .create(
+                &self.netlink,
+                name,
+                &plan,
+                mac,
+                (parent.index, &spec.interface),
+                ipv6,
+                ipv6_vips,
+                link_local,
+                want.xmit_base,
+            )
+            .await?)
+    }
+
+    async fn start_instance_on(
+        &mut self,
+        spec: InstanceSpec,
+        vmac: Option<crate::vmac::Vmac>,
+    ) -> anyhow::Result<Handle> {
+        // Adverts are sent and read on the VMAC, unless `vmac_xmit_base`.
+        let interface = match &vmac {
+            Some(v) if !v.xmit_base => v.name.clone(),
+            _ => spec.interface.clone(),
+        };
+        let link = self.shared.netlink.link(&interface).await?;
+        let (socket, routes) = self.socket(&interface, spec.is_ipv6())?;
         if spec.unicast_peers.is_empty() {
             match spec.group {
                 IpAddr::V4(group) => socket.join_v4(group, link.index)?,
@@ -291,6 +391,7 @@ impl Engine {
             packets_rx,
             trackers,
             self.links.subscribe(&spec.interface),
+            vmac,
         )
         .await?;
         routes
@@ -327,6 +428,18 @@ impl Engine {
         }
         if let Some(join) = self.tasks.remove(&handle.name) {
             join.abort();
+        }
+        if let Some(v) = self.vmacs.remove(&handle.name) {
+            self.vmac_host.remove(&self.netlink, &handle.name, &v).await;
+            // A socket bound to the VMAC is dead with it; a VMAC made again under the
+            // same name needs a new one.
+            self.sockets.retain(|(interface, _), s| {
+                let dead = *interface == v.name;
+                if dead {
+                    s.reader.abort();
+                }
+                !dead
+            });
         }
         // A member started again under this name reports afresh.
         self.members.remove(&handle.name);
@@ -428,6 +541,10 @@ impl Engine {
             );
         }
         self.statics.clear(self.shared.netlink.as_ref()).await;
+        for (instance, v) in std::mem::take(&mut self.vmacs) {
+            self.vmac_host.remove(&self.netlink, &instance, &v).await;
+        }
+        self.vmac_host.restore_rp_filter();
         self.trackers.stop_all();
         for (_, s) in self.sockets.drain() {
             s.reader.abort();

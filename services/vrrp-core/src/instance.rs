@@ -236,18 +236,25 @@ pub async fn start(
     packets: mpsc::Receiver<Packet>,
     trackers: Vec<(TrackerRef, watch::Receiver<Tracked>)>,
     link: watch::Receiver<bool>,
+    vmac: Option<crate::vmac::Vmac>,
 ) -> anyhow::Result<(Handle, tokio::task::JoinHandle<()>)> {
     let name = spec.params.name.clone();
     let original = spec.clone();
     let mut spec = spec;
     let iface = shared.netlink.link(&spec.interface).await?;
+    // With a VMAC, adverts leave by it (unless `vmac_xmit_base`); an IPv4 advert's
+    // source is still the parent's address, the VMAC having none of its own.
+    let sending = match &vmac {
+        Some(v) if !v.xmit_base => v.index,
+        _ => iface.index,
+    };
     let src = match spec.unicast_src {
         Some(a) => a,
         // A held instance sends nothing: it needs no source address.
         None if spec.held.is_some() => spec.params.primary_address,
         None if spec.is_ipv6() => shared
             .netlink
-            .ipv6_link_local(iface.index)
+            .ipv6_link_local(sending)
             .await?
             .first()
             .copied()
@@ -276,9 +283,24 @@ pub async fn start(
         }
     };
     spec.params.primary_address = src;
+    let ipv6 = spec.is_ipv6();
+    for v in &mut spec.vips {
+        if let Some(vm) = vmac
+            .as_ref()
+            .filter(|_| crate::vmac::moves_to_vmac(v, &original.interface, ipv6))
+        {
+            v.dev = vm.name.clone();
+        }
+    }
     let mut vips = Vec::new();
     for v in &spec.vips {
-        let link = if v.dev == spec.interface {
+        let link = if let Some(vm) = vmac.as_ref().filter(|vm| vm.name == v.dev) {
+            crate::netlink::LinkInfo {
+                index: vm.index,
+                mac: vm.mac,
+                up: true,
+            }
+        } else if v.dev == spec.interface {
             iface.clone()
         } else {
             shared.netlink.link(&v.dev).await?
@@ -310,7 +332,7 @@ pub async fn start(
         io: Io {
             socket,
             src,
-            ifindex: iface.index,
+            ifindex: sending,
             vips,
             routes,
             rules,

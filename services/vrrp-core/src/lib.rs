@@ -11,6 +11,8 @@
 //! - [`netlink`]: interfaces, VIPs, link state over rtnetlink;
 //! - [`trackers`]: `vrrp_script`, `track_file`, `track_interface`, priority arithmetic;
 //! - [`track_process`]: `vrrp_track_process`, read from `/proc`;
+//! - [`vmac`]: `use_vmac`, the instance's virtual MAC interface (a private macvlan) and
+//!   the sysctls keepalived sets for it;
 //! - [`instance`]: one task per instance, driving the state machine;
 //! - [`engine`]: sockets and dispatch, sync groups, reload, graceful stop;
 //! - [`api`], [`view`]: the `keepalived.v1.Vrrp` service and its messages.
@@ -21,7 +23,7 @@
 //! peers, IPv6 VIPs are added with `nodad` and announced with unsolicited neighbour
 //! advertisements.
 //!
-//! Not implemented: `use_vmac` and `auth_type AH` — such an instance is held in FAULT
+//! Not implemented: `auth_type AH` — such an instance is held in FAULT
 //! (never master, sends no adverts) with the reason in the log and on the bus, and every
 //! other instance runs. A sync group's `track_*` entries are tracked by each member, as
 //! keepalived does. keepalived's post-parse adjustments (strict mode, the address
@@ -46,6 +48,7 @@ pub mod sys;
 pub mod track_process;
 pub mod trackers;
 pub mod view;
+pub mod vmac;
 
 use std::sync::{Arc, RwLock};
 

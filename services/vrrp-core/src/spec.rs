@@ -170,6 +170,8 @@ pub struct InstanceSpec {
     pub configured_master: bool,
     /// The sync group it belongs to.
     pub sync_group: Option<String>,
+    /// `use_vmac` (with `vmac_xmit_base`): the instance's virtual MAC interface.
+    pub vmac: Option<crate::vmac::VmacSpec>,
     /// Why the instance is held in FAULT (never master, sends no adverts): a feature
     /// keepalived runs that keepalived-rs does not implement, or a setting this engine
     /// cannot run. Every other instance runs normally.
@@ -637,9 +639,6 @@ fn instance_spec(
         // RFC 3768 is IPv4 only; IPv6 needs VRRPv3 (RFC 5798 §1).
         hold(unsupported("VRRPv2 over IPv6 (IPv6 needs version 3)"));
     }
-    if vi.use_vmac.is_some() {
-        hold(unsupported("use_vmac"));
-    }
     let mut routes = Vec::new();
     for r in &vi.virtual_routes {
         match crate::routes::RouteSpec::from_config(r) {
@@ -732,6 +731,11 @@ fn instance_spec(
         trackers,
         configured_master: vi.state == VrrpState::Master,
         sync_group,
+        vmac: vi.use_vmac.as_ref().map(|u| crate::vmac::VmacSpec {
+            name: u.name.clone(),
+            mac: u.mac,
+            xmit_base: vi.vmac_xmit_base,
+        }),
         held,
     }
 }

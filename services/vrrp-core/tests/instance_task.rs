@@ -215,6 +215,7 @@ async fn start() -> Rig {
         packets_rx,
         Vec::new(),
         link_rx,
+        None,
     )
     .await
     .unwrap();

@@ -136,7 +136,7 @@ fn ipv6_takes_version_3_and_a_mismatched_family_holds_only_that_instance() {
 }
 
 #[test]
-fn auth_ah_and_use_vmac_are_held_with_the_loader_reason() {
+fn auth_ah_is_held_with_the_loader_reason_and_use_vmac_runs() {
     let ah = SEED.replace("auth_type PASS", "auth_type AH");
     let spec = EngineSpec::from_config(&load(&ah), &mut Vec::new());
     let vi = &spec.instances[0];
@@ -149,11 +149,19 @@ fn auth_ah_and_use_vmac_are_held_with_the_loader_reason() {
         Auth::None,
         "never an advert with a wrong authentication"
     );
-    let vmac = SEED.replace("priority 99", "priority 99\n    use_vmac");
+    let vmac = SEED.replace(
+        "priority 99",
+        "priority 99\n    use_vmac vr51\n    vmac_xmit_base",
+    );
     let spec = EngineSpec::from_config(&load(&vmac), &mut Vec::new());
+    assert_eq!(spec.instances[0].held, None, "use_vmac runs");
     assert_eq!(
-        spec.instances[0].held.as_deref(),
-        Some("use_vmac is not implemented by keepalived-rs yet")
+        spec.instances[0].vmac,
+        Some(crate::vmac::VmacSpec {
+            name: Some("vr51".into()),
+            mac: None,
+            xmit_base: true,
+        })
     );
 }
 

@@ -376,7 +376,7 @@ impl Topology {
         );
     }
 
-    /// Whether the VIP is on a director's eth0.
+    /// Whether the VIP is on a director (on eth0, or on its VMAC).
     pub fn has_vip(&self, which: Which) -> bool {
         has_address(&self.lab, &self.director(which).host.netns, self.vip)
     }
@@ -521,9 +521,9 @@ impl Which {
     }
 }
 
-/// Whether `address` is on eth0 in `netns`.
+/// Whether `address` is on an interface of `netns` (eth0, or a VMAC).
 pub fn has_address(lab: &Lab, netns: &str, address: &str) -> bool {
-    lab.exec(netns, &["ip", "-o", "addr", "show", "dev", "eth0"])
+    lab.exec(netns, &["ip", "-o", "addr", "show"])
         .map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {address}/")))
         .unwrap_or(false)
 }
