@@ -630,6 +630,27 @@ mod tests {
         }
     }
 
+    /// [`plan`] for VRID 51 on parent 2.
+    fn plan51(
+        name: Option<&str>,
+        ipv6: bool,
+        existing: &HashMap<String, ExistingLink>,
+        taken: &[String],
+        log: &mut Vec<String>,
+    ) -> Plan {
+        plan(
+            "VI_1",
+            &spec(name),
+            rfc_mac(51, ipv6),
+            51,
+            ipv6,
+            2,
+            existing,
+            taken,
+            log,
+        )
+    }
+
     #[test]
     fn macs_and_link_locals_are_rfc_5798s() {
         assert_eq!(rfc_mac(51, false), [0, 0, 0x5e, 0, 1, 51]);
@@ -643,11 +664,10 @@ mod tests {
 
     #[test]
     fn names_are_chosen_as_create_vmac_name_chooses_them() {
-        let mac = rfc_mac(51, false);
         let mut log = Vec::new();
         let none = HashMap::new();
         assert_eq!(
-            plan("VI_1", &spec(None), mac, 51, false, 2, &none, &[], &mut log),
+            plan51(None, false, &none, &[], &mut log),
             Plan::Create {
                 name: "vrrp.51".into(),
                 replace: None
@@ -655,51 +675,18 @@ mod tests {
         );
         let taken = ["vrrp.51".to_owned(), "vrrp1.51".to_owned()];
         assert_eq!(
-            plan(
-                "VI_1",
-                &spec(None),
-                mac,
-                51,
-                false,
-                2,
-                &none,
-                &taken,
-                &mut log
-            )
-            .name(),
+            plan51(None, false, &none, &taken, &mut log).name(),
             "vrrp2.51"
         );
         assert_eq!(
-            plan(
-                "VI_6",
-                &spec(None),
-                rfc_mac(51, true),
-                51,
-                true,
-                2,
-                &none,
-                &taken,
-                &mut log
-            )
-            .name(),
+            plan51(None, true, &none, &taken, &mut log).name(),
             "vrrp6.51"
         );
         let mut with6 = taken.to_vec();
         with6.extend(["vrrp6.51".into(), "vrrp2.51".into(), "vrrp3.51".into()]);
         with6.extend(["vrrp4.51".into(), "vrrp5.51".into()]);
         assert_eq!(
-            plan(
-                "VI_6",
-                &spec(None),
-                mac,
-                51,
-                true,
-                2,
-                &none,
-                &with6,
-                &mut log
-            )
-            .name(),
+            plan51(None, true, &none, &with6, &mut log).name(),
             "vrrp7.51"
         );
         assert!(log.is_empty());
@@ -712,17 +699,7 @@ mod tests {
         existing.insert("old.51".to_owned(), link(9, mac, true, Some(2)));
         let mut log = Vec::new();
         assert_eq!(
-            plan(
-                "VI_1",
-                &spec(Some("v51")),
-                mac,
-                51,
-                false,
-                2,
-                &existing,
-                &[],
-                &mut log
-            ),
+            plan51(Some("v51"), false, &existing, &[], &mut log),
             Plan::Reuse {
                 name: "old.51".into()
             }
@@ -741,34 +718,14 @@ mod tests {
         existing.insert("eth9".to_owned(), link(10, mac, false, None));
         let mut log = Vec::new();
         assert_eq!(
-            plan(
-                "VI_1",
-                &spec(Some("v51")),
-                mac,
-                51,
-                false,
-                2,
-                &existing,
-                &[],
-                &mut log
-            ),
+            plan51(Some("v51"), false, &existing, &[], &mut log),
             Plan::Create {
                 name: "v51".into(),
                 replace: Some(9)
             }
         );
         assert_eq!(
-            plan(
-                "VI_1",
-                &spec(Some("eth9")),
-                mac,
-                51,
-                false,
-                2,
-                &existing,
-                &[],
-                &mut log
-            ),
+            plan51(Some("eth9"), false, &existing, &[], &mut log),
             Plan::Create {
                 name: "vrrp.51".into(),
                 replace: None

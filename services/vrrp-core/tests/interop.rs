@@ -7,14 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Conf, DR1, DR2, Topology, Which};
+use common::{Conf, DR1, DR2, Peer, Topology, Which};
 use keepalived_testlab::wait_until;
-
-#[derive(Clone, Copy, PartialEq)]
-enum Peer {
-    Ours,
-    Keepalived,
-}
 
 fn conf(version: u8, unicast: bool, router_id: &str, priority: u8, me: &str, peer: &str) -> Conf {
     let mut c = if version == 2 {
@@ -33,25 +27,17 @@ fn interop(tag: &str, version: u8, unicast: bool, high: Peer) {
     if !common::prerequisites(tag, &["keepalived"]) {
         return;
     }
-    let low = if high == Peer::Ours {
-        Peer::Keepalived
-    } else {
-        Peer::Ours
-    };
+    let low = high.other();
     let mut t = Topology::new(tag);
     let c1 = conf(version, unicast, "R1", 99, DR1.0, DR2.0);
     let c2 = conf(version, unicast, "R2", 90, DR2.0, DR1.0);
-    let start = |t: &mut Topology, which: Which, who: Peer, c: &Conf| match who {
-        Peer::Ours => t.start(which, c),
-        Peer::Keepalived => t.start_keepalived(which, c),
-    };
     let wait = if version == 2 {
         Duration::from_secs(15)
     } else {
         Duration::from_secs(8)
     };
-    start(&mut t, Which::Dr2, low, &c2);
-    start(&mut t, Which::Dr1, high, &c1);
+    t.start_peer(Which::Dr2, low, &c2);
+    t.start_peer(Which::Dr1, high, &c1);
     t.wait_vip_on(Which::Dr1, wait);
     // Stays converged: exactly one master for a few intervals.
     let settle = if version == 2 {
@@ -72,7 +58,7 @@ fn interop(tag: &str, version: u8, unicast: bool, high: Peer) {
     t.wait_client_mac(DR2.1, Duration::from_secs(5));
 
     // It comes back and preempts.
-    start(&mut t, Which::Dr1, high, &c1);
+    t.start_peer(Which::Dr1, high, &c1);
     t.wait_vip_on(Which::Dr1, wait);
     t.wait_client_mac(DR1.1, Duration::from_secs(5));
 

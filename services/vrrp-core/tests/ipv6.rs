@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Conf, DR1, DR2, Topology, V6, VIP6, Which};
+use common::{Conf, DR1, DR2, Peer, Topology, V6, VIP6, Which};
 use keepalived_api::v1::VrrpState;
 use keepalived_testlab::wait_until;
 
@@ -154,12 +154,6 @@ fn ipv6_adverts_with_a_hop_limit_other_than_255_are_dropped_and_counted() {
     t.wait_vip_on(Which::Dr1, Duration::from_secs(5));
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Peer {
-    Ours,
-    Keepalived,
-}
-
 /// DR1 (priority 99) runs `high`, DR2 (priority 90) `low`, both VRRPv3 over IPv6;
 /// `unicast`: adverts go from each director's 2001:db8:: address to the other's
 /// (`unicast_src_ip` / `unicast_peer`) instead of to ff02::12.
@@ -182,13 +176,9 @@ fn interop(tag: &str, high: Peer, low: Peer, unicast: bool) {
             )
             .expect("nft");
     }
-    let start = |t: &mut Topology, which: Which, who: Peer, c: &Conf| match who {
-        Peer::Ours => t.start(which, c),
-        Peer::Keepalived => t.start_keepalived(which, c),
-    };
     let wait = Duration::from_secs(8);
-    start(&mut t, Which::Dr2, low, &c2);
-    start(&mut t, Which::Dr1, high, &c1);
+    t.start_peer(Which::Dr2, low, &c2);
+    t.start_peer(Which::Dr1, high, &c1);
     t.wait_vip_on(Which::Dr1, wait);
     assert!(
         !wait_until(Duration::from_millis(800), || t.has_vip(Which::Dr2)
@@ -205,7 +195,7 @@ fn interop(tag: &str, high: Peer, low: Peer, unicast: bool) {
     t.wait_client_mac(DR2.1, Duration::from_secs(5));
 
     // DR1 comes back and preempts.
-    start(&mut t, Which::Dr1, high, &c1);
+    t.start_peer(Which::Dr1, high, &c1);
     t.wait_vip_on(Which::Dr1, wait);
     t.wait_client_mac(DR1.1, Duration::from_secs(5));
 

@@ -10,14 +10,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Conf, Topology, VIP, Which};
+use common::{Conf, Peer, Topology, VIP, Which};
 use keepalived_testlab::wait_until;
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Peer {
-    Ours,
-    Keepalived,
-}
 
 /// RFC 5798 §7.3 for VRID 3.
 const VMAC: &str = "00:00:5e:00:01:03";
@@ -26,13 +20,6 @@ fn conf(router_id: &str, priority: u8) -> Conf {
     let mut c = Conf::fast(router_id, priority);
     c.instance_extra = "    use_vmac\n".into();
     c
-}
-
-fn start(t: &mut Topology, which: Which, who: Peer, c: &Conf) {
-    match who {
-        Peer::Ours => t.start(which, c),
-        Peer::Keepalived => t.start_keepalived(which, c),
-    }
 }
 
 /// A command's output on a director; empty when it fails (no such interface).
@@ -77,16 +64,12 @@ fn vmac_interop(tag: &str, high: Peer) {
     if !common::prerequisites(tag, &["keepalived", "ping", "sysctl"]) {
         return;
     }
-    let low = if high == Peer::Ours {
-        Peer::Keepalived
-    } else {
-        Peer::Ours
-    };
+    let low = high.other();
     let mut t = Topology::new(tag);
     let (c1, c2) = (conf("R1", 99), conf("R2", 90));
     let wait = Duration::from_secs(8);
-    start(&mut t, Which::Dr2, low, &c2);
-    start(&mut t, Which::Dr1, high, &c1);
+    t.start_peer(Which::Dr2, low, &c2);
+    t.start_peer(Which::Dr1, high, &c1);
     t.wait_vip_on(Which::Dr1, wait);
     assert!(
         !wait_until(Duration::from_millis(800), || t.has_vip(Which::Dr2)
@@ -168,7 +151,7 @@ fn vmac_interop(tag: &str, high: Peer) {
     }
 
     // It comes back and preempts.
-    start(&mut t, Which::Dr1, high, &c1);
+    t.start_peer(Which::Dr1, high, &c1);
     t.wait_vip_on(Which::Dr1, wait);
     assert_eq!(fresh_arp(&t).as_deref(), Some(VMAC));
 }

@@ -238,6 +238,14 @@ impl Topology {
         }
     }
 
+    /// Writes `conf` for a director and starts `who` there (interop tests).
+    pub fn start_peer(&mut self, which: Which, who: Peer, conf: &Conf) {
+        match who {
+            Peer::Ours => self.start(which, conf),
+            Peer::Keepalived => self.start_keepalived(which, conf),
+        }
+    }
+
     /// Writes `conf` for a director and starts vrrp-core there.
     pub fn start(&mut self, which: Which, conf: &Conf) {
         let d = self.director_mut(which);
@@ -517,6 +525,25 @@ impl Which {
         match self {
             Which::Dr1 => Which::Dr2,
             Which::Dr2 => Which::Dr1,
+        }
+    }
+}
+
+/// Which implementation runs on a director in an interop test.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Peer {
+    /// vrrp-core.
+    Ours,
+    /// Debian's keepalived 2.2.7.
+    Keepalived,
+}
+
+impl Peer {
+    /// The other implementation.
+    pub fn other(self) -> Self {
+        match self {
+            Peer::Ours => Peer::Keepalived,
+            Peer::Keepalived => Peer::Ours,
         }
     }
 }
